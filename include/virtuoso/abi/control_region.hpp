@@ -1,0 +1,194 @@
+// Layout of the slow path <-> fast path shared region: punted and injected frames, commands, events, flow table.
+//
+// Made by the slow path (memfd), mapped by the fast path at attach. Both processes are the daemon's
+// own, but every field still has exactly one writer, named beside it.
+//
+//   [ControlHeader][punt: PacketSlot][inject: PacketSlot][cmd: FpCommand][evt: FpEvent][FlowEntry x max_flows]
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "virtuoso/abi/app_region.hpp"
+#include "virtuoso/shm/spsc_queue.hpp"
+
+namespace virtuoso::abi {
+
+inline constexpr uint64_t kControlRegionMagic = 0x5649525455534f43ULL;  // "VIRTUSOC"
+
+// One Ethernet frame crossing between the processes (no FCS).
+struct PacketSlot {
+  uint16_t len;
+  uint16_t reserved;
+  uint32_t reserved2;
+  uint8_t data[2040];
+};
+static_assert(sizeof(PacketSlot) == 2048 && std::is_trivially_copyable_v<PacketSlot>);
+
+// slow path -> fast path. Owner: written by the slow path, read by the fast path.
+enum class FpCommandKind : uint16_t {
+  kInstall = 1,     // flow `flow` is filled in: start fast-path processing of it
+  kRemove = 2,      // stop processing `flow`; the fast path answers kRemoved
+  kRetransmit = 3,  // retransmission timeout: resend from snd_una (go-back-N)
+  kAttachCtx = 4,   // the region of ctx `ctx` was sent on the fast path's Unix socket: receive and map it
+  kDetachCtx = 5,   // unmap ctx `ctx` (its flows were removed before); the fast path answers kCtxDetached
+};
+struct FpCommand {
+  uint16_t kind;
+  uint16_t ctx;
+  uint32_t flow;
+  AppLayout layout;  // kAttachCtx only
+  uint64_t reserved;
+};
+static_assert(sizeof(FpCommand) == 40 && std::is_trivially_copyable_v<FpCommand>);
+
+// fast path -> slow path. Owner: written by the fast path, read by the slow path.
+enum class FpEventKind : uint16_t {
+  kRemoved = 1,      // `flow` is no longer processed; its entry belongs to the slow path again
+  kPeerFin = 2,      // the peer's FIN for `flow` was received in order (and ACKed)
+  kFinAcked = 3,     // our FIN for `flow` was acknowledged
+  kFlowError = 4,    // `flow` failed in the fast path (bad app ring positions...): `value` is the errno
+  kCtxDetached = 5,  // ctx `ctx` is unmapped
+  kCtxFault = 6,     // ctx `ctx` broke the queue protocol (corrupt indices); `value` is the errno
+  kCtxAttached = 7,  // ctx `ctx` is mapped (value 0) or could not be (value errno)
+};
+struct FpEvent {
+  uint16_t kind;
+  uint16_t ctx;
+  uint32_t flow;
+  int32_t value;
+  uint32_t reserved;
+};
+static_assert(sizeof(FpEvent) == 16 && std::is_trivially_copyable_v<FpEvent>);
+
+// Flow flags, FlowEntry::fp_flags (fast path owned).
+inline constexpr uint32_t kFlowFinQueued = 1u << 0;  // the app asked for FIN after its queued bytes
+inline constexpr uint32_t kFlowFinSent = 1u << 1;    // FIN is in flight (occupies seq snd_nxt-1)
+inline constexpr uint32_t kFlowFinAcked = 1u << 2;
+inline constexpr uint32_t kFlowPeerFin = 1u << 3;    // the peer's FIN was received in order
+
+// One TCP connection as the fast path sees it. Host byte order throughout.
+struct alignas(64) FlowEntry {
+  // Written by the slow path while the entry is not installed; constant while installed.
+  uint32_t local_ip;
+  uint32_t remote_ip;
+  uint16_t local_port;
+  uint16_t remote_port;
+  uint8_t remote_mac[6];
+  uint16_t mss;          // largest payload to send in one segment
+  uint8_t snd_wscale;    // shift applied to the peer's advertised window
+  uint8_t rcv_wscale;    // shift the peer applies to our advertised window
+  uint16_t ctx;          // app context owning the byte rings
+  uint32_t slot;         // slot in that context's region
+  uint32_t gen;          // slot generation
+  uint32_t init_snd_una;  // initial values, copied into the live fields below at install
+  uint32_t init_rcv_nxt;
+  uint32_t init_snd_wnd;  // the peer's window in bytes (already scaled)
+  uint32_t reserved0;
+
+  // Written by the fast path while installed; the slow path reads them (timers, status).
+  // tx ring position tx_tail corresponds to seq snd_una; rx ring position rx_head to rcv_nxt.
+  alignas(64) uint32_t snd_una;
+  uint32_t snd_nxt;
+  uint32_t snd_wnd;          // peer's current window in bytes
+  uint32_t rcv_nxt;
+  uint32_t fp_flags;
+  uint32_t dupacks;
+  uint64_t acked_bytes;      // total bytes acknowledged (progress counter for the RTO timer)
+  uint64_t retransmits;      // go-back-N rounds performed
+  uint64_t segs_in;
+  uint64_t segs_out;
+};
+static_assert(sizeof(FlowEntry) == 128 && std::is_trivially_copyable_v<FlowEntry>);
+static_assert(offsetof(FlowEntry, snd_una) == 64);
+
+// Fast-path counters (fast path writes, anyone reads).
+struct FpStats {
+  uint64_t rx_frames;
+  uint64_t tx_frames;
+  uint64_t rx_bytes;
+  uint64_t tx_bytes;
+  uint64_t drop_bad_eth;      // runt, wrong destination
+  uint64_t drop_bad_ip;       // malformed IPv4, bad header checksum, not for us, fragments
+  uint64_t drop_bad_tcp;      // malformed TCP, bad checksum
+  uint64_t drop_punt_full;    // slow path queue full
+  uint64_t drop_no_mbuf;      // mempool exhausted on transmit
+  uint64_t drop_tx_full;      // port TX ring refused frames
+  uint64_t drop_rx_window;    // TCP payload outside the receive window or out of order
+  uint64_t punted;            // frames handed to the slow path
+  uint64_t injected;          // frames sent for the slow path
+  uint64_t arp_replies;       // ARP requests for our address answered
+  uint64_t local_delivered;   // frames delivered inside the daemon (never reached the port)
+  uint64_t app_cmd_bad;       // app queue entries rejected (bad slot, generation, ring position)
+  uint64_t loops;
+  uint64_t idle_sleeps;
+  uint64_t reserved[14];
+};
+static_assert(sizeof(FpStats) == 256 && std::is_trivially_copyable_v<FpStats>);
+
+struct alignas(64) ControlHeader {
+  // Written by the slow path before the region is shared.
+  uint64_t magic;
+  uint32_t version;
+  uint32_t max_flows;
+  uint32_t punt_capacity;
+  uint32_t inject_capacity;
+  uint32_t cmd_capacity;
+  uint32_t evt_capacity;
+  // Fast path: its port's MAC, readiness.
+  alignas(64) uint8_t fp_mac[6];
+  uint16_t reserved0;
+  uint32_t fp_ready;       // 1 once the fast path runs its loop
+  uint32_t fp_sleeping;    // nonzero while the fast path waits on its doorbell
+  alignas(64) uint32_t sp_sleeping;  // slow path: nonzero while it waits in epoll
+  alignas(64) FpStats stats;         // fast path
+};
+static_assert(std::is_trivially_copyable_v<ControlHeader>);
+static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
+              offsetof(ControlHeader, stats) == 192 && sizeof(ControlHeader) == 448);
+
+struct ControlLayout {
+  uint32_t max_flows;
+  uint32_t punt_capacity;
+  uint32_t inject_capacity;
+  uint32_t cmd_capacity;
+  uint32_t evt_capacity;
+
+  static constexpr size_t align_up(size_t v, size_t a) { return (v + a - 1) / a * a; }
+  constexpr size_t punt_offset() const { return align_up(sizeof(ControlHeader), 64); }
+  constexpr size_t inject_offset() const {
+    return punt_offset() + shm::spsc_bytes<PacketSlot>(punt_capacity);
+  }
+  constexpr size_t cmd_offset() const {
+    return inject_offset() + shm::spsc_bytes<PacketSlot>(inject_capacity);
+  }
+  constexpr size_t evt_offset() const {
+    return align_up(cmd_offset() + shm::spsc_bytes<FpCommand>(cmd_capacity), 64);
+  }
+  constexpr size_t flows_offset() const {
+    return align_up(evt_offset() + shm::spsc_bytes<FpEvent>(evt_capacity), 64);
+  }
+  constexpr size_t total_bytes() const { return flows_offset() + size_t{max_flows} * sizeof(FlowEntry); }
+  constexpr bool valid() const {
+    return max_flows > 0 && max_flows <= (1u << 20) && shm::is_pow2(punt_capacity) &&
+           shm::is_pow2(inject_capacity) && shm::is_pow2(cmd_capacity) && shm::is_pow2(evt_capacity);
+  }
+};
+
+struct ControlRegionView {
+  uint8_t* base = nullptr;
+  ControlLayout layout{};
+
+  ControlHeader* header() const { return reinterpret_cast<ControlHeader*>(base); }
+  shm::SpscQueue<PacketSlot> punt() const { return {base + layout.punt_offset(), layout.punt_capacity}; }
+  shm::SpscQueue<PacketSlot> inject() const {
+    return {base + layout.inject_offset(), layout.inject_capacity};
+  }
+  shm::SpscQueue<FpCommand> cmd() const { return {base + layout.cmd_offset(), layout.cmd_capacity}; }
+  shm::SpscQueue<FpEvent> evt() const { return {base + layout.evt_offset(), layout.evt_capacity}; }
+  FlowEntry* flow(uint32_t i) const {
+    return reinterpret_cast<FlowEntry*>(base + layout.flows_offset()) + i;
+  }
+};
+
+}  // namespace virtuoso::abi

@@ -1,0 +1,80 @@
+// Messages on the daemon's Unix sockets: app <-> slow path (app.sock) and fast path <-> slow path (fp.sock).
+//
+// Both sockets are SOCK_SEQPACKET: one message per send, fixed-size structs, file descriptors
+// travel as SCM_RIGHTS on the message that announces them. Every request gets exactly one
+// response with the same `seq`. Host byte order throughout.
+#pragma once
+#include <cstdint>
+#include <type_traits>
+
+#include "virtuoso/abi/app_region.hpp"
+#include "virtuoso/abi/control_region.hpp"
+
+namespace virtuoso::abi {
+
+inline constexpr const char* kAppSocketName = "app.sock";  // in the daemon's run directory
+inline constexpr const char* kFpSocketName = "fp.sock";
+inline constexpr const char* kCtlSocketName = "ctl.sock";  // virtuosoctl: text request, JSON answer
+inline constexpr const char* kRunDirEnv = "VIRTUOSO_RUN_DIR";  // where the shim finds app.sock
+inline constexpr const char* kDefaultRunDir = "/run/virtuoso";
+
+enum class AppRequestKind : uint32_t {
+  kRegister = 1,   // first message: answer carries fds [region memfd, app doorbell, fp doorbell]
+  kListen = 2,     // ip, port (0: ephemeral), backlog -> id = listener id, port = bound port
+  kUnlisten = 3,   // id = listener id; unaccepted connections are reset
+  kConnect = 4,    // ip, port = remote; local_ip/local_port optional (0); id = app's cookie.
+                   //   Answer: error (EADDRNOTAVAIL, ENETUNREACH...) or 0 with local_ip/local_port;
+                   //   completion arrives later as CtlEvent kConnected / kConnectFailed with the cookie.
+  kClose = 5,      // slot, gen: the app released the socket (after kTxFin on the atx queue)
+  kAbort = 6,      // slot, gen: close with RST (SO_LINGER 0) and release
+  kAcceptAck = 7,  // id = listener id: one kAccepted connection was taken by accept() (backlog accounting)
+  kBind = 8,       // ip, port (0: ephemeral): reserve a local address -> port = bound port
+  kUnbind = 9,     // ip, port: release a reservation made by kBind that never listened
+};
+
+struct AppRequest {
+  uint32_t kind;
+  uint32_t seq;
+  uint32_t id;
+  uint32_t slot;
+  uint32_t gen;
+  uint32_t ip;
+  uint32_t local_ip;
+  uint16_t port;
+  uint16_t local_port;
+  uint32_t backlog;
+  uint32_t version;  // kRegister: kAbiVersion
+};
+static_assert(sizeof(AppRequest) == 40 && std::is_trivially_copyable_v<AppRequest>);
+
+struct AppResponse {
+  uint32_t kind;  // echoes the request kind
+  uint32_t seq;
+  int32_t error;  // 0 or an errno value for the app's call
+  uint32_t id;
+  uint32_t ip;  // kListen/kBind/kConnect: local address actually used
+  uint16_t port;
+  uint16_t reserved;
+  uint32_t ctx_id;    // kRegister
+  AppLayout layout;   // kRegister: how to read the region
+  uint32_t local_ip;  // kRegister: the stack's own address (for getsockname on INADDR_ANY)
+};
+static_assert(sizeof(AppResponse) == 56 && std::is_trivially_copyable_v<AppResponse>);
+
+// Fast path <-> slow path. The fast path connects, sends kHello; the answer carries fds
+// [control memfd, slow-path doorbell, fast-path doorbell] and the layout. Later, before each
+// FpCommand kAttachCtx, the slow path sends kAttachCtx with fds [region memfd, app doorbell].
+enum class FpMessageKind : uint32_t { kHello = 1, kHelloAnswer = 2, kAttachCtx = 3 };
+struct FpMessage {
+  uint32_t kind;
+  uint32_t version;
+  uint8_t mac[6];  // kHello: the port's MAC
+  uint16_t ctx;    // kAttachCtx
+  ControlLayout control;
+  AppLayout app;  // kAttachCtx
+  uint32_t local_ip;  // kHelloAnswer: the stack's address (answers ARP for it)
+  uint32_t reserved;
+};
+static_assert(std::is_trivially_copyable_v<FpMessage>);
+
+}  // namespace virtuoso::abi

@@ -1,0 +1,31 @@
+// Atomic access to plain integer fields of shared-memory structs (which stay trivially copyable).
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+namespace virtuoso::shm {
+
+template <typename T>
+inline T load_acquire(const T& field) {
+  return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_acquire);
+}
+template <typename T>
+inline T load_relaxed(const T& field) {
+  return std::atomic_ref<T>(const_cast<T&>(field)).load(std::memory_order_relaxed);
+}
+template <typename T>
+inline void store_release(T& field, T value) {
+  std::atomic_ref<T>(field).store(value, std::memory_order_release);
+}
+template <typename T>
+inline void store_relaxed(T& field, T value) {
+  std::atomic_ref<T>(field).store(value, std::memory_order_relaxed);
+}
+// Store then full fence: the "set flag, re-check, then sleep" half of a lost-wake-up-free doorbell.
+template <typename T>
+inline void store_seq_cst(T& field, T value) {
+  std::atomic_ref<T>(field).store(value, std::memory_order_seq_cst);
+}
+inline void full_fence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
+
+}  // namespace virtuoso::shm

@@ -1,0 +1,30 @@
+// Copy helpers for a power-of-two byte ring addressed by free-running 32-bit positions.
+//
+// Positions are byte counts that wrap modulo 2^32; the ring index is position & (size - 1).
+// Whoever owns the head/tail positions lives elsewhere (see abi/app_region.hpp); these helpers
+// only move bytes in and out across the wrap point.
+#pragma once
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace virtuoso::shm {
+
+// Copy `len` bytes from `src` into the ring at position `pos`. Requires len <= size.
+inline void ring_write(uint8_t* ring, uint32_t size, uint32_t pos, const void* src, size_t len) {
+  uint32_t off = pos & (size - 1);
+  size_t first = std::min<size_t>(len, size - off);
+  std::memcpy(ring + off, src, first);
+  std::memcpy(ring, static_cast<const uint8_t*>(src) + first, len - first);
+}
+
+// Copy `len` bytes out of the ring starting at position `pos`. Requires len <= size.
+inline void ring_read(const uint8_t* ring, uint32_t size, uint32_t pos, void* dst, size_t len) {
+  uint32_t off = pos & (size - 1);
+  size_t first = std::min<size_t>(len, size - off);
+  std::memcpy(dst, ring + off, first);
+  std::memcpy(static_cast<uint8_t*>(dst) + first, ring, len - first);
+}
+
+}  // namespace virtuoso::shm

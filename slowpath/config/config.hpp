@@ -1,0 +1,70 @@
+// The daemon's configuration: one TOML file, parsed and range-checked into plain structs.
+#pragma once
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
+namespace virtuoso::config {
+
+enum class HugepageMode { kAuto, kOn, kOff };
+
+struct PortConfig {
+  std::string devargs;  // DPDK virtual device devargs, e.g. "net_tap0,iface=vtap0,mac=02:00:00:00:00:01"
+  std::string pci;      // or a PCI address given to EAL with -a (empty: none, and --no-pci is passed)
+};
+
+struct FastpathConfig {
+  unsigned lcore = 1;                  // the dedicated lcore the loop runs on
+  unsigned idle_backoff_us = 0;        // 0: pure busy poll; else sleep on a doorbell up to this long when idle
+  HugepageMode hugepages = HugepageMode::kAuto;
+  unsigned memory_mb = 512;            // EAL memory with --no-huge
+  unsigned mbufs = 8191;               // mempool size
+};
+
+struct NetworkConfig {
+  uint32_t ip = 0;          // host byte order
+  unsigned prefix_len = 24;
+  uint32_t gateway = 0;     // 0: none (off-subnet peers unreachable)
+  unsigned mtu = 1500;
+};
+
+struct TcpConfig {
+  unsigned initial_rto_ms = 1000;  // RFC 6298 2.1
+  unsigned min_rto_ms = 200;
+  unsigned max_rto_ms = 60000;
+  unsigned max_retries = 8;        // then the connection fails with ETIMEDOUT
+  unsigned syn_retries = 6;
+  unsigned time_wait_ms = 2000;
+  uint16_t ephemeral_lo = 32768;
+  uint16_t ephemeral_hi = 60999;
+};
+
+struct AppsConfig {
+  unsigned max_contexts = 64;
+  unsigned slots_per_context = 1024;  // power of two
+  unsigned rx_buffer = 65536;         // bytes per flow, power of two
+  unsigned tx_buffer = 65536;
+  unsigned max_flows = 16384;         // flow table entries, all contexts together
+};
+
+struct Config {
+  std::string run_dir = "/run/virtuoso";
+  std::string log_level = "info";
+  PortConfig port;
+  FastpathConfig fastpath;
+  NetworkConfig network;
+  TcpConfig tcp;
+  AppsConfig apps;
+};
+
+// Thrown for a missing, unreadable or malformed file; what() is one line naming the file, the
+// field (e.g. "network.ip") and what is wrong with it, and how to fix it.
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+Config load_config(const std::string& path);
+Config parse_config(const std::string& toml_text, const std::string& source_name);
+
+}  // namespace virtuoso::config
