@@ -16,10 +16,13 @@ namespace virtuoso::abi {
 
 inline constexpr uint64_t kControlRegionMagic = 0x5649525455534f43ULL;  // "VIRTUSOC"
 
+// PacketSlot::flags on the inject queue.
+inline constexpr uint16_t kPacketProcessAsRx = 1;  // the fast path treats the frame as received from the port
+
 // One Ethernet frame crossing between the processes (no FCS).
 struct PacketSlot {
   uint16_t len;
-  uint16_t reserved;
+  uint16_t flags;
   uint32_t reserved2;
   uint8_t data[2040];
 };
