@@ -1,0 +1,96 @@
+// The app side of the datapath: validating app commands, and events back to apps.
+#include <algorithm>
+#include <cerrno>
+
+#include "datapath.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::fastpath {
+
+using abi::AppCmdKind;
+using abi::AppEventKind;
+
+uint32_t Datapath::poll_apps() {
+  uint32_t work = 0;
+  for (uint16_t id = 0; id < ctxs_.size(); ++id)
+    if (ctxs_[id].active) work += poll_app(id, ctxs_[id]);
+  return work;
+}
+
+uint32_t Datapath::poll_app(uint16_t ctx_id, Context& ctx) {
+  auto q = ctx.view.atx();
+  abi::AppCmd cmd;
+  uint32_t n = 0;
+  while (n < cfg_.app_batch) {
+    shm::PopResult r = q.try_pop(cmd);
+    if (r == shm::PopResult::kEmpty) break;
+    if (r == shm::PopResult::kCorrupt) {
+      // The app broke its own queue: stop reading it; the slow path fails its sockets.
+      ++stats_->app_cmd_bad;
+      emit_sp_event(abi::FpEventKind::kCtxFault, ctx_id, 0, EPROTO);
+      ctx.active = false;
+      break;
+    }
+    handle_app_cmd(ctx_id, ctx, cmd);
+    ++n;
+  }
+  return n;
+}
+
+void Datapath::handle_app_cmd(uint16_t ctx_id, Context& ctx, const abi::AppCmd& cmd) {
+  // Is the entry about a slot of this context, holding an installed flow of the same generation?
+  if (cmd.slot >= ctx.slot_flow.size() || ctx.slot_flow[cmd.slot] == FlowTable::kNone) {
+    ++stats_->app_cmd_bad;  // also normal right after a flow was removed
+    return;
+  }
+  uint32_t flow = ctx.slot_flow[cmd.slot];
+  abi::FlowEntry& e = *ctrl_.flow(flow);
+  if (cmd.gen != e.gen || e.ctx != ctx_id) {
+    ++stats_->app_cmd_bad;
+    return;
+  }
+  switch (AppCmdKind(cmd.kind)) {
+    case AppCmdKind::kTxBump:
+      queue_tx(flow);
+      break;
+    case AppCmdKind::kRxConsumed: {
+      // Send a window update only when it opens the window noticeably (RFC 9293 3.8.6.2.2).
+      uint32_t before = priv_[flow].adv_wnd_edge - e.rcv_nxt;
+      uint32_t now = uint32_t(advertised_window(flow)) << e.rcv_wscale;
+      uint32_t threshold = std::min<uint32_t>(ctx.view.layout.rx_size / 2, 2u * e.mss);
+      if (now > before && (now - before >= threshold || before < e.mss)) queue_ack(flow);
+      break;
+    }
+    case AppCmdKind::kTxFin:
+      e.fp_flags |= abi::kFlowFinQueued;
+      queue_tx(flow);
+      break;
+    default:
+      ++stats_->app_cmd_bad;
+      break;
+  }
+}
+
+void Datapath::emit_app_event(uint32_t flow_id, AppEventKind kind) {
+  abi::FlowEntry& e = *ctrl_.flow(flow_id);
+  Context* ctx = context_of(e);
+  if (!ctx) return;
+  abi::AppEvent ev{e.slot, e.gen, uint16_t(kind), 0, 0};
+  if (!ctx->view.arx().try_push(ev))
+    shm::store_release(ctx->view.header()->arx_overflow, 1u);  // the app rescans all its slots
+  ctx->ring_pending = true;
+}
+
+void Datapath::fail_flow(uint32_t flow_id, int err) {
+  abi::FlowEntry& e = *ctrl_.flow(flow_id);
+  if (abi::FlowSlot* s = slot_of(e)) shm::store_release(s->error, uint32_t(err));
+  emit_app_event(flow_id, AppEventKind::kError);
+  emit_sp_event(abi::FpEventKind::kFlowError, e.ctx, flow_id, err);
+  // Stop working on it until the slow path removes it.
+  priv_[flow_id].active = false;
+  table_.erase({e.local_ip, e.remote_ip, e.local_port, e.remote_port});
+  if (Context* ctx = context_of(e); ctx && e.slot < ctx->slot_flow.size())
+    ctx->slot_flow[e.slot] = FlowTable::kNone;
+}
+
+}  // namespace virtuoso::fastpath

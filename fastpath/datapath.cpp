@@ -1,0 +1,336 @@
+// The datapath loop: port RX demultiplexing, slow-path commands and frames, events and doorbells.
+#include "datapath.hpp"
+
+#include <cerrno>
+#include <cstring>
+
+#include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/wire/arp.hpp"
+
+namespace virtuoso::fastpath {
+
+using abi::FpCommandKind;
+using abi::FpEventKind;
+
+Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port,
+                   Host& host)
+    : cfg_(cfg),
+      ctrl_(ctrl),
+      stats_(&ctrl.header()->stats),
+      port_(port),
+      host_(host),
+      table_(ctrl.layout.max_flows),
+      priv_(ctrl.layout.max_flows),
+      ctxs_(cfg.max_contexts) {
+  // Every container the loop uses is sized here, so nothing allocates per packet.
+  tx_queue_.reserve(ctrl.layout.max_flows);
+  ack_queue_.reserve(ctrl.layout.max_flows);
+  work_.reserve(ctrl.layout.max_flows);
+  sp_backlog_.reserve(size_t{ctrl.layout.max_flows} * 4 + 64);
+  local_.reserve(4096);
+  local_next_.reserve(4096);
+  rx_frames_.resize(cfg.rx_burst);
+}
+
+uint32_t Datapath::poll_once() {
+  ++stats_->loops;
+  uint32_t work = 0;
+  uint16_t n = port_.rx_burst(rx_frames_.data(), uint16_t(rx_frames_.size()));
+  for (uint16_t i = 0; i < n; ++i) {
+    Frame& fr = rx_frames_[i];
+    ++stats_->rx_frames;
+    stats_->rx_bytes += fr.len;
+    receive_frame(fr.data, fr.len);
+    port_.free(fr);
+  }
+  work += n;
+  work += deliver_local();
+  work += poll_commands();
+  work += poll_inject();
+  work += poll_apps();
+  work += run_tx_queue();  // data segments carry the ACKs owed...
+  work += run_ack_queue();  // ...the rest go out as pure ACKs
+  port_.flush();
+  flush_sp_events();
+  ring_doorbells();
+  return work;
+}
+
+void Datapath::receive_frame(const uint8_t* data, uint16_t len) {
+  auto eth = wire::parse_eth(data, len);
+  if (!eth) {
+    ++stats_->drop_bad_eth;
+    return;
+  }
+  if (eth->dst != cfg_.local_mac && eth->dst != wire::kBroadcastMac) {
+    ++stats_->drop_bad_eth;  // another host's unicast, or multicast we never joined
+    return;
+  }
+  if (eth->ethertype == wire::kEtherTypeArp) {
+    handle_arp(data, len);
+  } else if (eth->ethertype == wire::kEtherTypeIpv4) {
+    handle_ipv4(data, len);
+  } else {
+    ++stats_->drop_bad_eth;
+  }
+}
+
+void Datapath::handle_arp(const uint8_t* data, uint16_t len) {
+  auto arp = wire::parse_arp(data + wire::kEthHeaderLen, len - wire::kEthHeaderLen);
+  if (!arp) {
+    ++stats_->drop_bad_eth;
+    return;
+  }
+  if (arp->op == wire::kArpRequest && arp->target_ip == cfg_.local_ip) {
+    Frame fr;
+    if (port_.alloc(fr)) {
+      wire::ArpPacket reply{wire::kArpReply, cfg_.local_mac, cfg_.local_ip, arp->sender_mac,
+                            arp->sender_ip};
+      fr.len = uint16_t(wire::build_arp_frame(fr.data, arp->sender_mac, cfg_.local_mac, reply));
+      emit_frame(fr, arp->sender_ip);
+      ++stats_->arp_replies;
+    } else {
+      ++stats_->drop_no_mbuf;
+    }
+  }
+  punt(data, len);  // the slow path learns every sender it sees
+}
+
+void Datapath::handle_ipv4(const uint8_t* data, uint16_t len) {
+  auto parsed = wire::parse_tcp_frame(data, len);
+  if (parsed.error == wire::FrameError::kIpv4) {
+    ++stats_->drop_bad_ip;
+    return;
+  }
+  if (parsed.error == wire::FrameError::kNotTcp) {
+    ++stats_->drop_bad_ip;  // no UDP/ICMP service yet
+    return;
+  }
+  if (parsed.error != wire::FrameError::kOk) {
+    ++stats_->drop_bad_tcp;
+    return;
+  }
+  const wire::TcpFrame& f = parsed.f;
+  if (f.ip.dst != cfg_.local_ip) {
+    ++stats_->drop_bad_ip;
+    return;
+  }
+  FlowKey key{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  uint32_t flow = table_.find(key);
+  // Is this a segment of an installed flow without connection-control flags? Otherwise the
+  // slow path decides (handshakes, resets, unknown connections).
+  if (flow == FlowTable::kNone || (f.tcp.flags & (wire::kTcpSyn | wire::kTcpRst))) {
+    punt(data, len);
+    return;
+  }
+  tcp_input(flow, f);
+}
+
+void Datapath::punt(const uint8_t* data, uint16_t len) {
+  abi::PacketSlot slot;
+  if (len > sizeof(slot.data)) {
+    ++stats_->drop_bad_eth;
+    return;
+  }
+  slot.len = len;
+  slot.flags = 0;
+  slot.reserved2 = 0;
+  std::memcpy(slot.data, data, len);
+  if (!ctrl_.punt().try_push(slot)) {
+    ++stats_->drop_punt_full;
+    return;
+  }
+  ++stats_->punted;
+  sp_ring_pending_ = true;
+}
+
+uint32_t Datapath::poll_commands() {
+  auto q = ctrl_.cmd();
+  abi::FpCommand cmd;
+  uint32_t n = 0;
+  while (n < 64 && q.try_pop(cmd) == shm::PopResult::kOk) {
+    handle_command(cmd);
+    ++n;
+  }
+  return n;
+}
+
+uint32_t Datapath::poll_inject() {
+  auto q = ctrl_.inject();
+  uint32_t n = 0;
+  abi::PacketSlot slot;
+  while (n < 32 && q.try_pop(slot) == shm::PopResult::kOk) {
+    ++n;
+    if (slot.len > sizeof(slot.data) || slot.len < wire::kEthHeaderLen) continue;
+    if (slot.flags & abi::kPacketProcessAsRx) {
+      receive_frame(slot.data, slot.len);
+      continue;
+    }
+    Frame fr;
+    if (!port_.alloc(fr)) {
+      ++stats_->drop_no_mbuf;
+      continue;
+    }
+    std::memcpy(fr.data, slot.data, slot.len);
+    fr.len = slot.len;
+    uint32_t dst_ip = 0;
+    auto ip = wire::parse_ipv4(slot.data + wire::kEthHeaderLen, slot.len - wire::kEthHeaderLen, false);
+    if (wire::load_be16(slot.data + 12) == wire::kEtherTypeIpv4 && ip.error == wire::Ipv4Error::kOk)
+      dst_ip = ip.hdr.dst;
+    ++stats_->injected;
+    emit_frame(fr, dst_ip);
+  }
+  return n;
+}
+
+void Datapath::handle_command(const abi::FpCommand& cmd) {
+  switch (FpCommandKind(cmd.kind)) {
+    case FpCommandKind::kInstall:
+      if (cmd.flow < priv_.size()) install_flow(cmd.flow);
+      break;
+    case FpCommandKind::kRemove:
+      if (cmd.flow < priv_.size()) remove_flow(cmd.flow);
+      break;
+    case FpCommandKind::kRetransmit:
+      if (cmd.flow < priv_.size() && priv_[cmd.flow].active) {
+        abi::FlowEntry& e = *ctrl_.flow(cmd.flow);
+        e.snd_nxt = e.snd_una;  // go back N: everything unacknowledged goes out again
+        e.fp_flags &= ~abi::kFlowFinSent;
+        ++e.retransmits;
+        queue_tx(cmd.flow);
+        queue_ack(cmd.flow);  // a pure ACK doubles as a window probe when nothing can be sent
+      }
+      break;
+    case FpCommandKind::kAttachCtx:
+      attach_context(cmd);
+      break;
+    case FpCommandKind::kDetachCtx:
+      detach_context(cmd.ctx);
+      break;
+  }
+}
+
+void Datapath::install_flow(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  Context* ctx = context_of(e);
+  FlowPriv& p = priv_[id];
+  if (p.active || !ctx || e.slot >= ctx->slot_flow.size()) {
+    emit_sp_event(FpEventKind::kFlowError, e.ctx, id, EINVAL);
+    return;
+  }
+  FlowKey key{e.local_ip, e.remote_ip, e.local_port, e.remote_port};
+  if (!table_.insert(key, id)) {
+    emit_sp_event(FpEventKind::kFlowError, e.ctx, id, EEXIST);
+    return;
+  }
+  e.snd_una = e.snd_nxt = e.init_snd_una;
+  e.rcv_nxt = e.init_rcv_nxt;
+  e.snd_wnd = e.init_snd_wnd;
+  e.fp_flags = 0;
+  e.dupacks = 0;
+  e.acked_bytes = e.retransmits = e.segs_in = e.segs_out = 0;
+  p = FlowPriv{};
+  p.active = true;
+  p.snd_max = e.snd_nxt;
+  p.adv_wnd_edge = e.rcv_nxt;
+  ctx->slot_flow[e.slot] = id;
+  queue_tx(id);  // the app may have written before the flow was installed
+}
+
+void Datapath::remove_flow(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  if (p.active) {
+    table_.erase({e.local_ip, e.remote_ip, e.local_port, e.remote_port});
+    if (Context* ctx = context_of(e); ctx && e.slot < ctx->slot_flow.size() &&
+                                      ctx->slot_flow[e.slot] == id)
+      ctx->slot_flow[e.slot] = FlowTable::kNone;
+    p.active = false;  // queued tx/ack entries for it are skipped when reached
+  }
+  emit_sp_event(FpEventKind::kRemoved, e.ctx, id, 0);
+}
+
+void Datapath::attach_context(const abi::FpCommand& cmd) {
+  if (cmd.ctx >= ctxs_.size() || ctxs_[cmd.ctx].active || !cmd.layout.valid()) {
+    emit_sp_event(FpEventKind::kCtxAttached, cmd.ctx, 0, EINVAL);
+    return;
+  }
+  Context& ctx = ctxs_[cmd.ctx];
+  int err = host_.attach_context(cmd.ctx, cmd.layout, ctx.mapping);
+  if (err == 0 && ctx.mapping.bytes < cmd.layout.total_bytes()) err = EINVAL;
+  if (err != 0) {
+    emit_sp_event(FpEventKind::kCtxAttached, cmd.ctx, 0, err);
+    return;
+  }
+  ctx.view = {ctx.mapping.base, cmd.layout};
+  ctx.slot_flow.assign(cmd.layout.n_slots, FlowTable::kNone);
+  ctx.active = true;
+  ctx.ring_pending = false;
+  emit_sp_event(FpEventKind::kCtxAttached, cmd.ctx, 0, 0);
+}
+
+void Datapath::detach_context(uint16_t id) {
+  if (id >= ctxs_.size() || !ctxs_[id].active) return;
+  Context& ctx = ctxs_[id];
+  for (uint32_t flow : ctx.slot_flow)
+    if (flow != FlowTable::kNone) remove_flow(flow);  // the slow path removes first; be safe anyway
+  host_.detach_context(id, ctx.mapping);
+  ctx = Context{};
+  emit_sp_event(FpEventKind::kCtxDetached, id, 0, 0);
+}
+
+void Datapath::emit_sp_event(FpEventKind kind, uint16_t ctx, uint32_t flow, int32_t value) {
+  abi::FpEvent ev{uint16_t(kind), ctx, flow, value, 0};
+  sp_ring_pending_ = true;
+  if (sp_backlog_.empty() && ctrl_.evt().try_push(ev)) return;
+  // Full is normal: keep the event and retry; events are bounded by flows and contexts.
+  if (sp_backlog_.size() < sp_backlog_.capacity()) sp_backlog_.push_back(ev);
+}
+
+void Datapath::flush_sp_events() {
+  if (sp_backlog_.empty()) return;
+  auto q = ctrl_.evt();
+  size_t i = 0;
+  while (i < sp_backlog_.size() && q.try_push(sp_backlog_[i])) ++i;
+  sp_backlog_.erase(sp_backlog_.begin(), sp_backlog_.begin() + long(i));
+}
+
+void Datapath::ring_doorbells() {
+  shm::full_fence();  // our pushes before their sleeping flags (they set flag, then re-check)
+  if (sp_ring_pending_) {
+    sp_ring_pending_ = false;
+    if (shm::load_relaxed(ctrl_.header()->sp_sleeping)) host_.ring_slowpath();
+  }
+  for (Context& ctx : ctxs_) {
+    if (!ctx.ring_pending) continue;
+    ctx.ring_pending = false;
+    if (shm::load_relaxed(ctx.view.header()->app_sleeping)) host_.ring(ctx.mapping.doorbell_fd);
+  }
+}
+
+void Datapath::announce_sleep(bool sleeping) {
+  uint32_t v = sleeping ? 1 : 0;
+  shm::store_seq_cst(ctrl_.header()->fp_sleeping, v);
+  for (Context& ctx : ctxs_)
+    if (ctx.active) shm::store_seq_cst(ctx.view.header()->fp_sleeping, v);
+}
+
+bool Datapath::work_pending() const {
+  if (!ctrl_.cmd().looks_empty() || !ctrl_.inject().looks_empty()) return true;
+  if (!local_.empty() || !tx_queue_.empty() || !ack_queue_.empty() || !sp_backlog_.empty()) return true;
+  for (const Context& ctx : ctxs_)
+    if (ctx.active && !ctx.view.atx().looks_empty()) return true;
+  return false;
+}
+
+abi::FlowSlot* Datapath::slot_of(const abi::FlowEntry& e) {
+  Context* ctx = context_of(e);
+  return ctx ? ctx->view.slot(e.slot) : nullptr;
+}
+
+Datapath::Context* Datapath::context_of(const abi::FlowEntry& e) {
+  if (e.ctx >= ctxs_.size() || !ctxs_[e.ctx].active) return nullptr;
+  return &ctxs_[e.ctx];
+}
+
+}  // namespace virtuoso::fastpath

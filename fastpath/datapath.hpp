@@ -1,0 +1,149 @@
+// The fast path's run-to-completion datapath: one object per lcore, driven by poll_once().
+//
+// Owns the flow lookup table, the attached app contexts and the fast-path-owned half of every
+// installed FlowEntry. Talks to the port through PacketPort and to the operating system only
+// through Host (doorbells, mapping app regions), so tests drive it with a fake port and fake host.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "flow_table.hpp"
+#include "port.hpp"
+#include "virtuoso/abi/app_region.hpp"
+#include "virtuoso/abi/control_region.hpp"
+#include "virtuoso/wire/ethernet.hpp"
+#include "virtuoso/wire/frame.hpp"
+
+namespace virtuoso::fastpath {
+
+// Payload bytes between snd_una and snd_nxt (a FIN in flight occupies one sequence number).
+inline uint32_t data_in_flight(const abi::FlowEntry& e) {
+  bool fin_in_flight = (e.fp_flags & abi::kFlowFinSent) && !(e.fp_flags & abi::kFlowFinAcked);
+  return e.snd_nxt - e.snd_una - (fin_in_flight ? 1 : 0);
+}
+
+// What the datapath needs from the process around it.
+class Host {
+ public:
+  struct Mapping {
+    uint8_t* base = nullptr;
+    size_t bytes = 0;
+    int doorbell_fd = -1;  // the app's eventfd
+  };
+  virtual ~Host() = default;
+  // Maps the region announced for `ctx`; returns 0 or an errno value.
+  virtual int attach_context(uint16_t ctx, const abi::AppLayout& layout, Mapping& out) = 0;
+  virtual void detach_context(uint16_t ctx, Mapping& mapping) = 0;
+  // Writes an eventfd doorbell.
+  virtual void ring(int fd) = 0;
+  // The slow path's doorbell.
+  virtual void ring_slowpath() = 0;
+};
+
+struct DatapathConfig {
+  uint32_t local_ip = 0;  // host byte order
+  wire::MacAddr local_mac{};
+  uint32_t max_contexts = 256;
+  uint32_t rx_burst = 32;
+  uint32_t app_batch = 64;       // atx entries taken per context per iteration
+  uint32_t tx_segments_per_flow = 32;  // segments one flow may send per iteration (fairness)
+};
+
+class Datapath {
+ public:
+  Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port, Host& host);
+
+  // One loop iteration: port RX, local deliveries, slow-path commands and frames, app queues,
+  // transmission, doorbells. Returns the number of work items done (0: idle).
+  uint32_t poll_once();
+
+  // Idle back-off support: announce or withdraw sleep to everyone who may ring us, and
+  // check (after announcing) whether work arrived meanwhile.
+  void announce_sleep(bool sleeping);
+  bool work_pending() const;
+
+  // Processes one frame as if received (tests, and the slow path's kPacketProcessAsRx).
+  void receive_frame(const uint8_t* data, uint16_t len);
+
+  const abi::FpStats& stats() const { return *stats_; }
+
+ private:
+  struct FlowPriv {
+    uint32_t snd_max = 0;      // highest sequence number sent (snd_nxt goes back on retransmit)
+    uint32_t adv_wnd_edge = 0;  // rcv_nxt + advertised window at the last segment we sent
+    uint32_t fin_seq = 0;       // sequence number of our FIN, once it was sent
+    bool fin_seq_valid = false;
+    bool active = false;
+    bool ack_needed = false;
+    bool tx_queued = false;
+  };
+  struct Context {
+    bool active = false;
+    abi::AppRegionView view{};
+    Host::Mapping mapping{};
+    std::vector<uint32_t> slot_flow;  // slot -> flow id, FlowTable::kNone if none
+    bool ring_pending = false;
+  };
+
+  // datapath.cpp: demultiplexing and control
+  void handle_arp(const uint8_t* data, uint16_t len);
+  void handle_ipv4(const uint8_t* data, uint16_t len);
+  void punt(const uint8_t* data, uint16_t len);
+  uint32_t poll_commands();
+  uint32_t poll_inject();
+  void handle_command(const abi::FpCommand& cmd);
+  void install_flow(uint32_t flow_id);
+  void remove_flow(uint32_t flow_id);
+  void attach_context(const abi::FpCommand& cmd);
+  void detach_context(uint16_t ctx);
+  void emit_sp_event(abi::FpEventKind kind, uint16_t ctx, uint32_t flow, int32_t value);
+  void flush_sp_events();
+  void ring_doorbells();
+
+  // app_queues.cpp: the app side of each context
+  uint32_t poll_apps();
+  uint32_t poll_app(uint16_t ctx_id, Context& ctx);
+  void handle_app_cmd(uint16_t ctx_id, Context& ctx, const abi::AppCmd& cmd);
+  void emit_app_event(uint32_t flow_id, abi::AppEventKind kind);
+  void fail_flow(uint32_t flow_id, int err);
+
+  // tcp_in.cpp: established-flow receive
+  void tcp_input(uint32_t flow_id, const wire::TcpFrame& f);
+  void tcp_process_ack(uint32_t flow_id, const wire::TcpFrame& f);
+  void tcp_place_payload(uint32_t flow_id, const wire::TcpFrame& f);
+
+  // tcp_out.cpp: segmentation, ACKs, FIN, retransmission
+  void queue_tx(uint32_t flow_id);
+  void queue_ack(uint32_t flow_id);
+  uint32_t run_tx_queue();
+  uint32_t run_ack_queue();
+  uint32_t tcp_output(uint32_t flow_id);
+  bool send_segment(uint32_t flow_id, uint32_t seq, uint32_t len, uint8_t flags);
+  uint16_t advertised_window(uint32_t flow_id);
+  void emit_frame(Frame& frame, uint32_t dst_ip);
+  uint32_t deliver_local();
+
+  // Ring views and validation of app-owned positions.
+  abi::FlowSlot* slot_of(const abi::FlowEntry& e);
+  Context* context_of(const abi::FlowEntry& e);
+
+  DatapathConfig cfg_;
+  abi::ControlRegionView ctrl_;
+  abi::FpStats* stats_;
+  PacketPort& port_;
+  Host& host_;
+  FlowTable table_;
+  std::vector<FlowPriv> priv_;
+  std::vector<Context> ctxs_;
+  std::vector<uint32_t> tx_queue_;   // flows with data or FIN to send
+  std::vector<uint32_t> ack_queue_;  // flows owing an ACK
+  std::vector<uint32_t> work_;       // the queue being run (the live one may grow meanwhile)
+  std::vector<abi::FpEvent> sp_backlog_;  // events the evt queue had no room for
+  std::vector<Frame> local_;         // frames for our own address, delivered next iteration
+  std::vector<Frame> local_next_;
+  std::vector<Frame> rx_frames_;
+  uint16_t ip_id_ = 0;
+  bool sp_ring_pending_ = false;
+};
+
+}  // namespace virtuoso::fastpath

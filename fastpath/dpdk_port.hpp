@@ -1,0 +1,39 @@
+// The DPDK implementation of PacketPort: one ethdev port, one RX and one TX queue, one mempool.
+#pragma once
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+
+#include <string>
+
+#include "port.hpp"
+#include "virtuoso/wire/ethernet.hpp"
+
+namespace virtuoso::fastpath {
+
+class DpdkPort final : public PacketPort {
+ public:
+  static constexpr uint16_t kBurst = 32;
+
+  // Configures and starts `port_id`; on failure returns false and sets `error` to one line.
+  bool open(uint16_t port_id, unsigned mbufs, std::string& error);
+  void close();
+  wire::MacAddr mac() const { return mac_; }
+
+  uint16_t rx_burst(Frame* frames, uint16_t max) override;
+  bool alloc(Frame& frame) override;
+  void free(Frame& frame) override;
+  void send(Frame& frame) override;
+  void flush() override;
+  PortCounters counters() const override { return counters_; }
+
+ private:
+  uint16_t port_id_ = 0;
+  bool started_ = false;
+  rte_mempool* pool_ = nullptr;
+  wire::MacAddr mac_{};
+  rte_mbuf* tx_batch_[kBurst * 4];
+  uint16_t tx_count_ = 0;
+  PortCounters counters_;
+};
+
+}  // namespace virtuoso::fastpath

@@ -1,0 +1,187 @@
+// TCP transmit for installed flows: segmentation by MSS within the peer's window, FIN, ACKs.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "datapath.hpp"
+#include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/shm/byte_ring.hpp"
+#include "virtuoso/wire/seq.hpp"
+
+namespace virtuoso::fastpath {
+
+inline constexpr uint16_t kMinEthFrame = 60;
+
+void Datapath::queue_tx(uint32_t id) {
+  FlowPriv& p = priv_[id];
+  if (p.tx_queued) return;
+  p.tx_queued = true;
+  tx_queue_.push_back(id);
+}
+
+void Datapath::queue_ack(uint32_t id) {
+  FlowPriv& p = priv_[id];
+  if (p.ack_needed) return;
+  p.ack_needed = true;
+  ack_queue_.push_back(id);
+}
+
+uint32_t Datapath::run_tx_queue() {
+  work_.swap(tx_queue_);
+  uint32_t segs = 0;
+  for (uint32_t id : work_) {
+    priv_[id].tx_queued = false;
+    if (!priv_[id].active) continue;
+    uint32_t n = tcp_output(id);
+    segs += n;
+    if (n >= cfg_.tx_segments_per_flow) queue_tx(id);  // more to send: after the others had a turn
+  }
+  work_.clear();
+  return segs;
+}
+
+uint32_t Datapath::run_ack_queue() {
+  work_.swap(ack_queue_);
+  uint32_t n = 0;
+  for (uint32_t id : work_) {
+    FlowPriv& p = priv_[id];
+    if (!p.ack_needed) continue;  // a data segment carried it already
+    p.ack_needed = false;
+    if (!p.active) continue;
+    abi::FlowEntry& e = *ctrl_.flow(id);
+    send_segment(id, e.snd_nxt, 0, wire::kTcpAck);
+    ++n;
+  }
+  work_.clear();
+  return n;
+}
+
+uint32_t Datapath::tcp_output(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  abi::FlowSlot* s = slot_of(e);
+  Context* ctx = context_of(e);
+  if (!s || !ctx) return 0;
+  uint32_t queued = shm::load_acquire(s->tx_head) - s->tx_tail;
+  uint32_t sent = data_in_flight(e);
+  if (queued > ctx->view.layout.tx_size || sent > queued) {
+    fail_flow(id, EIO);  // the app moved tx_head outside its ring
+    return 0;
+  }
+  if (e.fp_flags & abi::kFlowFinQueued && queued > sent && p.fin_seq_valid &&
+      wire::seq_ge(e.snd_nxt, p.fin_seq)) {
+    fail_flow(id, EPIPE);  // bytes written after shutdown(SHUT_WR)
+    return 0;
+  }
+  uint32_t unsent = queued - sent;
+  uint32_t wnd_end = e.snd_una + e.snd_wnd;
+  uint32_t segs = 0;
+  while (unsent > 0 && segs < cfg_.tx_segments_per_flow) {
+    uint32_t usable = wire::seq_gt(wnd_end, e.snd_nxt) ? wnd_end - e.snd_nxt : 0;
+    if (usable == 0) break;  // the slow path's timer probes a zero window
+    uint32_t len = std::min({unsent, uint32_t(e.mss), usable});
+    bool last = len == unsent;
+    bool fin = last && (e.fp_flags & abi::kFlowFinQueued) && !(e.fp_flags & abi::kFlowFinAcked);
+    uint8_t flags = wire::kTcpAck | (last ? wire::kTcpPsh : 0) | (fin ? wire::kTcpFin : 0);
+    if (!send_segment(id, e.snd_nxt, len, flags)) break;
+    e.snd_nxt += len;
+    unsent -= len;
+    ++segs;
+    if (fin) {
+      p.fin_seq = e.snd_nxt;
+      p.fin_seq_valid = true;
+      e.snd_nxt += 1;
+      e.fp_flags |= abi::kFlowFinSent;
+    }
+  }
+  bool bare_fin = unsent == 0 && (e.fp_flags & abi::kFlowFinQueued) &&
+                  !(e.fp_flags & (abi::kFlowFinSent | abi::kFlowFinAcked));
+  if (bare_fin && send_segment(id, e.snd_nxt, 0, wire::kTcpAck | wire::kTcpFin)) {
+    p.fin_seq = e.snd_nxt;
+    p.fin_seq_valid = true;
+    e.snd_nxt += 1;
+    e.fp_flags |= abi::kFlowFinSent;
+    ++segs;
+  }
+  if (wire::seq_gt(e.snd_nxt, p.snd_max)) p.snd_max = e.snd_nxt;
+  return segs;
+}
+
+uint16_t Datapath::advertised_window(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  abi::FlowSlot* s = slot_of(e);
+  Context* ctx = context_of(e);
+  if (!s || !ctx) return 0;
+  uint32_t rx_size = ctx->view.layout.rx_size;
+  uint32_t used = s->rx_head - shm::load_acquire(s->rx_tail);
+  uint32_t free = used > rx_size ? 0 : rx_size - used;
+  return uint16_t(std::min<uint32_t>(free >> e.rcv_wscale, 65535));
+}
+
+bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t flags) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  Context* ctx = context_of(e);
+  if (!ctx) return false;
+  Frame fr;
+  if (!port_.alloc(fr)) {
+    ++stats_->drop_no_mbuf;
+    return false;
+  }
+  uint16_t wnd = advertised_window(id);
+  wire::TcpFrameOut out{};
+  std::memcpy(out.eth_src.data(), cfg_.local_mac.data(), 6);
+  std::memcpy(out.eth_dst.data(), e.remote_mac, 6);
+  out.ip_src = e.local_ip;
+  out.ip_dst = e.remote_ip;
+  out.ip_id = ip_id_++;
+  out.tcp = {e.local_port, e.remote_port, seq, e.rcv_nxt, flags, wnd, {}};
+  size_t off = wire::tcp_payload_offset(out.tcp.opts);
+  if (len) {
+    abi::FlowSlot* s = ctx->view.slot(e.slot);
+    uint32_t pos = s->tx_tail + (seq - e.snd_una);
+    shm::ring_read(ctx->view.tx_buf(e.slot), ctx->view.layout.tx_size, pos, fr.data + off, len);
+  }
+  size_t flen = wire::build_tcp_frame(fr.data, out, len);
+  if (flen < kMinEthFrame) {
+    std::memset(fr.data + flen, 0, kMinEthFrame - flen);
+    flen = kMinEthFrame;
+  }
+  fr.len = uint16_t(flen);
+  p.adv_wnd_edge = e.rcv_nxt + (uint32_t(wnd) << e.rcv_wscale);
+  p.ack_needed = false;
+  ++e.segs_out;
+  emit_frame(fr, e.remote_ip);
+  return true;
+}
+
+void Datapath::emit_frame(Frame& fr, uint32_t dst_ip) {
+  if (dst_ip == cfg_.local_ip) {
+    // To ourselves: delivered inside the daemon next iteration; the port never sees it.
+    if (local_.size() < local_.capacity()) {
+      local_.push_back(fr);
+      ++stats_->local_delivered;
+    } else {
+      port_.free(fr);
+      ++stats_->drop_tx_full;
+    }
+    return;
+  }
+  ++stats_->tx_frames;
+  stats_->tx_bytes += fr.len;
+  port_.send(fr);
+}
+
+uint32_t Datapath::deliver_local() {
+  if (local_.empty()) return 0;
+  local_next_.swap(local_);
+  for (Frame& fr : local_next_) {
+    receive_frame(fr.data, fr.len);
+    port_.free(fr);
+  }
+  uint32_t n = uint32_t(local_next_.size());
+  local_next_.clear();
+  return n;
+}
+
+}  // namespace virtuoso::fastpath
