@@ -144,6 +144,39 @@ TEST_CASE("config: hugepages accepts auto, on and off", "[config]") {
   CHECK(mode("off") == HugepageMode::kOff);
 }
 
+TEST_CASE("config: the shipped example file parses and shows the defaults", "[config]") {
+  auto path = std::filesystem::path(__FILE__).parent_path() / "../../docs/virtuoso.example.toml";
+  REQUIRE(std::filesystem::exists(path));
+  Config c = virtuoso::config::load_config(path.string());
+  Config d;
+  CHECK(c.network.ip == 0x0a000002);
+  CHECK(c.port.devargs.rfind("net_tap0,", 0) == 0);
+  // The example promises to show each default: keep it honest.
+  CHECK(c.run_dir == d.run_dir);
+  CHECK(c.log_level == d.log_level);
+  CHECK(c.fastpath.lcore == d.fastpath.lcore);
+  CHECK(c.fastpath.idle_backoff_us == d.fastpath.idle_backoff_us);
+  CHECK(c.fastpath.hugepages == d.fastpath.hugepages);
+  CHECK(c.fastpath.memory_mb == d.fastpath.memory_mb);
+  CHECK(c.fastpath.mbufs == d.fastpath.mbufs);
+  CHECK(c.network.prefix_len == d.network.prefix_len);
+  CHECK(c.network.gateway == d.network.gateway);
+  CHECK(c.network.mtu == d.network.mtu);
+  CHECK(c.tcp.initial_rto_ms == d.tcp.initial_rto_ms);
+  CHECK(c.tcp.min_rto_ms == d.tcp.min_rto_ms);
+  CHECK(c.tcp.max_rto_ms == d.tcp.max_rto_ms);
+  CHECK(c.tcp.max_retries == d.tcp.max_retries);
+  CHECK(c.tcp.syn_retries == d.tcp.syn_retries);
+  CHECK(c.tcp.time_wait_ms == d.tcp.time_wait_ms);
+  CHECK(c.tcp.ephemeral_lo == d.tcp.ephemeral_lo);
+  CHECK(c.tcp.ephemeral_hi == d.tcp.ephemeral_hi);
+  CHECK(c.apps.max_contexts == d.apps.max_contexts);
+  CHECK(c.apps.slots_per_context == d.apps.slots_per_context);
+  CHECK(c.apps.rx_buffer == d.apps.rx_buffer);
+  CHECK(c.apps.tx_buffer == d.apps.tx_buffer);
+  CHECK(c.apps.max_flows == d.apps.max_flows);
+}
+
 TEST_CASE("config: load_config reads a file from disk", "[config]") {
   auto path = std::filesystem::temp_directory_path() / "virtuoso_test_config_load.toml";
   {
