@@ -1,0 +1,218 @@
+// Test support: a fake port, a fake host and a harness that runs the fast path's datapath without EAL.
+#pragma once
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "datapath.hpp"
+#include "virtuoso/abi/control_region.hpp"
+#include "virtuoso/shm/byte_ring.hpp"
+#include "virtuoso/wire/arp.hpp"
+#include "virtuoso/wire/frame.hpp"
+
+namespace virtuoso::test {
+
+using fastpath::Frame;
+
+// Frames in, frames out; buffers come from the heap and are counted so leaks show.
+class FakePort final : public fastpath::PacketPort {
+ public:
+  std::deque<std::vector<uint8_t>> rx;
+  std::vector<std::vector<uint8_t>> sent;
+  int live_buffers = 0;
+  int alloc_budget = 1 << 30;  // how many more alloc() calls succeed
+
+  uint16_t rx_burst(Frame* frames, uint16_t max) override {
+    uint16_t n = 0;
+    while (n < max && !rx.empty()) {
+      Frame f;
+      alloc(f);
+      std::memcpy(f.data, rx.front().data(), rx.front().size());
+      f.len = uint16_t(rx.front().size());
+      rx.pop_front();
+      frames[n++] = f;
+    }
+    return n;
+  }
+  bool alloc(Frame& f) override {
+    if (alloc_budget <= 0) return false;
+    --alloc_budget;
+    ++live_buffers;
+    auto* buf = new uint8_t[fastpath::kFrameCapacity]();
+    f = {buf, 0, buf};
+    return true;
+  }
+  void free(Frame& f) override {
+    delete[] static_cast<uint8_t*>(f.handle);
+    --live_buffers;
+  }
+  void send(Frame& f) override {
+    sent.emplace_back(f.data, f.data + f.len);
+    free(f);
+  }
+  void flush() override {}
+  fastpath::PortCounters counters() const override { return {}; }
+};
+
+class FakeHost final : public fastpath::Host {
+ public:
+  std::vector<uint8_t>* app_region = nullptr;
+  int rings = 0;
+  int sp_rings = 0;
+  int attach_context(uint16_t, const abi::AppLayout& l, Mapping& out) override {
+    out = {app_region->data(), l.total_bytes(), 42};
+    return 0;
+  }
+  void detach_context(uint16_t, Mapping& m) override { m = {}; }
+  void ring(int) override { ++rings; }
+  void ring_slowpath() override { ++sp_rings; }
+};
+
+struct ParsedOut {
+  wire::TcpFrame f;
+  std::vector<uint8_t> payload;
+};
+
+// One datapath with one app context (ctx 0) and, after establish(), one installed flow (id 0).
+class FastpathHarness {
+ public:
+  static constexpr uint32_t kLocalIp = 0x0a000001;   // 10.0.0.1
+  static constexpr uint32_t kRemoteIp = 0x0a000002;  // 10.0.0.2
+  static constexpr uint16_t kLocalPort = 7007;
+  static constexpr uint16_t kRemotePort = 40000;
+  static constexpr wire::MacAddr kLocalMac{2, 0, 0, 0, 0, 1};
+  static constexpr wire::MacAddr kRemoteMac{2, 0, 0, 0, 0, 2};
+
+  abi::ControlLayout clayout{64, 64, 64, 64, 64};
+  abi::AppLayout alayout{16, 4096, 4096, 64, 64, 64};
+  std::vector<uint8_t> control;
+  std::vector<uint8_t> app;
+  abi::ControlRegionView ctrl;
+  abi::AppRegionView view;
+  FakePort port;
+  FakeHost host;
+  std::unique_ptr<fastpath::Datapath> dp;
+
+  FastpathHarness() : control(clayout.total_bytes()), app(alayout.total_bytes()) {
+    ctrl = {control.data(), clayout};
+    view = {app.data(), alayout};
+    ctrl.header()->magic = abi::kControlRegionMagic;
+    ctrl.punt().reset();
+    ctrl.inject().reset();
+    ctrl.cmd().reset();
+    ctrl.evt().reset();
+    view.atx().reset();
+    view.arx().reset();
+    view.ctl().reset();
+    host.app_region = &app;
+    fastpath::DatapathConfig cfg;
+    cfg.local_ip = kLocalIp;
+    cfg.local_mac = kLocalMac;
+    cfg.max_contexts = 4;
+    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host);
+    abi::FpCommand attach{uint16_t(abi::FpCommandKind::kAttachCtx), 0, 0, alayout, 0};
+    command(attach);
+  }
+  ~FastpathHarness() { dp.reset(); }
+
+  void command(const abi::FpCommand& c) {
+    ctrl.cmd().try_push(c);
+    dp->poll_once();
+  }
+
+  // Installs flow 0 in slot 3: our next seq `iss1`, the peer's next seq `irs1`, window `wnd`.
+  void establish(uint32_t iss1 = 1000, uint32_t irs1 = 5000, uint32_t wnd = 65535, uint16_t mss = 1000,
+                 uint32_t remote_ip = kRemoteIp) {
+    abi::FlowEntry& e = *ctrl.flow(0);
+    e = {};
+    e.local_ip = kLocalIp;
+    e.remote_ip = remote_ip;
+    e.local_port = kLocalPort;
+    e.remote_port = kRemotePort;
+    std::memcpy(e.remote_mac, kRemoteMac.data(), 6);
+    e.mss = mss;
+    e.ctx = 0;
+    e.slot = 3;
+    e.gen = 7;
+    e.init_snd_una = iss1;
+    e.init_rcv_nxt = irs1;
+    e.init_snd_wnd = wnd;
+    *view.slot(3) = {};
+    view.slot(3)->gen = 7;
+    command({uint16_t(abi::FpCommandKind::kInstall), 0, 0, {}, 0});
+  }
+  abi::FlowEntry& flow() { return *ctrl.flow(0); }
+  abi::FlowSlot& slot() { return *view.slot(3); }
+
+  // A segment from the peer, as the wire would carry it.
+  std::vector<uint8_t> peer_frame(uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload = "",
+                                  uint16_t window = 65535) {
+    std::vector<uint8_t> buf(2048);
+    wire::TcpFrameOut o{};
+    o.eth_src = kRemoteMac;
+    o.eth_dst = kLocalMac;
+    o.ip_src = kRemoteIp;
+    o.ip_dst = kLocalIp;
+    o.tcp = {kRemotePort, kLocalPort, seq, ack, flags, window, {}};
+    std::memcpy(buf.data() + wire::tcp_payload_offset(o.tcp.opts), payload.data(), payload.size());
+    buf.resize(wire::build_tcp_frame(buf.data(), o, payload.size()));
+    return buf;
+  }
+  void from_peer(uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload = "",
+                 uint16_t window = 65535) {
+    port.rx.push_back(peer_frame(seq, ack, flags, payload, window));
+    dp->poll_once();
+  }
+
+  // The app's side: write bytes into the tx ring and bump.
+  void app_send(const std::string& bytes) {
+    abi::FlowSlot& s = slot();
+    shm::ring_write(view.tx_buf(3), alayout.tx_size, s.tx_head, bytes.data(), bytes.size());
+    s.tx_head += uint32_t(bytes.size());
+    app_cmd(abi::AppCmdKind::kTxBump);
+  }
+  void app_cmd(abi::AppCmdKind kind, uint32_t slot_no = 3, uint32_t gen = 7) {
+    view.atx().try_push({slot_no, gen, uint16_t(kind), 0, 0});
+    dp->poll_once();
+  }
+  std::string app_read_all() {
+    abi::FlowSlot& s = slot();
+    std::string out(s.rx_head - s.rx_tail, '\0');
+    shm::ring_read(view.rx_buf(3), alayout.rx_size, s.rx_tail, out.data(), out.size());
+    s.rx_tail = s.rx_head;
+    return out;
+  }
+
+  std::vector<ParsedOut> take_sent() {
+    std::vector<ParsedOut> out;
+    for (auto& fr : port.sent) {
+      auto p = wire::parse_tcp_frame(fr.data(), fr.size());
+      if (p.error != wire::FrameError::kOk) continue;
+      ParsedOut o{p.f, std::vector<uint8_t>(p.f.payload, p.f.payload + p.f.payload_len)};
+      out.push_back(std::move(o));
+    }
+    port.sent.clear();
+    return out;
+  }
+  std::vector<abi::AppEvent> app_events() {
+    std::vector<abi::AppEvent> out;
+    abi::AppEvent ev;
+    while (view.arx().try_pop(ev) == shm::PopResult::kOk) out.push_back(ev);
+    return out;
+  }
+  std::vector<abi::FpEvent> sp_events() {
+    std::vector<abi::FpEvent> out;
+    abi::FpEvent ev;
+    while (ctrl.evt().try_pop(ev) == shm::PopResult::kOk) out.push_back(ev);
+    return out;
+  }
+  size_t punted() {
+    size_t n = 0;
+    abi::PacketSlot s;
+    while (ctrl.punt().try_pop(s) == shm::PopResult::kOk) ++n;
+    return n;
+  }
+};
+
+}  // namespace virtuoso::test
