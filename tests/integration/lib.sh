@@ -1,0 +1,161 @@
+# Shared setup for integration tests: a daemon on a DPDK tap port, a Linux peer namespace, cleanup.
+#
+# Usage in a test:  source lib.sh; vt_init; vt_start_daemon; ...; vt_pass
+# Everything a test starts is registered and torn down by the EXIT trap, also on failure:
+# processes, the peer namespace (which takes the tap with it), the run directory, temp files.
+set -euo pipefail
+
+VT_BIN=${VT_BIN:?set VT_BIN to the build/bin directory}
+VT_PEERS=$(cd "$(dirname "${BASH_SOURCE[0]}")/peers" && pwd)
+
+vt_log() { echo "[$(date +%H:%M:%S.%N | cut -c1-12)] $*" >&2; }
+vt_fail() {
+  vt_log "FAIL: $*"
+  exit 1
+}
+
+vt_init() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "integration tests need root (namespaces, tap devices)" >&2
+    exit 77
+  fi
+  # One /24 and one set of names per test process, so leftovers of one run never collide with another.
+  VT_ID=$((($$ % 200) + 20))
+  VT_TMP=$(mktemp -d /tmp/virtuoso-test.XXXXXX)
+  VT_NS=vt${VT_ID}peer
+  VT_TAP=vt${VT_ID}tap
+  VT_IP=10.77.${VT_ID}.1
+  VT_PEER_IP=10.77.${VT_ID}.2
+  VT_PIDS=()
+  VT_DAEMON=
+  export VIRTUOSO_RUN_DIR=$VT_TMP/run
+  trap vt_cleanup EXIT
+  trap 'exit 130' INT TERM
+}
+
+vt_cleanup() {
+  local rc=$?
+  set +e
+  for pid in "${VT_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${VT_PIDS[@]}"; do vt_wait_pid "$pid" 10 || kill -KILL "$pid" 2>/dev/null; done
+  if [ -n "$VT_DAEMON" ] && kill -0 "$VT_DAEMON" 2>/dev/null; then
+    kill -TERM "$VT_DAEMON"
+    vt_wait_pid "$VT_DAEMON" 20 || kill -KILL "$VT_DAEMON"
+  fi
+  if ip netns list | grep -qw "$VT_NS"; then
+    ip netns pids "$VT_NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+    ip netns del "$VT_NS"
+  fi
+  if [ $rc -ne 0 ] && [ -f "$VT_TMP/daemon.err" ]; then
+    echo "---- daemon log (last 40 lines) ----" >&2
+    tail -n 40 "$VT_TMP/daemon.err" >&2
+  fi
+  rm -rf "$VT_TMP"
+  exit $rc
+}
+
+# Waits until process $1 exits, at most $2 seconds; returns 1 if it is still running.
+vt_wait_pid() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.05
+  done
+  wait "$1" 2>/dev/null || true
+  return 0
+}
+
+# Waits until file $1 has a line matching $2, at most $3 seconds, failing early if pid $4 dies.
+vt_wait_line() {
+  local deadline=$((SECONDS + $3))
+  until grep -q -- "$2" "$1" 2>/dev/null; do
+    if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+      vt_fail "process $4 exited before printing '$2'; its output: $(tail -n 5 "$1" 2>/dev/null)"
+    fi
+    [ $SECONDS -ge $deadline ] && vt_fail "no '$2' in $1 after $3 s"
+    sleep 0.05
+  done
+}
+
+vt_write_config() {
+  cat >"$VT_TMP/virtuoso.toml" <<CONF
+run_dir = "$VT_TMP/run"
+log_level = "${VT_LOG_LEVEL:-info}"
+
+[port]
+devargs = "net_tap0,iface=$VT_TAP,mac=02:00:00:77:$(printf %02x "$VT_ID"):01"
+
+[fastpath]
+lcore = 1
+idle_backoff_us = ${VT_IDLE_BACKOFF_US:-100}
+hugepages = "auto"
+
+[network]
+ip = "$VT_IP"
+prefix_len = 24
+
+${VT_EXTRA_CONFIG:-}
+CONF
+}
+
+# Starts virtuosod and moves its tap into a fresh peer namespace holding $VT_PEER_IP.
+vt_start_daemon() {
+  vt_write_config
+  "$VT_BIN/virtuosod" --config "$VT_TMP/virtuoso.toml" >"$VT_TMP/daemon.out" 2>"$VT_TMP/daemon.err" &
+  VT_DAEMON=$!
+  vt_wait_line "$VT_TMP/daemon.out" "virtuosod: ready" 60 "$VT_DAEMON"
+  ip netns add "$VT_NS"
+  ip link set "$VT_TAP" netns "$VT_NS"
+  ip -n "$VT_NS" addr add "$VT_PEER_IP/24" dev "$VT_TAP"
+  ip -n "$VT_NS" link set "$VT_TAP" up
+  ip -n "$VT_NS" link set lo up
+  # Segmentation offloads would hand the port frames larger than the MTU.
+  ip netns exec "$VT_NS" ethtool -K "$VT_TAP" tso off gso off gro off >/dev/null 2>&1 || true
+  "$VT_BIN/virtuosoctl" status >/dev/null || vt_fail "virtuosoctl status failed after ready"
+}
+
+# Runs a command under the shim in the background, registered for cleanup; sets VT_LAST_PID.
+vt_spawn_shim() {
+  local out=$1
+  shift
+  "$VT_BIN/virtuoso-run" -- "$@" >"$out" 2>&1 &
+  VT_LAST_PID=$!
+  VT_PIDS+=("$VT_LAST_PID")
+}
+
+# Runs a command in the peer namespace in the background; sets VT_LAST_PID.
+vt_spawn_peer() {
+  local out=$1
+  shift
+  ip netns exec "$VT_NS" "$@" >"$out" 2>&1 &
+  VT_LAST_PID=$!
+  VT_PIDS+=("$VT_LAST_PID")
+}
+
+# A field of `virtuosoctl status --json`, by jq-like dotted path (python3 only).
+vt_status_field() {
+  "$VT_BIN/virtuosoctl" status --json | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[k]
+print(v)' "$1"
+}
+
+# Checks the JSON line a stream_client.py run printed.
+vt_check_client_result() {
+  python3 - "$1" <<'PY'
+import json, sys
+line = open(sys.argv[1]).read().strip().splitlines()[-1]
+r = json.loads(line)
+if not r.get("ok"):
+    sys.exit("client failed: " + r.get("error", line))
+if "sent_sha256" in r and r["sent_sha256"] != r["echoed_sha256"]:
+    sys.exit("checksums differ")
+print("client:", line)
+PY
+}
+
+vt_pass() {
+  vt_log "PASS: $*"
+}
