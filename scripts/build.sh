@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Installs missing packages and builds everything into build/ (Release, Ninja).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+cmake -S . -B "${BUILD_DIR:-build}" -G Ninja -DCMAKE_BUILD_TYPE="${BUILD_TYPE:-Release}" ${CMAKE_ARGS:-}
+cmake --build "${BUILD_DIR:-build}" -j"$(nproc)"
