@@ -12,7 +12,7 @@ using abi::AppEventKind;
 
 uint32_t Datapath::poll_apps() {
   uint32_t work = 0;
-  for (uint16_t id = 0; id < ctxs_.size(); ++id)
+  for (uint16_t id : active_ctxs_)
     if (ctxs_[id].active) work += poll_app(id, ctxs_[id]);
   return work;
 }

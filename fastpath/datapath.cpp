@@ -251,7 +251,7 @@ void Datapath::remove_flow(uint32_t id) {
 }
 
 void Datapath::attach_context(const abi::FpCommand& cmd) {
-  if (cmd.ctx >= ctxs_.size() || ctxs_[cmd.ctx].active || !cmd.layout.valid()) {
+  if (cmd.ctx >= ctxs_.size() || ctxs_[cmd.ctx].mapping.base || !cmd.layout.valid()) {
     emit_sp_event(FpEventKind::kCtxAttached, cmd.ctx, 0, EINVAL);
     return;
   }
@@ -266,12 +266,14 @@ void Datapath::attach_context(const abi::FpCommand& cmd) {
   ctx.slot_flow.assign(cmd.layout.n_slots, FlowTable::kNone);
   ctx.active = true;
   ctx.ring_pending = false;
+  active_ctxs_.push_back(cmd.ctx);
   emit_sp_event(FpEventKind::kCtxAttached, cmd.ctx, 0, 0);
 }
 
 void Datapath::detach_context(uint16_t id) {
-  if (id >= ctxs_.size() || !ctxs_[id].active) return;
+  if (id >= ctxs_.size() || !ctxs_[id].mapping.base) return;
   Context& ctx = ctxs_[id];
+  std::erase(active_ctxs_, id);
   for (uint32_t flow : ctx.slot_flow)
     if (flow != FlowTable::kNone) remove_flow(flow);  // the slow path removes first; be safe anyway
   host_.detach_context(id, ctx.mapping);
@@ -301,7 +303,8 @@ void Datapath::ring_doorbells() {
     sp_ring_pending_ = false;
     if (shm::load_relaxed(ctrl_.header()->sp_sleeping)) host_.ring_slowpath();
   }
-  for (Context& ctx : ctxs_) {
+  for (uint16_t id : active_ctxs_) {
+    Context& ctx = ctxs_[id];
     if (!ctx.ring_pending) continue;
     ctx.ring_pending = false;
     if (shm::load_relaxed(ctx.view.header()->app_sleeping)) host_.ring(ctx.mapping.doorbell_fd);
@@ -311,15 +314,14 @@ void Datapath::ring_doorbells() {
 void Datapath::announce_sleep(bool sleeping) {
   uint32_t v = sleeping ? 1 : 0;
   shm::store_seq_cst(ctrl_.header()->fp_sleeping, v);
-  for (Context& ctx : ctxs_)
-    if (ctx.active) shm::store_seq_cst(ctx.view.header()->fp_sleeping, v);
+  for (uint16_t id : active_ctxs_) shm::store_seq_cst(ctxs_[id].view.header()->fp_sleeping, v);
 }
 
 bool Datapath::work_pending() const {
   if (!ctrl_.cmd().looks_empty() || !ctrl_.inject().looks_empty()) return true;
   if (!local_.empty() || !tx_queue_.empty() || !ack_queue_.empty() || !sp_backlog_.empty()) return true;
-  for (const Context& ctx : ctxs_)
-    if (ctx.active && !ctx.view.atx().looks_empty()) return true;
+  for (uint16_t id : active_ctxs_)
+    if (ctxs_[id].active && !ctxs_[id].view.atx().looks_empty()) return true;
   return false;
 }
 

@@ -135,6 +135,7 @@ class Datapath {
   FlowTable table_;
   std::vector<FlowPriv> priv_;
   std::vector<Context> ctxs_;
+  std::vector<uint16_t> active_ctxs_;  // ids of attached contexts, so the loop skips empty entries
   std::vector<uint32_t> tx_queue_;   // flows with data or FIN to send
   std::vector<uint32_t> ack_queue_;  // flows owing an ACK
   std::vector<uint32_t> work_;       // the queue being run (the live one may grow meanwhile)
