@@ -48,8 +48,8 @@ inline void build_arp(uint8_t* p, const ArpPacket& a) {
   store_be32(p + 24, a.target_ip);
 }
 
-// A whole Ethernet frame carrying an ARP packet; returns its length (42). `out` holds >= 60 bytes
-// and is zero-padded to the 60-byte Ethernet minimum.
+// A whole Ethernet frame carrying an ARP packet (42 bytes), zero-padded to the 60-byte Ethernet
+// minimum; returns the padded length, 60. `out` holds >= 60 bytes.
 inline size_t build_arp_frame(uint8_t* out, const MacAddr& eth_dst, const MacAddr& eth_src,
                               const ArpPacket& a) {
   std::memset(out, 0, 60);
