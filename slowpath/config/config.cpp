@@ -65,7 +65,7 @@ void check_port(const std::string& src, const PortConfig& port) {
 
 void read_fastpath(TableReader r, FastpathConfig& fp) {
   r.integer("lcore", fp.lcore, 0, 127);
-  r.integer("idle_backoff_us", fp.idle_backoff_us, 0, 1'000'000);
+  r.integer("idle_backoff_us", fp.idle_backoff_us, 0, 100'000);
   int mode = r.choice("hugepages", {"auto", "on", "off"});
   if (mode >= 0) fp.hugepages = static_cast<HugepageMode>(mode);
   r.integer("memory_mb", fp.memory_mb, 64, 65536);
