@@ -1,0 +1,138 @@
+// virtuosoctl: asks a running daemon for its status over run_dir/ctl.sock.
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "config/config.hpp"
+#include "status_format.hpp"
+#include "virtuoso/abi/unix_proto.hpp"
+
+namespace {
+
+constexpr int kExitReady = 0;
+constexpr int kExitFailure = 1;
+constexpr int kExitBadConfig = 2;
+constexpr int kExitNotReady = 3;
+constexpr auto kAnswerTimeout = std::chrono::seconds(5);
+
+// The whole answer to `request`, or nullopt after printing why there is none.
+std::optional<std::string> ask(const std::string& socket_path, const std::string& request) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path.size() >= sizeof addr.sun_path) {
+    fmt::print(stderr, "virtuosoctl: {} is too long for a Unix socket path; use a shorter run_dir\n",
+               socket_path);
+    return std::nullopt;
+  }
+  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    if (fd >= 0) close(fd);
+    if (err == ENOENT || err == ECONNREFUSED) {
+      fmt::print(stderr, "virtuosoctl: no daemon at {} (start virtuosod --config FILE)\n", socket_path);
+    } else {
+      fmt::print(stderr, "virtuosoctl: cannot connect to {}: {} (check permissions, or run as root)\n",
+                 socket_path, std::strerror(err));
+    }
+    return std::nullopt;
+  }
+  std::string answer;
+  bool ok = send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
+  auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  while (ok) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                      std::chrono::steady_clock::now());
+    pollfd p{fd, POLLIN, 0};
+    int n = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count())) : 0;
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      fmt::print(stderr, "virtuosoctl: {} did not answer within {} s\n", socket_path,
+                 kAnswerTimeout.count());
+      close(fd);
+      return std::nullopt;
+    }
+    char buf[4096];
+    ssize_t r = read(fd, buf, sizeof buf);
+    if (r > 0) {
+      answer.append(buf, static_cast<size_t>(r));
+    } else if (r == 0) {
+      break;
+    } else if (errno != EINTR) {
+      ok = false;
+    }
+  }
+  int err = errno;
+  close(fd);
+  if (!ok) {
+    fmt::print(stderr, "virtuosoctl: lost the connection to {}: {}\n", socket_path, std::strerror(err));
+    return std::nullopt;
+  }
+  return answer;
+}
+
+int status(const std::string& run_dir, bool json) {
+  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  auto answer = ask(path, "status\n");
+  if (!answer) return kExitFailure;
+  nlohmann::ordered_json status;
+  try {
+    status = nlohmann::ordered_json::parse(*answer);
+  } catch (const nlohmann::json::exception& e) {
+    fmt::print(stderr, "virtuosoctl: the answer from {} is not JSON: {}\n", path, e.what());
+    return kExitFailure;
+  }
+  if (json) {
+    while (!answer->empty() && (answer->back() == '\n' || answer->back() == '\r')) answer->pop_back();
+    fmt::print("{}\n", *answer);
+  } else {
+    fmt::print("{}", virtuoso::tools::format_status(status));
+  }
+  bool ready = status.is_object() && status.value("ready", false);
+  return ready ? kExitReady : kExitNotReady;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Virtuoso control: inspect a running daemon", "virtuosoctl"};
+  const char* env_dir = std::getenv(virtuoso::abi::kRunDirEnv);
+  std::string run_dir = env_dir && *env_dir ? env_dir : virtuoso::abi::kDefaultRunDir;
+  std::string config_path;
+  bool json = false;
+  auto* dir_opt = app.add_option("--run-dir", run_dir,
+                                 fmt::format("the daemon's run directory (default: ${} or {})",
+                                             virtuoso::abi::kRunDirEnv, virtuoso::abi::kDefaultRunDir));
+  app.add_option("--config", config_path, "take run_dir from this configuration file")->excludes(dir_opt);
+  auto* status_cmd = app.add_subcommand("status", "print the daemon's state and counters; exit 0 if "
+                                                  "ready, 3 if not ready, 1 if no daemon answers");
+  status_cmd->add_flag("--json", json, "print the daemon's JSON answer unchanged");
+  status_cmd->fallthrough();  // "virtuosoctl status --run-dir D" works as well as the other order
+  app.require_subcommand(1);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitBadConfig;
+  }
+  if (!config_path.empty()) {
+    try {
+      run_dir = virtuoso::config::load_config(config_path).run_dir;
+    } catch (const virtuoso::config::ConfigError& e) {
+      fmt::print(stderr, "{}\n", e.what());
+      return kExitBadConfig;
+    }
+  }
+  return status(run_dir, json);
+}
