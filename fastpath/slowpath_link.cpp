@@ -68,6 +68,9 @@ bool SlowpathLink::connect(const std::string& run_dir, const wire::MacAddr& mac,
                         std::strerror(errno));
     return false;
   }
+  // A slow path that never answers must not hang start-up (virtuosod would have to SIGKILL us).
+  timeval tv{10, 0};
+  setsockopt(sock_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
   abi::FpMessage hello{};
   hello.kind = uint32_t(abi::FpMessageKind::kHello);
   hello.version = abi::kAbiVersion;
@@ -83,7 +86,8 @@ bool SlowpathLink::connect(const std::string& run_dir, const wire::MacAddr& mac,
   if (n != sizeof(answer) || answer.kind != uint32_t(abi::FpMessageKind::kHelloAnswer) || nfds != 3 ||
       answer.version != abi::kAbiVersion || !answer.control.valid()) {
     for (int i = 0; i < nfds; ++i) ::close(fds[i]);
-    error = "the slow path's answer to hello is malformed (mismatched versions of the two programs?)";
+    error = n < 0 ? fmt::format("no answer from the slow path at {}: {}", path, std::strerror(errno))
+                  : "the slow path's answer to hello is malformed (mismatched versions of the two programs?)";
     return false;
   }
   control_fd_ = fds[0];
