@@ -4,15 +4,15 @@
 #include <algorithm>
 #include <cstring>
 
+#include "common/pattern.hpp"
+
 namespace virtuoso::kv {
 
-uint64_t mix64(uint64_t x) {
-  // splitmix64's finaliser: every input bit affects every output bit.
-  x += 0x9e3779b97f4a7c15ull;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
-  return x ^ (x >> 31);
-}
+namespace {
+
+using bench::splitmix64;
+
+}  // namespace
 
 std::size_t KeySpace::min_key_size(uint64_t keys) {
   std::size_t digits = 1;
@@ -38,16 +38,16 @@ ValuePattern::ValuePattern(std::size_t value_size) : size_(value_size) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   text_.resize(size_ + kWindowSlack);
-  uint64_t state = mix64(value_size);
+  uint64_t state = splitmix64(value_size);
   for (std::size_t i = 0; i < text_.size(); ++i) {
-    if (i % 8 == 0) state = mix64(state);
+    if (i % 8 == 0) state = splitmix64(state);
     text_[i] = kAlphabet[(state >> (i % 8 * 6)) & 63];
   }
 }
 
 void ValuePattern::fill(uint64_t key_index, char* out) const {
   static constexpr char kHex[] = "0123456789abcdef";
-  const uint64_t h = mix64(key_index ^ (static_cast<uint64_t>(size_) << 40));
+  const uint64_t h = splitmix64(key_index ^ (static_cast<uint64_t>(size_) << 40));
   char header[kHeader];
   for (std::size_t i = 0; i < kHeader; ++i) header[i] = kHex[(h >> (60 - 4 * i)) & 15];
   const std::size_t head = std::min(size_, kHeader);
@@ -65,7 +65,7 @@ bool ValuePattern::matches(uint64_t key_index, std::string_view value) const {
 }
 
 uint32_t ValuePattern::flags(uint64_t key_index) {
-  return static_cast<uint32_t>(mix64(key_index) & 0xffff);
+  return static_cast<uint32_t>(splitmix64(key_index) & 0xffff);
 }
 
 }  // namespace virtuoso::kv

@@ -48,6 +48,4 @@ class ValuePattern {
   std::string text_;  // size_ + kWindowSlack bytes
 };
 
-uint64_t mix64(uint64_t x);
-
 }  // namespace virtuoso::kv
