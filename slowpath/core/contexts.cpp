@@ -1,0 +1,142 @@
+// Control plane: app contexts (attach, detach, faults) and the slots of their regions.
+#include <spdlog/spdlog.h>
+
+#include "control_plane.hpp"
+#include "regions.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::slowpath {
+
+std::optional<uint16_t> ControlPlane::add_context(abi::AppRegionView view) {
+  auto id = ctx_ids_.alloc();
+  if (!id) return std::nullopt;
+  Context& x = ctxs_[*id];
+  x = Context{};
+  x.state = CtxState::kAttaching;
+  x.view = view;
+  x.slots.assign(view.layout.n_slots, SlotInfo{});
+  x.free_slots = IdPool(view.layout.n_slots);
+  init_app_region(view, uint16_t(*id));
+  return uint16_t(*id);
+}
+
+void ControlPlane::attach_context(uint16_t ctx) {
+  if (ctx_state(ctx) != CtxState::kAttaching) return;
+  abi::FpCommand cmd{};
+  cmd.kind = uint16_t(abi::FpCommandKind::kAttachCtx);
+  cmd.ctx = ctx;
+  cmd.layout = ctxs_[ctx].view.layout;
+  out_.command(cmd);
+}
+
+void ControlPlane::cancel_context(uint16_t ctx) {
+  if (ctx_state(ctx) != CtxState::kAttaching) return;
+  ctxs_[ctx] = Context{};
+  ctx_ids_.release(ctx);
+}
+
+ControlPlane::Context* ControlPlane::attached_ctx(uint16_t ctx) {
+  if (ctx >= ctxs_.size()) return nullptr;
+  Context& x = ctxs_[ctx];
+  return x.state == CtxState::kAttached && !x.app_gone ? &x : nullptr;
+}
+
+std::optional<uint32_t> ControlPlane::alloc_slot(uint16_t ctx, uint32_t flow) {
+  Context& x = ctxs_[ctx];
+  auto slot = x.free_slots.alloc();
+  if (!slot) return std::nullopt;
+  SlotInfo& si = x.slots[*slot];
+  si.gen = si.gen + 1 == 0 ? 1 : si.gen + 1;  // generation 0 means "never used"
+  si.flow = flow;
+  si.used = true;
+  si.app_holds = false;
+  ++x.conns;
+  // The slot is nobody's until the app hears of it: reset every position, then publish the generation.
+  abi::FlowSlot* fs = x.view.slot(*slot);
+  shm::store_relaxed(fs->rx_head, 0u);
+  shm::store_relaxed(fs->rx_fin, 0u);
+  shm::store_relaxed(fs->error, 0u);
+  shm::store_relaxed(fs->rx_tail, 0u);
+  shm::store_relaxed(fs->tx_head, 0u);
+  shm::store_relaxed(fs->tx_tail, 0u);
+  shm::store_release(fs->gen, si.gen);
+  return *slot;
+}
+
+void ControlPlane::free_slot(uint16_t ctx, uint32_t slot) {
+  Context& x = ctxs_[ctx];
+  SlotInfo& si = x.slots[slot];
+  si.used = false;
+  si.flow = kNoFlow;
+  si.app_holds = false;
+  x.free_slots.release(slot);
+}
+
+void ControlPlane::on_ctx_attached(uint16_t ctx, int error) {
+  if (ctx_state(ctx) != CtxState::kAttaching) return;
+  if (error != 0) {
+    spdlog::warn("context {}: the fast path could not map its region (errno {})", ctx, error);
+    ctxs_[ctx] = Context{};
+    ctx_ids_.release(ctx);
+    out_.context_attached(ctx, error);
+    return;
+  }
+  ctxs_[ctx].state = CtxState::kAttached;
+  spdlog::debug("context {}: attached", ctx);
+  out_.context_attached(ctx, 0);
+  maybe_detach(ctx);  // the app may have gone while we waited
+}
+
+void ControlPlane::on_ctx_detached(uint16_t ctx) {
+  if (ctx_state(ctx) != CtxState::kDetaching) return;
+  spdlog::debug("context {}: detached", ctx);
+  ctxs_[ctx] = Context{};
+  ctx_ids_.release(ctx);
+  out_.context_detached(ctx);
+}
+
+void ControlPlane::on_ctx_fault(uint16_t ctx, int error, TimeMs /*now*/) {
+  if (ctx >= ctxs_.size() || ctxs_[ctx].state == CtxState::kFree) return;
+  ++stats_.ctx_faults;
+  spdlog::warn("context {}: broke the queue protocol (errno {}); failing its flows", ctx, error);
+  for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
+    Conn& c = conns_[flow];
+    if (c.state != ConnState::kFree && c.ctx == ctx && c.installed) fail_flow(flow, c, error > 0 ? error : EIO, true);
+  }
+}
+
+void ControlPlane::maybe_detach(uint16_t ctx) {
+  Context& x = ctxs_[ctx];
+  if (!x.app_gone || x.state != CtxState::kAttached || x.conns != 0) return;
+  x.state = CtxState::kDetaching;
+  abi::FpCommand cmd{};
+  cmd.kind = uint16_t(abi::FpCommandKind::kDetachCtx);
+  cmd.ctx = ctx;
+  out_.command(cmd);
+}
+
+void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
+  if (ctx >= ctxs_.size() || ctxs_[ctx].state == CtxState::kFree || ctxs_[ctx].app_gone) return;
+  Context& x = ctxs_[ctx];
+  x.app_gone = true;
+  if (x.state != CtxState::kAttached) return;  // still attaching: on_ctx_attached finishes the job
+  std::vector<uint32_t> owned;
+  for (const auto& [id, l] : listeners_)
+    if (l.ctx == ctx) owned.push_back(id);
+  for (uint32_t id : owned) drop_listener(id);
+  ports_.release_ctx(ctx);
+  for (SlotInfo& si : x.slots) si.app_holds = false;
+  for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
+    Conn& c = conns_[flow];
+    if (c.state == ConnState::kFree || c.ctx != ctx) continue;
+    if (c.state == ConnState::kSynSent) {
+      release_conn(flow);
+    } else if (c.installed) {
+      if (c.state != ConnState::kTimeWait) ++stats_.aborts_app;
+      abort_flow(flow, c, c.state != ConnState::kTimeWait);
+    }
+  }
+  maybe_detach(ctx);
+}
+
+}  // namespace virtuoso::slowpath

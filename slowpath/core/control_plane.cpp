@@ -1,0 +1,196 @@
+// Control plane: construction, demultiplexing of punted frames and fast-path events, shared helpers.
+#include "control_plane.hpp"
+
+#include <algorithm>
+#include <cerrno>
+
+#include "virtuoso/wire/arp.hpp"
+
+namespace virtuoso::slowpath {
+
+using wire::kTcpAck;
+using wire::kTcpRst;
+using wire::kTcpSyn;
+
+const char* to_string(ConnState s) {
+  switch (s) {
+    case ConnState::kFree: return "CLOSED";
+    case ConnState::kSynSent: return "SYN-SENT";
+    case ConnState::kEstablished: return "ESTABLISHED";
+    case ConnState::kCloseWait: return "CLOSE-WAIT";
+    case ConnState::kClosing: return "CLOSING";
+    case ConnState::kFinWait2: return "FIN-WAIT-2";
+    case ConnState::kTimeWait: return "TIME-WAIT";
+    case ConnState::kRemoving: return "REMOVING";
+  }
+  return "?";
+}
+
+ControlPlane::ControlPlane(const Settings& s, abi::ControlRegionView ctrl, Outputs& out)
+    : s_(s),
+      ctrl_(ctrl),
+      out_(out),
+      hash_(s.secret0, s.secret1),
+      arp_(s.arp_retry_ms, s.arp_tries, s.arp_ttl_ms),
+      ports_(s.ephemeral_lo, s.ephemeral_hi),
+      ctxs_(s.max_contexts),
+      ctx_ids_(s.max_contexts),
+      conns_(s.max_flows),
+      flow_ids_(s.max_flows) {}
+
+void ControlPlane::handle_frame(const uint8_t* data, size_t len, TimeMs now) {
+  ++stats_.punted_frames;
+  auto eth = wire::parse_eth(data, len);
+  if (!eth) {
+    ++stats_.bad_frames;
+    return;
+  }
+  if (eth->ethertype == wire::kEtherTypeArp) {
+    handle_arp(data, len, now);
+    return;
+  }
+  // The fast path verified the checksums already; verifying again costs little at this rate.
+  auto parsed = wire::parse_tcp_frame(data, len, true);
+  if (parsed.error != wire::FrameError::kOk || parsed.f.ip.dst != s_.local_ip) {
+    ++stats_.bad_frames;
+    return;
+  }
+  handle_tcp(Segment{parsed.f, data, len}, now);
+}
+
+void ControlPlane::handle_arp(const uint8_t* data, size_t len, TimeMs now) {
+  ++stats_.arp_frames;
+  auto arp = wire::parse_arp(data + wire::kEthHeaderLen, len - wire::kEthHeaderLen);
+  if (!arp || arp->sender_ip == 0 || arp->sender_ip == s_.local_ip || wire::is_multicast(arp->sender_mac)) {
+    ++stats_.bad_frames;  // probes, conflicts and nonsense teach us nothing
+    return;
+  }
+  bool for_us = arp->target_ip == s_.local_ip;
+  for (uint32_t flow : arp_.learn(arp->sender_ip, arp->sender_mac, now, for_us))
+    on_arp_resolved(flow, arp->sender_mac, now);
+}
+
+void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
+  const wire::TcpFrame& f = seg.f;
+  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
+    uint32_t flow = it->second;
+    Conn& c = conns_[flow];
+    if (c.state == ConnState::kSynSent) {
+      on_syn_sent_segment(flow, c, seg, now);
+    } else if (c.state == ConnState::kRemoving) {
+      ++stats_.segments_dropped;  // the fast path lets go of it; the 4-tuple is not free yet
+    } else {
+      on_installed_segment(flow, c, seg, now);
+    }
+    return;
+  }
+  if (auto it = half_open_.find(t); it != half_open_.end()) {
+    on_half_open_segment(t, it->second, seg, now);
+    return;
+  }
+  uint8_t ctl = f.tcp.flags & (kTcpSyn | kTcpAck | kTcpRst | wire::kTcpFin);
+  if (ctl == kTcpSyn) {
+    if (uint32_t id = listener_for(f.ip.dst, f.tcp.dst_port)) {
+      on_listen_syn(id, seg, now);
+      return;
+    }
+  }
+  if (f.tcp.flags & kTcpRst) {
+    ++stats_.rsts_ignored;  // RFC 9293 3.10.7.1: never answer a reset
+    return;
+  }
+  reply_rst(f);
+}
+
+void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
+  auto kind = abi::FpEventKind(ev.kind);
+  switch (kind) {
+    case abi::FpEventKind::kCtxAttached: on_ctx_attached(ev.ctx, ev.value); return;
+    case abi::FpEventKind::kCtxDetached: on_ctx_detached(ev.ctx); return;
+    case abi::FpEventKind::kCtxFault: on_ctx_fault(ev.ctx, ev.value, now); return;
+    default: break;
+  }
+  if (ev.flow >= conns_.size() || conns_[ev.flow].state == ConnState::kFree) return;
+  Conn& c = conns_[ev.flow];
+  switch (kind) {
+    case abi::FpEventKind::kRemoved: release_conn(ev.flow); break;
+    case abi::FpEventKind::kPeerFin: on_peer_fin(ev.flow, c, now); break;
+    case abi::FpEventKind::kFinAcked: on_fin_acked(ev.flow, c, now); break;
+    case abi::FpEventKind::kFlowError:
+      ++stats_.flow_errors;
+      if (c.installed) fail_flow(ev.flow, c, ev.value > 0 ? ev.value : EIO, true);
+      break;
+    default: break;
+  }
+}
+
+void ControlPlane::tick(TimeMs now) {
+  tick_arp(now);
+  tick_half_open(now);
+  for (uint32_t flow = 0; flow < conns_.size(); ++flow)
+    if (conns_[flow].state != ConnState::kFree) tick_conn(flow, conns_[flow], now);
+}
+
+bool ControlPlane::timers_pending() const {
+  return arp_.pending() || !half_open_.empty() || flow_ids_.used() > 0;
+}
+
+void ControlPlane::send_segment(const SegmentSpec& spec) {
+  FrameBuf fb = build_segment(mac_, spec);
+  out_.frame(fb.data.data(), fb.len, 0);
+  if (spec.flags & kTcpRst) ++stats_.rsts_sent;
+}
+
+// RFC 9293 3.10.7.1: for a segment to no connection, if ACK is set send <SEQ=SEG.ACK><CTL=RST>,
+// else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. The caller never passes a RST.
+void ControlPlane::reply_rst(const wire::TcpFrame& f) {
+  SegmentSpec s;
+  s.tuple = FourTuple{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  s.dst_mac = f.eth.src;
+  if (f.tcp.flags & kTcpAck) {
+    s.seq = f.tcp.ack;
+    s.flags = kTcpRst;
+  } else {
+    s.seq = 0;
+    s.ack = f.tcp.seq + wire::seg_len(f.tcp, f.payload_len);
+    s.flags = kTcpRst | kTcpAck;
+  }
+  send_segment(s);
+}
+
+// Smallest shift such that the receive buffer fits in the 16-bit window field (RFC 7323 2.3).
+uint8_t ControlPlane::our_wscale() const {
+  uint8_t shift = 0;
+  while (shift < 14 && (s_.app_layout.rx_size >> shift) > 65535) ++shift;
+  return shift;
+}
+
+// The window in a SYN or SYN-ACK is never scaled (RFC 7323 2.2).
+uint16_t ControlPlane::syn_window() const { return uint16_t(std::min<uint32_t>(s_.app_layout.rx_size, 65535)); }
+
+ControlPlane::PeerSyn ControlPlane::peer_syn(const wire::TcpFrame& f) {
+  return PeerSyn{f.tcp.seq, f.tcp.opts.mss, f.tcp.opts.wscale};
+}
+
+bool ControlPlane::app_holds(const Conn& c) const {
+  const Context& x = ctxs_[c.ctx];
+  return !x.app_gone && c.slot < x.slots.size() && x.slots[c.slot].app_holds && x.slots[c.slot].gen == c.gen;
+}
+
+void ControlPlane::emit_ctl(const Conn& c, abi::CtlEventKind kind, int error, uint32_t id) {
+  abi::CtlEvent ev{};
+  ev.kind = uint16_t(kind);
+  ev.id = id;
+  ev.slot = c.slot;
+  ev.gen = c.gen;
+  ev.error = error;
+  ev.local_ip = c.tuple.local_ip;
+  ev.remote_ip = c.tuple.remote_ip;
+  ev.local_port = c.tuple.local_port;
+  ev.remote_port = c.tuple.remote_port;
+  ev.mss = c.mss;
+  out_.ctl_event(c.ctx, ev);
+}
+
+}  // namespace virtuoso::slowpath

@@ -1,0 +1,253 @@
+// The slow path's protocol logic: app contexts, listeners, handshakes, teardown, RST, timers, ARP.
+//
+// Inputs are punted frames, fast-path events, app requests and clock ticks, each with `now`;
+// outputs go through Outputs. No sockets, no clock, no epoll: the daemon drives it, tests too.
+// Member functions are split by concern: control_plane.cpp (dispatch, helpers), contexts.cpp,
+// app_requests.cpp, passive_open.cpp, active_open.cpp, flow_install.cpp, teardown.cpp, timers.cpp.
+#pragma once
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "arp_resolver.hpp"
+#include "id_pool.hpp"
+#include "keyed_hash.hpp"
+#include "outputs.hpp"
+#include "port_table.hpp"
+#include "segments.hpp"
+#include "settings.hpp"
+#include "stats.hpp"
+#include "types.hpp"
+#include "virtuoso/abi/unix_proto.hpp"
+#include "virtuoso/wire/frame.hpp"
+
+namespace virtuoso::slowpath {
+
+// Connection states the slow path tracks for a flow entry. FIN_WAIT_1 and LAST_ACK are not told
+// apart from ESTABLISHED and CLOSE_WAIT: the fast path sends the FIN, and reports only its ACK.
+enum class ConnState : uint8_t {
+  kFree,
+  kSynSent,      // active open: resolving the next hop or waiting for the SYN-ACK
+  kEstablished,  // installed; our FIN may be in flight
+  kCloseWait,    // peer FIN received; our FIN may be in flight (LAST_ACK)
+  kClosing,      // peer FIN received while our FIN was in flight
+  kFinWait2,     // our FIN acknowledged, the peer's not received
+  kTimeWait,     // both FINs done; the fast path still re-ACKs a retransmitted FIN
+  kRemoving,     // kRemove sent, waiting for kRemoved
+};
+const char* to_string(ConnState s);
+
+enum class CtxState : uint8_t { kFree, kAttaching, kAttached, kDetaching };
+
+class ControlPlane {
+ public:
+  ControlPlane(const Settings& s, abi::ControlRegionView ctrl, Outputs& out);
+
+  void set_local_mac(const wire::MacAddr& mac) { mac_ = mac; }
+  const wire::MacAddr& local_mac() const { return mac_; }
+  const Settings& settings() const { return s_; }
+
+  // App contexts (contexts.cpp). add_context initialises the region and reserves an id
+  // (nullopt: max_contexts reached). attach_context pushes FpCommand kAttachCtx: call it after the
+  // region was sent on the fast path's socket. cancel_context frees an id never attached.
+  std::optional<uint16_t> add_context(abi::AppRegionView view);
+  void attach_context(uint16_t ctx);
+  void cancel_context(uint16_t ctx);
+  // The app's Unix socket closed: abort its flows, drop its listeners, then detach the context.
+  void app_disconnected(uint16_t ctx, TimeMs now);
+
+  // Requests after kRegister (app_requests.cpp). The answer goes back on the app's socket.
+  abi::AppResponse handle_request(uint16_t ctx, const abi::AppRequest& req, TimeMs now);
+
+  // Fast path inputs.
+  void handle_frame(const uint8_t* data, size_t len, TimeMs now);
+  void handle_event(const abi::FpEvent& ev, TimeMs now);
+  void tick(TimeMs now);
+  bool timers_pending() const;
+
+  // Status.
+  const SlowpathStats& stats() const { return stats_; }
+  uint32_t contexts() const { return ctx_ids_.used(); }
+  size_t listeners() const { return listeners_.size(); }
+  uint32_t flows() const { return flow_ids_.used(); }
+  size_t half_open() const { return half_open_.size(); }
+  ConnState conn_state(uint32_t flow) const { return flow < conns_.size() ? conns_[flow].state : ConnState::kFree; }
+  CtxState ctx_state(uint16_t ctx) const { return ctx < ctxs_.size() ? ctxs_[ctx].state : CtxState::kFree; }
+
+ private:
+  struct HandshakeTimer {
+    TimeMs first_sent = 0;
+    TimeMs deadline = 0;
+    uint32_t rto = 0;
+    uint32_t retransmits = 0;
+  };
+  struct PeerSyn {  // what the peer's SYN (or SYN-ACK) said
+    uint32_t irs = 0;
+    uint16_t mss = 0;      // 0: absent
+    int8_t wscale = -1;    // -1: absent
+  };
+  struct Listener {
+    uint16_t ctx = 0;
+    uint32_t ip = 0;
+    uint16_t port = 0;
+    uint32_t backlog = 1;
+    uint32_t half_open = 0;
+    std::deque<std::pair<uint32_t, uint32_t>> unaccepted;  // (slot, gen) announced, not accept()ed
+  };
+  struct HalfOpen {  // SYN-RECEIVED: no flow entry or slot yet
+    uint32_t listener = 0;
+    wire::MacAddr peer_mac{};
+    uint32_t iss = 0;
+    PeerSyn peer;
+    HandshakeTimer hs;
+  };
+  struct Conn {
+    ConnState state = ConnState::kFree;
+    bool installed = false;  // kInstall pushed and no kRemove since
+    bool arp_wait = false;   // SYN-SENT: the next hop is not resolved yet
+    uint16_t ctx = 0;
+    uint32_t slot = 0;
+    uint32_t gen = 0;
+    FourTuple tuple{};
+    wire::MacAddr peer_mac{};
+    uint32_t cookie = 0;  // active open: the app's connect cookie
+    uint32_t iss = 0;
+    uint8_t rcv_wscale = 0;  // our shift, if negotiated
+    uint16_t mss = 0;        // send MSS, once installed
+    HandshakeTimer hs;       // SYN-SENT
+    // Retransmission timer, from the fast path's acked_bytes progress.
+    uint32_t base_rto = 0;
+    uint32_t rto = 0;
+    uint32_t retries = 0;
+    uint64_t last_acked = 0;
+    uint64_t last_segs_in = 0;
+    TimeMs rto_deadline = 0;    // 0: not armed
+    TimeMs state_deadline = 0;  // TIME_WAIT end, orphaned FIN_WAIT_2 give-up; 0: none
+    TimeMs installed_at = 0;
+  };
+  struct SlotInfo {
+    uint32_t gen = 0;
+    uint32_t flow = kNoFlow;  // the connection using it, until kRemoved
+    bool used = false;
+    bool app_holds = false;  // the app was told about it and has not released it yet
+  };
+  struct Context {
+    CtxState state = CtxState::kFree;
+    bool app_gone = false;
+    abi::AppRegionView view{};
+    std::vector<SlotInfo> slots;
+    IdPool free_slots;
+    uint32_t conns = 0;  // connections (any state) holding one of its slots
+  };
+  struct InstallParams {
+    uint16_t mss;
+    uint8_t snd_wscale;
+    uint8_t rcv_wscale;
+    uint32_t snd_una;
+    uint32_t rcv_nxt;
+    uint32_t snd_wnd;
+  };
+  struct Segment {  // one parsed punted TCP frame and its bytes (to replay it)
+    const wire::TcpFrame& f;
+    const uint8_t* raw;
+    size_t raw_len;
+  };
+
+  // control_plane.cpp: dispatch and shared helpers
+  void handle_arp(const uint8_t* data, size_t len, TimeMs now);
+  void handle_tcp(const Segment& seg, TimeMs now);
+  void send_segment(const SegmentSpec& spec);
+  void reply_rst(const wire::TcpFrame& f);
+  uint8_t our_wscale() const;
+  uint16_t our_mss() const { return uint16_t(s_.mtu - 40); }
+  uint16_t syn_window() const;
+  static PeerSyn peer_syn(const wire::TcpFrame& f);
+  void emit_ctl(const Conn& c, abi::CtlEventKind kind, int error, uint32_t id = 0);
+  bool app_holds(const Conn& c) const;
+
+  // contexts.cpp
+  Context* attached_ctx(uint16_t ctx);
+  std::optional<uint32_t> alloc_slot(uint16_t ctx, uint32_t flow);
+  void free_slot(uint16_t ctx, uint32_t slot);
+  void on_ctx_attached(uint16_t ctx, int error);
+  void on_ctx_detached(uint16_t ctx);
+  void on_ctx_fault(uint16_t ctx, int error, TimeMs now);
+  void maybe_detach(uint16_t ctx);
+
+  // app_requests.cpp
+  void req_listen(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_unlisten(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_bind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_unbind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_accept_ack(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort, TimeMs now);
+  int check_local_ip(uint32_t ip) const;
+  std::optional<uint16_t> choose_local_port(uint16_t ctx, uint32_t ip, uint16_t port, int& error);
+
+  // passive_open.cpp
+  void on_listen_syn(uint32_t listener_id, const Segment& seg, TimeMs now);
+  void on_half_open_segment(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now);
+  void send_synack(const FourTuple& t, const HalfOpen& ho);
+  void complete_passive(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now);
+  void tick_half_open(TimeMs now);
+  void drop_listener(uint32_t listener_id);
+  uint32_t listener_for(uint32_t ip, uint16_t port) const;  // 0: none
+
+  // active_open.cpp
+  void req_connect(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, TimeMs now);
+  int next_hop(uint32_t remote, uint32_t& hop) const;
+  void send_syn(const Conn& c);
+  void start_syn(Conn& c, TimeMs now);
+  void send_arp_request(uint32_t ip);
+  void on_syn_sent_segment(uint32_t flow, Conn& c, const Segment& seg, TimeMs now);
+  void on_arp_resolved(uint32_t flow, const wire::MacAddr& mac, TimeMs now);
+  void connect_failed(uint32_t flow, int error);
+  void tick_syn_sent(uint32_t flow, Conn& c, TimeMs now);
+
+  // flow_install.cpp
+  std::optional<uint32_t> new_conn(uint16_t ctx, const FourTuple& t);
+  void install(uint32_t flow, Conn& c, const InstallParams& p, const HandshakeTimer& hs, TimeMs now);
+  void on_installed_segment(uint32_t flow, Conn& c, const Segment& seg, TimeMs now);
+  void send_ack(uint32_t flow, const Conn& c);
+  uint16_t rcv_window(const Conn& c) const;
+
+  // teardown.cpp
+  void on_peer_fin(uint32_t flow, Conn& c, TimeMs now);
+  void on_fin_acked(uint32_t flow, Conn& c, TimeMs now);
+  void enter_time_wait(Conn& c, TimeMs now);
+  void remove_flow(uint32_t flow, Conn& c);
+  void abort_flow(uint32_t flow, Conn& c, bool send_rst);
+  void fail_flow(uint32_t flow, Conn& c, int error, bool send_rst);
+  void release_conn(uint32_t flow);
+  void release_by_app(uint16_t ctx, uint32_t slot);
+
+  // timers.cpp
+  void tick_conn(uint32_t flow, Conn& c, TimeMs now);
+  void tick_retransmit(uint32_t flow, Conn& c, TimeMs now);
+  uint32_t handshake_rto(const HandshakeTimer& hs, TimeMs now) const;
+  bool has_unsent(const Conn& c, const abi::FlowEntry& e) const;
+  void tick_arp(TimeMs now);
+
+  Settings s_;
+  abi::ControlRegionView ctrl_;
+  Outputs& out_;
+  wire::MacAddr mac_{};
+  KeyedHash hash_;
+  ArpResolver arp_;
+  PortTable ports_;
+  SlowpathStats stats_;
+
+  std::vector<Context> ctxs_;
+  IdPool ctx_ids_;
+  std::vector<Conn> conns_;  // indexed by flow entry
+  IdPool flow_ids_;
+  std::unordered_map<FourTuple, uint32_t, FourTupleHash> by_tuple_;
+  std::unordered_map<FourTuple, HalfOpen, FourTupleHash> half_open_;
+  std::unordered_map<uint32_t, Listener> listeners_;
+  uint32_t next_listener_id_ = 1;
+};
+
+}  // namespace virtuoso::slowpath

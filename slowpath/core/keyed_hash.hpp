@@ -1,0 +1,29 @@
+// Keyed hashing for values a remote host must not predict: initial sequence numbers (RFC 6528)
+// and ephemeral port offsets (RFC 6056 algorithm 3). SipHash-2-4 is the keyed function.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "types.hpp"
+
+namespace virtuoso::slowpath {
+
+uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t* data, size_t len);
+
+class KeyedHash {
+ public:
+  KeyedHash(uint64_t k0, uint64_t k1) : k0_(k0), k1_(k1) {}
+
+  // RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), where M is a
+  // timer ticking every 4 microseconds, so a reused 4-tuple starts above the old connection.
+  uint32_t initial_seq(const FourTuple& t, TimeMs now) const;
+
+  // RFC 6056 3.3.3: where the ephemeral port search starts for a given destination.
+  uint32_t port_offset(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) const;
+
+ private:
+  uint64_t k0_;
+  uint64_t k1_;
+};
+
+}  // namespace virtuoso::slowpath

@@ -1,0 +1,198 @@
+// Control plane: listeners, SYN -> SYN-ACK, half-open connections and the ACK that completes them.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "control_plane.hpp"
+#include "log_format.hpp"
+#include "virtuoso/wire/seq.hpp"
+
+namespace virtuoso::slowpath {
+
+using wire::kTcpAck;
+using wire::kTcpFin;
+using wire::kTcpRst;
+using wire::kTcpSyn;
+
+namespace {
+// RFC 9293 3.7.1: without an MSS option the peer takes 536; tiny values are raised so a peer
+// cannot make us cut the stream into a segment per byte (Linux keeps at least 48).
+constexpr uint16_t kDefaultMss = 536;
+constexpr uint16_t kMinMss = 64;
+}  // namespace
+
+uint32_t ControlPlane::listener_for(uint32_t ip, uint16_t port) const {
+  const Reservation* res = ports_.find(port);
+  if (!res || res->kind != ReservationKind::kListen) return 0;
+  return res->ip == 0 || res->ip == ip ? res->listener : 0;
+}
+
+void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeMs now) {
+  ++stats_.syn_received;
+  const wire::TcpFrame& f = seg.f;
+  Listener& l = listeners_.at(listener_id);
+  if (l.half_open + l.unaccepted.size() >= l.backlog) {
+    ++stats_.syn_dropped_backlog;  // like Linux: drop, the peer's SYN retransmission tries again
+    return;
+  }
+  if (half_open_.size() >= s_.max_flows) {
+    ++stats_.syn_dropped_no_memory;
+    return;
+  }
+  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  HalfOpen ho;
+  ho.listener = listener_id;
+  ho.peer_mac = f.eth.src;  // answer the way the SYN came (the gateway for an off-link peer)
+  ho.iss = hash_.initial_seq(t, now);
+  ho.peer = peer_syn(f);
+  ho.hs = HandshakeTimer{now, now + s_.initial_rto_ms, s_.initial_rto_ms, 0};
+  send_synack(t, ho);
+  ++l.half_open;
+  half_open_.emplace(t, ho);
+}
+
+void ControlPlane::send_synack(const FourTuple& t, const HalfOpen& ho) {
+  SegmentSpec s;
+  s.tuple = t;
+  s.dst_mac = ho.peer_mac;
+  s.seq = ho.iss;
+  s.ack = ho.peer.irs + 1;
+  s.flags = kTcpSyn | kTcpAck;
+  s.window = syn_window();
+  s.opts.mss = our_mss();
+  // RFC 7323 1.3: a SYN-ACK carries window scale only if the SYN did. No timestamps, no SACK:
+  // the fast path implements neither yet.
+  s.opts.wscale = ho.peer.wscale >= 0 ? int8_t(our_wscale()) : int8_t(-1);
+  send_segment(s);
+}
+
+void ControlPlane::on_half_open_segment(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now) {
+  const wire::TcpFrame& f = seg.f;
+  uint8_t flags = f.tcp.flags;
+  if (flags & kTcpRst) {
+    // RFC 5961 3.2 applied to SYN-RECEIVED: only a reset at exactly irs+1 ends the half-open connection.
+    if (f.tcp.seq == ho.peer.irs + 1) {
+      ++stats_.rsts_received;
+      --listeners_.at(ho.listener).half_open;
+      half_open_.erase(t);
+    } else {
+      ++stats_.rsts_ignored;
+    }
+    return;
+  }
+  if (flags & kTcpSyn) {
+    if (!(flags & kTcpAck) && f.tcp.seq == ho.peer.irs) {
+      ++stats_.synack_retransmits;  // our SYN-ACK was lost: say it again
+      send_synack(t, ho);
+    } else {
+      ++stats_.segments_dropped;
+    }
+    return;
+  }
+  if (!(flags & kTcpAck)) {
+    ++stats_.segments_dropped;
+    return;
+  }
+  if (f.tcp.ack != ho.iss + 1) {
+    reply_rst(f);  // RFC 9293 3.10.7.4: unacceptable ACK in SYN-RECEIVED -> <SEQ=SEG.ACK><CTL=RST>
+    return;
+  }
+  if (!wire::seq_in(f.tcp.seq, ho.peer.irs + 1, ho.peer.irs + 1 + s_.app_layout.rx_size)) {
+    SegmentSpec s{t, ho.peer_mac, ho.iss + 1, ho.peer.irs + 1, kTcpAck, syn_window(), {}};
+    send_segment(s);  // RFC 9293 3.10.7.4: unacceptable sequence number -> ACK, drop
+    return;
+  }
+  complete_passive(t, ho, seg, now);
+}
+
+void ControlPlane::complete_passive(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now) {
+  const wire::TcpFrame& f = seg.f;
+  uint32_t listener_id = ho.listener;
+  Listener& l = listeners_.at(listener_id);
+  auto flow = new_conn(l.ctx, t);
+  if (!flow) {
+    // No flow entry or slot: drop the ACK; the half-open connection stays and its SYN-ACK
+    // retransmission makes the peer ACK again later.
+    ++stats_.accept_no_resources;
+    return;
+  }
+  Conn& c = conns_[*flow];
+  c.peer_mac = ho.peer_mac;
+  c.iss = ho.iss;
+  bool ws = ho.peer.wscale >= 0;
+  uint16_t peer_mss = ho.peer.mss ? ho.peer.mss : kDefaultMss;
+  InstallParams p{};
+  p.mss = std::max(kMinMss, std::min(peer_mss, our_mss()));
+  p.snd_wscale = ws ? uint8_t(ho.peer.wscale) : 0;
+  p.rcv_wscale = ws ? our_wscale() : 0;
+  p.snd_una = ho.iss + 1;
+  p.rcv_nxt = ho.peer.irs + 1;
+  p.snd_wnd = uint32_t(f.tcp.window) << p.snd_wscale;  // no SYN on this segment: its window is scaled
+  install(*flow, c, p, ho.hs, now);
+  ctxs_[c.ctx].slots[c.slot].app_holds = true;
+  l.unaccepted.emplace_back(c.slot, c.gen);
+  emit_ctl(c, abi::CtlEventKind::kAccepted, 0, listener_id);
+  ++stats_.passive_opens;
+  if (f.payload_len > 0 || (f.tcp.flags & kTcpFin)) {
+    out_.frame(seg.raw, seg.raw_len, abi::kPacketProcessAsRx);  // its data belongs to the new flow
+    ++stats_.frames_reinjected;
+  }
+  --l.half_open;
+  half_open_.erase(t);
+  spdlog::debug("flow {}: accepted {} (listener {}, mss {})", *flow, tuple_str(t), listener_id, p.mss);
+}
+
+void ControlPlane::tick_half_open(TimeMs now) {
+  for (auto it = half_open_.begin(); it != half_open_.end();) {
+    HalfOpen& ho = it->second;
+    if (now < ho.hs.deadline) {
+      ++it;
+      continue;
+    }
+    if (ho.hs.retransmits >= s_.syn_retries) {
+      ++stats_.half_open_expired;
+      --listeners_.at(ho.listener).half_open;
+      it = half_open_.erase(it);
+      continue;
+    }
+    ++ho.hs.retransmits;
+    ++stats_.synack_retransmits;
+    ho.hs.rto = std::min<uint32_t>(ho.hs.rto * 2, s_.max_rto_ms);
+    ho.hs.deadline = now + ho.hs.rto;
+    send_synack(it->first, ho);
+    ++it;
+  }
+}
+
+// The listener goes away: half-open connections are reset, and so are connections announced
+// to the app but never accepted (the app released them by closing the listener).
+void ControlPlane::drop_listener(uint32_t listener_id) {
+  auto lit = listeners_.find(listener_id);
+  if (lit == listeners_.end()) return;
+  Listener& l = lit->second;
+  for (auto it = half_open_.begin(); it != half_open_.end();) {
+    if (it->second.listener != listener_id) {
+      ++it;
+      continue;
+    }
+    const HalfOpen& ho = it->second;
+    SegmentSpec s{it->first, ho.peer_mac, ho.iss + 1, ho.peer.irs + 1, kTcpRst | kTcpAck, 0, {}};
+    send_segment(s);
+    it = half_open_.erase(it);
+  }
+  Context& x = ctxs_[l.ctx];
+  for (auto [slot, gen] : l.unaccepted) {
+    if (slot >= x.slots.size() || !x.slots[slot].used || x.slots[slot].gen != gen || !x.slots[slot].app_holds)
+      continue;
+    uint32_t flow = x.slots[slot].flow;
+    release_by_app(l.ctx, slot);
+    if (flow != kNoFlow && conns_[flow].installed) abort_flow(flow, conns_[flow], conns_[flow].state != ConnState::kTimeWait);
+  }
+  const Reservation* res = ports_.find(l.port);
+  if (res && res->kind == ReservationKind::kListen && res->listener == listener_id) ports_.release(l.port);
+  spdlog::debug("listener {}: closed (port {})", listener_id, l.port);
+  listeners_.erase(lit);
+}
+
+}  // namespace virtuoso::slowpath

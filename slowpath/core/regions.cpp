@@ -1,0 +1,51 @@
+// Control and app region initialisation.
+#include "regions.hpp"
+
+#include <cstring>
+
+namespace virtuoso::slowpath {
+
+abi::ControlLayout control_layout(uint32_t max_flows) {
+  return abi::ControlLayout{max_flows, kPuntCapacity, kInjectCapacity, kCmdCapacity, kEvtCapacity};
+}
+
+abi::AppLayout app_layout(uint32_t slots, uint32_t rx_buffer, uint32_t tx_buffer) {
+  return abi::AppLayout{slots, rx_buffer, tx_buffer, kAtxCapacity, kArxCapacity, kCtlCapacity};
+}
+
+void init_control_region(const abi::ControlRegionView& v) {
+  abi::ControlHeader* h = v.header();
+  std::memset(static_cast<void*>(h), 0, sizeof(abi::ControlHeader));
+  h->magic = abi::kControlRegionMagic;
+  h->version = abi::kAbiVersion;
+  h->max_flows = v.layout.max_flows;
+  h->punt_capacity = v.layout.punt_capacity;
+  h->inject_capacity = v.layout.inject_capacity;
+  h->cmd_capacity = v.layout.cmd_capacity;
+  h->evt_capacity = v.layout.evt_capacity;
+  v.punt().reset();
+  v.inject().reset();
+  v.cmd().reset();
+  v.evt().reset();
+}
+
+void init_app_region(const abi::AppRegionView& v, uint16_t ctx_id) {
+  abi::AppRegionHeader* h = v.header();
+  std::memset(static_cast<void*>(h), 0, sizeof(abi::AppRegionHeader));
+  h->magic = abi::kAppRegionMagic;
+  h->version = abi::kAbiVersion;
+  h->ctx_id = ctx_id;
+  h->n_slots = v.layout.n_slots;
+  h->rx_size = v.layout.rx_size;
+  h->tx_size = v.layout.tx_size;
+  h->atx_capacity = v.layout.atx_capacity;
+  h->arx_capacity = v.layout.arx_capacity;
+  h->ctl_capacity = v.layout.ctl_capacity;
+  h->region_bytes = v.layout.total_bytes();
+  v.atx().reset();
+  v.arx().reset();
+  v.ctl().reset();
+  std::memset(static_cast<void*>(v.slot(0)), 0, size_t{v.layout.n_slots} * sizeof(abi::FlowSlot));
+}
+
+}  // namespace virtuoso::slowpath

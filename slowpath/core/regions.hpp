@@ -1,0 +1,26 @@
+// Layouts and first-time initialisation of the regions the slow path creates.
+#pragma once
+#include <cstdint>
+
+#include "virtuoso/abi/app_region.hpp"
+#include "virtuoso/abi/control_region.hpp"
+
+namespace virtuoso::slowpath {
+
+inline constexpr uint32_t kPuntCapacity = 1024;
+inline constexpr uint32_t kInjectCapacity = 1024;
+inline constexpr uint32_t kCmdCapacity = 4096;
+inline constexpr uint32_t kEvtCapacity = 4096;
+inline constexpr uint32_t kAtxCapacity = 4096;
+inline constexpr uint32_t kArxCapacity = 4096;
+inline constexpr uint32_t kCtlCapacity = 1024;
+
+abi::ControlLayout control_layout(uint32_t max_flows);
+abi::AppLayout app_layout(uint32_t slots, uint32_t rx_buffer, uint32_t tx_buffer);
+
+// Writes the header and empties the queues of a zero-filled region of layout.total_bytes().
+void init_control_region(const abi::ControlRegionView& v);
+// Writes the header, empties the queues and zeroes every slot (generation 0: never used).
+void init_app_region(const abi::AppRegionView& v, uint16_t ctx_id);
+
+}  // namespace virtuoso::slowpath

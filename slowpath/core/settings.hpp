@@ -1,0 +1,39 @@
+// What the control plane needs from the configuration, as plain values (tests fill it directly).
+#pragma once
+#include <cstdint>
+
+#include "virtuoso/abi/app_region.hpp"
+
+namespace virtuoso::slowpath {
+
+struct Settings {
+  // network
+  uint32_t local_ip = 0;  // host byte order
+  unsigned prefix_len = 24;
+  uint32_t gateway = 0;  // 0: no gateway, off-link peers are unreachable
+  unsigned mtu = 1500;
+  // tcp
+  unsigned initial_rto_ms = 1000;
+  unsigned min_rto_ms = 200;
+  unsigned max_rto_ms = 60000;
+  unsigned max_retries = 8;
+  unsigned syn_retries = 6;
+  unsigned time_wait_ms = 2000;
+  unsigned fin_wait2_timeout_ms = 60000;  // orphaned FIN_WAIT_2 (the app has closed) gives up after this
+  uint16_t ephemeral_lo = 32768;
+  uint16_t ephemeral_hi = 60999;
+  // arp
+  unsigned arp_retry_ms = 1000;
+  unsigned arp_tries = 3;
+  unsigned arp_ttl_ms = 300000;  // a learned entry is trusted this long after it was last seen
+  // apps
+  unsigned max_contexts = 64;
+  uint32_t max_flows = 16384;
+  uint32_t max_backlog = 4096;  // listen backlogs are clamped to this (SOMAXCONN)
+  abi::AppLayout app_layout{1024, 65536, 65536, 4096, 4096, 1024};
+  // Secret key for initial sequence numbers and ephemeral port selection (RFC 6528, RFC 6056).
+  uint64_t secret0 = 0;
+  uint64_t secret1 = 0;
+};
+
+}  // namespace virtuoso::slowpath

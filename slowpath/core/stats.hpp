@@ -1,0 +1,82 @@
+// Slow-path counters, each with the name it has in the status JSON.
+#pragma once
+#include <cstdint>
+
+namespace virtuoso::slowpath {
+
+struct SlowpathStats {
+  uint64_t punted_frames = 0;        // frames taken from the punt queue
+  uint64_t bad_frames = 0;           // unparsable, bad checksum, not for us
+  uint64_t arp_frames = 0;
+  uint64_t arp_requests_sent = 0;
+  uint64_t arp_failures = 0;         // connections failed with EHOSTUNREACH
+  uint64_t rsts_sent = 0;
+  uint64_t rsts_received = 0;        // acceptable resets that ended a connection
+  uint64_t rsts_ignored = 0;         // resets outside the window or for nothing
+  uint64_t challenge_acks = 0;       // RFC 5961 ACKs for in-window RST and for SYN on a connection
+  uint64_t syn_received = 0;
+  uint64_t syn_dropped_backlog = 0;
+  uint64_t syn_dropped_no_memory = 0;  // too many half-open connections in total
+  uint64_t synack_retransmits = 0;
+  uint64_t half_open_expired = 0;
+  uint64_t accept_no_resources = 0;  // completing ACK dropped: no flow entry or slot free
+  uint64_t passive_opens = 0;
+  uint64_t active_opens = 0;
+  uint64_t connect_failures = 0;
+  uint64_t syn_retransmits = 0;
+  uint64_t retransmit_timeouts = 0;
+  uint64_t window_probes = 0;
+  uint64_t aborts_timeout = 0;
+  uint64_t aborts_app = 0;           // kAbort, or flows of an app that went away
+  uint64_t fin_wait2_timeouts = 0;
+  uint64_t time_wait_expired = 0;
+  uint64_t closed_orderly = 0;
+  uint64_t frames_reinjected = 0;    // segments of a just-installed flow sent back to the fast path
+  uint64_t segments_dropped = 0;     // segments with nothing to do (closing flow, unexpected flags)
+  uint64_t flow_errors = 0;          // FpEvent kFlowError
+  uint64_t ctx_faults = 0;           // FpEvent kCtxFault
+  uint64_t app_requests = 0;
+  uint64_t app_request_errors = 0;
+};
+
+struct StatField {
+  const char* name;
+  uint64_t SlowpathStats::*field;
+};
+
+inline constexpr StatField kSlowpathStatFields[] = {
+    {"punted_frames", &SlowpathStats::punted_frames},
+    {"bad_frames", &SlowpathStats::bad_frames},
+    {"arp_frames", &SlowpathStats::arp_frames},
+    {"arp_requests_sent", &SlowpathStats::arp_requests_sent},
+    {"arp_failures", &SlowpathStats::arp_failures},
+    {"rsts_sent", &SlowpathStats::rsts_sent},
+    {"rsts_received", &SlowpathStats::rsts_received},
+    {"rsts_ignored", &SlowpathStats::rsts_ignored},
+    {"challenge_acks", &SlowpathStats::challenge_acks},
+    {"syn_received", &SlowpathStats::syn_received},
+    {"syn_dropped_backlog", &SlowpathStats::syn_dropped_backlog},
+    {"syn_dropped_no_memory", &SlowpathStats::syn_dropped_no_memory},
+    {"synack_retransmits", &SlowpathStats::synack_retransmits},
+    {"half_open_expired", &SlowpathStats::half_open_expired},
+    {"accept_no_resources", &SlowpathStats::accept_no_resources},
+    {"passive_opens", &SlowpathStats::passive_opens},
+    {"active_opens", &SlowpathStats::active_opens},
+    {"connect_failures", &SlowpathStats::connect_failures},
+    {"syn_retransmits", &SlowpathStats::syn_retransmits},
+    {"retransmit_timeouts", &SlowpathStats::retransmit_timeouts},
+    {"window_probes", &SlowpathStats::window_probes},
+    {"aborts_timeout", &SlowpathStats::aborts_timeout},
+    {"aborts_app", &SlowpathStats::aborts_app},
+    {"fin_wait2_timeouts", &SlowpathStats::fin_wait2_timeouts},
+    {"time_wait_expired", &SlowpathStats::time_wait_expired},
+    {"closed_orderly", &SlowpathStats::closed_orderly},
+    {"frames_reinjected", &SlowpathStats::frames_reinjected},
+    {"segments_dropped", &SlowpathStats::segments_dropped},
+    {"flow_errors", &SlowpathStats::flow_errors},
+    {"ctx_faults", &SlowpathStats::ctx_faults},
+    {"app_requests", &SlowpathStats::app_requests},
+    {"app_request_errors", &SlowpathStats::app_request_errors},
+};
+
+}  // namespace virtuoso::slowpath

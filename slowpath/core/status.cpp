@@ -1,0 +1,57 @@
+// Building the status JSON.
+#include "status.hpp"
+
+#include "log_format.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::slowpath {
+namespace {
+
+struct FpStatField {
+  const char* name;
+  uint64_t abi::FpStats::*field;
+};
+
+constexpr FpStatField kFpStatFields[] = {
+    {"rx_frames", &abi::FpStats::rx_frames},
+    {"tx_frames", &abi::FpStats::tx_frames},
+    {"rx_bytes", &abi::FpStats::rx_bytes},
+    {"tx_bytes", &abi::FpStats::tx_bytes},
+    {"drop_bad_eth", &abi::FpStats::drop_bad_eth},
+    {"drop_bad_ip", &abi::FpStats::drop_bad_ip},
+    {"drop_bad_tcp", &abi::FpStats::drop_bad_tcp},
+    {"drop_punt_full", &abi::FpStats::drop_punt_full},
+    {"drop_no_mbuf", &abi::FpStats::drop_no_mbuf},
+    {"drop_tx_full", &abi::FpStats::drop_tx_full},
+    {"drop_rx_window", &abi::FpStats::drop_rx_window},
+    {"punted", &abi::FpStats::punted},
+    {"injected", &abi::FpStats::injected},
+    {"arp_replies", &abi::FpStats::arp_replies},
+    {"local_delivered", &abi::FpStats::local_delivered},
+    {"app_cmd_bad", &abi::FpStats::app_cmd_bad},
+    {"loops", &abi::FpStats::loops},
+    {"idle_sleeps", &abi::FpStats::idle_sleeps},
+};
+
+}  // namespace
+
+nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached) {
+  nlohmann::json fp = nlohmann::json::object();
+  for (const auto& f : kFpStatFields) fp[f.name] = shm::load_relaxed(hdr.stats.*f.field);
+  nlohmann::json sp = nlohmann::json::object();
+  for (const auto& f : kSlowpathStatFields) sp[f.name] = cp.stats().*f.field;
+  bool ready = fp_attached && shm::load_acquire(hdr.fp_ready) == 1;
+  return nlohmann::json{
+      {"ready", ready},
+      {"ip", ip_str(cp.settings().local_ip)},
+      {"mac", mac_str(cp.local_mac())},
+      {"contexts", cp.contexts()},
+      {"listeners", cp.listeners()},
+      {"flows", cp.flows()},
+      {"half_open", cp.half_open()},
+      {"fastpath", std::move(fp)},
+      {"slowpath", std::move(sp)},
+  };
+}
+
+}  // namespace virtuoso::slowpath

@@ -1,0 +1,14 @@
+// The answer to "status" on ctl.sock: one JSON object with readiness, addresses, table sizes and
+// every fast-path and slow-path counter by name.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "control_plane.hpp"
+#include "virtuoso/abi/control_region.hpp"
+
+namespace virtuoso::slowpath {
+
+// `fp_attached`: the fast path said hello and is still connected.
+nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached);
+
+}  // namespace virtuoso::slowpath

@@ -1,0 +1,106 @@
+// Control plane: orderly close (FIN events), aborts, resets, removal and freeing of flows and slots.
+#include <spdlog/spdlog.h>
+
+#include "control_plane.hpp"
+#include "log_format.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::slowpath {
+
+using shm::load_relaxed;
+
+void ControlPlane::on_peer_fin(uint32_t flow, Conn& c, TimeMs now) {
+  switch (c.state) {
+    case ConnState::kEstablished: {
+      // Our FIN already in flight makes this a simultaneous close: CLOSING, then TIME_WAIT.
+      uint32_t fl = load_relaxed(ctrl_.flow(flow)->fp_flags);
+      bool fin_out = (fl & abi::kFlowFinSent) && !(fl & abi::kFlowFinAcked);
+      c.state = fin_out ? ConnState::kClosing : ConnState::kCloseWait;
+      break;
+    }
+    case ConnState::kFinWait2: enter_time_wait(c, now); break;
+    default: return;  // duplicate, or the flow is going away
+  }
+  spdlog::debug("flow {}: peer FIN -> {}", flow, to_string(c.state));
+}
+
+void ControlPlane::on_fin_acked(uint32_t flow, Conn& c, TimeMs now) {
+  switch (c.state) {
+    case ConnState::kEstablished:
+      c.state = ConnState::kFinWait2;
+      c.state_deadline = 0;
+      break;
+    case ConnState::kCloseWait:  // LAST_ACK done: both directions finished, nothing to wait for
+      ++stats_.closed_orderly;
+      if (app_holds(c)) emit_ctl(c, abi::CtlEventKind::kClosed, 0);
+      remove_flow(flow, c);
+      break;
+    case ConnState::kClosing: enter_time_wait(c, now); break;
+    default: return;
+  }
+  spdlog::debug("flow {}: our FIN acknowledged -> {}", flow, to_string(c.state));
+}
+
+void ControlPlane::enter_time_wait(Conn& c, TimeMs now) {
+  c.state = ConnState::kTimeWait;
+  c.state_deadline = now + s_.time_wait_ms;
+  c.rto_deadline = 0;
+  ++stats_.closed_orderly;
+  if (app_holds(c)) emit_ctl(c, abi::CtlEventKind::kClosed, 0);
+}
+
+void ControlPlane::remove_flow(uint32_t flow, Conn& c) {
+  abi::FpCommand cmd{};
+  cmd.kind = uint16_t(abi::FpCommandKind::kRemove);
+  cmd.ctx = c.ctx;
+  cmd.flow = flow;
+  out_.command(cmd);
+  c.installed = false;
+  c.state = ConnState::kRemoving;
+  c.rto_deadline = 0;
+}
+
+// kRemove first, then the reset: the fast path takes commands before injected frames, so it
+// sends nothing more for the flow after our RST.
+void ControlPlane::abort_flow(uint32_t flow, Conn& c, bool send_rst) {
+  const abi::FlowEntry& e = *ctrl_.flow(flow);
+  SegmentSpec s{c.tuple, c.peer_mac, load_relaxed(e.snd_nxt), load_relaxed(e.rcv_nxt),
+                uint8_t(wire::kTcpRst | wire::kTcpAck), 0, {}};
+  remove_flow(flow, c);
+  if (send_rst) send_segment(s);
+}
+
+void ControlPlane::fail_flow(uint32_t flow, Conn& c, int error, bool send_rst) {
+  if (app_holds(c)) {
+    shm::store_release(ctxs_[c.ctx].view.slot(c.slot)->error, uint32_t(error));
+    emit_ctl(c, abi::CtlEventKind::kReset, error);
+  }
+  spdlog::debug("flow {}: failed with errno {} in {}", flow, error, to_string(c.state));
+  abort_flow(flow, c, send_rst);
+}
+
+// The entry is ours again (kRemoved), or the connection never reached the fast path.
+void ControlPlane::release_conn(uint32_t flow) {
+  Conn& c = conns_[flow];
+  if (c.arp_wait) arp_.cancel(flow);
+  by_tuple_.erase(c.tuple);
+  ports_.remove_connection(c.tuple.local_port);
+  uint16_t ctx = c.ctx;
+  Context& x = ctxs_[ctx];
+  SlotInfo& si = x.slots[c.slot];
+  si.flow = kNoFlow;
+  if (!si.app_holds) free_slot(ctx, c.slot);  // else the app's kClose frees it
+  --x.conns;
+  spdlog::debug("flow {}: released ({})", flow, tuple_str(c.tuple));
+  c = Conn{};
+  flow_ids_.release(flow);
+  maybe_detach(ctx);
+}
+
+void ControlPlane::release_by_app(uint16_t ctx, uint32_t slot) {
+  SlotInfo& si = ctxs_[ctx].slots[slot];
+  si.app_holds = false;
+  if (si.flow == kNoFlow) free_slot(ctx, slot);  // the fast path let go of it already
+}
+
+}  // namespace virtuoso::slowpath
