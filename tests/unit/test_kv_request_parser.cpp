@@ -128,7 +128,13 @@ TEST_CASE("kv parser: commands are case sensitive and 'get' needs a key -> ERROR
   Request req;
   CHECK(parse_one("GET a\r\n", req).reply == "ERROR\r\n");
   CHECK(parse_one("get\r\n", req).reply == "ERROR\r\n");
-  CHECK(parse_one("version now\r\n", req).reply == "ERROR\r\n");
+  CHECK(parse_one("quit now\r\n", req).reply == "ERROR\r\n");
+}
+
+TEST_CASE("kv parser: version with arguments -> still a version request, as in memcached") {
+  Request req;
+  REQUIRE(parse_one("version foo bar\r\n", req).status == ParseStatus::kRequest);
+  CHECK(req.command == Command::kVersion);
 }
 
 TEST_CASE("kv parser: key of 250 bytes accepted, 251 refused with CLIENT_ERROR") {

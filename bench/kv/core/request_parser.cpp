@@ -115,10 +115,13 @@ ParseResult RequestParser::parse_line(std::string_view input, std::string_view l
     out.command = Command::kFlushAll;
     return reply(ParseStatus::kRequest, line_end, {});
   }
-  if (nargs == 0 && (name == "version" || name == "quit" || name == "stats")) {
-    out.command = name == "version" ? Command::kVersion
-                  : name == "quit"  ? Command::kQuit
-                                    : Command::kStats;
+  // memcached ignores arguments to version; stats groups ("stats slabs") are not supported.
+  if (name == "version") {
+    out.command = Command::kVersion;
+    return reply(ParseStatus::kRequest, line_end, {});
+  }
+  if (nargs == 0 && (name == "quit" || name == "stats")) {
+    out.command = name == "quit" ? Command::kQuit : Command::kStats;
     return reply(ParseStatus::kRequest, line_end, {});
   }
   return reply(ParseStatus::kReply, line_end, kErrUnknown);

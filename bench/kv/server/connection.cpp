@@ -1,0 +1,141 @@
+// kv-server connection: read, parse and execute every complete request in order, write replies.
+#include "kv/server/connection.hpp"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "kv/core/limits.hpp"
+
+namespace virtuoso::kv {
+namespace {
+
+constexpr std::size_t kInitialInput = 16 * 1024;
+// Room for one maximal request (a full line and a 1 MiB value) plus the next read.
+constexpr std::size_t kMaxInput = 2 * (kMaxLineBytes + kMaxValueBytes + 2);
+// Bytes read per readiness event, so that one busy client cannot starve the others.
+constexpr std::size_t kReadBudget = 256 * 1024;
+
+}  // namespace
+
+Connection::Connection(int fd, Executor& executor, WorkerCounters& counters)
+    : fd_(fd), executor_(executor), counters_(counters), in_(kInitialInput) {
+  counters_.conns_opened.add();
+}
+
+Connection::~Connection() {
+  ::close(fd_);
+  counters_.conns_closed.add();
+}
+
+Interest Connection::on_readable(int64_t now_unix) {
+  std::size_t budget = kReadBudget;
+  // Pending output stops reading: a client that pipelines without reading replies is held back
+  // by TCP flow control instead of growing this buffer without bound.
+  while (!closing_ && !broken_ && out_sent_ == out_.size() && budget > 0) {
+    bool eof = false;
+    const std::size_t before = in_end_;
+    if (!read_some(eof)) break;
+    budget -= std::min(budget, in_end_ - before);
+    process(now_unix);
+    if (eof) closing_ = true;
+    if (!flush()) broken_ = true;
+  }
+  return next_interest();
+}
+
+Interest Connection::on_writable() {
+  if (!flush()) broken_ = true;
+  return next_interest();
+}
+
+Interest Connection::next_interest() const {
+  if (broken_) return Interest::kClose;
+  if (out_sent_ < out_.size()) return Interest::kWrite;
+  return closing_ ? Interest::kClose : Interest::kRead;
+}
+
+// Returns false when nothing more can be read now (would block, or error).
+bool Connection::read_some(bool& eof) {
+  compact_input();
+  if (in_end_ == in_.size()) {
+    if (in_.size() >= kMaxInput) {
+      broken_ = true;  // unreachable while the parser bounds lines and values; kept as a guard
+      return false;
+    }
+    in_.resize(std::min(in_.size() * 2, kMaxInput));
+  }
+  const ssize_t n = ::read(fd_, in_.data() + in_end_, in_.size() - in_end_);
+  if (n > 0) {
+    in_end_ += static_cast<std::size_t>(n);
+    counters_.bytes_read.add(static_cast<uint64_t>(n));
+    return true;
+  }
+  if (n == 0) {
+    eof = true;
+    return true;
+  }
+  if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) broken_ = true;
+  return false;
+}
+
+void Connection::process(int64_t now_unix) {
+  while (!closing_) {
+    const std::string_view input(in_.data() + in_begin_, in_end_ - in_begin_);
+    const ParseResult r = parser_.parse(input, request_);
+    in_begin_ += r.consumed;
+    switch (r.status) {
+      case ParseStatus::kNeedMore:
+        if (r.consumed == 0 || in_begin_ == in_end_) return;
+        break;  // swallowed part of a refused value: look again at what is left
+      case ParseStatus::kRequest:
+        if (executor_.execute(request_, now_unix, out_) == Disposition::kClose) closing_ = true;
+        break;
+      case ParseStatus::kReply:
+        counters_.protocol_errors.add();
+        out_.append(r.reply);
+        break;
+      case ParseStatus::kClose:
+        counters_.protocol_errors.add();
+        out_.append(r.reply);
+        closing_ = true;
+        break;
+    }
+  }
+}
+
+bool Connection::flush() {
+  while (out_sent_ < out_.size()) {
+    const ssize_t n = ::write(fd_, out_.data() + out_sent_, out_.size() - out_sent_);
+    if (n > 0) {
+      out_sent_ += static_cast<std::size_t>(n);
+      counters_.bytes_written.add(static_cast<uint64_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+    return false;
+  }
+  out_.clear();
+  out_sent_ = 0;
+  // A one-off large reply (a big multi-get) should not pin its memory for the connection's life.
+  if (out_.capacity() > 4 * kMaxValueBytes) out_.shrink_to_fit();
+  return true;
+}
+
+void Connection::compact_input() {
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+    if (in_.size() > kInitialInput * 4) in_.resize(kInitialInput);
+    return;
+  }
+  // Move the partial request to the front only when the tail has no room left.
+  if (in_begin_ > 0 && in_end_ == in_.size()) {
+    std::memmove(in_.data(), in_.data() + in_begin_, in_end_ - in_begin_);
+    in_end_ -= in_begin_;
+    in_begin_ = 0;
+  }
+}
+
+}  // namespace virtuoso::kv
