@@ -1,0 +1,28 @@
+// Attaching to the daemon over app.sock: register, receive the region and the doorbells, map the
+// region and check it before anything reads it; and the channel that carries later requests.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "context.hpp"
+#include "kernel_ops.hpp"
+
+namespace virtuoso::shim {
+
+// How long one request may wait for its answer before the link counts as broken.
+inline constexpr int kRequestTimeoutSec = 10;
+
+// $VIRTUOSO_RUN_DIR, or /run/virtuoso.
+std::string run_dir_from_env();
+
+// Connects to <run_dir>/app.sock and registers. On failure prints one line to stderr saying why
+// (once per process and kind of failure) and returns -EAFNOSUPPORT: the app's socket() fails
+// as if the address family were missing.
+int attach_to_daemon(const KernelOps& k, const std::string& run_dir, std::shared_ptr<Context>& out);
+
+// Checks a received layout and the header of the mapped region against it; empty if fine, else
+// what is wrong (for the error line).
+std::string check_region(const abi::AppLayout& layout, const abi::AppRegionHeader& h,
+                         size_t mapped_bytes);
+
+}  // namespace virtuoso::shim

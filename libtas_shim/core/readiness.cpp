@@ -1,0 +1,62 @@
+// tcp_poll() for stack sockets: computed from the socket state and the ring positions themselves,
+// so readiness stays right even when events were coalesced or the arx queue overflowed.
+#include "readiness.hpp"
+
+#include <sys/epoll.h>
+
+#include "context.hpp"
+#include "flow_rings.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::shim {
+namespace {
+
+constexpr uint32_t kIn = EPOLLIN | EPOLLRDNORM;
+constexpr uint32_t kOut = EPOLLOUT | EPOLLWRNORM;
+
+uint32_t connected_mask(Socket& s) {
+  Context& c = *s.ctx;
+  c.refresh(s);
+  const abi::FlowSlot& fs = c.flow_slot(s.slot);
+  const abi::AppLayout& l = c.view().layout;
+  bool peer_fin = shm::load_acquire(fs.rx_fin) != 0;
+  bool rx_done = s.failed || s.shut_rd || s.closed_by_stack || peer_fin;
+  bool tx_done = s.failed || s.shut_wr || s.closed_by_stack;
+  uint32_t m = 0;
+  if (s.failed || s.closed_by_stack || (rx_done && tx_done)) m |= EPOLLHUP;
+  if (rx_done) m |= kIn | EPOLLRDHUP;
+  if (!s.rings_bad && rx_readable(fs, s.rx_tail, l.rx_size) > 0) m |= kIn;
+  if (tx_done) {
+    m |= kOut;  // Linux reports writable after SEND_SHUTDOWN so writers wake and see EPIPE
+  } else {
+    int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);
+    if (used >= 0 && stream_writable(static_cast<uint32_t>(used), l.tx_size)) m |= kOut;
+  }
+  if (s.so_error != 0) m |= EPOLLERR;
+  return m;
+}
+
+}  // namespace
+
+uint32_t poll_mask(Socket& s) {
+  // Released: another thread closed it under a blocked call; the slot is no longer ours to read.
+  if (s.inherited || s.released) return EPOLLERR | EPOLLHUP;
+  switch (s.state) {
+    case SockState::kListening:
+      // A dead daemon makes accept() fail; readable so that the app calls it and learns.
+      return (!s.accept_queue.empty() || s.ctx->dead()) ? kIn : 0;
+    case SockState::kConnecting:
+      return s.so_error != 0 ? uint32_t{EPOLLERR} : 0u;
+    case SockState::kFresh: {
+      uint32_t m = kOut | EPOLLHUP;  // TCP_CLOSE: writable (send fails at once) and hung up
+      if (s.shut_rd) m |= kIn | EPOLLRDHUP;
+      if (s.so_error != 0) m |= EPOLLERR;
+      return m;
+    }
+    case SockState::kConnected:
+      return connected_mask(s);
+  }
+  return 0;
+}
+
+}  // namespace virtuoso::shim

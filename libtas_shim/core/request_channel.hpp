@@ -1,0 +1,18 @@
+// The synchronous request/response link to the slow path (app.sock), as an interface so the core
+// can be driven by a fake daemon in tests.
+#pragma once
+#include "virtuoso/abi/unix_proto.hpp"
+
+namespace virtuoso::shim {
+
+class RequestChannel {
+ public:
+  virtual ~RequestChannel() = default;
+  // Sends `req` (the channel assigns req.seq) and waits for the response with the same seq.
+  // Serialised across threads by the channel. Returns 0, or -errno if the link itself failed.
+  virtual int call(abi::AppRequest& req, abi::AppResponse& resp) = 0;
+  // A descriptor that reports POLLRDHUP when the daemon goes away, or -1.
+  virtual int hangup_fd() const { return -1; }
+};
+
+}  // namespace virtuoso::shim

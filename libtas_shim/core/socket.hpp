@@ -1,0 +1,105 @@
+// One stack socket as the shim sees it: where it is in its life, its addresses and options, the
+// app-owned ring positions of its flow, and the epoll sets watching it. Guarded by the stack lock.
+#pragma once
+#include <sys/time.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+namespace virtuoso::shim {
+
+class Context;
+class EpollSet;
+
+enum class SockState : uint8_t {
+  kFresh,       // created or bound; also after a failed connect or a stopped listener
+  kListening,   // has a listener id; accepted connections queue in accept_queue
+  kConnecting,  // kConnect was accepted; waiting for kConnected / kConnectFailed with our cookie
+  kConnected,   // owns slot/gen until released with kClose / kAbort
+};
+
+struct SockOptions {
+  bool reuseaddr = false;
+  bool reuseport = false;
+  bool keepalive = false;
+  bool nodelay = false;
+  bool cork = false;
+  bool linger_on = false;
+  int linger_secs = 0;
+  int keepidle = 7200;
+  int keepintvl = 75;
+  int keepcnt = 9;
+  int tos = 0;
+  int ttl = 64;
+  struct timeval rcvtimeo = {0, 0};  // zero: wait forever
+  struct timeval sndtimeo = {0, 0};
+};
+
+// An epoll set watching this socket under descriptor `fd`.
+struct EpollWatch {
+  EpollSet* set;
+  int fd;
+};
+
+struct Socket {
+  explicit Socket(std::shared_ptr<Context> c) : ctx(std::move(c)) {}
+
+  std::shared_ptr<Context> ctx;
+  SockState state = SockState::kFresh;
+  bool nonblocking = false;
+  bool inherited = false;  // crossed fork(): the parent owns the flow, this process cannot use it
+  bool released = false;   // the last descriptor was closed; nothing may use the flow any more
+  bool busy = false;       // a slow-path request for this socket is in flight (lock released)
+  int fd_refs = 0;         // descriptors naming this socket (dup)
+
+  // Host byte order. local_* come from bind, the daemon's answers or kConnected/kAccepted.
+  uint32_t local_ip = 0;
+  uint32_t remote_ip = 0;
+  uint16_t local_port = 0;
+  uint16_t remote_port = 0;
+  bool reserved = false;  // bind() reserved local_ip:local_port with kBind (released by kUnbind)
+
+  // Connect. so_error is the pending asynchronous error, reported once (SO_ERROR, connect, I/O).
+  uint32_t cookie = 0;
+  bool connect_unreported = false;  // a connect finished; the next connect() call reports it
+  int so_error = 0;
+
+  // Flow (kConnected).
+  uint32_t slot = 0;
+  uint32_t gen = 0;
+  uint16_t mss = 0;
+  uint32_t rx_tail = 0;  // our own ring positions; the shared copies are written from these
+  uint32_t tx_head = 0;
+  bool shut_rd = false;
+  bool shut_wr = false;
+  bool fin_queued = false;  // kTxFin was queued
+  bool closed_by_stack = false;  // kClosed: both directions finished
+  bool failed = false;           // reset, timed out or bad positions: no more bytes either way
+  bool rings_bad = false;        // the fast path's positions were impossible: never read the rings
+
+  // Listener.
+  uint32_t listener_id = 0;
+  uint32_t backlog = 0;
+  std::deque<std::shared_ptr<Socket>> accept_queue;  // established, not yet accept()ed
+
+  // Edge bookkeeping for epoll: bumped on every event that may make the socket newly readable
+  // (rx_seq) or writable (tx_seq).
+  uint64_t rx_seq = 0;
+  uint64_t tx_seq = 0;
+  std::vector<EpollWatch> watches;
+
+  SockOptions opt;
+
+  // The flow failed with `err`: reported once (SO_ERROR or the next call), then EOF / EPIPE.
+  void fail(int err) {
+    if (failed) return;
+    failed = true;
+    so_error = err;
+    ++rx_seq;
+    ++tx_seq;
+  }
+};
+
+}  // namespace virtuoso::shim

@@ -1,0 +1,196 @@
+// The shim's process-wide state in one object: the descriptor table, the current daemon context,
+// the epoll sets, and the POSIX socket calls implemented on top of them.
+//
+// Calls take the stack lock; it is never held while blocking in the kernel or waiting for the
+// slow path. Every call returns >= 0 or -errno; the exported wrappers turn that into errno.
+#pragma once
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "context.hpp"
+#include "epoll_set.hpp"
+#include "fd_table.hpp"
+#include "flow_rings.hpp"
+#include "kernel_ops.hpp"
+#include "socket.hpp"
+
+namespace virtuoso::shim {
+
+struct StackConfig {
+  uint32_t poll_us = 20;  // how long a blocking call re-checks before it sleeps
+};
+
+// Attaches to the daemon: 0 and a context, or -errno (the reason was already reported).
+using ContextFactory = std::function<int(const KernelOps&, std::shared_ptr<Context>&)>;
+
+class Guard;
+
+// A point in CLOCK_MONOTONIC time, or never.
+struct Deadline {
+  bool never = true;
+  struct timespec at = {0, 0};
+  static Deadline after_ms(int ms);  // ms < 0: never
+  static Deadline after(const struct timespec* ts);  // null: never
+  static Deadline after(const struct timeval& tv);   // zero: never (SO_RCVTIMEO semantics)
+  bool expired() const;
+  // Time left, capped at `cap_ns` (< 0: no cap); null when there is neither a deadline nor a cap.
+  const struct timespec* remaining(struct timespec& buf, int64_t cap_ns = -1) const;
+};
+
+class Stack {
+ public:
+  Stack(const KernelOps& k, StackConfig cfg, ContextFactory attach);
+  ~Stack();
+  Stack(const Stack&) = delete;
+  Stack& operator=(const Stack&) = delete;
+
+  const KernelOps& kernel() const { return k_; }
+  // Lock-free questions the exported wrappers ask on every call.
+  bool is_socket(int fd) const { return fds_.kind(fd) == FdTable::Kind::kSocket; }
+  bool is_internal(int fd) const { return fds_.kind(fd) == FdTable::Kind::kInternal; }
+  bool any_sockets() const { return fds_.any_sockets(); }
+  bool has_epoll_sets() const { return epoll_count_.load(std::memory_order_relaxed) != 0; }
+
+  // stack.cpp: descriptors and the context.
+  int socket(int type);  // an AF_INET stream socket; `type` may carry SOCK_NONBLOCK/SOCK_CLOEXEC
+  int close(int fd);
+  int dup(int fd, int min_fd, bool cloexec);  // dup / F_DUPFD / F_DUPFD_CLOEXEC
+  int dup3(int oldfd, int newfd, int flags, bool dup2_semantics);
+  int fcntl(int fd, int cmd, uintptr_t arg);
+  int ioctl(int fd, unsigned long req, void* arg);
+  // pthread_atfork handlers: the locks are held across fork() so the child gets whole state.
+  void fork_prepare();
+  void fork_parent();
+  void fork_child();
+  FdTable::Kind fd_kind(int fd) const { return fds_.kind(fd); }
+  void close_all_at_exit();
+  void set_context_for_test(std::shared_ptr<Context> ctx);
+
+  // stack_conn.cpp: connection life cycle.
+  int bind(int fd, const struct sockaddr* addr, socklen_t len);
+  int listen(int fd, int backlog);
+  int accept(int fd, struct sockaddr* addr, socklen_t* len, int flags);
+  int connect(int fd, const struct sockaddr* addr, socklen_t len);
+  int shutdown(int fd, int how);
+
+  // stack_io.cpp: bytes. recv reports MSG_TRUNC-style flags in *msg_flags if non-null.
+  ssize_t send(int fd, const struct iovec* iov, int iovcnt, int flags);
+  ssize_t recv(int fd, const struct iovec* iov, int iovcnt, int flags);
+
+  // stack_opts.cpp: names and options.
+  int getsockname(int fd, struct sockaddr* addr, socklen_t* len);
+  int getpeername(int fd, struct sockaddr* addr, socklen_t* len);
+  int setsockopt(int fd, int level, int name, const void* val, socklen_t len);
+  int getsockopt(int fd, int level, int name, void* val, socklen_t* len);
+
+  // stack_poll.cpp / stack_epoll.cpp: readiness across stack sockets and kernel descriptors.
+  int poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask);
+  int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev);
+  int epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms, const sigset_t* mask);
+  int epoll_closing(int epfd);  // close() of a descriptor marked FdTable::Kind::kEpoll
+  // Removes the shim's own entries from a result of a plain kernel epoll wait.
+  int epoll_filter_plain(struct epoll_event* ev, int n);
+
+ private:
+  friend class Guard;
+  friend class SleepScope;
+  using Ready = std::function<bool()>;
+
+  // stack.cpp
+  int ensure_context(std::shared_ptr<Context>& out);
+  int new_placeholder(bool cloexec);
+  int install(int fd, std::shared_ptr<Socket> s);
+  void release(Socket& s);
+  void drain(Context& ctx, const Sleeper* self = nullptr);
+  // Re-checks `ready` for up to poll_us (lock dropped between checks); true if it became ready.
+  bool spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready);
+  // Waits until `ready` (checked with the lock held, after draining): 0, -ETIMEDOUT or -EINTR.
+  int block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready);
+  int take_kick();
+  void put_kick(int fd);
+  void send_deferred(const std::shared_ptr<Context>& ctx, std::vector<Context::Deferred>& list);
+  void notify(Socket& s);
+  std::shared_ptr<Socket> lookup(int fd) const { return fds_.get(fd); }
+
+  // stack_conn.cpp
+  int request(Socket& s, abi::AppRequest& req, abi::AppResponse& resp, Guard& g);
+  int connect_wait(Guard& g, const std::shared_ptr<Socket>& s);
+  void stop_listening(Socket& s);
+
+  // stack_io.cpp
+  ssize_t try_send(Socket& s, IovCursor& cur);
+  ssize_t try_recv(Socket& s, IovCursor& cur, int flags);
+
+  // stack_epoll.cpp
+  std::shared_ptr<EpollSet> epoll_set_for(int epfd, bool create, int& err);
+  void register_shim_fds(EpollSet& set, Context& ctx);
+  int epoll_filter(Context* ctx, const Sleeper* self, struct epoll_event* ev, int n);
+  int epoll_quick(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int max);
+
+  KernelOps k_;
+  StackConfig cfg_;
+  ContextFactory attach_;
+  mutable std::mutex mu_;
+  FdTable fds_;
+  std::shared_ptr<Context> ctx_;
+  std::unordered_map<int, std::shared_ptr<EpollSet>> epolls_;
+  std::atomic<uint32_t> epoll_count_{0};
+  std::vector<int> kick_pool_;
+  std::mutex attach_mu_;  // one attach at a time; taken before mu_, never while holding it
+};
+
+// Holds the stack lock for one call. On the way out it sends the slow-path requests that were
+// queued meanwhile (aborts, closes), with the lock released.
+class Guard {
+ public:
+  explicit Guard(Stack& st) : st_(st), lk_(st.mu_) {}
+  ~Guard();
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+  void lock() { lk_.lock(); }
+  void unlock() { lk_.unlock(); }
+
+ private:
+  Stack& st_;
+  std::unique_lock<std::mutex> lk_;
+};
+
+// A blocking call's registration with the wake hub, from its first sleep until it returns.
+// Stack lock held for every method, including the destructor.
+class SleepScope {
+ public:
+  SleepScope(Stack& st, Context& ctx) : st_(st), ctx_(ctx) {}
+  ~SleepScope();
+  SleepScope(const SleepScope&) = delete;
+  SleepScope& operator=(const SleepScope&) = delete;
+  // `edge`: an epoll set's kick fd (shared, never reset, not pooled).
+  void enter(int kick_fd, bool edge);
+  void leave();
+  Sleeper& sleeper() { return sleeper_; }
+
+ private:
+  Stack& st_;
+  Context& ctx_;
+  Sleeper sleeper_;
+  bool entered_ = false;
+};
+
+// select(2) on top of Stack::poll (any descriptor may be a stack socket). `sets` may be null.
+int select_via_poll(Stack& st, int nfds, fd_set* rd, fd_set* wr, fd_set* ex,
+                    const struct timespec* timeout, const sigset_t* mask);
+
+}  // namespace virtuoso::shim

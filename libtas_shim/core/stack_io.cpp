@@ -1,0 +1,164 @@
+// Moving bytes through a stack socket: send copies into the flow's tx ring and bumps the fast
+// path; recv copies out of the rx ring and reports the space freed. No system call on this path
+// but a doorbell when the fast path sleeps.
+#include <errno.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+#include "readiness.hpp"
+#include "stack.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::shim {
+namespace {
+
+// Reports the pending error once (Linux's sock_error()), else `fallback`.
+int take_error(Socket& s, int fallback) {
+  int e = s.so_error;
+  s.so_error = 0;
+  return -(e != 0 ? e : fallback);
+}
+
+int unusable(const Socket& s) {
+  if (s.inherited) return -EOPNOTSUPP;
+  if (s.released) return -EBADF;
+  return 0;
+}
+
+}  // namespace
+
+ssize_t Stack::try_send(Socket& s, IovCursor& cur) {
+  switch (s.state) {
+    case SockState::kConnecting:
+      return 0;  // Linux waits for the handshake (sk_stream_wait_connect)
+    case SockState::kFresh:
+    case SockState::kListening:
+      return take_error(s, EPIPE);
+    case SockState::kConnected:
+      break;
+  }
+  Context& c = *s.ctx;
+  c.refresh(s);
+  if (s.failed || s.shut_wr || s.closed_by_stack) return take_error(s, EPIPE);
+  const abi::AppLayout& l = c.view().layout;
+  abi::FlowSlot& fs = c.flow_slot(s.slot);
+  int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);  // refresh() checked it is possible
+  size_t n = std::min<size_t>(l.tx_size - static_cast<uint32_t>(used), cur.remaining());
+  if (n == 0) return 0;
+  cur.drain_to_ring(c.view().tx_buf(s.slot), l.tx_size, s.tx_head, n);
+  s.tx_head += static_cast<uint32_t>(n);
+  shm::store_release(fs.tx_head, s.tx_head);  // the bytes before the position
+  c.push_cmd(s, abi::AppCmdKind::kTxBump);
+  return static_cast<ssize_t>(n);
+}
+
+ssize_t Stack::send(int fd, const struct iovec* iov, int iovcnt, int flags) {
+  ssize_t total = iov_total(iov, iovcnt);
+  if (total < 0) return total;
+  if (flags & MSG_OOB) return -EOPNOTSUPP;
+  IovCursor cur(iov, iovcnt);
+  Guard g(*this);
+  std::shared_ptr<Socket> s = lookup(fd);
+  if (!s) return -EBADF;
+  Context& c = *s->ctx;
+  bool nonblock = s->nonblocking || (flags & MSG_DONTWAIT);
+  Deadline dl = Deadline::after(s->opt.sndtimeo);
+  ssize_t sent = 0;
+  for (;;) {
+    drain(c);
+    if (int rc = unusable(*s); rc < 0) return sent > 0 ? sent : rc;
+    ssize_t r = try_send(*s, cur);
+    if (r < 0) return sent > 0 ? sent : r;  // the error is reported by the next call
+    sent += r;
+    if (cur.done()) return sent;
+    if (nonblock) return sent > 0 ? sent : -EAGAIN;
+    int w = block(g, c, dl, [&] {
+      if (s->released) return true;
+      if (s->state == SockState::kConnecting) return false;
+      return (poll_mask(*s) & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0;
+    });
+    if (w == -ETIMEDOUT) return sent > 0 ? sent : -EAGAIN;
+    if (w < 0) return sent > 0 ? sent : w;
+  }
+}
+
+ssize_t Stack::try_recv(Socket& s, IovCursor& cur, int flags) {
+  switch (s.state) {
+    case SockState::kListening:
+      return -ENOTCONN;
+    case SockState::kConnecting:
+      return -EAGAIN;
+    case SockState::kFresh:
+      if (s.so_error != 0) return take_error(s, ENOTCONN);
+      return s.shut_rd ? 0 : -ENOTCONN;
+    case SockState::kConnected:
+      break;
+  }
+  Context& c = *s.ctx;
+  c.refresh(s);
+  const abi::AppLayout& l = c.view().layout;
+  abi::FlowSlot& fs = c.flow_slot(s.slot);
+  // rx_fin before rx_head: every byte before the FIN is visible once the FIN is.
+  bool peer_fin = shm::load_acquire(fs.rx_fin) != 0;
+  int64_t avail = s.rings_bad ? 0 : rx_readable(fs, s.rx_tail, l.rx_size);
+  if (avail > 0) {
+    size_t n = std::min<size_t>(static_cast<size_t>(avail), cur.remaining());
+    if (flags & MSG_PEEK) {
+      cur.fill_from_ring(c.view().rx_buf(s.slot), l.rx_size, s.rx_tail, n);
+      return static_cast<ssize_t>(n);
+    }
+    if (flags & MSG_TRUNC) {
+      cur.skip(n);  // Linux TCP: discard instead of copying
+    } else {
+      cur.fill_from_ring(c.view().rx_buf(s.slot), l.rx_size, s.rx_tail, n);
+    }
+    s.rx_tail += static_cast<uint32_t>(n);
+    shm::store_release(fs.rx_tail, s.rx_tail);  // after the copy: the space may be refilled
+    c.push_cmd(s, abi::AppCmdKind::kRxConsumed);
+    return static_cast<ssize_t>(n);
+  }
+  if (peer_fin) return 0;  // Linux reports the orderly end before a later error
+  if (s.so_error != 0) return take_error(s, ECONNRESET);
+  if (s.failed || s.shut_rd || s.closed_by_stack) return 0;
+  return -EAGAIN;
+}
+
+ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
+  ssize_t total = iov_total(iov, iovcnt);
+  if (total < 0) return total;
+  if (flags & MSG_OOB) return -EINVAL;  // no urgent data on stack sockets
+  IovCursor cur(iov, iovcnt);
+  Guard g(*this);
+  std::shared_ptr<Socket> s = lookup(fd);
+  if (!s) return -EBADF;
+  if (int rc = unusable(*s); rc < 0) return rc;
+  if (s->state == SockState::kListening) return -ENOTCONN;
+  if (total == 0) return 0;
+  Context& c = *s->ctx;
+  bool nonblock = s->nonblocking || (flags & MSG_DONTWAIT);
+  Deadline dl = Deadline::after(s->opt.rcvtimeo);
+  ssize_t got = 0;
+  for (;;) {
+    drain(c);
+    if (int rc = unusable(*s); rc < 0) return got > 0 ? got : rc;
+    ssize_t r = try_recv(*s, cur, flags);
+    if (r > 0) {
+      got += r;
+      if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) || cur.done()) return got;
+      continue;
+    }
+    if (r == 0) return got;
+    if (r != -EAGAIN) return got > 0 ? got : r;
+    if (nonblock) return got > 0 ? got : -EAGAIN;
+    int w = block(g, c, dl, [&] {
+      if (s->released) return true;
+      if (s->state == SockState::kConnecting) return false;
+      return (poll_mask(*s) & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0;
+    });
+    if (w == -ETIMEDOUT) return got > 0 ? got : -EAGAIN;
+    if (w < 0) return got > 0 ? got : w;
+  }
+}
+
+}  // namespace virtuoso::shim

@@ -1,0 +1,214 @@
+// Socket names and options of stack sockets. Options the stack has no use for but apps commonly
+// set are accepted and remembered, so getsockopt() reports back what was set; unknown ones fail
+// with ENOPROTOOPT as Linux does for options a protocol does not know.
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "sockaddr.hpp"
+#include "stack.hpp"
+
+namespace virtuoso::shim {
+namespace {
+
+constexpr int kDefaultMss = 536;  // Linux's TCP_MSS_DEFAULT before a connection exists
+
+int read_int(const void* val, socklen_t len, int& out) {
+  if (len < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
+  if (val == nullptr) return -EFAULT;
+  std::memcpy(&out, val, sizeof(int));
+  return 0;
+}
+
+template <typename T>
+int read_struct(const void* val, socklen_t len, T& out) {
+  if (len < static_cast<socklen_t>(sizeof(T))) return -EINVAL;
+  if (val == nullptr) return -EFAULT;
+  std::memcpy(&out, val, sizeof(T));
+  return 0;
+}
+
+// getsockopt(2) copies min(*len, sizeof value) bytes and reports how many.
+template <typename T>
+int write_value(void* val, socklen_t* len, const T& v) {
+  socklen_t n = std::min<socklen_t>(*len, sizeof(T));
+  std::memcpy(val, &v, n);
+  *len = n;
+  return 0;
+}
+
+int set_timeout(const void* val, socklen_t len, struct timeval& out) {
+  struct timeval tv;
+  if (int rc = read_struct(val, len, tv); rc < 0) return rc;
+  if (tv.tv_usec < 0 || tv.tv_usec >= 1000000) return -EDOM;
+  out = tv.tv_sec < 0 ? timeval{0, 0} : tv;
+  return 0;
+}
+
+int set_socket_level(Socket& s, int name, const void* val, socklen_t len) {
+  int v = 0;
+  switch (name) {
+    case SO_REUSEADDR:
+    case SO_REUSEPORT:
+    case SO_KEEPALIVE: {
+      if (int rc = read_int(val, len, v); rc < 0) return rc;
+      bool& flag = name == SO_REUSEADDR   ? s.opt.reuseaddr
+                   : name == SO_REUSEPORT ? s.opt.reuseport
+                                          : s.opt.keepalive;
+      flag = v != 0;
+      return 0;
+    }
+    case SO_RCVBUF:
+    case SO_SNDBUF:
+    case SO_RCVBUFFORCE:
+    case SO_SNDBUFFORCE:
+      return read_int(val, len, v);  // the daemon sizes the rings; getsockopt reports them
+    case SO_LINGER: {
+      struct linger l;
+      if (int rc = read_struct(val, len, l); rc < 0) return rc;
+      s.opt.linger_on = l.l_onoff != 0;
+      s.opt.linger_secs = l.l_linger;
+      return 0;
+    }
+    case SO_RCVTIMEO:
+      return set_timeout(val, len, s.opt.rcvtimeo);
+    case SO_SNDTIMEO:
+      return set_timeout(val, len, s.opt.sndtimeo);
+  }
+  return -ENOPROTOOPT;
+}
+
+int set_tcp_level(Socket& s, int name, const void* val, socklen_t len) {
+  int v = 0;
+  if (int rc = read_int(val, len, v); rc < 0) return rc;
+  switch (name) {
+    case TCP_NODELAY:  // the stack sends as soon as bytes are queued anyway
+      s.opt.nodelay = v != 0;
+      return 0;
+    case TCP_CORK:
+      s.opt.cork = v != 0;
+      return 0;
+    case TCP_QUICKACK:
+      return 0;
+    case TCP_KEEPIDLE:
+    case TCP_KEEPINTVL:
+      if (v < 1 || v > 32767) return -EINVAL;
+      (name == TCP_KEEPIDLE ? s.opt.keepidle : s.opt.keepintvl) = v;
+      return 0;
+    case TCP_KEEPCNT:
+      if (v < 1 || v > 127) return -EINVAL;
+      s.opt.keepcnt = v;
+      return 0;
+  }
+  return -ENOPROTOOPT;
+}
+
+int set_ip_level(Socket& s, int name, const void* val, socklen_t len) {
+  int v = 0;
+  switch (name) {
+    case IP_TOS:
+      if (int rc = read_int(val, len, v); rc < 0) return rc;
+      s.opt.tos = v & 0xff;
+      return 0;
+    case IP_TTL:
+      if (int rc = read_int(val, len, v); rc < 0) return rc;
+      if (v != -1 && (v < 1 || v > 255)) return -EINVAL;
+      s.opt.ttl = v == -1 ? 64 : v;
+      return 0;
+  }
+  return -ENOPROTOOPT;
+}
+
+}  // namespace
+
+int Stack::getsockname(int fd, struct sockaddr* addr, socklen_t* len) {
+  if (addr == nullptr || len == nullptr) return -EFAULT;
+  Guard g(*this);
+  std::shared_ptr<Socket> s = lookup(fd);
+  if (!s) return -EBADF;
+  uint32_t ip = s->local_ip;
+  if (ip == 0 && s->state == SockState::kConnected) ip = s->ctx->local_ip();
+  return fill_sockaddr_in(addr, len, ip, s->local_port);
+}
+
+int Stack::getpeername(int fd, struct sockaddr* addr, socklen_t* len) {
+  if (addr == nullptr || len == nullptr) return -EFAULT;
+  Guard g(*this);
+  std::shared_ptr<Socket> s = lookup(fd);
+  if (!s) return -EBADF;
+  drain(*s->ctx);
+  if (s->state != SockState::kConnected || s->failed || s->closed_by_stack) return -ENOTCONN;
+  return fill_sockaddr_in(addr, len, s->remote_ip, s->remote_port);
+}
+
+int Stack::setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
+  Guard g(*this);
+  std::shared_ptr<Socket> s = lookup(fd);
+  if (!s) return -EBADF;
+  switch (level) {
+    case SOL_SOCKET:
+      return set_socket_level(*s, name, val, len);
+    case IPPROTO_TCP:
+      return set_tcp_level(*s, name, val, len);
+    case IPPROTO_IP:
+      return set_ip_level(*s, name, val, len);
+  }
+  return -ENOPROTOOPT;
+}
+
+int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
+  if (val == nullptr || len == nullptr) return -EFAULT;
+  if (static_cast<int>(*len) < 0) return -EINVAL;
+  Guard g(*this);
+  std::shared_ptr<Socket> s = lookup(fd);
+  if (!s) return -EBADF;
+  drain(*s->ctx);
+  const abi::AppLayout& l = s->ctx->view().layout;
+  if (level == SOL_SOCKET) {
+    switch (name) {
+      case SO_TYPE: return write_value(val, len, int{SOCK_STREAM});
+      case SO_DOMAIN: return write_value(val, len, int{AF_INET});
+      case SO_PROTOCOL: return write_value(val, len, int{IPPROTO_TCP});
+      case SO_ACCEPTCONN: return write_value(val, len, int{s->state == SockState::kListening});
+      case SO_ERROR: {
+        int e = s->so_error;
+        s->so_error = 0;
+        return write_value(val, len, e);
+      }
+      case SO_REUSEADDR: return write_value(val, len, int{s->opt.reuseaddr});
+      case SO_REUSEPORT: return write_value(val, len, int{s->opt.reuseport});
+      case SO_KEEPALIVE: return write_value(val, len, int{s->opt.keepalive});
+      case SO_RCVBUF: return write_value(val, len, static_cast<int>(l.rx_size));
+      case SO_SNDBUF: return write_value(val, len, static_cast<int>(l.tx_size));
+      case SO_LINGER:
+        return write_value(val, len, linger{s->opt.linger_on ? 1 : 0, s->opt.linger_secs});
+      case SO_RCVTIMEO: return write_value(val, len, s->opt.rcvtimeo);
+      case SO_SNDTIMEO: return write_value(val, len, s->opt.sndtimeo);
+    }
+  } else if (level == IPPROTO_TCP) {
+    switch (name) {
+      case TCP_NODELAY: return write_value(val, len, int{s->opt.nodelay});
+      case TCP_CORK: return write_value(val, len, int{s->opt.cork});
+      case TCP_QUICKACK: return write_value(val, len, int{1});
+      case TCP_KEEPIDLE: return write_value(val, len, s->opt.keepidle);
+      case TCP_KEEPINTVL: return write_value(val, len, s->opt.keepintvl);
+      case TCP_KEEPCNT: return write_value(val, len, s->opt.keepcnt);
+      case TCP_MAXSEG: {
+        int mss = (s->state == SockState::kConnected && s->mss != 0) ? s->mss : kDefaultMss;
+        return write_value(val, len, mss);
+      }
+    }
+  } else if (level == IPPROTO_IP) {
+    switch (name) {
+      case IP_TOS: return write_value(val, len, s->opt.tos);
+      case IP_TTL: return write_value(val, len, s->opt.ttl);
+    }
+  }
+  return -ENOPROTOOPT;
+}
+
+}  // namespace virtuoso::shim

@@ -1,0 +1,130 @@
+// Interposed data calls (and glibc's _FORTIFY_SOURCE variants, which fortified programs call
+// instead of read/recv/recvfrom): stack sockets use the rings, everything else goes to libc.
+#include <sys/uio.h>
+
+#include "shim.hpp"
+
+using namespace virtuoso::shim;
+
+extern "C" [[noreturn]] void __chk_fail(void);
+
+namespace {
+
+ssize_t stack_recv(Stack& st, int fd, void* buf, size_t len, int flags) {
+  struct iovec iov = {buf, len};
+  return to_libc(st.recv(fd, &iov, 1, flags));
+}
+
+ssize_t stack_send(Stack& st, int fd, const void* buf, size_t len, int flags) {
+  struct iovec iov = {const_cast<void*>(buf), len};
+  return send_result(st.send(fd, &iov, 1, flags), flags);
+}
+
+// TCP does not report a source address: Linux sets the length to 0.
+void no_address(socklen_t* len) {
+  if (len != nullptr) *len = 0;
+}
+
+}  // namespace
+
+VIRTUOSO_EXPORT ssize_t read(int fd, void* buf, size_t len) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().read(fd, buf, len);
+  return stack_recv(st, fd, buf, len, 0);
+}
+
+VIRTUOSO_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().read_chk(fd, buf, len, buflen);
+  if (len > buflen) __chk_fail();
+  return stack_recv(st, fd, buf, len, 0);
+}
+
+VIRTUOSO_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().write(fd, buf, len);
+  return stack_send(st, fd, buf, len, 0);
+}
+
+VIRTUOSO_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().recv(fd, buf, len, flags);
+  return stack_recv(st, fd, buf, len, flags);
+}
+
+VIRTUOSO_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().recv_chk(fd, buf, len, buflen, flags);
+  if (len > buflen) __chk_fail();
+  return stack_recv(st, fd, buf, len, flags);
+}
+
+VIRTUOSO_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().send(fd, buf, len, flags);
+  return stack_send(st, fd, buf, len, flags);
+}
+
+VIRTUOSO_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* src,
+                                 socklen_t* srclen) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().recvfrom(fd, buf, len, flags, src, srclen);
+  ssize_t r = stack_recv(st, fd, buf, len, flags);
+  if (r >= 0 && src != nullptr) no_address(srclen);
+  return r;
+}
+
+VIRTUOSO_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, int flags,
+                                       struct sockaddr* src, socklen_t* srclen) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().recvfrom_chk(fd, buf, len, buflen, flags, src, srclen);
+  if (len > buflen) __chk_fail();
+  ssize_t r = stack_recv(st, fd, buf, len, flags);
+  if (r >= 0 && src != nullptr) no_address(srclen);
+  return r;
+}
+
+VIRTUOSO_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags,
+                               const struct sockaddr* dst, socklen_t dstlen) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().sendto(fd, buf, len, flags, dst, dstlen);
+  return stack_send(st, fd, buf, len, flags);  // TCP ignores the address on a connected socket
+}
+
+VIRTUOSO_EXPORT ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().readv(fd, iov, iovcnt);
+  return to_libc(st.recv(fd, iov, iovcnt, 0));
+}
+
+VIRTUOSO_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().writev(fd, iov, iovcnt);
+  return send_result(st.send(fd, iov, iovcnt, 0), 0);
+}
+
+VIRTUOSO_EXPORT ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().recvmsg(fd, msg, flags);
+  if (msg == nullptr) {
+    errno = EFAULT;
+    return -1;
+  }
+  ssize_t r = to_libc(st.recv(fd, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags));
+  if (r >= 0) {
+    msg->msg_namelen = 0;
+    msg->msg_controllen = 0;
+    msg->msg_flags = 0;
+  }
+  return r;
+}
+
+VIRTUOSO_EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().sendmsg(fd, msg, flags);
+  if (msg == nullptr) {
+    errno = EFAULT;
+    return -1;
+  }
+  return send_result(st.send(fd, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags), flags);
+}

@@ -1,0 +1,60 @@
+// The process-wide Stack: configuration from the environment, attaching on first use, and what
+// fork() and exit() do to it.
+#include "shim.hpp"
+
+#include <pthread.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "core/attach.hpp"
+
+namespace virtuoso::shim {
+namespace {
+
+std::atomic<Stack*> g_stack{nullptr};
+
+uint32_t poll_us_from_env() {
+  const char* v = getenv("VIRTUOSO_POLL_US");
+  if (v == nullptr || *v == '\0') return 20;
+  char* end = nullptr;
+  unsigned long n = strtoul(v, &end, 10);
+  if (*end != '\0' || n > 1000000) return 20;  // unparsable or absurd: keep the default
+  return static_cast<uint32_t>(n);
+}
+
+void fork_prepare() { stack().fork_prepare(); }
+void fork_parent() { stack().fork_parent(); }
+void fork_child() { stack().fork_child(); }
+
+Stack* make_stack() {
+  StackConfig cfg;
+  cfg.poll_us = poll_us_from_env();
+  // The run directory is read when the first stack socket attaches, so a program may set
+  // VIRTUOSO_RUN_DIR itself before creating sockets.
+  ContextFactory attach = [](const KernelOps& k, std::shared_ptr<Context>& out) {
+    return attach_to_daemon(k, run_dir_from_env(), out);
+  };
+  auto* st = new Stack(real_kernel_ops(), cfg, std::move(attach));
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  return st;
+}
+
+// Exit closes every descriptor; the kernel would then finish each connection with FIN (or RST
+// when unread data is left). Do the same for stack sockets the app never closed.
+__attribute__((destructor)) void close_at_exit() {
+  if (Stack* st = g_stack.load(std::memory_order_acquire)) st->close_all_at_exit();
+}
+
+}  // namespace
+
+Stack& stack() {
+  static Stack* st = [] {
+    Stack* s = make_stack();
+    g_stack.store(s, std::memory_order_release);
+    return s;
+  }();
+  return *st;
+}
+
+}  // namespace virtuoso::shim
