@@ -1,9 +1,12 @@
 // Control plane: construction, demultiplexing of punted frames and fast-path events, shared helpers.
 #include "control_plane.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cerrno>
 
+#include "log_format.hpp"
 #include "virtuoso/wire/arp.hpp"
 
 namespace virtuoso::slowpath {
@@ -156,6 +159,7 @@ void ControlPlane::reply_rst(const wire::TcpFrame& f) {
     s.ack = f.tcp.seq + wire::seg_len(f.tcp, f.payload_len);
     s.flags = kTcpRst | kTcpAck;
   }
+  spdlog::debug("RST to {} (no connection)", tuple_str(s.tuple));
   send_segment(s);
 }
 

@@ -34,6 +34,8 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
   Listener& l = listeners_.at(listener_id);
   if (l.half_open + l.unaccepted.size() >= l.backlog) {
     ++stats_.syn_dropped_backlog;  // like Linux: drop, the peer's SYN retransmission tries again
+    spdlog::debug("listener {}: backlog {} full, SYN from {}:{} dropped", listener_id, l.backlog,
+                  ip_str(f.ip.src), f.tcp.src_port);
     return;
   }
   if (half_open_.size() >= s_.max_flows) {
@@ -50,6 +52,7 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
   send_synack(t, ho);
   ++l.half_open;
   half_open_.emplace(t, ho);
+  spdlog::debug("listener {}: SYN {} -> SYN-RECEIVED", listener_id, tuple_str(t));
 }
 
 void ControlPlane::send_synack(const FourTuple& t, const HalfOpen& ho) {
@@ -152,6 +155,8 @@ void ControlPlane::tick_half_open(TimeMs now) {
     }
     if (ho.hs.retransmits >= s_.syn_retries) {
       ++stats_.half_open_expired;
+      spdlog::debug("listener {}: half-open {} expired after {} SYN-ACKs", ho.listener, tuple_str(it->first),
+                    ho.hs.retransmits + 1);
       --listeners_.at(ho.listener).half_open;
       it = half_open_.erase(it);
       continue;

@@ -1,0 +1,171 @@
+// virtuoso-slowpath: app connections on app.sock: registration (region, doorbell, attach to the
+// fast path), requests, and the end of an app.
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "daemon.hpp"
+
+namespace virtuoso::slowpath {
+
+void Daemon::accept_app() {
+  for (;;) {
+    UniqueFd fd = accept_unix(app_listen_.get());
+    if (!fd) return;
+    uint32_t id = next_conn_id_++;
+    if (next_conn_id_ == 0) next_conn_id_ = 1;
+    AppConn& conn = apps_[id];
+    conn.fd = std::move(fd);
+    if (auto cred = peer_credentials(conn.fd.get())) conn.cred = *cred;
+    watch(conn.fd.get(), Tag::kApp, id);
+  }
+}
+
+void Daemon::on_app_readable(uint32_t id, TimeMs now) {
+  auto it = apps_.find(id);
+  if (it == apps_.end()) return;
+  AppConn& conn = it->second;
+  for (;;) {
+    abi::AppRequest req{};
+    uint8_t buf[sizeof(abi::AppRequest) + 8];
+    ssize_t n = recv(conn.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n <= 0) {
+      drop_app(id, now);
+      return;
+    }
+    if (size_t(n) != sizeof req) {
+      spdlog::warn("app pid {}: request of {} bytes (expected {}); disconnecting it", conn.cred.pid, n, sizeof req);
+      drop_app(id, now);
+      return;
+    }
+    std::memcpy(&req, buf, sizeof req);
+    if (req.kind == uint32_t(abi::AppRequestKind::kRegister) && conn.ctx < 0) {
+      on_register(id, conn, req);
+      continue;
+    }
+    abi::AppResponse r{};
+    if (conn.ctx < 0 || !conn.answered) {
+      r.kind = req.kind;
+      r.seq = req.seq;
+      r.error = conn.ctx < 0 ? ENOTCONN : EBUSY;  // requests before the registration completed
+    } else {
+      r = cp_.handle_request(uint16_t(conn.ctx), req, now);
+    }
+    if (!send_response(conn, r)) {
+      drop_app(id, now);
+      return;
+    }
+  }
+}
+
+void Daemon::on_register(uint32_t id, AppConn& conn, const abi::AppRequest& req) {
+  abi::AppResponse r{};
+  r.kind = req.kind;
+  r.seq = req.seq;
+  if (req.version != abi::kAbiVersion) {
+    spdlog::warn("app pid {} uid {}: ABI version {}, we speak {}; refused", conn.cred.pid, conn.cred.uid, req.version,
+                 abi::kAbiVersion);
+    r.error = EPROTO;
+  } else if (!fp_attached_) {
+    r.error = ENETDOWN;
+  } else {
+    conn.register_seq = req.seq;
+    r.error = create_context(id, conn);
+    if (r.error == 0) return;  // answered when the fast path has mapped the region
+  }
+  spdlog::info("app pid {} uid {}: registration refused (errno {})", conn.cred.pid, conn.cred.uid, r.error);
+  send_response(conn, r);
+}
+
+// Region, doorbell, context id; then the region to the fast path's socket, then the command.
+int Daemon::create_context(uint32_t id, AppConn& conn) {
+  const abi::AppLayout& layout = settings_.app_layout;
+  SharedMemory region;
+  UniqueFd bell;
+  try {
+    region = SharedMemory("virtuoso-app", layout.total_bytes());
+    bell = make_eventfd();
+  } catch (const std::exception& e) {
+    spdlog::error("app pid {}: {}", conn.cred.pid, e.what());
+    return ENOMEM;
+  }
+  abi::AppRegionView view{region.base(), layout};
+  auto ctx = cp_.add_context(view);
+  if (!ctx) return EMFILE;  // apps.max_contexts reached
+  abi::FpMessage msg{};
+  msg.kind = uint32_t(abi::FpMessageKind::kAttachCtx);
+  msg.version = abi::kAbiVersion;
+  msg.ctx = *ctx;
+  msg.control = ctrl_.layout;
+  msg.app = layout;
+  msg.local_ip = settings_.local_ip;
+  if (int err = send_with_fds(fp_conn_.get(), &msg, sizeof msg, {region.fd(), bell.get()})) {
+    spdlog::error("cannot hand context {} to the fast path: {}", *ctx, std::strerror(err));
+    cp_.cancel_context(*ctx);
+    return EIO;
+  }
+  channels_.add_context(*ctx, view);
+  cp_.attach_context(*ctx);
+  CtxRes& res = ctx_res_[*ctx];
+  res.region = std::move(region);
+  res.doorbell = std::move(bell);
+  res.conn = id;
+  conn.ctx = *ctx;
+  spdlog::info("app pid {} uid {}: context {} ({} bytes)", conn.cred.pid, conn.cred.uid, *ctx, layout.total_bytes());
+  return 0;
+}
+
+void Daemon::context_attached(uint16_t ctx, int error) {
+  CtxRes& res = ctx_res_[ctx];
+  auto it = res.conn ? apps_.find(res.conn) : apps_.end();
+  if (error) release_ctx(ctx);  // the control plane freed the id already
+  if (it == apps_.end()) return;
+  AppConn& conn = it->second;
+  abi::AppResponse r{};
+  r.kind = uint32_t(abi::AppRequestKind::kRegister);
+  r.seq = conn.register_seq;
+  r.error = error;
+  if (error) {
+    conn.ctx = -1;
+    send_response(conn, r);
+    return;
+  }
+  r.ctx_id = ctx;
+  r.layout = settings_.app_layout;
+  r.local_ip = settings_.local_ip;
+  conn.answered = true;
+  send_response(conn, r, {res.region.fd(), res.doorbell.get(), fp_bell_.get()});
+}
+
+void Daemon::context_detached(uint16_t ctx) { release_ctx(ctx); }
+
+void Daemon::release_ctx(uint16_t ctx) {
+  channels_.remove_context(ctx);
+  ctx_res_[ctx] = CtxRes{};
+}
+
+bool Daemon::send_response(AppConn& conn, const abi::AppResponse& r, std::initializer_list<int> fds) {
+  int err = send_with_fds(conn.fd.get(), &r, sizeof r, fds);
+  if (err) spdlog::warn("app pid {}: cannot answer: {}", conn.cred.pid, std::strerror(err));
+  return err == 0;
+}
+
+// The process exited (or broke the protocol): its flows are aborted, then the context detached.
+void Daemon::drop_app(uint32_t id, TimeMs now) {
+  auto it = apps_.find(id);
+  if (it == apps_.end()) return;
+  AppConn& conn = it->second;
+  if (conn.ctx >= 0) {
+    spdlog::info("app pid {}: gone; releasing context {}", conn.cred.pid, conn.ctx);
+    ctx_res_[size_t(conn.ctx)].conn = 0;
+    cp_.app_disconnected(uint16_t(conn.ctx), now);
+  }
+  epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, conn.fd.get(), nullptr);
+  apps_.erase(it);
+}
+
+}  // namespace virtuoso::slowpath

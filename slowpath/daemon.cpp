@@ -1,0 +1,197 @@
+// virtuoso-slowpath: setup of regions, doorbells and sockets; the epoll loop; draining the fast
+// path's punt and event queues; the sleep protocol on sp_sleeping.
+#include "daemon.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/log_format.hpp"
+#include "core/regions.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::slowpath {
+namespace {
+
+constexpr unsigned kTickMs = 10;
+constexpr uint32_t kDrainBatch = 256;  // entries per queue before looking at sockets again
+
+uint64_t tag_data(uint32_t tag, uint32_t id) { return uint64_t(tag) << 32 | id; }
+
+// A fresh secret per process: sequence numbers and ports must not be predictable from outside.
+Settings keyed(Settings s) {
+  random_key(s.secret0, s.secret1);
+  return s;
+}
+
+}  // namespace
+
+Settings settings_from_config(const config::Config& cfg) {
+  Settings s;
+  s.local_ip = cfg.network.ip;
+  s.prefix_len = cfg.network.prefix_len;
+  s.gateway = cfg.network.gateway;
+  s.mtu = cfg.network.mtu;
+  s.initial_rto_ms = cfg.tcp.initial_rto_ms;
+  s.min_rto_ms = cfg.tcp.min_rto_ms;
+  s.max_rto_ms = cfg.tcp.max_rto_ms;
+  s.max_retries = cfg.tcp.max_retries;
+  s.syn_retries = cfg.tcp.syn_retries;
+  s.time_wait_ms = cfg.tcp.time_wait_ms;
+  s.ephemeral_lo = cfg.tcp.ephemeral_lo;
+  s.ephemeral_hi = cfg.tcp.ephemeral_hi;
+  s.max_contexts = cfg.apps.max_contexts;
+  s.max_flows = cfg.apps.max_flows;
+  s.app_layout = app_layout(cfg.apps.slots_per_context, cfg.apps.rx_buffer, cfg.apps.tx_buffer);
+  return s;
+}
+
+Daemon::Daemon(const config::Config& cfg)
+    : cfg_(cfg),
+      settings_(keyed(settings_from_config(cfg))),
+      fp_path_(cfg.run_dir + "/" + abi::kFpSocketName),
+      app_path_(cfg.run_dir + "/" + abi::kAppSocketName),
+      ctl_path_(cfg.run_dir + "/" + abi::kCtlSocketName),
+      control_mem_("virtuoso-control", control_layout(settings_.max_flows).total_bytes()),
+      ctrl_{control_mem_.base(), control_layout(settings_.max_flows)},
+      sp_bell_(make_eventfd()),
+      fp_bell_(make_eventfd()),
+      channels_(ctrl_, settings_.max_contexts),
+      cp_(settings_, ctrl_, *this),
+      ctx_res_(settings_.max_contexts) {
+  if (!settings_.app_layout.valid())
+    throw std::runtime_error("apps.slots_per_context, apps.rx_buffer or apps.tx_buffer give an invalid region "
+                             "layout: use powers of two, buffers of at least 2048 bytes");
+  if (!ctrl_.layout.valid())
+    throw std::runtime_error("apps.max_flows must be between 1 and 1048576");
+  init_control_region(ctrl_);
+
+  epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll_) throw std::runtime_error(fmt::format("epoll_create1 failed: {}", std::strerror(errno)));
+  signal_fd_ = make_stop_signalfd();
+  timer_fd_ = make_timerfd();
+  if (mkdir(cfg_.run_dir.c_str(), 0755) != 0 && errno != EEXIST)
+    throw std::runtime_error(fmt::format("cannot create run_dir {}: {}", cfg_.run_dir, std::strerror(errno)));
+  // Apps of any user may attach; the fast path link and the control socket are for root.
+  fp_listen_ = listen_unix(fp_path_, SOCK_SEQPACKET, 0600);
+  app_listen_ = listen_unix(app_path_, SOCK_SEQPACKET, 0666);
+  ctl_listen_ = listen_unix(ctl_path_, SOCK_STREAM, 0600);
+  watch(signal_fd_.get(), Tag::kSignal, 0);
+  watch(timer_fd_.get(), Tag::kTimer, 0);
+  watch(sp_bell_.get(), Tag::kDoorbell, 0);
+  watch(fp_listen_.get(), Tag::kFpListen, 0);
+  watch(app_listen_.get(), Tag::kAppListen, 0);
+  watch(ctl_listen_.get(), Tag::kCtlListen, 0);
+  spdlog::info("slow path up: ip {}/{}, run_dir {}, {} flows, {} contexts of {} slots", ip_str(settings_.local_ip),
+               settings_.prefix_len, cfg_.run_dir, settings_.max_flows, settings_.max_contexts,
+               settings_.app_layout.n_slots);
+}
+
+Daemon::~Daemon() {
+  for (const std::string* p : {&fp_path_, &app_path_, &ctl_path_})
+    if (unlink(p->c_str()) != 0 && errno != ENOENT) spdlog::warn("cannot remove {}: {}", *p, std::strerror(errno));
+}
+
+void Daemon::watch(int fd, Tag tag, uint32_t id) {
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = tag_data(uint32_t(tag), id);
+  if (epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)
+    throw std::runtime_error(fmt::format("epoll_ctl failed: {}", std::strerror(errno)));
+}
+
+void Daemon::run() {
+  epoll_event events[64];
+  abi::ControlHeader* hdr = ctrl_.header();
+  while (!stop_) {
+    // No lost wake-up: announce sleep, then look at the queues once more before blocking.
+    shm::store_seq_cst(hdr->sp_sleeping, 1u);
+    int timeout = wait_timeout();
+    if (!ctrl_.punt().looks_empty() || !ctrl_.evt().looks_empty()) timeout = 0;
+    int n = epoll_wait(epoll_.get(), events, 64, timeout);
+    shm::store_relaxed(hdr->sp_sleeping, 0u);
+    if (n < 0 && errno != EINTR) throw std::runtime_error(fmt::format("epoll_wait failed: {}", std::strerror(errno)));
+    TimeMs now = monotonic_ms();
+    for (int i = 0; i < n; ++i) dispatch(events[i], now);
+    drain_fastpath(now);
+    channels_.flush(*this);
+    update_timer();
+  }
+  spdlog::info("slow path stopping");
+}
+
+// Entries waiting for room in a full queue are retried soon; otherwise only events wake us.
+int Daemon::wait_timeout() { return channels_.waiting() ? 1 : -1; }
+
+void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
+  auto tag = Tag(ev.data.u64 >> 32);
+  auto id = uint32_t(ev.data.u64);
+  switch (tag) {
+    case Tag::kSignal: {
+      signalfd_siginfo si;
+      [[maybe_unused]] ssize_t r = read(signal_fd_.get(), &si, sizeof si);
+      spdlog::info("signal {} received", si.ssi_signo);
+      stop_ = true;
+      break;
+    }
+    case Tag::kTimer:
+      drain_timerfd(timer_fd_.get());
+      drain_fastpath(now);  // events first: a timer must see the flow's latest state
+      cp_.tick(now);
+      break;
+    case Tag::kDoorbell: drain_eventfd(sp_bell_.get()); break;
+    case Tag::kFpListen: accept_fastpath(); break;
+    case Tag::kAppListen: accept_app(); break;
+    case Tag::kCtlListen: accept_ctl(); break;
+    case Tag::kFp: on_fastpath_readable(); break;
+    case Tag::kApp: on_app_readable(id, now); break;
+    case Tag::kCtl: on_ctl_readable(id); break;
+  }
+}
+
+// One batch from each queue; the loop comes back at once (timeout 0) while they are not empty,
+// so a punt flood cannot starve the sockets and timers.
+void Daemon::drain_fastpath(TimeMs now) {
+  abi::FpEvent ev;
+  auto evt = ctrl_.evt();
+  for (uint32_t i = 0; i < kDrainBatch; ++i) {
+    auto r = evt.try_pop(ev);
+    if (r == shm::PopResult::kEmpty) break;
+    if (r == shm::PopResult::kCorrupt) {
+      spdlog::error("the fast path's event queue indices are corrupt");
+      break;
+    }
+    cp_.handle_event(ev, now);
+  }
+  abi::PacketSlot slot;
+  auto punt = ctrl_.punt();
+  for (uint32_t i = 0; i < kDrainBatch; ++i) {
+    auto r = punt.try_pop(slot);
+    if (r == shm::PopResult::kEmpty) break;
+    if (r == shm::PopResult::kCorrupt) {
+      spdlog::error("the fast path's punt queue indices are corrupt");
+      break;
+    }
+    if (slot.len <= sizeof slot.data) cp_.handle_frame(slot.data, slot.len, now);
+  }
+}
+
+// The 10 ms tick runs only while something has a deadline.
+void Daemon::update_timer() {
+  bool want = cp_.timers_pending();
+  if (want == timer_armed_) return;
+  arm_timerfd(timer_fd_.get(), want ? kTickMs : 0);
+  timer_armed_ = want;
+}
+
+void Daemon::ring_app(uint16_t ctx) {
+  if (ctx < ctx_res_.size() && ctx_res_[ctx].doorbell) ring_eventfd(ctx_res_[ctx].doorbell.get());
+}
+
+}  // namespace virtuoso::slowpath

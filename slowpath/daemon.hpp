@@ -1,0 +1,119 @@
+// The virtuoso-slowpath process: owns the regions, doorbells and sockets, and runs one epoll loop
+// that feeds the control plane. Protocol decisions live in core/; this is plumbing.
+//
+// Files: daemon.cpp (setup, loop, queues), fp_link.cpp (fp.sock), app_link.cpp (app.sock),
+// ctl_link.cpp (ctl.sock).
+#pragma once
+#include <sys/epoll.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/control_plane.hpp"
+#include "core/shm_channels.hpp"
+#include "os.hpp"
+#include "unique_fd.hpp"
+#include "unix_socket.hpp"
+
+namespace virtuoso::slowpath {
+
+Settings settings_from_config(const config::Config& cfg);
+
+class Daemon final : public Outputs, public Doorbells {
+ public:
+  // Creates the control region and doorbells, and listens on fp.sock, app.sock and ctl.sock.
+  // Throws std::runtime_error with a one-line reason.
+  explicit Daemon(const config::Config& cfg);
+  ~Daemon() override;  // removes the socket files
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Runs until SIGINT or SIGTERM.
+  void run();
+
+  // Outputs: the control plane's frames, commands and events go to the queues.
+  void frame(const uint8_t* data, size_t len, uint16_t flags) override { channels_.push_frame(data, len, flags); }
+  void command(const abi::FpCommand& cmd) override { channels_.push_command(cmd); }
+  void ctl_event(uint16_t ctx, const abi::CtlEvent& ev) override { channels_.push_ctl(ctx, ev); }
+  void context_attached(uint16_t ctx, int error) override;
+  void context_detached(uint16_t ctx) override;
+  // Doorbells.
+  void ring_fastpath() override { ring_eventfd(fp_bell_.get()); }
+  void ring_app(uint16_t ctx) override;
+
+ private:
+  enum class Tag : uint32_t { kSignal, kTimer, kDoorbell, kFpListen, kAppListen, kCtlListen, kFp, kApp, kCtl };
+  struct AppConn {
+    UniqueFd fd;
+    int ctx = -1;          // its context once kRegister was accepted
+    bool answered = false;  // the kRegister answer was sent
+    uint32_t register_seq = 0;
+    PeerCred cred{};
+  };
+  struct CtxRes {
+    SharedMemory region;
+    UniqueFd doorbell;
+    uint32_t conn = 0;  // the app connection, 0 once it closed
+  };
+  struct CtlConn {
+    UniqueFd fd;
+    std::string buf;
+  };
+
+  void watch(int fd, Tag tag, uint32_t id);
+  void dispatch(const epoll_event& ev, TimeMs now);
+  int wait_timeout();
+  void drain_fastpath(TimeMs now);
+  void update_timer();
+
+  // fp_link.cpp
+  void accept_fastpath();
+  void on_fastpath_readable();
+  void fastpath_gone(const char* why);
+
+  // app_link.cpp
+  void accept_app();
+  void on_app_readable(uint32_t id, TimeMs now);
+  void on_register(uint32_t id, AppConn& conn, const abi::AppRequest& req);
+  int create_context(uint32_t id, AppConn& conn);
+  bool send_response(AppConn& conn, const abi::AppResponse& r, std::initializer_list<int> fds = {});
+  void drop_app(uint32_t id, TimeMs now);
+  void release_ctx(uint16_t ctx);
+
+  // ctl_link.cpp
+  void accept_ctl();
+  void on_ctl_readable(uint32_t id);
+  std::string ctl_answer(std::string_view request) const;
+
+  config::Config cfg_;
+  Settings settings_;
+  std::string fp_path_;
+  std::string app_path_;
+  std::string ctl_path_;
+  SharedMemory control_mem_;
+  abi::ControlRegionView ctrl_;
+  UniqueFd sp_bell_;
+  UniqueFd fp_bell_;
+  ShmChannels channels_;
+  ControlPlane cp_;
+  UniqueFd epoll_;
+  UniqueFd signal_fd_;
+  UniqueFd timer_fd_;
+  UniqueFd fp_listen_;
+  UniqueFd app_listen_;
+  UniqueFd ctl_listen_;
+  UniqueFd fp_conn_;
+  bool fp_attached_ = false;
+  bool timer_armed_ = false;
+  bool stop_ = false;
+  std::unordered_map<uint32_t, AppConn> apps_;
+  std::vector<CtxRes> ctx_res_;
+  std::unordered_map<uint32_t, CtlConn> ctls_;
+  uint32_t next_conn_id_ = 1;
+};
+
+}  // namespace virtuoso::slowpath
