@@ -1,6 +1,9 @@
 // Unit tests: the bounded LRU store (modes, expiry, eviction order, memory accounting).
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "kv/core/store.hpp"
 
@@ -74,8 +77,7 @@ TEST_CASE("kv store: delete -> true once, then false") {
 TEST_CASE("kv store: full -> least recently used key evicted first, a read refreshes a key") {
   // One shard: each item costs overhead + 2-byte key + 100-byte value; room for exactly four.
   const std::size_t item = Store::kItemOverhead + 2 + 100;
-  Store store(4 * item + item / 2);
-  REQUIRE(store.shard_count() == 1);
+  Store store(4 * item + item / 2, 1);
   const std::string value(100, 'v');
   for (const char* k : {"k0", "k1", "k2", "k3"})
     store.store(StoreMode::kSet, k, 0, kNeverExpires, value, kNow);
@@ -93,7 +95,7 @@ TEST_CASE("kv store: full -> least recently used key evicted first, a read refre
 
 TEST_CASE("kv store: expired items at the cold end count as reclaimed, not evicted") {
   const std::size_t item = Store::kItemOverhead + 2 + 100;
-  Store store(2 * item);
+  Store store(2 * item, 1);
   const std::string value(100, 'v');
   store.store(StoreMode::kSet, "k0", 0, kNow + 1, value, kNow);
   store.store(StoreMode::kSet, "k1", 0, kNeverExpires, value, kNow);
@@ -129,10 +131,62 @@ TEST_CASE("kv store: many sets into a small store -> bytes never exceed the limi
   CHECK(get_value(store, "key9999", kNow).size() == 9999 % 700);
 }
 
-TEST_CASE("kv store: 64 MiB -> several shards, each able to hold a 1 MiB value") {
-  Store store(64u << 20);
-  CHECK(store.shard_count() > 1);
-  CHECK(store.max_item_bytes() >= (1u << 20) + 250);
+TEST_CASE("kv store: keys crowding one shard -> stored while the whole budget has room") {
+  // 40 values of 64 KiB in a 16-shard store sized for 41: hashing puts several keys in some
+  // shards, which must not matter.
+  const std::string value(64 * 1024, 'v');
+  const std::size_t item = Store::kItemOverhead + 3 + value.size();
+  Store store(41 * item);
+  REQUIRE(store.shard_count() > 1);
+  for (int i = 0; i < 40; ++i) {
+    const std::string key = std::to_string(100 + i);
+    REQUIRE(store.store(StoreMode::kSet, key, 0, kNeverExpires, value, kNow) ==
+            StoreResult::kStored);
+  }
+  const auto s = store.stats();
+  CHECK(s.evictions == 0);
+  CHECK(s.curr_items == 40);
+}
+
+TEST_CASE("kv store: full and the new key's shard empty -> room taken from other shards") {
+  const std::string value(1000, 'v');
+  const std::size_t item = Store::kItemOverhead + 4 + value.size();
+  Store store(10 * item, 16);
+  int stored = 0;
+  for (int i = 0; i < 200; ++i) {
+    const std::string key = std::to_string(1000 + i);
+    if (store.store(StoreMode::kSet, key, 0, kNeverExpires, value, kNow) == StoreResult::kStored) {
+      ++stored;
+    }
+  }
+  CHECK(stored == 200);
+  const auto s = store.stats();
+  CHECK(s.curr_items == 10);
+  CHECK(s.evictions == 190);
+  CHECK(s.bytes <= s.limit_bytes);
+}
+
+TEST_CASE("kv store: value of the whole budget -> stored alone; one byte more -> out of memory") {
+  Store store(64 * 1024);
+  store.store(StoreMode::kSet, "a", 0, kNeverExpires, "x", kNow);
+  const std::string fits(store.max_item_bytes() - 1, 'f');  // key "b" takes the last byte
+  CHECK(store.store(StoreMode::kSet, "b", 0, kNeverExpires, fits, kNow) == StoreResult::kStored);
+  CHECK(get_value(store, "a", kNow) == "<miss>");
+  CHECK(store.stats().bytes == store.stats().limit_bytes);
+}
+
+TEST_CASE("kv store: add over a live key or replace of a missing key -> nothing evicted") {
+  const std::size_t item = Store::kItemOverhead + 1 + 10;
+  Store store(2 * item, 1);
+  const std::string value(10, 'v');
+  store.store(StoreMode::kSet, "a", 0, kNeverExpires, value, kNow);
+  store.store(StoreMode::kSet, "b", 0, kNeverExpires, value, kNow);
+  CHECK(store.store(StoreMode::kAdd, "a", 0, kNeverExpires, value, kNow) ==
+        StoreResult::kNotStored);
+  CHECK(store.store(StoreMode::kReplace, "c", 0, kNeverExpires, value, kNow) ==
+        StoreResult::kNotStored);
+  CHECK(store.stats().evictions == 0);
+  CHECK(store.stats().curr_items == 2);
 }
 
 TEST_CASE("kv store: flush -> everything gone, limit unchanged") {
@@ -144,4 +198,28 @@ TEST_CASE("kv store: flush -> everything gone, limit unchanged") {
   CHECK(s.curr_items == 0);
   CHECK(s.bytes == 0);
   CHECK(s.limit_bytes == 1 << 20);
+}
+
+TEST_CASE("kv store: four threads storing and reading into a small store -> budget holds") {
+  Store store(128 * 1024, 4);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&store, &wrong, t] {
+      for (int i = 0; i < 20000; ++i) {
+        const std::string key = std::to_string((i * 7 + t) % 3000);
+        const std::string value(static_cast<std::size_t>(key.size() * 40), key[0]);
+        store.store(StoreMode::kSet, key, 0, kNeverExpires, value, kNow);
+        store.get(key, kNow, [&](uint32_t, std::string_view v) {
+          // Whoever wrote it last, the value is the one every writer uses for this key.
+          if (v != value) wrong.fetch_add(1);
+        });
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  CHECK(wrong.load() == 0);
+  const auto s = store.stats();
+  CHECK(s.bytes <= s.limit_bytes);
+  CHECK(s.evictions > 0);
 }

@@ -1,4 +1,4 @@
-// Bounded LRU store: item allocation, lookup with lazy expiry, eviction from the cold end.
+// Bounded LRU store: item allocation, lookup with lazy expiry, eviction from the cold ends.
 #include "kv/core/store.hpp"
 
 #include <algorithm>
@@ -7,32 +7,14 @@
 #include <new>
 
 namespace virtuoso::kv {
-namespace {
 
-// One shard per 8 MiB, up to 16: enough to keep worker threads off each other's locks, while
-// a small store keeps shards large enough for a maximal (1 MiB) value.
-constexpr std::size_t kBytesPerShard = 8u << 20;
-constexpr std::size_t kMaxShards = 16;
-
-}  // namespace
-
-Store::Store(std::size_t capacity_bytes) : capacity_(capacity_bytes) {
-  const std::size_t n = std::clamp<std::size_t>(capacity_bytes / kBytesPerShard, 1, kMaxShards);
-  shards_.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    auto shard = std::make_unique<Shard>();
-    shard->capacity = capacity_bytes / n;
-    shards_.push_back(std::move(shard));
-  }
+Store::Store(std::size_t capacity_bytes, std::size_t shards) : capacity_(capacity_bytes) {
+  shards_.resize(std::max<std::size_t>(shards, 1));
+  for (auto& shard : shards_) shard = std::make_unique<Shard>();
 }
 
 Store::~Store() {
   flush();
-}
-
-std::size_t Store::max_item_bytes() const {
-  const std::size_t cap = shards_.front()->capacity;
-  return cap > kItemOverhead ? cap - kItemOverhead : 0;
 }
 
 Store::Shard& Store::shard_for(std::string_view key) {
@@ -56,9 +38,19 @@ void Store::push_front(Shard& shard, Item* item) {
 void Store::erase(Shard& shard, Item* item) {
   shard.map.erase(item->key());
   unlink(shard, item);
-  shard.bytes -= item->charge();
+  bytes_.fetch_sub(item->charge(), std::memory_order_relaxed);
   item->~Item();
   ::operator delete(item);
+}
+
+void Store::evict_tail(Shard& shard, int64_t now) {
+  Item* victim = shard.tail;
+  if (victim->expire_at <= now) {
+    ++shard.reclaimed;
+  } else {
+    ++shard.evictions;
+  }
+  erase(shard, victim);
 }
 
 Store::Item* Store::find_live(Shard& shard, std::string_view key, int64_t now) {
@@ -73,33 +65,62 @@ Store::Item* Store::find_live(Shard& shard, std::string_view key, int64_t now) {
   return item;
 }
 
-bool Store::make_room(Shard& shard, std::size_t need, int64_t now) {
-  if (need > shard.capacity) return false;
-  while (shard.bytes + need > shard.capacity) {
-    Item* victim = shard.tail;
-    if (victim->expire_at <= now) {
-      ++shard.reclaimed;
-    } else {
-      ++shard.evictions;
-    }
-    erase(shard, victim);
+bool Store::evict_elsewhere(const Shard& skip, int64_t now) {
+  // Start at a rotating shard so that repeated overflows do not always drain the same one.
+  const std::size_t start = next_victim_shard_.fetch_add(1, std::memory_order_relaxed);
+  for (std::size_t i = 0; i < shards_.size() && over_budget(); ++i) {
+    Shard& shard = *shards_[(start + i) % shards_.size()];
+    if (&shard == &skip) continue;
+    std::lock_guard lock(shard.mutex);
+    while (over_budget() && shard.tail != nullptr) evict_tail(shard, now);
   }
-  return true;
+  return !over_budget();
 }
 
 StoreResult Store::store(StoreMode mode, std::string_view key, uint32_t flags, int64_t expire_at,
                          std::string_view value, int64_t now) {
-  Shard& shard = shard_for(key);
-  std::lock_guard lock(shard.mutex);
-  Item* old = find_live(shard, key, now);
-  if (mode == StoreMode::kAdd && old != nullptr) return StoreResult::kNotStored;
-  if (mode == StoreMode::kReplace && old == nullptr) return StoreResult::kNotStored;
-  // The old value goes first either way: memcached, too, never serves a stale value after a
-  // store that failed for lack of memory.
-  if (old != nullptr) erase(shard, old);
-
   const std::size_t need = kItemOverhead + key.size() + value.size();
-  if (!make_room(shard, need, now)) return StoreResult::kOutOfMemory;
+  if (need > capacity_) {
+    remove(key, now);  // memcached, too, never serves the old value after a refused store
+    return StoreResult::kOutOfMemory;
+  }
+  Shard& shard = shard_for(key);
+  {
+    std::lock_guard lock(shard.mutex);
+    // Reserve first, then evict until the budget holds: concurrent stores in other shards
+    // cannot both squeeze in on the same free bytes.
+    Item* old = find_live(shard, key, now);
+    if ((mode == StoreMode::kAdd && old != nullptr) ||
+        (mode == StoreMode::kReplace && old == nullptr)) {
+      return StoreResult::kNotStored;
+    }
+    if (old != nullptr) erase(shard, old);
+    bytes_.fetch_add(need, std::memory_order_relaxed);
+    // The local cold end first: the common case stays on one lock.
+    while (over_budget() && shard.tail != nullptr) evict_tail(shard, now);
+    if (!over_budget()) return insert_locked(shard, mode, key, flags, expire_at, value, now);
+  }
+  if (!evict_elsewhere(shard, now)) {
+    bytes_.fetch_sub(need, std::memory_order_relaxed);
+    remove(key, now);
+    return StoreResult::kOutOfMemory;
+  }
+  std::lock_guard lock(shard.mutex);
+  return insert_locked(shard, mode, key, flags, expire_at, value, now);
+}
+
+// The mode was checked when the old item was erased. Only add looks again: if another store
+// linked the key while this one was evicting elsewhere, add must not overwrite it.
+
+StoreResult Store::insert_locked(Shard& shard, StoreMode mode, std::string_view key, uint32_t flags,
+                                 int64_t expire_at, std::string_view value, int64_t now) {
+  const std::size_t need = kItemOverhead + key.size() + value.size();
+  Item* old = find_live(shard, key, now);
+  if (mode == StoreMode::kAdd && old != nullptr) {
+    bytes_.fetch_sub(need, std::memory_order_relaxed);
+    return StoreResult::kNotStored;
+  }
+  if (old != nullptr) erase(shard, old);
 
   void* raw = ::operator new(sizeof(Item) + key.size() + value.size());
   Item* item = new (raw) Item{nullptr,
@@ -112,7 +133,6 @@ StoreResult Store::store(StoreMode mode, std::string_view key, uint32_t flags, i
   std::memcpy(item->bytes() + key.size(), value.data(), value.size());
   shard.map.emplace(item->key(), item);
   push_front(shard, item);
-  shard.bytes += need;
   ++shard.total_items;
   return StoreResult::kStored;
 }
@@ -136,11 +156,11 @@ void Store::flush() {
 StoreStats Store::stats() const {
   StoreStats out;
   out.limit_bytes = capacity_;
+  out.bytes = bytes_.load(std::memory_order_relaxed);
   for (const auto& shard : shards_) {
     std::lock_guard lock(shard->mutex);
     out.curr_items += shard->map.size();
     out.total_items += shard->total_items;
-    out.bytes += shard->bytes;
     out.evictions += shard->evictions;
     out.reclaimed += shard->reclaimed;
   }

@@ -1,6 +1,8 @@
-// Bounded key-value store: sharded hash tables, each with its own LRU list, lock and byte budget.
+// Bounded key-value store: one byte budget over sharded hash tables, each with its LRU list and
+// lock.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -31,7 +33,10 @@ class Store {
   // Bytes charged per item beyond key and value: the item header plus the hash-table node.
   static constexpr std::size_t kItemOverhead = 96;
 
-  explicit Store(std::size_t capacity_bytes);
+  static constexpr std::size_t kDefaultShards = 16;
+
+  // Shards only spread lock contention; the budget is global, so any key may use all of it.
+  explicit Store(std::size_t capacity_bytes, std::size_t shards = kDefaultShards);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
@@ -49,8 +54,10 @@ class Store {
 
   StoreStats stats() const;
   std::size_t shard_count() const { return shards_.size(); }
-  // Largest key + value that can ever be stored (one whole shard).
-  std::size_t max_item_bytes() const;
+  // Largest key + value that can ever be stored.
+  std::size_t max_item_bytes() const {
+    return capacity_ > kItemOverhead ? capacity_ - kItemOverhead : 0;
+  }
 
  private:
   struct Item {
@@ -71,8 +78,6 @@ class Store {
     std::unordered_map<std::string_view, Item*> map;
     Item* head = nullptr;  // most recently used
     Item* tail = nullptr;  // eviction candidate
-    std::size_t bytes = 0;
-    std::size_t capacity = 0;
     uint64_t total_items = 0;
     uint64_t evictions = 0;
     uint64_t reclaimed = 0;
@@ -84,10 +89,19 @@ class Store {
   void unlink(Shard& shard, Item* item);
   void push_front(Shard& shard, Item* item);
   void erase(Shard& shard, Item* item);
-  bool make_room(Shard& shard, std::size_t need, int64_t now);
+  void evict_tail(Shard& shard, int64_t now);
+  bool over_budget() const { return bytes_.load(std::memory_order_relaxed) > capacity_; }
+  // Evicts from the cold ends of other shards, one lock at a time, until the budget holds.
+  bool evict_elsewhere(const Shard& skip, int64_t now);
+  // With `shard` locked and room reserved: links the new item (add looks for a rival first).
+  StoreResult insert_locked(Shard& shard, StoreMode mode, std::string_view key, uint32_t flags,
+                            int64_t expire_at, std::string_view value, int64_t now);
 
   std::vector<std::unique_ptr<Shard>> shards_;
   std::size_t capacity_;
+  // Charged bytes of all linked items plus room reserved by stores in progress.
+  std::atomic<std::size_t> bytes_{0};
+  std::atomic<std::size_t> next_victim_shard_{0};
 };
 
 template <typename Fn>
