@@ -95,7 +95,10 @@ int Stack::close(int fd) {
     return k_.close(fd) == 0 ? 0 : -errno;
   }
   k_.close(fd);  // the placeholder; Linux frees the descriptor even when close reports an error
-  if (--s->fd_refs == 0) release(*s);
+  if (--s->fd_refs == 0) {
+    if (!s->inherited) drain(*s->ctx);  // connections already queued for a listener are reset now
+    release(*s);
+  }
   return 0;
 }
 
