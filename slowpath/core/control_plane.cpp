@@ -122,6 +122,7 @@ void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
     case abi::FpEventKind::kFinAcked: on_fin_acked(ev.flow, c, now); break;
     case abi::FpEventKind::kFlowError:
       ++stats_.flow_errors;
+      spdlog::warn("flow {}: the fast path failed it (errno {}) in {}", ev.flow, ev.value, to_string(c.state));
       if (c.installed) fail_flow(ev.flow, c, ev.value > 0 ? ev.value : EIO, true);
       break;
     default: break;
