@@ -202,7 +202,8 @@ void KvConn::on_readable() {
       }
       in_.resize(std::min(in_.size() * 2, kMaxInput));
     }
-    const ssize_t n = ::read(fd_, in_.data() + in_end_, in_.size() - in_end_);
+    const std::size_t room = in_.size() - in_end_;
+    const ssize_t n = ::read(fd_, in_.data() + in_end_, room);
     if (n == 0) {
       fail(&ErrorCounts::io, fmt::format("server closed the connection with {} replies outstanding",
                                          inflight_.size()));
@@ -229,6 +230,8 @@ void KvConn::on_readable() {
       handle(reply);
       in_begin_ += r.consumed;
     }
+    // A short read emptied the socket: the next read would only say EAGAIN.
+    if (static_cast<std::size_t>(n) < room) break;
   }
   pump();
 }

@@ -35,12 +35,14 @@ Interest Connection::on_readable(int64_t now_unix) {
   // by TCP flow control instead of growing this buffer without bound.
   while (!closing_ && !broken_ && out_sent_ == out_.size() && budget > 0) {
     bool eof = false;
+    bool drained = false;
     const std::size_t before = in_end_;
-    if (!read_some(eof)) break;
+    if (!read_some(eof, drained)) break;
     budget -= std::min(budget, in_end_ - before);
     process(now_unix);
     if (eof) closing_ = true;
     if (!flush()) broken_ = true;
+    if (drained) break;
   }
   return next_interest();
 }
@@ -56,8 +58,10 @@ Interest Connection::next_interest() const {
   return closing_ ? Interest::kClose : Interest::kRead;
 }
 
-// Returns false when nothing more can be read now (would block, or error).
-bool Connection::read_some(bool& eof) {
+// Returns false when nothing more can be read now (would block, or error). `drained`: the read
+// did not fill the space offered, so the socket is empty and another read would only say EAGAIN
+// (level-triggered epoll reports whatever arrives later).
+bool Connection::read_some(bool& eof, bool& drained) {
   compact_input();
   if (in_end_ == in_.size()) {
     if (in_.size() >= kMaxInput) {
@@ -66,8 +70,10 @@ bool Connection::read_some(bool& eof) {
     }
     in_.resize(std::min(in_.size() * 2, kMaxInput));
   }
-  const ssize_t n = ::read(fd_, in_.data() + in_end_, in_.size() - in_end_);
+  const std::size_t room = in_.size() - in_end_;
+  const ssize_t n = ::read(fd_, in_.data() + in_end_, room);
   if (n > 0) {
+    drained = static_cast<std::size_t>(n) < room;
     in_end_ += static_cast<std::size_t>(n);
     counters_.bytes_read.add(static_cast<uint64_t>(n));
     return true;

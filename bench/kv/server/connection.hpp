@@ -27,7 +27,7 @@ class Connection {
   Interest on_writable();
 
  private:
-  bool read_some(bool& eof);
+  bool read_some(bool& eof, bool& drained);
   void process(int64_t now_unix);
   // Writes as much pending output as the socket takes; false on a fatal socket error.
   bool flush();
