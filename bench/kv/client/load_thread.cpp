@@ -121,8 +121,13 @@ void LoadThread::loop(Done done) {
 int LoadThread::timeout_ms() const {
   if (!ctx_.opt.open_loop() || min_due_ == UINT64_MAX) return kIdleTimeoutMs;
   if (min_due_ <= ctx_.now) return 0;
-  // Rounded down: the loop spins through the last millisecond rather than sending late.
-  return static_cast<int>(std::min<uint64_t>((min_due_ - ctx_.now) / 1'000'000, kIdleTimeoutMs));
+  // epoll's timeout is in milliseconds and may overshoot by a fraction of one: within about a
+  // millisecond of the next request the loop polls, so the schedule holds to microseconds.
+  constexpr uint64_t kMs = 1'000'000;
+  const uint64_t delta = min_due_ - ctx_.now;
+  if (delta < kMs + kMs / 10) return 0;
+  const uint64_t ms = delta / kMs - (delta >= 2 * kMs ? 1 : 0);
+  return static_cast<int>(std::min<uint64_t>(ms, kIdleTimeoutMs));
 }
 
 void LoadThread::pump_due() {

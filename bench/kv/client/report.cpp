@@ -43,8 +43,10 @@ RunSummary summarize(const std::vector<ThreadResult>& results, const Timeline& t
     s.latency_ns.merge(r.latency_ns);
     last = std::max(last, r.last_completion_ns);
   }
-  // A fixed-count run ends with its last reply; a timed one at its end (or when interrupted).
-  uint64_t stop = opt.requests > 0 ? last : std::min(tl.measure_end, end_ns);
+  // A fixed-count run ends with its last reply. A timed one ends at its end (or interrupt),
+  // stretched to the last measured reply when an overloaded open loop drains late: otherwise
+  // replies that came after the end would inflate req/s.
+  uint64_t stop = opt.requests > 0 ? last : std::max(std::min(tl.measure_end, end_ns), last);
   if (stop < tl.measure_start) stop = tl.measure_start;
   s.seconds = static_cast<double>(stop - tl.measure_start) / 1e9;
   return s;
