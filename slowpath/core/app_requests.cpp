@@ -24,8 +24,8 @@ abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppReques
       case AppRequestKind::kBind: req_bind(ctx, req, r); break;
       case AppRequestKind::kUnbind: req_unbind(ctx, req, r); break;
       case AppRequestKind::kConnect: req_connect(ctx, req, r, now); break;
-      case AppRequestKind::kClose: req_close(ctx, req, r, false, now); break;
-      case AppRequestKind::kAbort: req_close(ctx, req, r, true, now); break;
+      case AppRequestKind::kClose: req_close(ctx, req, r, false); break;
+      case AppRequestKind::kAbort: req_close(ctx, req, r, true); break;
       case AppRequestKind::kAcceptAck: req_accept_ack(ctx, req, r); break;
       default: r.error = EINVAL; break;  // kRegister twice, or a kind we do not know
     }
@@ -40,8 +40,7 @@ abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppReques
 // The stack has one address: an app may name it or 0.0.0.0, nothing else.
 int ControlPlane::check_local_ip(uint32_t ip) const { return ip == 0 || ip == s_.local_ip ? 0 : EADDRNOTAVAIL; }
 
-std::optional<uint16_t> ControlPlane::choose_local_port(uint16_t /*ctx*/, uint32_t /*ip*/, uint16_t port,
-                                                        int& error) {
+std::optional<uint16_t> ControlPlane::choose_local_port(uint16_t port, int& error) {
   if (port != 0) {
     if (ports_.find(port)) {
       error = EADDRINUSE;
@@ -71,7 +70,7 @@ void ControlPlane::req_listen(uint16_t ctx, const abi::AppRequest& req, abi::App
     res->listener = id;
     ip = res->ip;
   } else {
-    auto chosen = choose_local_port(ctx, ip, port, r.error);
+    auto chosen = choose_local_port(port, r.error);
     if (!chosen) return;
     port = *chosen;
     ports_.reserve(port, Reservation{ctx, ip, ReservationKind::kListen, id});
@@ -99,7 +98,7 @@ void ControlPlane::req_unlisten(uint16_t ctx, const abi::AppRequest& req, abi::A
 
 void ControlPlane::req_bind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
   if ((r.error = check_local_ip(req.ip))) return;
-  auto port = choose_local_port(ctx, req.ip, req.port, r.error);
+  auto port = choose_local_port(req.port, r.error);
   if (!port) return;
   ports_.reserve(*port, Reservation{ctx, req.ip, ReservationKind::kBind, 0});
   r.ip = req.ip;
@@ -126,8 +125,7 @@ void ControlPlane::req_accept_ack(uint16_t ctx, const abi::AppRequest& req, abi:
   r.id = req.id;
 }
 
-void ControlPlane::req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort,
-                             TimeMs /*now*/) {
+void ControlPlane::req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort) {
   Context& x = ctxs_[ctx];
   if (req.slot >= x.slots.size() || !x.slots[req.slot].used || x.slots[req.slot].gen != req.gen) {
     r.error = EINVAL;

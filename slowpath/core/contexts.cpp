@@ -95,7 +95,7 @@ void ControlPlane::on_ctx_detached(uint16_t ctx) {
   out_.context_detached(ctx);
 }
 
-void ControlPlane::on_ctx_fault(uint16_t ctx, int error, TimeMs /*now*/) {
+void ControlPlane::on_ctx_fault(uint16_t ctx, int error) {
   if (ctx >= ctxs_.size() || ctxs_[ctx].state == CtxState::kFree) return;
   ++stats_.ctx_faults;
   spdlog::warn("context {}: broke the queue protocol (errno {}); failing its flows", ctx, error);

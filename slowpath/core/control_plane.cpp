@@ -111,7 +111,7 @@ void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
   switch (kind) {
     case abi::FpEventKind::kCtxAttached: on_ctx_attached(ev.ctx, ev.value); return;
     case abi::FpEventKind::kCtxDetached: on_ctx_detached(ev.ctx); return;
-    case abi::FpEventKind::kCtxFault: on_ctx_fault(ev.ctx, ev.value, now); return;
+    case abi::FpEventKind::kCtxFault: on_ctx_fault(ev.ctx, ev.value); return;
     default: break;
   }
   if (ev.flow >= conns_.size() || conns_[ev.flow].state == ConnState::kFree) return;

@@ -174,7 +174,7 @@ class ControlPlane {
   void free_slot(uint16_t ctx, uint32_t slot);
   void on_ctx_attached(uint16_t ctx, int error);
   void on_ctx_detached(uint16_t ctx);
-  void on_ctx_fault(uint16_t ctx, int error, TimeMs now);
+  void on_ctx_fault(uint16_t ctx, int error);
   void maybe_detach(uint16_t ctx);
 
   // app_requests.cpp
@@ -183,9 +183,9 @@ class ControlPlane {
   void req_bind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_unbind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_accept_ack(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
-  void req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort, TimeMs now);
+  void req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort);
   int check_local_ip(uint32_t ip) const;
-  std::optional<uint16_t> choose_local_port(uint16_t ctx, uint32_t ip, uint16_t port, int& error);
+  std::optional<uint16_t> choose_local_port(uint16_t port, int& error);
 
   // passive_open.cpp
   void on_listen_syn(uint32_t listener_id, const Segment& seg, TimeMs now);

@@ -1,6 +1,7 @@
 // Test harness for the control plane: regions in ordinary memory, recorded outputs, a fake clock
 // and a scripted peer whose frames are built with the wire helpers. Used by test_slowpath_*.cpp.
 #pragma once
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -131,8 +132,9 @@ inline std::vector<uint8_t> peer_frame(const PeerSeg& p, uint32_t dst_ip = kLoca
   f.tcp = wire::TcpSegmentOut{p.src_port, p.dst_port, p.seq, p.ack, p.flags, p.window, {}};
   f.tcp.opts.mss = p.mss;
   f.tcp.opts.wscale = p.wscale;
-  std::vector<uint8_t> out(wire::tcp_payload_offset(f.tcp.opts) + p.payload.size() + 64, 0);
-  std::memcpy(out.data() + wire::tcp_payload_offset(f.tcp.opts), p.payload.data(), p.payload.size());
+  size_t off = wire::tcp_payload_offset(f.tcp.opts);
+  std::vector<uint8_t> out(off + p.payload.size() + 64, 0);
+  std::copy(p.payload.begin(), p.payload.end(), out.begin() + long(off));
   out.resize(wire::build_tcp_frame(out.data(), f, p.payload.size()));
   return out;
 }
