@@ -16,6 +16,9 @@ constexpr std::size_t kInitialInput = 16 * 1024;
 constexpr std::size_t kMaxInput = 2 * (kMaxLineBytes + kMaxValueBytes + 2);
 // Bytes read per readiness event, so that one busy client cannot starve the others.
 constexpr std::size_t kReadBudget = 256 * 1024;
+// Replies waiting to be written beyond which no further request is executed: a few small
+// pipelined gets of a large value must not build gigabytes of output.
+constexpr std::size_t kMaxPendingOutput = 4 * 1024 * 1024;
 
 }  // namespace
 
@@ -31,31 +34,50 @@ Connection::~Connection() {
 
 Interest Connection::on_readable(int64_t now_unix) {
   std::size_t budget = kReadBudget;
-  // Pending output stops reading: a client that pipelines without reading replies is held back
-  // by TCP flow control instead of growing this buffer without bound.
-  while (!closing_ && !broken_ && out_sent_ == out_.size() && budget > 0) {
+  // Buffered requests are answered, and their replies written, before anything more is read: a
+  // client that pipelines without reading its replies is held back by TCP flow control instead
+  // of growing either buffer without bound.
+  while (!closing_ && !broken_ && !peer_eof_ && serve_buffered(now_unix)) {
+    // Checked only once what was read has been served: nothing is left parked in the buffer
+    // waiting for a readiness event that may never come.
+    if (budget == 0) break;
     bool eof = false;
     bool drained = false;
     const std::size_t before = in_end_;
     if (!read_some(eof, drained)) break;
     budget -= std::min(budget, in_end_ - before);
-    process(now_unix);
-    if (eof) closing_ = true;
-    if (!flush()) broken_ = true;
-    if (drained) break;
+    if (eof) peer_eof_ = true;
+    if (eof || drained) {
+      serve_buffered(now_unix);
+      break;
+    }
   }
   return next_interest();
 }
 
-Interest Connection::on_writable() {
-  if (!flush()) broken_ = true;
+Interest Connection::on_writable(int64_t now_unix) {
+  serve_buffered(now_unix);
   return next_interest();
+}
+
+bool Connection::serve_buffered(int64_t now_unix) {
+  while (!broken_) {
+    const bool input_done = process(now_unix);
+    if (!flush()) {
+      broken_ = true;
+      return false;
+    }
+    if (out_sent_ < out_.size()) return false;  // the socket is full: wait until writable
+    if (input_done) return true;
+  }
+  return false;
 }
 
 Interest Connection::next_interest() const {
   if (broken_) return Interest::kClose;
   if (out_sent_ < out_.size()) return Interest::kWrite;
-  return closing_ ? Interest::kClose : Interest::kRead;
+  if (closing_ || peer_eof_) return Interest::kClose;
+  return Interest::kRead;
 }
 
 // Returns false when nothing more can be read now (would block, or error). `drained`: the read
@@ -86,14 +108,17 @@ bool Connection::read_some(bool& eof, bool& drained) {
   return false;
 }
 
-void Connection::process(int64_t now_unix) {
+bool Connection::process(int64_t now_unix) {
   while (!closing_) {
+    if (out_.size() - out_sent_ >= kMaxPendingOutput) return false;
     const std::string_view input(in_.data() + in_begin_, in_end_ - in_begin_);
     const ParseResult r = parser_.parse(input, request_);
     in_begin_ += r.consumed;
     switch (r.status) {
       case ParseStatus::kNeedMore:
-        if (r.consumed == 0 || in_begin_ == in_end_) return;
+        if (r.consumed == 0 || in_begin_ == in_end_) {
+          return true;
+        }
         break;  // swallowed part of a refused value: look again at what is left
       case ParseStatus::kRequest:
         if (executor_.execute(request_, now_unix, out_) == Disposition::kClose) closing_ = true;
@@ -109,6 +134,7 @@ void Connection::process(int64_t now_unix) {
         break;
     }
   }
+  return true;
 }
 
 bool Connection::flush() {

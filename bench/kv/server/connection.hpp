@@ -23,12 +23,17 @@ class Connection {
   Connection& operator=(const Connection&) = delete;
 
   int fd() const { return fd_; }
+  std::size_t pending_output() const { return out_.size() - out_sent_; }
   Interest on_readable(int64_t now_unix);
-  Interest on_writable();
+  Interest on_writable(int64_t now_unix);
 
  private:
   bool read_some(bool& eof, bool& drained);
-  void process(int64_t now_unix);
+  // Executes buffered requests until input runs out or kMaxPendingOutput bytes of replies wait.
+  // Returns true if it stopped for want of input.
+  bool process(int64_t now_unix);
+  // Executes and writes in turns; true once every buffered request is answered and written.
+  bool serve_buffered(int64_t now_unix);
   // Writes as much pending output as the socket takes; false on a fatal socket error.
   bool flush();
   Interest next_interest() const;
@@ -44,8 +49,9 @@ class Connection {
   std::size_t in_end_ = 0;
   std::string out_;
   std::size_t out_sent_ = 0;
-  bool closing_ = false;  // after quit, a fatal parse error or the peer's EOF: flush, then close
-  bool broken_ = false;   // socket error: close at once
+  bool peer_eof_ = false;  // the peer sent FIN: answer what is buffered, then close
+  bool closing_ = false;   // after quit or a fatal parse error: flush, then close
+  bool broken_ = false;    // socket error: close at once
 };
 
 }  // namespace virtuoso::kv

@@ -77,7 +77,7 @@ void Worker::serve(int fd, uint32_t events, int64_t now_unix) {
   // Errors and hang-ups surface as a failed or empty read, so they take the read path.
   const bool readable = events & (EPOLLIN | EPOLLERR | EPOLLHUP);
   Interest next = Interest::kRead;
-  if (events & EPOLLOUT) next = conn.on_writable();
+  if (events & EPOLLOUT) next = conn.on_writable(now_unix);
   if (next == Interest::kRead && readable) next = conn.on_readable(now_unix);
   apply(fd, it->second, next);
 }
