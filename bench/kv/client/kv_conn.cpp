@@ -24,6 +24,7 @@ constexpr std::size_t kMaxInput = kMaxValueBytes + 4 * kMaxLineBytes;
 // in flight, due requests wait (their latency still counts from the scheduled time).
 constexpr std::size_t kMaxOpenLoopInflight = 4096;
 constexpr uint32_t kMinPreloadDepth = 32;
+constexpr std::size_t kMaxPendingOutput = 4 * 1024 * 1024;
 
 std::string printable_prefix(std::string_view s) {
   std::string out;
@@ -134,17 +135,22 @@ void KvConn::push(const Pending& p) {
 }
 
 void KvConn::fill() {
+  // Requests are not queued faster than the socket takes them: a deep pipeline of large sets
+  // would otherwise buffer gigabytes here (open loop: late requests keep their scheduled time).
   if (failed()) return;
+  const auto room = [this] { return out_.size() - out_sent_ < kMaxPendingOutput; };
   if (phase_ == Phase::kPreload) {
     const std::size_t depth = std::max(ctx_.opt.pipeline, kMinPreloadDepth);
-    while (inflight_.size() < depth && preload_next_ < preload_end_) {
+    while (inflight_.size() < depth && preload_next_ < preload_end_ && room()) {
       issue_set(preload_next_++, ctx_.now, false);
     }
   } else if (!ctx_.opt.open_loop()) {
-    while (inflight_.size() < ctx_.opt.pipeline && may_issue(ctx_.now)) issue(ctx_.now);
+    while (inflight_.size() < ctx_.opt.pipeline && may_issue(ctx_.now) && room()) {
+      issue(ctx_.now);
+    }
   } else {
     while (next_due_ns_ <= static_cast<double>(ctx_.now) &&
-           inflight_.size() < kMaxOpenLoopInflight) {
+           inflight_.size() < kMaxOpenLoopInflight && room()) {
       const auto due = static_cast<uint64_t>(next_due_ns_);
       if (!may_issue(due)) break;
       issue(due);
