@@ -54,7 +54,7 @@ start_kv() {
   SERVER_PID=$!
   PIDS+=("$SERVER_PID")
   for _ in $(seq 100); do
-    grep -q "listening on" "$WORK/$name.out" && return 0
+    grep -qs "listening on" "$WORK/$name.out" && return 0
     kill -0 "$SERVER_PID" 2>/dev/null || break
     sleep 0.05
   done
