@@ -55,9 +55,6 @@ Settings settings_from_config(const config::Config& cfg) {
 Daemon::Daemon(const config::Config& cfg)
     : cfg_(cfg),
       settings_(keyed(settings_from_config(cfg))),
-      fp_path_(cfg.run_dir + "/" + abi::kFpSocketName),
-      app_path_(cfg.run_dir + "/" + abi::kAppSocketName),
-      ctl_path_(cfg.run_dir + "/" + abi::kCtlSocketName),
       control_mem_("virtuoso-control", control_layout(settings_.max_flows).total_bytes()),
       ctrl_{control_mem_.base(), control_layout(settings_.max_flows)},
       sp_bell_(make_eventfd()),
@@ -77,11 +74,13 @@ Daemon::Daemon(const config::Config& cfg)
   signal_fd_ = make_stop_signalfd();
   timer_fd_ = make_timerfd();
   if (mkdir(cfg_.run_dir.c_str(), 0755) != 0 && errno != EEXIST)
-    throw std::runtime_error(fmt::format("cannot create run_dir {}: {}", cfg_.run_dir, std::strerror(errno)));
+    throw std::runtime_error(fmt::format("cannot create run_dir {}: {} (create its parent, or change run_dir)",
+                                         cfg_.run_dir, std::strerror(errno)));
   // Apps of any user may attach; the fast path link and the control socket are for root.
-  fp_listen_ = listen_unix(fp_path_, SOCK_SEQPACKET, 0600);
-  app_listen_ = listen_unix(app_path_, SOCK_SEQPACKET, 0666);
-  ctl_listen_ = listen_unix(ctl_path_, SOCK_STREAM, 0600);
+  std::string dir = cfg_.run_dir + "/";
+  fp_listen_ = ListeningSocket(dir + abi::kFpSocketName, SOCK_SEQPACKET, 0600);
+  app_listen_ = ListeningSocket(dir + abi::kAppSocketName, SOCK_SEQPACKET, 0666);
+  ctl_listen_ = ListeningSocket(dir + abi::kCtlSocketName, SOCK_STREAM, 0600);
   watch(signal_fd_.get(), Tag::kSignal, 0);
   watch(timer_fd_.get(), Tag::kTimer, 0);
   watch(sp_bell_.get(), Tag::kDoorbell, 0);
@@ -91,11 +90,6 @@ Daemon::Daemon(const config::Config& cfg)
   spdlog::info("slow path up: ip {}/{}, run_dir {}, {} flows, {} contexts of {} slots", ip_str(settings_.local_ip),
                settings_.prefix_len, cfg_.run_dir, settings_.max_flows, settings_.max_contexts,
                settings_.app_layout.n_slots);
-}
-
-Daemon::~Daemon() {
-  for (const std::string* p : {&fp_path_, &app_path_, &ctl_path_})
-    if (unlink(p->c_str()) != 0 && errno != ENOENT) spdlog::warn("cannot remove {}: {}", *p, std::strerror(errno));
 }
 
 void Daemon::watch(int fd, Tag tag, uint32_t id) {

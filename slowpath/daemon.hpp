@@ -28,7 +28,7 @@ class Daemon final : public Outputs, public Doorbells {
   // Creates the control region and doorbells, and listens on fp.sock, app.sock and ctl.sock.
   // Throws std::runtime_error with a one-line reason.
   explicit Daemon(const config::Config& cfg);
-  ~Daemon() override;  // removes the socket files
+  ~Daemon() override = default;
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
 
@@ -91,9 +91,6 @@ class Daemon final : public Outputs, public Doorbells {
 
   config::Config cfg_;
   Settings settings_;
-  std::string fp_path_;
-  std::string app_path_;
-  std::string ctl_path_;
   SharedMemory control_mem_;
   abi::ControlRegionView ctrl_;
   UniqueFd sp_bell_;
@@ -103,9 +100,9 @@ class Daemon final : public Outputs, public Doorbells {
   UniqueFd epoll_;
   UniqueFd signal_fd_;
   UniqueFd timer_fd_;
-  UniqueFd fp_listen_;
-  UniqueFd app_listen_;
-  UniqueFd ctl_listen_;
+  ListeningSocket fp_listen_;  // their files are removed when the daemon ends
+  ListeningSocket app_listen_;
+  ListeningSocket ctl_listen_;
   UniqueFd fp_conn_;
   bool fp_attached_ = false;
   bool timer_armed_ = false;

@@ -63,7 +63,6 @@ int main(int argc, char** argv) {
     }
     daemon.run();
   } catch (const std::exception& e) {
-    spdlog::error("{}", e.what());
     fmt::print(stderr, "virtuoso-slowpath: {}\n", e.what());
     return 1;
   }

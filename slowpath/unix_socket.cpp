@@ -2,6 +2,7 @@
 #include "unix_socket.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -12,7 +13,8 @@
 
 namespace virtuoso::slowpath {
 
-UniqueFd listen_unix(const std::string& path, int type, mode_t mode) {
+namespace {
+UniqueFd listen_at(const std::string& path, int type, mode_t mode) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path)
@@ -30,6 +32,16 @@ UniqueFd listen_unix(const std::string& path, int type, mode_t mode) {
   if (listen(fd.get(), 128) != 0)
     throw std::runtime_error(fmt::format("cannot listen on {}: {}", path, std::strerror(errno)));
   return fd;
+}
+}  // namespace
+
+ListeningSocket::ListeningSocket(std::string path, int type, mode_t mode) : path_(std::move(path)) {
+  fd_ = listen_at(path_, type, mode);
+}
+
+ListeningSocket::~ListeningSocket() {
+  if (fd_ && unlink(path_.c_str()) != 0 && errno != ENOENT)
+    spdlog::warn("cannot remove {}: {}", path_, std::strerror(errno));
 }
 
 UniqueFd accept_unix(int listen_fd) {

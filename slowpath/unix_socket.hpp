@@ -11,9 +11,23 @@
 
 namespace virtuoso::slowpath {
 
-// Removes a stale socket file, binds, sets `mode` and listens (non-blocking, close-on-exec).
-// Throws std::runtime_error naming the path on failure.
-UniqueFd listen_unix(const std::string& path, int type, mode_t mode);
+// A listening socket whose file is removed again when it is destroyed.
+class ListeningSocket {
+ public:
+  ListeningSocket() = default;
+  // Removes a stale socket file, binds, sets `mode` and listens (non-blocking, close-on-exec).
+  // Throws std::runtime_error naming the path on failure.
+  ListeningSocket(std::string path, int type, mode_t mode);
+  ~ListeningSocket();
+  ListeningSocket(ListeningSocket&&) = default;
+  ListeningSocket& operator=(ListeningSocket&&) = default;
+
+  int get() const { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+  std::string path_;
+};
 
 // Accepts one connection, non-blocking and close-on-exec; empty when none is waiting.
 UniqueFd accept_unix(int listen_fd);
