@@ -139,7 +139,9 @@ class Stack {
   std::shared_ptr<EpollSet> epoll_set_for(int epfd, bool create, int& err);
   void register_shim_fds(EpollSet& set, Context& ctx);
   int epoll_filter(Context* ctx, const Sleeper* self, struct epoll_event* ev, int n);
+  // Both sides without waiting: ready stack sockets and a zero-timeout kernel wait.
   int epoll_quick(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int max);
+  int epoll_kernel_now(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int room);
 
   KernelOps k_;
   StackConfig cfg_;

@@ -125,22 +125,24 @@ int Stack::epoll_filter_plain(struct epoll_event* ev, int n) {
   return out;
 }
 
+int Stack::epoll_kernel_now(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev,
+                            int room) {
+  if (room <= 0) return 0;
+  g.unlock();
+  int r = k_.epoll_pwait(set.epfd(), ev, room, 0, nullptr);
+  g.lock();
+  return r < 0 ? 0 : epoll_filter(ctx, nullptr, ev, r);
+}
+
 int Stack::epoll_quick(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int max) {
   // Alternate which side fills the array first so that neither can starve the other.
   set.kernel_first = !set.kernel_first;
-  auto kernel = [&](struct epoll_event* out, int room) {
-    if (room <= 0) return 0;
-    g.unlock();
-    int r = k_.epoll_pwait(set.epfd(), out, room, 0, nullptr);
-    g.lock();
-    return r < 0 ? 0 : epoll_filter(ctx, nullptr, out, r);
-  };
   if (set.kernel_first) {
-    int nk = kernel(ev, max);
+    int nk = epoll_kernel_now(g, set, ctx, ev, max);
     return nk + set.collect(ev + nk, max - nk);
   }
   int ns = set.collect(ev, max);
-  return ns + kernel(ev + ns, max - ns);
+  return ns + epoll_kernel_now(g, set, ctx, ev + ns, max - ns);
 }
 
 int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
@@ -187,7 +189,7 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
     n = set->collect(ev, max);
     if (n > 0 || dl.expired() || ctx->dead()) {
       scope.leave();
-      return n + (n < max ? epoll_quick(g, *set, ctx, ev + n, max - n) : 0);
+      return n + epoll_kernel_now(g, *set, ctx, ev + n, max - n);
     }
     int ms = wait_ms(dl, ctx->cmds_pending() ? kPendingCmdRetryNs : -1);
     g.unlock();
