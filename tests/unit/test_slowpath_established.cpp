@@ -48,6 +48,40 @@ TEST_CASE("ESTABLISHED: no ACK progress for RTO -> retransmit command with back-
   CHECK(h.cp.stats().retransmit_timeouts == 3);
 }
 
+TEST_CASE("SYN-RCVD: ACK after a 300 ms handshake -> RTO from that round trip (RFC 6298 2.2)") {
+  Harness h(rto_settings());
+  uint16_t ctx = h.add_app();
+  h.listen(ctx, 80);
+  h.rx(seg(wire::kTcpSyn, 1000, 0, 65535, 1460, 7));
+  uint32_t iss = h.out.frames.back().tcp().tcp.seq;
+  h.now += 300;
+  h.rx(seg(wire::kTcpAck, 1001, iss + 1, 1000));
+  uint32_t flow = h.last_command(abi::FpCommandKind::kInstall)->flow;
+  send_unacked(h, flow, 100);
+  h.advance(10);
+  h.advance(890);  // RTO = R + max(G, 4 * R/2) = 900 ms
+  CHECK(h.count_commands(abi::FpCommandKind::kRetransmit) == 0);
+  h.advance(10);
+  CHECK(h.count_commands(abi::FpCommandKind::kRetransmit) == 1);
+}
+
+TEST_CASE("SYN-RCVD: ACK after a retransmitted SYN-ACK -> initial RTO (Karn)") {
+  Harness h(rto_settings());
+  uint16_t ctx = h.add_app();
+  h.listen(ctx, 80);
+  h.rx(seg(wire::kTcpSyn, 1000, 0, 65535, 1460, 7));
+  uint32_t iss = h.out.frames.back().tcp().tcp.seq;
+  h.advance(1000);  // the SYN-ACK goes out again
+  h.rx(seg(wire::kTcpAck, 1001, iss + 1, 1000));
+  uint32_t flow = h.last_command(abi::FpCommandKind::kInstall)->flow;
+  send_unacked(h, flow, 100);
+  h.advance(10);
+  h.advance(990);
+  CHECK(h.count_commands(abi::FpCommandKind::kRetransmit) == 0);
+  h.advance(10);
+  CHECK(h.count_commands(abi::FpCommandKind::kRetransmit) == 1);
+}
+
 TEST_CASE("ESTABLISHED: ACK progress -> RTO timer restarts from the base value") {
   Harness h(rto_settings());
   uint16_t ctx = h.add_app();
@@ -191,6 +225,19 @@ TEST_CASE("ESTABLISHED: SYN-ACK again (our ACK was lost) -> ACK again") {
   CHECK(ack.tcp.seq == syn.tcp.seq + 1);
   CHECK(ack.tcp.ack == 5001);
   CHECK(h.count_commands(abi::FpCommandKind::kInstall) == 1);
+}
+
+TEST_CASE("ESTABLISHED: SYN from the peer (RFC 5961 4.2) -> challenge ACK, connection kept") {
+  Harness h;
+  uint16_t ctx = h.add_app();
+  h.listen(ctx, 80);
+  uint32_t flow = h.accept_one();
+  h.rx(seg(wire::kTcpSyn, 777, 0, 65535, 1460));
+  auto ack = h.out.frames.back().tcp();
+  CHECK(ack.tcp.flags == wire::kTcpAck);
+  CHECK(ack.tcp.ack == 1001);
+  CHECK(h.cp.conn_state(flow) == ConnState::kEstablished);
+  CHECK_FALSE(h.last_command(abi::FpCommandKind::kRemove));
 }
 
 TEST_CASE("ESTABLISHED: plain segment punted before the install took effect -> replayed as received") {

@@ -284,6 +284,17 @@ TEST_CASE("CLOSED port: data and FIN without ACK -> RST-ACK covering them") {
   CHECK(f.tcp.ack == 5004);
 }
 
+TEST_CASE("LISTEN: SYN-ACK to a listening port -> RST with seq = SEG.ACK") {
+  Harness h;
+  uint16_t ctx = h.add_app();
+  h.listen(ctx, 80);
+  h.rx(seg(wire::kTcpSyn | wire::kTcpAck, 5000, 4242, 100));
+  auto f = h.out.frames.at(0).tcp();
+  CHECK(f.tcp.flags == wire::kTcpRst);
+  CHECK(f.tcp.seq == 4242);
+  CHECK(h.cp.half_open() == 0);
+}
+
 TEST_CASE("CLOSED port: RST -> no answer") {
   Harness h;
   h.rx(seg(wire::kTcpRst | wire::kTcpAck, 5000, 1, 0));
