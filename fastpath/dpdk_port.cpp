@@ -20,7 +20,7 @@ bool DpdkPort::open(uint16_t port_id, unsigned mbufs, std::string& error) {
   pool_ = rte_pktmbuf_pool_create("virtuoso_mbufs", mbufs, 256, 0,
                                   RTE_PKTMBUF_HEADROOM + kFrameCapacity, int(rte_socket_id()));
   if (!pool_) {
-    error = fmt::format("cannot create a pool of {} packet buffers: {} (give EAL more memory, or lower fastpath.mbufs)",
+    error = fmt::format("cannot create a pool of {} packet buffers: {} (raise fastpath.memory_mb, reserve hugepages, or lower fastpath.mbufs)",
                         mbufs, rte_strerror(rte_errno));
     return false;
   }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <string>
@@ -77,11 +78,16 @@ void run_loop(virtuoso::fastpath::Datapath& dp, virtuoso::fastpath::SlowpathLink
 
 int main(int argc, char** argv) {
   int eal_args = rte_eal_init(argc, argv);
-  if (eal_args < 0)
-    return fail(fmt::format(
-        "EAL initialisation failed: {} (read the EAL lines above; without hugepages use "
-        "--no-huge -m 512 --no-shconf, and pass --no-pci on machines without a DPDK NIC)",
-        rte_strerror(rte_errno)));
+  if (eal_args < 0) {
+    int err = rte_errno;
+    const char* hint =
+        err == ENODEV ? "a device given with --vdev or -a could not be created: check the driver name "
+                        "and its arguments (port.devargs / port.pci)"
+        : err == ENOMEM ? "not enough memory: reserve hugepages, or raise fastpath.memory_mb"
+                        : "read the EAL lines above; without hugepages use --no-huge -m 512 --no-shconf, "
+                          "and pass --no-pci on machines without a DPDK NIC";
+    return fail(fmt::format("EAL initialisation failed: {} ({})", rte_strerror(err), hint));
+  }
   argc -= eal_args;
   argv += eal_args;
 
