@@ -35,10 +35,11 @@ inline abi::AppLayout small_layout() {
 }
 
 // The slow path's answers: records every request and answers with `handler` (or defaults).
-class FakeChannel : public RequestChannel {
+// Outlives the context's channel (a context may drop its channel, e.g. after fork).
+class ChannelScript {
  public:
   using Handler = std::function<bool(const abi::AppRequest&, abi::AppResponse&)>;
-  int call(abi::AppRequest& req, abi::AppResponse& resp) override {
+  int call(abi::AppRequest& req, abi::AppResponse& resp) {
     Handler h;
     {
       std::lock_guard<std::mutex> lk(mu);
@@ -94,6 +95,17 @@ class FakeChannel : public RequestChannel {
   uint32_t last_listen_id = 0;
 };
 
+class FakeChannel : public RequestChannel {
+ public:
+  explicit FakeChannel(std::shared_ptr<ChannelScript> s) : script_(std::move(s)) {}
+  int call(abi::AppRequest& req, abi::AppResponse& resp) override {
+    return script_->call(req, resp);
+  }
+
+ private:
+  std::shared_ptr<ChannelScript> script_;
+};
+
 class FakeDaemon {
  public:
   explicit FakeDaemon(abi::AppLayout layout = small_layout())
@@ -134,9 +146,7 @@ class FakeDaemon {
     p.fp_doorbell = fp_doorbell_;
     p.ctx_id = 1;
     p.local_ip = local_ip;
-    auto ch = std::make_unique<FakeChannel>();
-    channel = ch.get();
-    p.channel = std::move(ch);
+    p.channel = std::make_unique<FakeChannel>(channel);
     return std::make_shared<Context>(k, std::move(p));
   }
 
@@ -256,7 +266,7 @@ class FakeDaemon {
     }
   }
 
-  FakeChannel* channel = nullptr;
+  std::shared_ptr<ChannelScript> channel = std::make_shared<ChannelScript>();
   uint32_t local_ip = 0x0a000001;
 
  private:
@@ -283,7 +293,7 @@ struct Harness {
       return 0;
     });
   }
-  FakeChannel& channel() { return *daemon.channel; }
+  ChannelScript& channel() { return *daemon.channel; }
 
   static struct sockaddr_in addr(uint32_t ip, uint16_t port) {
     struct sockaddr_in a = {};
