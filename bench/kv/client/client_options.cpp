@@ -3,7 +3,6 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <map>
 
 #include "kv/core/keyspace.hpp"
 #include "kv/core/limits.hpp"
@@ -24,10 +23,13 @@ void add_workload_options(CLI::App& app, ClientOptions& opt) {
   app.add_option("--get-ratio", opt.get_ratio, "share of gets; the rest are sets")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
-  const std::map<std::string, KeyDist> dists{{"uniform", KeyDist::kUniform},
-                                             {"zipf", KeyDist::kZipf}};
-  app.add_option("--dist", opt.dist, "key popularity: uniform or zipf")
-      ->transform(CLI::CheckedTransformer(dists, CLI::ignore_case))
+  app.add_option_function<std::string>(
+         "--dist",
+         [&opt](const std::string& name) {
+           opt.dist = name == "zipf" ? KeyDist::kZipf : KeyDist::kUniform;
+         },
+         "key popularity: uniform or zipf")
+      ->check(CLI::IsMember({"uniform", "zipf"}))
       ->default_str("uniform");
   app.add_option("--zipf-s", opt.zipf_s, "Zipf exponent (with --dist zipf)")
       ->check(CLI::Range(0.01, 10.0))
@@ -81,8 +83,12 @@ int parse_client_options(int argc, char** argv, ClientOptions& opt) {
   app.get_option("--requests")->excludes("--duration");
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    std::fprintf(stderr, "kv-client: %s (see --help)\n", e.what());
+    return 2;
   }
   if (opt.threads > opt.connections) {
     std::fprintf(stderr,
