@@ -279,6 +279,18 @@ void Stack::fork_child() {
 
 void Stack::close_all_at_exit() {
   // Exit closes every descriptor; Linux then sends FIN (or RST for unread data) on each socket.
+  // exit() may come from a signal handler that interrupted a call holding the lock: then the
+  // daemon's own clean-up (the app's socket closing) has to do.
+  bool locked = false;
+  for (int i = 0; i < 1000 && !locked; ++i) {
+    locked = mu_.try_lock();
+    if (!locked) {
+      struct timespec step = {0, 100 * 1000};
+      nanosleep(&step, nullptr);
+    }
+  }
+  if (!locked) return;
+  mu_.unlock();
   Guard g(*this);
   fds_.for_each([&](int, std::shared_ptr<Socket>& s) {
     if (!s->released && !s->inherited) release(*s);

@@ -87,9 +87,11 @@ class Stack {
   int connect(int fd, const struct sockaddr* addr, socklen_t len);
   int shutdown(int fd, int how);
 
-  // stack_io.cpp: bytes. recv reports MSG_TRUNC-style flags in *msg_flags if non-null.
+  // stack_io.cpp: bytes.
   ssize_t send(int fd, const struct iovec* iov, int iovcnt, int flags);
   ssize_t recv(int fd, const struct iovec* iov, int iovcnt, int flags);
+  // sendfile(2) to a stack socket: read from the file, send through the ring.
+  ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count);
 
   // stack_opts.cpp: names and options.
   int getsockname(int fd, struct sockaddr* addr, socklen_t* len);

@@ -3,8 +3,10 @@
 // but a doorbell when the fast path sleeps.
 #include <errno.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <vector>
 
 #include "readiness.hpp"
 #include "stack.hpp"
@@ -128,6 +130,7 @@ ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return total;
   if (flags & MSG_OOB) return -EINVAL;  // no urgent data on stack sockets
+  if (flags & MSG_ERRQUEUE) return -EAGAIN;  // nothing is ever queued there
   IovCursor cur(iov, iovcnt);
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
@@ -159,6 +162,37 @@ ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
     if (w == -ETIMEDOUT) return got > 0 ? got : -EAGAIN;
     if (w < 0) return got > 0 ? got : w;
   }
+}
+
+ssize_t Stack::sendfile(int out_fd, int in_fd, off_t* offset, size_t count) {
+  if (is_socket(in_fd)) return -EINVAL;  // Linux needs a file it can map on the input side
+  constexpr size_t kChunk = 64 * 1024;
+  std::vector<char> buf(std::min(count, kChunk));
+  off_t pos = offset != nullptr ? *offset : 0;
+  size_t total = 0;
+  while (total < count) {
+    size_t want = std::min(kChunk, count - total);
+    ssize_t n = offset != nullptr ? ::pread(in_fd, buf.data(), want, pos)
+                                  : k_.read(in_fd, buf.data(), want);
+    if (n < 0) {
+      if (total > 0) break;
+      return -errno;
+    }
+    if (n == 0) break;
+    struct iovec iov = {buf.data(), static_cast<size_t>(n)};
+    ssize_t m = send(out_fd, &iov, 1, 0);
+    // Bytes read but not sent go back to the file position, as if never read.
+    if (offset == nullptr && m < n) ::lseek(in_fd, -(n - std::max<ssize_t>(m, 0)), SEEK_CUR);
+    if (m < 0) {
+      if (total > 0) break;
+      return m;
+    }
+    pos += m;
+    total += static_cast<size_t>(m);
+    if (m < n) break;
+  }
+  if (offset != nullptr) *offset = pos;
+  return static_cast<ssize_t>(total);
 }
 
 }  // namespace virtuoso::shim

@@ -1,5 +1,6 @@
 // Interposed data calls (and glibc's _FORTIFY_SOURCE variants, which fortified programs call
 // instead of read/recv/recvfrom): stack sockets use the rings, everything else goes to libc.
+#include <sys/sendfile.h>
 #include <sys/uio.h>
 
 #include "shim.hpp"
@@ -127,4 +128,25 @@ VIRTUOSO_EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
     return -1;
   }
   return send_result(st.send(fd, msg->msg_iov, static_cast<int>(msg->msg_iovlen), flags), flags);
+}
+
+VIRTUOSO_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t* offset, size_t count) {
+  Stack& st = stack();
+  if (!st.is_socket(out_fd) && !st.is_socket(in_fd)) {
+    return real().sendfile(out_fd, in_fd, offset, count);
+  }
+  if (!st.is_socket(out_fd)) {
+    errno = EINVAL;  // a stack socket as the input: the kernel cannot map it
+    return -1;
+  }
+  return send_result(st.sendfile(out_fd, in_fd, offset, count), 0);
+}
+
+VIRTUOSO_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t* offset, size_t count) {
+  static_assert(sizeof(off64_t) == sizeof(off_t), "64-bit file offsets only");
+  Stack& st = stack();
+  if (!st.is_socket(out_fd) && !st.is_socket(in_fd)) {
+    return real().sendfile64(out_fd, in_fd, offset, count);
+  }
+  return sendfile(out_fd, in_fd, reinterpret_cast<off_t*>(offset), count);
 }

@@ -46,6 +46,8 @@ RealFns load() {
   resolve(r.writev, "writev");
   resolve(r.recvmsg, "recvmsg");
   resolve(r.sendmsg, "sendmsg");
+  resolve(r.sendfile, "sendfile");
+  resolve(r.sendfile64, "sendfile64");
   resolve(r.read_chk, "__read_chk");
   resolve(r.recv_chk, "__recv_chk");
   resolve(r.recvfrom_chk, "__recvfrom_chk");

@@ -35,6 +35,8 @@ struct RealFns {
   ssize_t (*writev)(int, const struct iovec*, int);
   ssize_t (*recvmsg)(int, struct msghdr*, int);
   ssize_t (*sendmsg)(int, const struct msghdr*, int);
+  ssize_t (*sendfile)(int, int, off_t*, size_t);
+  ssize_t (*sendfile64)(int, int, off64_t*, size_t);
   ssize_t (*read_chk)(int, void*, size_t, size_t);
   ssize_t (*recv_chk)(int, void*, size_t, size_t, int);
   ssize_t (*recvfrom_chk)(int, void*, size_t, size_t, int, struct sockaddr*, socklen_t*);

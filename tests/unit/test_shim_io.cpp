@@ -375,3 +375,38 @@ TEST_CASE("shim_dup2_over_a_stack_socket_releases_it", "[shim][io]") {
   ::close(fd);
   ::close(devnull);
 }
+
+TEST_CASE("shim_sendfile_moves_file_bytes_and_updates_the_offset", "[shim][io]") {
+  Harness h;
+  int fd = h.connect_socket(1, 1);
+  char path[] = "/tmp/shim-sendfile-XXXXXX";
+  int file = mkstemp(path);
+  REQUIRE(::write(file, "0123456789", 10) == 10);
+  off_t off = 2;
+  CHECK(h.stack->sendfile(fd, file, &off, 5) == 5);
+  CHECK(off == 7);
+  CHECK(h.daemon.take_tx(1) == "23456");
+  REQUIRE(::lseek(file, 8, SEEK_SET) == 8);
+  CHECK(h.stack->sendfile(fd, file, nullptr, 100) == 2);  // up to end of file, from its position
+  CHECK(::lseek(file, 0, SEEK_CUR) == 10);
+  CHECK(h.daemon.take_tx(1) == "89");
+  // A full ring: what was read but not sent goes back to the file position.
+  std::string fill(4096 - 3, 'f');
+  CHECK(send_str(h, fd, fill) == static_cast<ssize_t>(fill.size()));
+  REQUIRE(::lseek(file, 0, SEEK_SET) == 0);
+  CHECK(h.stack->sendfile(fd, file, nullptr, 10) == 3);
+  CHECK(::lseek(file, 0, SEEK_CUR) == 3);
+  ::close(file);
+  ::unlink(path);
+  h.stack->close(fd);
+}
+
+TEST_CASE("shim_recv_errqueue_is_always_empty", "[shim][io]") {
+  Harness h;
+  int fd = h.connect_socket(1, 1);
+  h.daemon.deliver(1, "data");
+  std::string got;
+  CHECK(recv_str(h, fd, got, 10, MSG_ERRQUEUE) == -EAGAIN);
+  CHECK(recv_str(h, fd, got, 10) == 4);
+  h.stack->close(fd);
+}
