@@ -176,6 +176,7 @@ int Stack::dup3(int oldfd, int newfd, int flags, bool dup2_semantics) {
   if (fds_.kind(newfd) == FdTable::Kind::kEpoll) {
     // The kernel closed that epoll instance: drop the shim's set for it.
     epolls_.erase(newfd);
+    epolls_with_kernel_fds_.erase(newfd);
     epoll_count_.store(static_cast<uint32_t>(epolls_.size()), std::memory_order_relaxed);
     fds_.unmark_epoll(newfd);
   }

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "context.hpp"
@@ -103,6 +104,9 @@ class Stack {
   int poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask);
   int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev);
   int epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms, const sigset_t* mask);
+  // epoll_ctl of a kernel descriptor: the kernel does it; the shim remembers that this instance
+  // has kernel descriptors, so waits that find stack sockets ready can skip the kernel otherwise.
+  int epoll_ctl_kernel(int epfd, int op, int fd, struct epoll_event* ev);
   int epoll_closing(int epfd);  // close() of a descriptor marked FdTable::Kind::kEpoll
   // Removes the shim's own entries from a result of a plain kernel epoll wait.
   int epoll_filter_plain(struct epoll_event* ev, int n);
@@ -144,6 +148,7 @@ class Stack {
   // Both sides without waiting: ready stack sockets and a zero-timeout kernel wait.
   int epoll_quick(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int max);
   int epoll_kernel_now(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int room);
+  bool epoll_has_kernel_fds(int epfd) const;
 
   KernelOps k_;
   StackConfig cfg_;
@@ -153,6 +158,7 @@ class Stack {
   std::shared_ptr<Context> ctx_;
   std::unordered_map<int, std::shared_ptr<EpollSet>> epolls_;
   std::atomic<uint32_t> epoll_count_{0};
+  std::unordered_set<int> epolls_with_kernel_fds_;  // epoll fds the app added kernel fds to
   std::vector<int> kick_pool_;
   std::mutex attach_mu_;  // one attach at a time; taken before mu_, never while holding it
 };

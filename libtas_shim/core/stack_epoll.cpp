@@ -127,7 +127,8 @@ int Stack::epoll_filter_plain(struct epoll_event* ev, int n) {
 
 int Stack::epoll_kernel_now(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev,
                             int room) {
-  if (room <= 0) return 0;
+  // Only the shim's own edge-triggered entries could be there: nothing to look at.
+  if (room <= 0 || !epoll_has_kernel_fds(set.epfd())) return 0;
   g.unlock();
   int r = k_.epoll_pwait(set.epfd(), ev, room, 0, nullptr);
   g.lock();
@@ -153,11 +154,17 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
   Deadline dl = Deadline::after_ms(timeout_ms);
   int err = 0;
   std::shared_ptr<EpollSet> set = epoll_set_for(epfd, false, err);
-  if (!set) {
+  while (!set || set->empty()) {
+    // No stack sockets in this set: the kernel alone. A stack socket added meanwhile kicks the
+    // set (its kick is in the kernel instance); the kick is filtered out and we look again.
     g.unlock();
-    int r = k_.epoll_pwait(epfd, ev, max, timeout_ms, mask);
-    if (r < 0) return -errno;
-    return epoll_filter_plain(ev, r);
+    int r = k_.epoll_pwait(epfd, ev, max, wait_ms(dl, -1), mask);
+    int e = errno;
+    g.lock();
+    if (r < 0) return -e;
+    r = epoll_filter_plain(ev, r);
+    if (r > 0 || dl.expired()) return r;
+    set = epoll_set_for(epfd, false, err);
   }
   Context* ctx = (ctx_ && !ctx_->dead()) ? ctx_.get() : nullptr;
   if (ctx && set->registered_ctx != ctx) register_shim_fds(*set, *ctx);
@@ -210,9 +217,23 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
   }
 }
 
+int Stack::epoll_ctl_kernel(int epfd, int op, int fd, struct epoll_event* ev) {
+  if (k_.epoll_ctl(epfd, op, fd, ev) < 0) return -errno;
+  if (op == EPOLL_CTL_ADD) {
+    std::lock_guard<std::mutex> lk(mu_);
+    epolls_with_kernel_fds_.insert(epfd);
+  }
+  return 0;
+}
+
+bool Stack::epoll_has_kernel_fds(int epfd) const {
+  return epolls_with_kernel_fds_.count(epfd) != 0;
+}
+
 int Stack::epoll_closing(int epfd) {
   {
     std::lock_guard<std::mutex> lk(mu_);
+    epolls_with_kernel_fds_.erase(epfd);
     auto it = epolls_.find(epfd);
     if (it != epolls_.end()) {
       epolls_.erase(it);  // a thread still inside epoll_wait keeps its own reference

@@ -104,7 +104,7 @@ VIRTUOSO_EXPORT int epoll_create1(int flags) { return real().epoll_create1(flags
 
 VIRTUOSO_EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().epoll_ctl(epfd, op, fd, ev);
+  if (!st.is_socket(fd)) return to_libc(st.epoll_ctl_kernel(epfd, op, fd, ev));
   return to_libc(st.epoll_ctl(epfd, op, fd, ev));
 }
 

@@ -4,6 +4,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <string>
 #include <thread>
 
@@ -226,7 +227,7 @@ TEST_CASE("shim_epoll_mixes_kernel_descriptors_and_hides_its_own", "[shim][epoll
   struct epoll_event ev = {};
   ev.events = EPOLLIN;
   ev.data.u64 = 1;
-  REQUIRE(::epoll_ctl(ep, EPOLL_CTL_ADD, pipe.r, &ev) == 0);  // kernel fds go to the kernel
+  REQUIRE(h.stack->epoll_ctl_kernel(ep, EPOLL_CTL_ADD, pipe.r, &ev) == 0);  // into the kernel set
   int fd = h.connect_socket(1, 1);
   ev.data.u64 = 2;
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
@@ -250,7 +251,7 @@ TEST_CASE("shim_epoll_wait_sleeps_until_stack_event", "[shim][epoll]") {
   struct epoll_event ev = {};
   ev.events = EPOLLIN;
   ev.data.u64 = 1;
-  REQUIRE(::epoll_ctl(ep, EPOLL_CTL_ADD, pipe.r, &ev) == 0);
+  REQUIRE(h.stack->epoll_ctl_kernel(ep, EPOLL_CTL_ADD, pipe.r, &ev) == 0);
   int fd = h.connect_socket(1, 1);
   ev.data.u64 = 2;
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
@@ -297,6 +298,33 @@ TEST_CASE("shim_epoll_reports_after_arx_overflow_rescan", "[shim][epoll]") {
   h.daemon.header().arx_overflow = 1;
   CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
   CHECK(h.daemon.header().arx_overflow == 0);
+  h.stack->close(fd);
+  h.stack->epoll_closing(ep);
+}
+
+TEST_CASE("shim_epoll_wait_sees_a_stack_socket_added_while_it_waits", "[shim][epoll]") {
+  Harness h;
+  Pipe pipe;
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 1;
+  REQUIRE(h.stack->epoll_ctl_kernel(ep, EPOLL_CTL_ADD, pipe.r, &ev) == 0);
+  int fd = h.connect_socket(1, 1);
+  h.daemon.deliver(1, "ready before it is even registered");
+  int n = -1;
+  struct epoll_event out[4];
+  std::atomic<bool> waiting{false};
+  std::thread waiter([&] {
+    waiting = true;
+    n = h.stack->epoll_wait(ep, out, 4, 5000, nullptr);  // only the pipe in the set for now
+  });
+  while (!waiting) std::this_thread::yield();
+  ev.data.u64 = 2;
+  REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+  waiter.join();
+  REQUIRE(n == 1);
+  CHECK(out[0].data.u64 == 2);
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }
