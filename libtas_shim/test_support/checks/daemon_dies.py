@@ -1,0 +1,15 @@
+# The daemon goes away under a blocked recv(): the call fails with ECONNRESET and new sockets
+# fail with EAFNOSUPPORT after one line on stderr.
+import socket, time
+srv = socket.socket(); srv.bind(("0.0.0.0", 7300)); srv.listen(4)
+c = socket.create_connection(("127.0.0.1", 7300))
+s, _ = srv.accept()
+print("blocking in recv", flush=True)
+try:
+    print("recv ->", s.recv(10))
+except OSError as e:
+    print("recv error:", e)
+try:
+    socket.socket()
+except OSError as e:
+    print("new socket:", e)
