@@ -1,8 +1,10 @@
 // Unit tests: kv-server connection handling over a socketpair (pipelining, splits, backpressure).
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <memory>
@@ -151,4 +153,44 @@ TEST_CASE("kv connection: endless line without newline -> CLIENT_ERROR, then clo
   CHECK(f.read_until_settled() == Interest::kClose);
   CHECK(f.receive() == "CLIENT_ERROR line too long\r\n");
   CHECK(f.counters.protocol_errors.get() == 1);
+}
+
+TEST_CASE("kv connection: one multi-get of 100 large values, peer not reading -> bounded, whole") {
+  Fixture f;
+  const std::string value(512 * 1024, 'm');
+  std::string line = "get";
+  for (int i = 0; i < 10; ++i) {
+    const std::string key = fmt::format("m{}", i);
+    f.send("set " + key + " 0 0 " + std::to_string(value.size()) + "\r\n" + value + "\r\n");
+    line += " " + key;
+  }
+  REQUIRE(f.read_until_settled() == Interest::kRead);
+  std::string stored;
+  for (int i = 0; i < 10; ++i) stored += "STORED\r\n";
+  REQUIRE(f.receive() == stored);
+  // The same ten keys ten times over: 50 MiB in one request.
+  std::string keys = line.substr(3);
+  for (int i = 0; i < 9; ++i) line += keys;
+  f.send(line + "\r\n");
+  CHECK(f.conn->on_readable(kNow) == Interest::kWrite);
+  CHECK(f.conn->pending_output() <= 8u * 1024 * 1024);
+
+  std::string got;
+  std::size_t most_pending = 0;
+  for (int rounds = 0; rounds < 100000 && !got.ends_with("END\r\n"); ++rounds) {
+    got += f.receive();
+    f.conn->on_writable(kNow);
+    most_pending = std::max(most_pending, f.conn->pending_output());
+  }
+  CHECK(most_pending <= 8u * 1024 * 1024);
+  std::string want;
+  for (int rep = 0; rep < 10; ++rep) {
+    for (int i = 0; i < 10; ++i) {
+      want += fmt::format("VALUE m{} 0 {}\r\n", i, value.size());
+      want += value + "\r\n";
+    }
+  }
+  want += "END\r\n";
+  CHECK(got.size() == want.size());
+  CHECK(got == want);
 }

@@ -241,3 +241,19 @@ TEST_CASE("kv parser: flush_all immediate forms accepted, a delay refused") {
   CHECK(req.noreply);
   CHECK(parse_one("flush_all 10\r\n", req).status == ParseStatus::kReply);
 }
+
+TEST_CASE("kv parser: multi-get line of 5000 keys (260 KB) -> one request with every key") {
+  Request req;
+  std::string line = "get";
+  for (int i = 0; i < 5000; ++i) line += " key-with-a-longish-name-" + std::to_string(100000 + i);
+  line += "\r\n";
+  REQUIRE(line.size() > kMaxLineBytes);
+  const auto r = parse_one(line, req);
+  REQUIRE(r.status == ParseStatus::kRequest);
+  CHECK(req.keys.size() == 5000);
+  CHECK(req.keys.back() == "key-with-a-longish-name-104999");
+  // Still waiting for the end of a long get line, but not past the multi-get limit.
+  CHECK(parse_one(line.substr(0, line.size() - 2), req).status == ParseStatus::kNeedMore);
+  CHECK(parse_one("gets " + std::string(kMaxGetLineBytes, 'k'), req).status == ParseStatus::kClose);
+  CHECK(parse_one("set " + std::string(kMaxLineBytes, 'k'), req).status == ParseStatus::kClose);
+}

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
 #include <iterator>
 
 #include "kv/core/limits.hpp"
@@ -19,9 +20,11 @@ int64_t expire_at(int64_t exptime, int64_t now) {
 Disposition Executor::execute(const Request& request, int64_t now, std::string& out) {
   switch (request.command) {
     case Command::kGet:
-    case Command::kGets:
-      get(request, now, out);
+    case Command::kGets: {
+      std::size_t next_key = 0;
+      get_some(request, now, next_key, out, SIZE_MAX);
       break;
+    }
     case Command::kSet:
     case Command::kAdd:
     case Command::kReplace:
@@ -47,9 +50,13 @@ Disposition Executor::execute(const Request& request, int64_t now, std::string& 
   return Disposition::kContinue;
 }
 
-void Executor::get(const Request& request, int64_t now, std::string& out) {
+bool Executor::get_some(const Request& request, int64_t now, std::size_t& next_key,
+                        std::string& out, std::size_t out_limit) {
   const bool with_cas = request.command == Command::kGets;
-  for (std::string_view key : request.keys) {
+  const std::size_t first = next_key;
+  for (; next_key < request.keys.size(); ++next_key) {
+    if (next_key > first && out.size() >= out_limit) return false;
+    const std::string_view key = request.keys[next_key];
     counters_.cmd_get.add();
     const bool hit = store_.get(key, now, [&](uint32_t flags, std::string_view value) {
       // No cas support: gets reports a constant unique value, which no command accepts back.
@@ -61,6 +68,7 @@ void Executor::get(const Request& request, int64_t now, std::string& out) {
     (hit ? counters_.get_hits : counters_.get_misses).add();
   }
   out += "END\r\n";
+  return true;
 }
 
 void Executor::store(const Request& request, int64_t now, std::string& out) {

@@ -1,6 +1,7 @@
 // Carries out one parsed request against the store and appends the protocol reply.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -20,8 +21,13 @@ class Executor {
   // `now` is Unix seconds; it resolves relative and absolute exptimes.
   Disposition execute(const Request& request, int64_t now, std::string& out);
 
+  // Answers a get/gets from key `next_key` on, stopping once `out` has grown to `out_limit`
+  // bytes (after at least one key), so that a multi-get of many large values can be answered
+  // in pieces as the socket drains. Returns true when the reply is complete (END appended).
+  bool get_some(const Request& request, int64_t now, std::size_t& next_key, std::string& out,
+                std::size_t out_limit);
+
  private:
-  void get(const Request& request, int64_t now, std::string& out);
   void store(const Request& request, int64_t now, std::string& out);
   void remove(const Request& request, int64_t now, std::string& out);
 

@@ -53,12 +53,14 @@ ParseResult RequestParser::parse(std::string_view input, Request& out) {
     return reply(ParseStatus::kNeedMore, n, {});
   }
   const std::size_t nl = input.find('\n');
-  if (nl == std::string_view::npos) {
-    if (input.size() > kMaxLineBytes)
+  const std::size_t line_size = nl == std::string_view::npos ? input.size() : nl;
+  if (line_size > kMaxLineBytes) {
+    const bool multi_get = input.starts_with("get ") || input.starts_with("gets ");
+    if (!multi_get || line_size > kMaxGetLineBytes) {
       return reply(ParseStatus::kClose, input.size(), kErrLineTooLong);
-    return reply(ParseStatus::kNeedMore, 0, {});
+    }
   }
-  if (nl > kMaxLineBytes) return reply(ParseStatus::kClose, input.size(), kErrLineTooLong);
+  if (nl == std::string_view::npos) return reply(ParseStatus::kNeedMore, 0, {});
   std::string_view line = input.substr(0, nl);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
   return parse_line(input, line, nl + 1, out);

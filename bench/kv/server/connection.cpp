@@ -109,8 +109,13 @@ bool Connection::read_some(bool& eof, bool& drained) {
 }
 
 bool Connection::process(int64_t now_unix) {
+  // A multi-get cut short by the output bound goes on first. Its keys still point into in_,
+  // which is compacted only by a read, and reads wait until every buffered request is answered.
+  if (get_in_progress_ && (pending_output() >= kMaxPendingOutput || !continue_get(now_unix))) {
+    return false;
+  }
   while (!closing_) {
-    if (out_.size() - out_sent_ >= kMaxPendingOutput) return false;
+    if (pending_output() >= kMaxPendingOutput) return false;
     const std::string_view input(in_.data() + in_begin_, in_end_ - in_begin_);
     const ParseResult r = parser_.parse(input, request_);
     in_begin_ += r.consumed;
@@ -121,7 +126,12 @@ bool Connection::process(int64_t now_unix) {
         }
         break;  // swallowed part of a refused value: look again at what is left
       case ParseStatus::kRequest:
-        if (executor_.execute(request_, now_unix, out_) == Disposition::kClose) closing_ = true;
+        if (request_.command == Command::kGet || request_.command == Command::kGets) {
+          get_next_key_ = 0;
+          if (!continue_get(now_unix)) return false;
+        } else if (executor_.execute(request_, now_unix, out_) == Disposition::kClose) {
+          closing_ = true;
+        }
         break;
       case ParseStatus::kReply:
         counters_.protocol_errors.add();
@@ -135,6 +145,13 @@ bool Connection::process(int64_t now_unix) {
     }
   }
   return true;
+}
+
+bool Connection::continue_get(int64_t now_unix) {
+  const bool done =
+      executor_.get_some(request_, now_unix, get_next_key_, out_, out_sent_ + kMaxPendingOutput);
+  get_in_progress_ = !done;
+  return done;
 }
 
 bool Connection::flush() {

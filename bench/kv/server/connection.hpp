@@ -34,6 +34,8 @@ class Connection {
   bool process(int64_t now_unix);
   // Executes and writes in turns; true once every buffered request is answered and written.
   bool serve_buffered(int64_t now_unix);
+  // Answers more keys of the get in request_; true once its reply is complete.
+  bool continue_get(int64_t now_unix);
   // Writes as much pending output as the socket takes; false on a fatal socket error.
   bool flush();
   Interest next_interest() const;
@@ -49,6 +51,8 @@ class Connection {
   std::size_t in_end_ = 0;
   std::string out_;
   std::size_t out_sent_ = 0;
+  bool get_in_progress_ = false;  // request_ is a multi-get answered up to get_next_key_
+  std::size_t get_next_key_ = 0;
   bool peer_eof_ = false;  // the peer sent FIN: answer what is buffered, then close
   bool closing_ = false;   // after quit or a fatal parse error: flush, then close
   bool broken_ = false;    // socket error: close at once
