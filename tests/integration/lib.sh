@@ -27,6 +27,7 @@ vt_init() {
   VT_IP=10.77.${VT_ID}.1
   VT_PEER_IP=10.77.${VT_ID}.2
   VT_PIDS=()
+  VT_EXTRA_NS=()  # more namespaces a test made; deleted with their processes at exit
   VT_DAEMON=
   export VIRTUOSO_RUN_DIR=$VT_TMP/run
   trap vt_cleanup EXIT
@@ -42,10 +43,12 @@ vt_cleanup() {
     kill -TERM "$VT_DAEMON"
     vt_wait_pid "$VT_DAEMON" 20 || kill -KILL "$VT_DAEMON"
   fi
-  if ip netns list | grep -qw "$VT_NS"; then
-    ip netns pids "$VT_NS" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
-    ip netns del "$VT_NS"
-  fi
+  for ns in "$VT_NS" "${VT_EXTRA_NS[@]}"; do
+    if ip netns list | grep -qw "$ns"; then
+      ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null
+      ip netns del "$ns"
+    fi
+  done
   if [ $rc -ne 0 ] && [ -f "$VT_TMP/daemon.err" ]; then
     echo "---- daemon log (last 40 lines) ----" >&2
     tail -n 40 "$VT_TMP/daemon.err" >&2

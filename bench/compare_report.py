@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Turns a bench/compare results folder into a table (stdout and summary.md), summary.json and PNG plots.
+
+Ratios are Virtuoso against each Linux variant measured in the same run: throughput as
+virtuoso / linux (above 1: Virtuoso faster), latency as linux / virtuoso (above 1: Virtuoso lower).
+"""
+import json
+import pathlib
+import sys
+
+VARIANTS = ["linux-lo", "linux-lo-2c", "linux-veth", "virtuoso"]
+# workload -> [(label, json path, unit, higher_is_better)]
+METRICS = {
+    "echo64": [("throughput", ("requests_per_s",), "req/s", True),
+               ("p50", ("latency_us", "p50"), "us", False),
+               ("p99", ("latency_us", "p99"), "us", False)],
+    "echo64-open": [("achieved", ("requests_per_s",), "req/s", True),
+                    ("p50", ("latency_us", "p50"), "us", False),
+                    ("p99", ("latency_us", "p99"), "us", False),
+                    ("p99.9", ("latency_us", "p99.9"), "us", False)],
+    "bulk": [("one stream", ("gbit_per_s",), "Gbit/s", True)],
+    "cpr": [("connections", ("requests_per_s",), "conn/s", True),
+            ("p50", ("latency_us", "p50"), "us", False)],
+    "kv": [("throughput", ("requests_per_s",), "req/s", True),
+           ("p50", ("latency_us", "p50"), "us", False),
+           ("p99", ("latency_us", "p99"), "us", False)],
+}
+
+
+def dig(d, path):
+    for k in path:
+        d = d[k]
+    return float(d)
+
+
+def load(out):
+    data = {}
+    for w in METRICS:
+        for v in VARIANTS:
+            f = out / f"{w}.{v}.json"
+            if f.exists():
+                try:
+                    data[(w, v)] = json.loads(f.read_text())
+                except json.JSONDecodeError:
+                    pass
+    return data
+
+
+def fmt(x):
+    return f"{x:,.1f}" if x < 1000 else f"{x:,.0f}"
+
+
+def main(out):
+    data = load(out)
+    rows, summary = [], {"variants": VARIANTS, "workloads": {}}
+    for w, metrics in METRICS.items():
+        for label, path, unit, higher in metrics:
+            vals = {v: dig(data[(w, v)], path) for v in VARIANTS if (w, v) in data}
+            if not vals:
+                continue
+            errors = {v: data[(w, v)].get("errors", {}).get("total", 0) for v in vals}
+            ratios = {}
+            if "virtuoso" in vals:
+                for base in ("linux-lo", "linux-lo-2c", "linux-veth"):
+                    if base in vals and vals[base] > 0 and vals["virtuoso"] > 0:
+                        r = vals["virtuoso"] / vals[base] if higher else vals[base] / vals["virtuoso"]
+                        ratios[base] = round(r, 2)
+            summary["workloads"].setdefault(w, {})[label] = {
+                "unit": unit, "higher_is_better": higher, "values": vals, "ratios": ratios,
+                "errors": errors}
+            rows.append((w, f"{label} ({unit})", vals, ratios))
+    header = "| workload | metric | " + " | ".join(VARIANTS) + " | x vs lo | x vs lo-2c | x vs veth |"
+    lines = [header, "|" + "---|" * (len(VARIANTS) + 5)]
+    for w, m, vals, ratios in rows:
+        cells = [fmt(vals[v]) if v in vals else "-" for v in VARIANTS]
+        rc = [f"{ratios[b]:.2f}" if b in ratios else "-" for b in ("linux-lo", "linux-lo-2c", "linux-veth")]
+        lines.append(f"| {w} | {m} | " + " | ".join(cells) + " | " + " | ".join(rc) + " |")
+    table = "\n".join(lines)
+    print(table)
+    (out / "summary.md").write_text(table + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plot(out, data, summary)
+
+
+def plot(out, data, summary):
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("matplotlib missing: no plots (apt-get install python3-matplotlib)", file=sys.stderr)
+        return
+    tp = [(w, lab, s) for w, ms in summary["workloads"].items() for lab, s in ms.items() if s["higher_is_better"]]
+    if tp:
+        fig, axes = plt.subplots(1, len(tp), figsize=(3.2 * len(tp), 3.6))
+        axes = axes if len(tp) > 1 else [axes]
+        for ax, (w, lab, s) in zip(axes, tp):
+            vs = [v for v in VARIANTS if v in s["values"]]
+            ax.bar(vs, [s["values"][v] for v in vs],
+                   color=["#999999" if v != "virtuoso" else "#1f77b4" for v in vs])
+            ax.set_title(f"{w}: {lab}", fontsize=9)
+            ax.set_ylabel(s["unit"], fontsize=8)
+            ax.tick_params(axis="x", labelrotation=45, labelsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "throughput.png", dpi=120)
+        plt.close(fig)
+    pct = ["p50", "p90", "p99", "p99.9", "p99.99"]
+    for w in ("echo64-open", "echo64", "kv"):
+        got = [v for v in VARIANTS if (w, v) in data]
+        if not got:
+            continue
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for v in got:
+            lat = data[(w, v)]["latency_us"]
+            ax.plot([float(p[1:]) for p in pct], [lat[p] for p in pct], marker="o", label=v)
+        ax.set_xscale("logit")
+        ax.set_yscale("log")
+        ax.set_xticks([50, 90, 99, 99.9, 99.99])
+        ax.set_xticklabels(pct)
+        ax.set_xlim(40, 99.995)
+        ax.set_xlabel("percentile")
+        ax.set_ylabel("latency (us)")
+        ax.set_title(f"{w}: latency percentiles")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(out / f"latency-{w}.png", dpi=120)
+        plt.close(fig)
+
+
+if __name__ == "__main__":
+    main(pathlib.Path(sys.argv[1]))
