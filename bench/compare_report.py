@@ -46,6 +46,11 @@ def load(out):
     return data
 
 
+def error_count(result):
+    e = result.get("errors", 0)
+    return e.get("total", 0) if isinstance(e, dict) else int(e)
+
+
 def fmt(x):
     return f"{x:,.1f}" if x < 1000 else f"{x:,.0f}"
 
@@ -58,7 +63,7 @@ def main(out):
             vals = {v: dig(data[(w, v)], path) for v in VARIANTS if (w, v) in data}
             if not vals:
                 continue
-            errors = {v: data[(w, v)].get("errors", {}).get("total", 0) for v in vals}
+            errors = {v: error_count(data[(w, v)]) for v in vals}
             ratios = {}
             if "virtuoso" in vals:
                 for base in ("linux-lo", "linux-lo-2c", "linux-veth"):
