@@ -171,7 +171,7 @@ void Context::on_app_event(const abi::AppEvent& ev) {
       ++s->rx_seq;
       break;
     case abi::AppEventKind::kTxSpace:
-      ++s->tx_seq;
+      if (s->tx_full_seen) ++s->tx_seq;  // an EPOLLOUT edge only if a writer ran out of room
       break;
     case abi::AppEventKind::kError:
       refresh(*s);

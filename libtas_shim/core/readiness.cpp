@@ -30,7 +30,10 @@ uint32_t connected_mask(Socket& s) {
     m |= kOut;  // Linux reports writable after SEND_SHUTDOWN so writers wake and see EPIPE
   } else {
     int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);
-    if (used >= 0 && stream_writable(static_cast<uint32_t>(used), l.tx_size)) m |= kOut;
+    if (used >= 0 && stream_writable(static_cast<uint32_t>(used), l.tx_size)) {
+      m |= kOut;
+      s.tx_full_seen = false;  // the shortage is over: later ACKs are not new edges
+    }
   }
   if (s.so_error != 0) m |= EPOLLERR;
   return m;

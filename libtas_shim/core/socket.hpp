@@ -85,9 +85,12 @@ struct Socket {
   std::deque<std::shared_ptr<Socket>> accept_queue;  // established, not yet accept()ed
 
   // Edge bookkeeping for epoll: bumped on every event that may make the socket newly readable
-  // (rx_seq) or writable (tx_seq).
+  // (rx_seq) or writable (tx_seq). Freed space counts as a new EPOLLOUT edge only after a write
+  // found the ring full and until it is writable again, as Linux's SOCK_NOSPACE: otherwise
+  // every ACK would wake edge-triggered writers.
   uint64_t rx_seq = 0;
   uint64_t tx_seq = 0;
+  bool tx_full_seen = false;
   std::vector<EpollWatch> watches;
 
   SockOptions opt;

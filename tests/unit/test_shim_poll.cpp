@@ -328,3 +328,28 @@ TEST_CASE("shim_epoll_wait_sees_a_stack_socket_added_while_it_waits", "[shim][ep
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }
+
+TEST_CASE("shim_epoll_edge_triggered_out_fires_again_only_after_the_ring_was_full", "[shim][epoll]") {
+  Harness h;
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  int fd = h.connect_socket(1, 1);
+  struct epoll_event ev = {};
+  ev.events = EPOLLOUT | EPOLLET;
+  REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+  struct epoll_event out[4];
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  std::string small(100, 's');
+  struct iovec iov = {small.data(), small.size()};
+  REQUIRE(h.stack->send(fd, &iov, 1, 0) == 100);
+  h.daemon.take_tx(1);  // acknowledged: room was never short, so no new edge
+  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  std::string big(5000, 'b');
+  iov = {big.data(), big.size()};
+  REQUIRE(h.stack->send(fd, &iov, 1, 0) == 4096);  // the ring filled up
+  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  h.daemon.take_tx(1);
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  CHECK(out[0].events == EPOLLOUT);
+  h.stack->close(fd);
+  h.stack->epoll_closing(ep);
+}
