@@ -1,4 +1,4 @@
-// echo-server: epoll TCP echo server for benchmarks; runs on Linux TCP or under the socket shim.
+// echo-server: epoll TCP echo server (or one-way sink) for benchmarks; runs on Linux TCP or under the shim.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -33,7 +33,8 @@ struct ServerConfig {
 };
 
 int parse_args(int argc, char** argv, ServerConfig& cfg) {
-  CLI::App app{"TCP echo server for benchmarks: echoes every byte it receives on each connection."};
+  CLI::App app{"TCP echo server for benchmarks: echoes every byte it receives on each connection "
+               "(or, with --sink, discards it)."};
   app.add_option("--port", cfg.port, "TCP port to listen on (0: any free port)")->capture_default_str();
   app.add_option("--threads", cfg.threads, "worker threads, each with its own epoll set")
       ->check(CLI::Range(1u, 256u))
@@ -44,6 +45,13 @@ int parse_args(int argc, char** argv, ServerConfig& cfg) {
   app.add_option("--request-size", cfg.worker.request_size,
                  "bytes that make one request for --work-ns (0: each read that returns data)")
       ->capture_default_str();
+  auto* sink = app.add_flag("--sink", cfg.worker.sink,
+                            "one-way bulk: read and discard everything, never write; close on the "
+                            "peer's FIN (for echo-client --bulk BYTES --one-way)");
+  app.add_flag("--verify-pattern", cfg.worker.verify_pattern,
+               "with --sink: check every connection's bytes against the one-way pattern; report "
+               "mismatches per connection and exit 1 at the stop if any were seen")
+      ->needs(sink);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -107,7 +115,8 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  std::printf("echo-server: listening on %s\n", to_string(bound).c_str());
+  std::printf("echo-server: listening on %s%s\n", to_string(bound).c_str(),
+              !cfg.worker.sink ? "" : cfg.worker.verify_pattern ? " (sink, verifying the pattern)" : " (sink)");
   std::fflush(stdout);
 
   std::vector<std::thread> threads;
@@ -121,13 +130,17 @@ int main(int argc, char** argv) {
     total.accepted += w->stats().accepted;
     total.bytes += w->stats().bytes;
     total.resets += w->stats().resets;
+    total.mismatched_bytes += w->stats().mismatched_bytes;
+    total.mismatched_conns += w->stats().mismatched_conns;
     per_thread += (per_thread.empty() ? "" : "/") + std::to_string(w->stats().accepted);
   }
   workers.clear();
   ::close(lfd);
-  std::fprintf(stderr,
-               "echo-server: stopped: %llu connections (per thread %s), %llu bytes echoed, %llu reset\n",
+  std::fprintf(stderr, "echo-server: stopped: %llu connections (per thread %s), %llu bytes %s, %llu reset\n",
                (unsigned long long)total.accepted, per_thread.c_str(), (unsigned long long)total.bytes,
-               (unsigned long long)total.resets);
-  return 0;
+               cfg.worker.sink ? "received" : "echoed", (unsigned long long)total.resets);
+  if (!cfg.worker.verify_pattern) return 0;
+  std::fprintf(stderr, "echo-server: pattern mismatches: %llu bytes on %llu connections\n",
+               (unsigned long long)total.mismatched_bytes, (unsigned long long)total.mismatched_conns);
+  return total.mismatched_conns == 0 ? 0 : 1;
 }

@@ -1,4 +1,5 @@
-// Echo-server thread: accept, read, echo back with partial writes and backpressure, close on EOF.
+// Echo-server thread: accept, read, echo back with partial writes and backpressure (or, as a sink,
+// read, discard and optionally check the one-way pattern), close on EOF.
 #include "server_worker.hpp"
 
 #include <sys/epoll.h>
@@ -17,6 +18,7 @@ namespace {
 constexpr int kMaxEvents = 64;
 constexpr int kWaitMs = 100;         // how often the stop flag is looked at when idle
 constexpr int kReadRoundsPerEvent = 8;  // bound the work on one connection per wake-up
+constexpr size_t kSinkBuffer = 256 * 1024;
 }  // namespace
 
 EchoWorker::EchoWorker(int listen_fd, const EchoWorkerOptions& opts, const std::atomic<bool>& stop)
@@ -28,6 +30,8 @@ EchoWorker::~EchoWorker() {
 }
 
 bool EchoWorker::init(std::string& err) {
+  if (opts_.sink) sink_rx_.resize(kSinkBuffer);
+  if (opts_.sink && opts_.verify_pattern) expected_.resize(kSinkBuffer);
   epfd_ = epoll_create1(0);
   if (epfd_ < 0) {
     err = "epoll_create1: " + errno_text(errno);
@@ -63,11 +67,16 @@ void EchoWorker::run() {
       if (it != conns_.end()) on_conn_event(*it->second, events[i].events);
     }
   }
+  // Closed here rather than in the destructor so that open connections get their pattern report.
+  while (!conns_.empty()) close_conn(*conns_.begin()->second, false);
 }
 
 void EchoWorker::accept_ready() {
   for (int i = 0; i < kMaxEvents; ++i) {
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_in peer{};
+    socklen_t peer_len = sizeof(peer);
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_len,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
       // EAGAIN: another worker took it. ECONNABORTED and friends concern one peer only.
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != ECONNABORTED && errno != EINTR)
@@ -77,7 +86,8 @@ void EchoWorker::accept_ready() {
     set_nodelay(fd);
     auto c = std::make_unique<Conn>();
     c->fd = fd;
-    c->buf.resize(opts_.buffer_bytes);
+    c->peer = peer;
+    if (!opts_.sink) c->buf.resize(opts_.buffer_bytes);
     c->interest = EPOLLIN;
     epoll_event ev{};
     ev.events = c->interest;
@@ -93,6 +103,12 @@ void EchoWorker::accept_ready() {
 }
 
 void EchoWorker::on_conn_event(Conn& c, uint32_t events) {
+  if (opts_.sink) {
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR))) return;
+    if (!sink_some(c)) return close_conn(c, true);
+    if (c.peer_closed) close_conn(c, false);
+    return;
+  }
   bool ok = true;
   if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ok = read_some(c);
   if (ok) ok = write_some(c);
@@ -140,6 +156,27 @@ bool EchoWorker::write_some(Conn& c) {
   return true;
 }
 
+// Sink: reads into the thread's buffer and drops the data; the peer's FIN closes the connection.
+bool EchoWorker::sink_some(Conn& c) {
+  for (int round = 0; round < kReadRoundsPerEvent; ++round) {
+    ssize_t n = recv(c.fd, sink_rx_.data(), sink_rx_.size(), 0);
+    if (n > 0) {
+      stats_.bytes += uint64_t(n);
+      if (opts_.verify_pattern) c.pattern.feed(sink_rx_.data(), size_t(n), expected_.data());
+      do_work(c, size_t(n));
+      if (size_t(n) < sink_rx_.size()) break;  // drained the socket for now
+    } else if (n == 0) {
+      c.peer_closed = true;
+      break;
+    } else if (errno == EINTR) {
+      continue;
+    } else {
+      return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+  }
+  return true;
+}
+
 bool EchoWorker::update_interest(Conn& c) {
   uint32_t want = 0;
   if (!c.peer_closed && c.tail < c.buf.size()) want |= EPOLLIN;
@@ -165,10 +202,21 @@ void EchoWorker::do_work(Conn& c, size_t bytes) {
 
 void EchoWorker::close_conn(Conn& c, bool reset) {
   if (reset) stats_.resets++;
+  if (c.pattern.mismatched()) report_pattern(c);
   int fd = c.fd;
   epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
   ::close(fd);
   conns_.erase(fd);  // destroys c
+}
+
+void EchoWorker::report_pattern(const Conn& c) {
+  stats_.mismatched_bytes += c.pattern.mismatched();
+  stats_.mismatched_conns++;
+  std::fprintf(stderr,
+               "echo-server: sink connection from %s: %llu of %llu bytes differ from the one-way "
+               "pattern, the first at stream byte %llu\n",
+               to_string(c.peer).c_str(), (unsigned long long)c.pattern.mismatched(),
+               (unsigned long long)c.pattern.bytes(), (unsigned long long)c.pattern.first_mismatch());
 }
 
 }  // namespace virtuoso::bench
