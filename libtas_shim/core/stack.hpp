@@ -114,6 +114,7 @@ class Stack {
  private:
   friend class Guard;
   friend class SleepScope;
+  friend class PollCall;
   using Ready = std::function<bool()>;
 
   // stack.cpp

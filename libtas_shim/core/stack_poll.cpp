@@ -20,112 +20,137 @@ bool is_zero(const struct timespec* ts) {
 
 }  // namespace
 
+// One poll() call over a mix of stack sockets and kernel descriptors.
+class PollCall {
+ public:
+  PollCall(Stack& st, Guard& g, struct pollfd* fds, nfds_t n)
+      : st_(st), g_(g), fds_(fds), n_(n), kfds_(fds, fds + n) {}
+
+  // Sorts the entries; false if none is a stack socket.
+  bool classify() {
+    for (nfds_t i = 0; i < n_; ++i) {
+      fds_[i].revents = 0;
+      if (fds_[i].fd < 0) continue;
+      std::shared_ptr<Socket> s = st_.is_socket(fds_[i].fd) ? st_.lookup(fds_[i].fd) : nullptr;
+      if (!s) {
+        ++kernel_entries_;
+        continue;
+      }
+      // Only a live context can wake us; sockets of a dead one are always ready.
+      if (!s->inherited && !s->ctx->dead()) ctx_ = s->ctx.get();
+      socks_.emplace_back(i, std::move(s));
+      kfds_[i].fd = -1;  // the kernel ignores negative descriptors and reports nothing for them
+    }
+    return !socks_.empty();
+  }
+  Context* ctx() const { return ctx_; }
+  bool only_stack() const { return kernel_entries_ == 0; }
+
+  // Stack sockets' revents into the caller's array; how many are ready.
+  int eval() {
+    int ready = 0;
+    for (auto& [i, s] : socks_) {
+      fds_[i].revents = static_cast<short>(poll_mask(*s) & (fds_[i].events | POLLERR | POLLHUP));
+      if (fds_[i].revents != 0) ++ready;
+    }
+    return ready;
+  }
+
+  // Kernel descriptors without waiting, added to `stack_ready`.
+  int finish(int stack_ready) {
+    if (kernel_entries_ == 0) return stack_ready;
+    int r = kernel_wait(&kZero, nullptr);
+    if (r < 0) return stack_ready > 0 ? stack_ready : r;
+    return stack_ready + take_kernel();
+  }
+
+  // Kernel descriptors alone, waiting up to `timeout`.
+  int kernel_only(const struct timespec* timeout, const sigset_t* mask) {
+    int r = kernel_wait(timeout, mask);
+    return r < 0 ? r : take_kernel();
+  }
+
+  // Sleeps until a stack socket or a kernel descriptor is ready, or the deadline.
+  int sleep(const Deadline& dl, const sigset_t* mask) {
+    Context& ctx = *ctx_;
+    SleepScope scope(st_, ctx);
+    scope.enter(st_.take_kick(), false);
+    for (;;) {
+      st_.drain(ctx, &scope.sleeper());
+      int ready = eval();
+      if (ready > 0 || dl.expired() || ctx.dead()) {
+        scope.leave();
+        return finish(ready);
+      }
+      kfds_.resize(n_);
+      size_t extra = ctx.hub().append_wait_fds(scope.sleeper(), kfds_);
+      struct timespec buf;
+      const struct timespec* ts = dl.remaining(buf, ctx.cmds_pending() ? kPendingCmdRetryNs : -1);
+      int r = kernel_wait(ts, mask);
+      if (ctx.hub().after_poll(scope.sleeper(), kfds_.data() + n_, extra)) ctx.mark_dead();
+      kfds_.resize(n_);
+      if (r < 0) return r;
+      if (int kernel_ready = take_kernel(); kernel_ready > 0) {
+        st_.drain(ctx, &scope.sleeper());
+        return eval() + kernel_ready;
+      }
+    }
+  }
+
+ private:
+  int kernel_wait(const struct timespec* ts, const sigset_t* mask) {
+    for (auto& p : kfds_) p.revents = 0;
+    g_.unlock();
+    int r = st_.k_.ppoll(kfds_.data(), kfds_.size(), ts, mask);
+    int err = errno;
+    g_.lock();
+    return r < 0 ? -err : r;
+  }
+  // Copies the kernel's results for kernel descriptors into the caller's array; counts them.
+  int take_kernel() {
+    int ready = 0;
+    for (nfds_t i = 0; i < n_; ++i) {
+      if (kfds_[i].fd < 0) continue;
+      fds_[i].revents = kfds_[i].revents;
+      if (kfds_[i].revents != 0) ++ready;
+    }
+    return ready;
+  }
+
+  Stack& st_;
+  Guard& g_;
+  struct pollfd* fds_;
+  nfds_t n_;
+  std::vector<struct pollfd> kfds_;  // the caller's entries with stack sockets hidden, + ours
+  std::vector<std::pair<nfds_t, std::shared_ptr<Socket>>> socks_;
+  size_t kernel_entries_ = 0;
+  Context* ctx_ = nullptr;
+};
+
 int Stack::poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
                 const sigset_t* mask) {
   if (n > 0 && fds == nullptr) return -EFAULT;
   Guard g(*this);
-  std::vector<std::pair<nfds_t, std::shared_ptr<Socket>>> socks;
-  std::vector<struct pollfd> kfds(fds, fds + n);
-  size_t kernel_entries = 0;
-  for (nfds_t i = 0; i < n; ++i) {
-    fds[i].revents = 0;
-    if (fds[i].fd < 0) continue;
-    if (std::shared_ptr<Socket> s = is_socket(fds[i].fd) ? lookup(fds[i].fd) : nullptr) {
-      socks.emplace_back(i, std::move(s));
-      kfds[i].fd = -1;  // the kernel ignores negative descriptors and reports nothing for them
-    } else {
-      ++kernel_entries;
-    }
-  }
-  if (socks.empty()) {
+  PollCall call(*this, g, fds, n);
+  if (!call.classify()) {
     g.unlock();
     int r = k_.ppoll(fds, n, timeout, mask);
     return r < 0 ? -errno : r;
   }
-  // Only a live context can wake us; sockets of a dead one are always ready.
-  Context* ctx = nullptr;
-  for (auto& [i, s] : socks) {
-    if (!s->inherited && !s->ctx->dead()) ctx = s->ctx.get();
-  }
-  auto eval = [&] {
-    int ready = 0;
-    for (auto& [i, s] : socks) {
-      fds[i].revents = static_cast<short>(poll_mask(*s) & (fds[i].events | POLLERR | POLLHUP));
-      if (fds[i].revents != 0) ++ready;
-    }
-    return ready;
-  };
-  // Copies kernel results into the caller's array and counts them.
-  auto take_kernel = [&] {
-    int ready = 0;
-    for (nfds_t i = 0; i < n; ++i) {
-      if (kfds[i].fd < 0) continue;
-      fds[i].revents = kfds[i].revents;
-      if (kfds[i].revents != 0) ++ready;
-    }
-    return ready;
-  };
-  auto finish = [&](int stack_ready) {
-    if (kernel_entries == 0) return stack_ready;
-    g.unlock();
-    int r = k_.ppoll(kfds.data(), n, &kZero, nullptr);
-    int err = errno;
-    g.lock();
-    if (r < 0) return stack_ready > 0 ? stack_ready : -err;
-    return stack_ready + take_kernel();
-  };
-
-  Deadline dl = Deadline::after(timeout);
+  Context* ctx = call.ctx();
   if (ctx) drain(*ctx);
-  int ready = eval();
-  if (ready > 0 || is_zero(timeout) || ctx == nullptr) {
-    if (ready > 0 || is_zero(timeout)) return finish(ready);
-    // No live context: nothing in the stack can change; wait for the kernel alone.
-    g.unlock();
-    int r = k_.ppoll(kfds.data(), n, timeout, mask);
-    int err = errno;
-    g.lock();
-    return r < 0 ? -err : take_kernel();
-  }
-  if (kernel_entries == 0 && mask == nullptr) {
-    int w = block(g, *ctx, dl, [&] { return eval() > 0; });
-    if (w == -EINTR) return w;
-    return eval();
+  int ready = call.eval();
+  if (ready > 0 || is_zero(timeout)) return call.finish(ready);
+  // No live context: nothing in the stack can change; wait for the kernel alone.
+  if (ctx == nullptr) return call.kernel_only(timeout, mask);
+  Deadline dl = Deadline::after(timeout);
+  if (call.only_stack() && mask == nullptr) {
+    int w = block(g, *ctx, dl, [&] { return call.eval() > 0; });
+    return w == -EINTR ? w : call.eval();
   }
   // The kernel descriptors are not looked at while spinning: at most poll_us of extra delay.
-  if (spin(g, *ctx, dl, [&] { return eval() > 0; })) return finish(eval());
-  SleepScope scope(*this, *ctx);
-  scope.enter(take_kick(), false);
-  for (;;) {
-    drain(*ctx, &scope.sleeper());
-    ready = eval();
-    if (ready > 0 || dl.expired() || ctx->dead()) {
-      scope.leave();
-      return finish(ready);
-    }
-    kfds.resize(n);
-    for (auto& p : kfds) p.revents = 0;
-    size_t extra = ctx->hub().append_wait_fds(scope.sleeper(), kfds);
-    struct timespec buf;
-    const struct timespec* ts = dl.remaining(buf, ctx->cmds_pending() ? kPendingCmdRetryNs : -1);
-    g.unlock();
-    int r = k_.ppoll(kfds.data(), kfds.size(), ts, mask);
-    int err = errno;
-    g.lock();
-    if (ctx->hub().after_poll(scope.sleeper(), kfds.data() + n, extra)) ctx->mark_dead();
-    kfds.resize(n);
-    if (r < 0) {
-      scope.leave();
-      return -err;
-    }
-    int kernel_ready = take_kernel();
-    if (kernel_ready > 0) {
-      drain(*ctx, &scope.sleeper());
-      ready = eval();
-      scope.leave();
-      return ready + kernel_ready;
-    }
-  }
+  if (spin(g, *ctx, dl, [&] { return call.eval() > 0; })) return call.finish(call.eval());
+  return call.sleep(dl, mask);
 }
 
 int select_via_poll(Stack& st, int nfds, fd_set* rd, fd_set* wr, fd_set* ex,
