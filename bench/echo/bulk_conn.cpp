@@ -1,4 +1,5 @@
-// echo-client bulk stream: pattern generation, sending with backpressure, verified receive.
+// echo-client bulk stream: pattern generation, sending with backpressure, verified receive (echo)
+// or waiting for the sink's close (one-way).
 #include "bulk_conn.hpp"
 
 #include <sys/socket.h>
@@ -33,7 +34,8 @@ void BulkConn::begin(RunCtx& ctx) {
 void BulkConn::on_event(uint32_t events, RunCtx& ctx) {
   if (finished_) return;
   if ((events & EPOLLOUT) && !send_more(ctx)) return;
-  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !receive(ctx)) return;
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) && !(one_way_ ? await_close(ctx) : receive(ctx)))
+    return;
   if (!finished_) set_interest(ctx);
 }
 
@@ -49,6 +51,10 @@ bool BulkConn::send_more(RunCtx& ctx) {
       tx_sum_.feed(tx_.data() + tx_head_, size_t(n));
       tx_head_ += size_t(n);
       sent_ += uint64_t(n);
+      if (one_way_) {
+        ctx.live.bump(ctx.live.bytes, uint64_t(n));
+        last_progress_ = ctx.now;
+      }
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -57,6 +63,15 @@ bool BulkConn::send_more(RunCtx& ctx) {
       fail(ErrorKind::kIo, "send: " + errno_text(errno), ctx);
       return false;
     }
+  }
+  // The FIN tells the sink the stream is complete; its close then confirms it read every byte.
+  if (one_way_ && !shut_wr_) {
+    if (shutdown(fd_, SHUT_WR) != 0) {
+      fail(ErrorKind::kIo, "shutdown(SHUT_WR): " + errno_text(errno), ctx);
+      return false;
+    }
+    shut_wr_ = true;
+    last_progress_ = ctx.now;
   }
   return true;
 }
@@ -101,6 +116,33 @@ bool BulkConn::receive(RunCtx& ctx) {
   }
 }
 
+// One-way: the sink never writes, so the only thing to read is its close after our FIN.
+bool BulkConn::await_close(RunCtx& ctx) {
+  for (;;) {
+    ssize_t n = recv(fd_, ctx.rx.data(), ctx.rx.size(), 0);
+    if (n > 0) {
+      fail(ErrorKind::kVerify, "the server sent data back: --one-way needs echo-server --sink", ctx);
+      return false;
+    } else if (n == 0 && shut_wr_) {
+      end_ns_ = ctx.now;
+      complete_ = true;
+      finish(ctx);
+      return false;
+    } else if (n == 0) {
+      fail(ErrorKind::kEof, "server closed after " + std::to_string(sent_) + " of " +
+                                std::to_string(total_) + " bytes were sent", ctx);
+      return false;
+    } else if (errno == EINTR) {
+      continue;
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      return true;
+    } else {
+      fail(ErrorKind::kIo, "recv: " + errno_text(errno), ctx);
+      return false;
+    }
+  }
+}
+
 bool BulkConn::set_interest(RunCtx& ctx) {
   uint32_t want = EPOLLIN | (sent_ < total_ ? uint32_t(EPOLLOUT) : 0u);
   if (want == interest_) return true;
@@ -114,17 +156,22 @@ bool BulkConn::set_interest(RunCtx& ctx) {
 
 void BulkConn::check_stall(RunCtx& ctx) {
   if (finished_ || ctx.now - last_progress_ < RunCtx::kStallNs) return;
-  fail(ErrorKind::kStall, "no echo for 10 s after " + std::to_string(received_) + " bytes", ctx);
+  if (!one_way_)
+    fail(ErrorKind::kStall, "no echo for 10 s after " + std::to_string(received_) + " bytes", ctx);
+  else if (!shut_wr_)
+    fail(ErrorKind::kStall, "no send progress for 10 s after " + std::to_string(sent_) + " bytes", ctx);
+  else
+    fail(ErrorKind::kStall, "no close from the server for 10 s after all bytes were sent", ctx);
 }
 
 BulkStream BulkConn::result() const {
   BulkStream s;
   s.connection = id_;
-  s.bytes = received_;
+  s.bytes = one_way_ ? sent_ : received_;
   s.start_ns = start_ns_;
   s.end_ns = end_ns_;
   s.tx_checksum = tx_sum_.value();
-  s.rx_checksum = rx_sum_.value();
+  s.rx_checksum = one_way_ ? 0 : rx_sum_.value();
   s.complete = complete_;
   return s;
 }

@@ -1,4 +1,5 @@
-// echo-client bulk stream: send N pseudo-random bytes while reading the echo back and verifying it.
+// echo-client bulk stream: send N pseudo-random bytes while reading the echo back and verifying it,
+// or (one-way) send them to a sink, then FIN, and wait for the sink's close.
 #pragma once
 #include <netinet/in.h>
 
@@ -9,13 +10,15 @@
 
 #include "client_ctx.hpp"
 #include "common/pattern.hpp"
+#include "one_way.hpp"
 
 namespace virtuoso::bench {
 
 class BulkConn {
  public:
-  BulkConn(uint32_t id, uint32_t slot, uint64_t total)
-      : id_(id), slot_(slot), total_(total), seed_(stream_seed(id)) {}
+  BulkConn(uint32_t id, uint32_t slot, uint64_t total, bool one_way)
+      : id_(id), slot_(slot), total_(total), seed_(one_way ? kOneWaySeed : stream_seed(id)),
+        one_way_(one_way) {}
 
   bool open(const sockaddr_in& server, RunCtx& ctx);
   void begin(RunCtx& ctx);
@@ -29,6 +32,7 @@ class BulkConn {
  private:
   bool send_more(RunCtx& ctx);
   bool receive(RunCtx& ctx);
+  bool await_close(RunCtx& ctx);
   bool set_interest(RunCtx& ctx);
   void finish(RunCtx& ctx);
   void fail(ErrorKind kind, const std::string& what, RunCtx& ctx);
@@ -39,6 +43,7 @@ class BulkConn {
   uint32_t slot_;
   uint64_t total_;
   uint64_t seed_;
+  bool one_way_;
   int fd_ = -1;
   uint64_t sent_ = 0;
   uint64_t received_ = 0;
@@ -52,6 +57,7 @@ class BulkConn {
   uint64_t end_ns_ = 0;
   uint64_t last_progress_ = 0;
   uint32_t interest_ = 0;
+  bool shut_wr_ = false;  // one-way: our FIN is queued
   bool finished_ = false;
   bool complete_ = false;
 };

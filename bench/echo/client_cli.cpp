@@ -12,6 +12,7 @@ const char* mode_name(ClientMode m) {
     case ClientMode::kOpenLoop: return "open-loop";
     case ClientMode::kConnectPerRequest: return "connect-per-request";
     case ClientMode::kBulk: return "bulk";
+    case ClientMode::kBulkOneWay: return "bulk-one-way";
   }
   return "?";
 }
@@ -62,6 +63,10 @@ int parse_client_args(int argc, char** argv, ClientConfig& cfg) {
                               "bulk mode: send this many pseudo-random bytes per connection while "
                               "reading and verifying the echo; reports Gbit/s and fairness")
                    ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 50));
+  app.add_flag("--one-way", cfg.one_way,
+               "with --bulk: send only, to an echo-server --sink; each stream ends with a FIN and "
+               "counts until the server's close, so the time covers delivery to the server")
+      ->needs(bulk);
   app.add_flag("--quiet", cfg.quiet, "no progress line every second");
   app.add_option("--json", cfg.json_path, "also write the results as JSON to this file");
   for (const char* other : {"--size", "--pipeline", "--duration", "--warmup", "--rate", "--requests",

@@ -6,7 +6,10 @@
 
 namespace virtuoso::bench {
 
-enum class ClientMode { kClosedLoop, kOpenLoop, kConnectPerRequest, kBulk };
+enum class ClientMode { kClosedLoop, kOpenLoop, kConnectPerRequest, kBulk, kBulkOneWay };
+
+// Both bulk modes run each connection to a byte count and report per-stream throughput.
+constexpr bool is_bulk(ClientMode m) { return m == ClientMode::kBulk || m == ClientMode::kBulkOneWay; }
 
 struct ClientConfig {
   std::string host = "127.0.0.1";
@@ -22,11 +25,12 @@ struct ClientConfig {
   bool connect_per_request = false;
   bool verify = false;
   uint64_t bulk_bytes = 0;  // per connection; 0: request/response modes
+  bool one_way = false;     // bulk only: send to a sink server, no echo
   bool quiet = false;
   std::string json_path;
 
   ClientMode mode() const {
-    if (bulk_bytes) return ClientMode::kBulk;
+    if (bulk_bytes) return one_way ? ClientMode::kBulkOneWay : ClientMode::kBulk;
     if (connect_per_request) return ClientMode::kConnectPerRequest;
     return rate > 0 ? ClientMode::kOpenLoop : ClientMode::kClosedLoop;
   }

@@ -35,7 +35,7 @@ struct ErrorCounts {
 // Read once a second by the main thread for the progress line; written only by the owning thread.
 struct alignas(64) LiveCounters {
   std::atomic<uint64_t> requests{0};
-  std::atomic<uint64_t> bytes{0};  // echoed bytes received
+  std::atomic<uint64_t> bytes{0};  // echoed bytes received (one-way bulk: bytes sent)
   std::atomic<uint64_t> errors{0};
   void bump(std::atomic<uint64_t>& c, uint64_t n) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -44,11 +44,11 @@ struct alignas(64) LiveCounters {
 
 struct BulkStream {
   uint32_t connection = 0;
-  uint64_t bytes = 0;  // echoed and verified
+  uint64_t bytes = 0;  // echoed and verified; one-way: sent (all delivered once complete)
   uint64_t start_ns = 0;
   uint64_t end_ns = 0;
   uint64_t tx_checksum = 0;
-  uint64_t rx_checksum = 0;
+  uint64_t rx_checksum = 0;  // 0 for one-way streams, which receive nothing
   bool complete = false;
 };
 

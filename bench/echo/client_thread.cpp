@@ -49,9 +49,11 @@ void ClientThread::run(std::latch& ready, std::latch& go) {
     return;
   }
   switch (cfg_.mode()) {
-    case ClientMode::kBulk: {
+    case ClientMode::kBulk:
+    case ClientMode::kBulkOneWay: {
       std::vector<BulkConn> conns;
-      for (uint32_t i = 0; i < conn_ids_.size(); ++i) conns.emplace_back(conn_ids_[i], i, cfg_.bulk_bytes);
+      for (uint32_t i = 0; i < conn_ids_.size(); ++i)
+        conns.emplace_back(conn_ids_[i], i, cfg_.bulk_bytes, cfg_.one_way);
       run_conns(conns, true, ready, go);
       for (auto& c : conns) result_.streams.push_back(c.result());
       break;
