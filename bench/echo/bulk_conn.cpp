@@ -40,7 +40,9 @@ void BulkConn::on_event(uint32_t events, RunCtx& ctx) {
 }
 
 bool BulkConn::send_more(RunCtx& ctx) {
-  while (sent_ < total_) {
+  // A one-way stream also ends at the end of --duration or on SIGINT/SIGTERM; an echo stream runs
+  // to its byte count.
+  while (sent_ < total_ && !(one_way_ && ctx.stopping(ctx.now))) {
     if (tx_head_ == tx_len_) {
       tx_len_ = size_t(std::min<uint64_t>(kTxChunk, total_ - sent_));
       tx_head_ = 0;
@@ -125,7 +127,7 @@ bool BulkConn::await_close(RunCtx& ctx) {
       return false;
     } else if (n == 0 && shut_wr_) {
       end_ns_ = ctx.now;
-      complete_ = true;
+      complete_ = sent_ == total_ || total_ == UINT64_MAX;  // not when a signal cut a byte count short
       finish(ctx);
       return false;
     } else if (n == 0) {
@@ -144,7 +146,7 @@ bool BulkConn::await_close(RunCtx& ctx) {
 }
 
 bool BulkConn::set_interest(RunCtx& ctx) {
-  uint32_t want = EPOLLIN | (sent_ < total_ ? uint32_t(EPOLLOUT) : 0u);
+  uint32_t want = EPOLLIN | (sending() ? uint32_t(EPOLLOUT) : 0u);
   if (want == interest_) return true;
   if (!ctx.watch(EPOLL_CTL_MOD, fd_, want, slot_)) {
     fail(ErrorKind::kIo, "epoll_ctl: " + errno_text(errno), ctx);
@@ -155,6 +157,11 @@ bool BulkConn::set_interest(RunCtx& ctx) {
 }
 
 void BulkConn::check_stall(RunCtx& ctx) {
+  // A one-way stream whose socket stays full gets no EPOLLOUT to notice its end by; this does.
+  if (one_way_ && !finished_ && !shut_wr_ && ctx.stopping(ctx.now)) {
+    if (send_more(ctx)) set_interest(ctx);
+    return;
+  }
   if (finished_ || ctx.now - last_progress_ < RunCtx::kStallNs) return;
   if (!one_way_)
     fail(ErrorKind::kStall, "no echo for 10 s after " + std::to_string(received_) + " bytes", ctx);

@@ -1,5 +1,5 @@
 // echo-client bulk stream: send N pseudo-random bytes while reading the echo back and verifying it,
-// or (one-way) send them to a sink, then FIN, and wait for the sink's close.
+// or (one-way) send them (or send until --duration ends) to a sink, then FIN, and wait for its close.
 #pragma once
 #include <netinet/in.h>
 
@@ -34,6 +34,7 @@ class BulkConn {
   bool receive(RunCtx& ctx);
   bool await_close(RunCtx& ctx);
   bool set_interest(RunCtx& ctx);
+  bool sending() const { return one_way_ ? !shut_wr_ : sent_ < total_; }
   void finish(RunCtx& ctx);
   void fail(ErrorKind kind, const std::string& what, RunCtx& ctx);
 
@@ -41,7 +42,7 @@ class BulkConn {
 
   uint32_t id_;
   uint32_t slot_;
-  uint64_t total_;
+  uint64_t total_;  // one-way for --duration: UINT64_MAX
   uint64_t seed_;
   bool one_way_;
   int fd_ = -1;

@@ -63,15 +63,19 @@ int parse_client_args(int argc, char** argv, ClientConfig& cfg) {
                               "bulk mode: send this many pseudo-random bytes per connection while "
                               "reading and verifying the echo; reports Gbit/s and fairness")
                    ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 50));
-  app.add_flag("--one-way", cfg.one_way,
-               "with --bulk: send only, to an echo-server --sink; each stream ends with a FIN and "
-               "counts until the server's close, so the time covers delivery to the server")
-      ->needs(bulk);
+  auto* one_way = app.add_flag("--one-way", cfg.one_way,
+                               "one-way streams to an echo-server --sink: --bulk BYTES per connection "
+                               "or, without --bulk, for --duration; each stream ends with a FIN and "
+                               "counts until the server's close (delivery to the server); the sink's "
+                               "--verify-pattern checks the bytes");
   app.add_flag("--quiet", cfg.quiet, "no progress line every second");
   app.add_option("--json", cfg.json_path, "also write the results as JSON to this file");
   for (const char* other : {"--size", "--pipeline", "--duration", "--warmup", "--rate", "--requests",
                             "--connect-per-request"})
     bulk->excludes(other);
+  for (const char* other : {"--size", "--pipeline", "--warmup", "--rate", "--requests",
+                            "--connect-per-request", "--verify"})
+    one_way->excludes(other);
   app.get_option("--connect-per-request")->excludes("--pipeline")->excludes("--rate");
   app.get_option("--requests")->excludes("--duration");
   try {

@@ -25,12 +25,13 @@ struct ClientConfig {
   bool connect_per_request = false;
   bool verify = false;
   uint64_t bulk_bytes = 0;  // per connection; 0: request/response modes
-  bool one_way = false;     // bulk only: send to a sink server, no echo
+  bool one_way = false;     // send to a sink server, no echo: bulk_bytes, or 0 for duration_s
   bool quiet = false;
   std::string json_path;
 
   ClientMode mode() const {
-    if (bulk_bytes) return one_way ? ClientMode::kBulkOneWay : ClientMode::kBulk;
+    if (one_way) return ClientMode::kBulkOneWay;
+    if (bulk_bytes) return ClientMode::kBulk;
     if (connect_per_request) return ClientMode::kConnectPerRequest;
     return rate > 0 ? ClientMode::kOpenLoop : ClientMode::kClosedLoop;
   }

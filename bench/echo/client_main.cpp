@@ -102,7 +102,7 @@ int main(int argc, char** argv) {
   if (live_totals(threads).errors > 0) g_stop.store(true);
   tl.t0 = now_ns();
   tl.measure_start = tl.t0 + uint64_t(cfg.warmup_s * 1e9);
-  bool timed = cfg.requests == 0 && !is_bulk(cfg.mode());
+  bool timed = cfg.requests == 0 && (!is_bulk(cfg.mode()) || cfg.bulk_bytes == 0);
   if (timed) tl.measure_end = tl.measure_start + uint64_t(cfg.duration_s * 1e9);
   go.count_down();
 

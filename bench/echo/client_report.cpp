@@ -18,8 +18,10 @@ double us(uint64_t ns) { return double(ns) / 1000.0; }
 void summarize_bulk(Summary& s) {
   uint64_t first = UINT64_MAX, last = 0, bytes = 0;
   for (const auto& st : s.streams) {
-    double secs = double(st.end_ns - st.start_ns) / 1e9;
-    s.stream_gbit_per_s.push_back(st.complete && secs > 0 ? double(st.bytes) * 8 / secs / 1e9 : 0);
+    // end_ns is set when a stream completes, and for a one-way stream a signal cut short once the
+    // sink has closed (all its bytes delivered); a failed stream has none.
+    double secs = st.end_ns > st.start_ns ? double(st.end_ns - st.start_ns) / 1e9 : 0;
+    s.stream_gbit_per_s.push_back(secs > 0 ? double(st.bytes) * 8 / secs / 1e9 : 0);
     first = std::min(first, st.start_ns);
     last = std::max(last, st.end_ns);
     bytes += st.bytes;
@@ -68,7 +70,10 @@ void print_summary(const ClientConfig& cfg, const Summary& s) {
   std::printf("echo-client: %s to %s:%u, %u connections, %u threads", mode_name(s.mode),
               cfg.host.c_str(), cfg.port, cfg.connections, cfg.threads);
   if (is_bulk(s.mode)) {
-    std::printf(", %llu bytes per stream\n", (unsigned long long)cfg.bulk_bytes);
+    if (cfg.bulk_bytes)
+      std::printf(", %llu bytes per stream\n", (unsigned long long)cfg.bulk_bytes);
+    else
+      std::printf(", %.3f s per stream\n", cfg.duration_s);
     for (size_t i = 0; i < s.streams.size(); ++i) {
       const BulkStream& st = s.streams[i];
       std::printf("stream %u: %llu bytes, %.3f Gbit/s, checksum sent %016llx", st.connection,

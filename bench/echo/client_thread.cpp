@@ -52,8 +52,9 @@ void ClientThread::run(std::latch& ready, std::latch& go) {
     case ClientMode::kBulk:
     case ClientMode::kBulkOneWay: {
       std::vector<BulkConn> conns;
+      uint64_t bytes = cfg_.bulk_bytes ? cfg_.bulk_bytes : UINT64_MAX;  // 0: one-way for --duration
       for (uint32_t i = 0; i < conn_ids_.size(); ++i)
-        conns.emplace_back(conn_ids_[i], i, cfg_.bulk_bytes, cfg_.one_way);
+        conns.emplace_back(conn_ids_[i], i, bytes, cfg_.one_way);
       run_conns(conns, true, ready, go);
       for (auto& c : conns) result_.streams.push_back(c.result());
       break;
