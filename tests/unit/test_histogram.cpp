@@ -1,4 +1,5 @@
-// Unit tests: the benchmarks' log-bucketed latency histogram (bucket math, percentiles, error bound).
+// Unit tests: the benchmarks' log-bucketed latency histogram (bucket math, percentiles, error bound),
+// and the echo benchmark's one-way stream check (what echo-server --sink --verify-pattern relies on).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -9,8 +10,10 @@
 #include <vector>
 
 #include "common/histogram.hpp"
+#include "echo/one_way.hpp"
 
 using virtuoso::bench::LogHistogram;
+using virtuoso::bench::OneWayVerifier;
 
 namespace {
 
@@ -137,4 +140,58 @@ TEST_CASE("histogram: reset -> empty again") {
   h.reset();
   CHECK(h.count() == 0);
   CHECK(h.percentile(99) == 0);
+}
+
+namespace {
+
+// Bytes [off, off + len) of the one-way stream, as echo-client --one-way sends them.
+std::vector<uint8_t> one_way_bytes(uint64_t off, size_t len) {
+  std::vector<uint8_t> v(len);
+  virtuoso::bench::fill_pattern(virtuoso::bench::kOneWaySeed, off, v.data(), len);
+  return v;
+}
+
+// Feeds `data` in pieces of the given sizes, cycling through them.
+void feed_in_pieces(OneWayVerifier& v, const std::vector<uint8_t>& data, std::vector<size_t> pieces) {
+  std::vector<uint8_t> scratch(data.size());
+  size_t at = 0;
+  for (size_t i = 0; at < data.size(); ++i) {
+    size_t n = std::min(pieces[i % pieces.size()], data.size() - at);
+    v.feed(data.data() + at, n, scratch.data());
+    at += n;
+  }
+}
+
+}  // namespace
+
+TEST_CASE("one-way pattern: first bytes -> the documented splitmix64 words, the same for every sender") {
+  // Pinned so that other senders (scripts, other tools) built from the README keep matching.
+  const std::vector<uint8_t> want = {0xfb, 0xed, 0x1d, 0xc0, 0xe3, 0xef, 0x07, 0x2d, 0x1b, 0xc3, 0x29, 0x3a};
+  CHECK(one_way_bytes(0, want.size()) == want);
+  CHECK(one_way_bytes(1'000'000, 3) == std::vector<uint8_t>{0xd1, 0x67, 0x72});
+}
+
+TEST_CASE("one-way verifier: the stream in uneven pieces -> no mismatch, every byte counted") {
+  auto data = one_way_bytes(0, 100'000);
+  OneWayVerifier v;
+  feed_in_pieces(v, data, {1, 7, 8, 13, 4096, 3});
+  CHECK(v.bytes() == data.size());
+  CHECK(v.mismatched() == 0);
+}
+
+TEST_CASE("one-way verifier: one flipped byte inside a piece -> one mismatch at its stream offset") {
+  auto data = one_way_bytes(0, 50'000);
+  data[40'001] ^= 0x01;
+  OneWayVerifier v;
+  feed_in_pieces(v, data, {4096, 5});
+  CHECK(v.mismatched() == 1);
+  CHECK(v.first_mismatch() == 40'001);
+}
+
+TEST_CASE("one-way verifier: a stream from a later offset -> mismatches from byte 0") {
+  auto shifted = one_way_bytes(8, 1000);  // what a sender that skipped one word would send
+  OneWayVerifier v;
+  feed_in_pieces(v, shifted, {333});
+  CHECK(v.mismatched() > 900);
+  CHECK(v.first_mismatch() == 0);
 }
