@@ -63,7 +63,7 @@ TEST_CASE("shim_poll_mask_follows_linux_tcp_states", "[shim][poll]") {
   h.stack->poll(&p, 1, &kZero, nullptr);
   CHECK(p.revents == (POLLIN | POLLOUT | POLLRDHUP | POLLHUP));  // both directions shut
 
-  uint32_t id;
+  uint32_t id = 0;
   int lfd = h.listen_socket(80, id);
   p = {lfd, POLLIN | POLLOUT, 0};
   CHECK(h.stack->poll(&p, 1, &kZero, nullptr) == 0);  // a listener is never writable
