@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Runs real programs under the shim against shim-loopback-daemon (no DPDK, no network: the
-# daemon pairs its own apps' connections). Usage: run.sh BUILD_DIR   (with bin/ and lib/ in it)
+# daemon pairs its own apps' connections), or against a running virtuosod.
+#   run.sh BUILD_DIR                     with bin/ and lib/ in it; starts the loopback daemon
+#   run.sh BUILD_DIR RUN_DIR STACK_IP    uses the daemon of RUN_DIR (skips the daemon-exit check)
 set -uo pipefail
-BUILD=${1:?usage: run.sh BUILD_DIR}
+BUILD=${1:?usage: run.sh BUILD_DIR [RUN_DIR STACK_IP]}
+EXTERNAL_RUN_DIR=${2:-}
+export SHIM_CHECK_HOST=${3:-127.0.0.1}
+HOST=$SHIM_CHECK_HOST
 BIN=$(cd "$BUILD/bin" && pwd)
 HERE=$(cd "$(dirname "$0")" && pwd)
 DIR=$(mktemp -d /tmp/shim-checks-XXXXXX)
+RUN_DIR=${EXTERNAL_RUN_DIR:-$DIR}
 DAEMON_PID=""
 PIDS=()  # programs started in the background, killed by id at the end
 cleanup() {
@@ -14,12 +20,13 @@ cleanup() {
 }
 trap cleanup EXIT
 start_daemon() {
+  [ -n "$EXTERNAL_RUN_DIR" ] && return 0
   "$BIN/shim-loopback-daemon" --run-dir "$DIR" >"$DIR/daemon.log" 2>&1 &
   DAEMON_PID=$!
   for _ in $(seq 50); do [ -S "$DIR/app.sock" ] && return 0; sleep 0.1; done
   echo "shim-loopback-daemon did not start"; cat "$DIR/daemon.log"; exit 1
 }
-RUN=("$BIN/virtuoso-run" --run-dir "$DIR" --)
+RUN=("$BIN/virtuoso-run" --run-dir "$RUN_DIR" --)
 failures=0
 check() {  # check NAME EXPECTED-OUTPUT-REGEX COMMAND...
   local name=$1 want=$2; shift 2
@@ -43,7 +50,7 @@ head -c 300000 /dev/urandom >"$DIR/rnd.bin"
 "${RUN[@]}" nc -l 0.0.0.0 29100 >"$DIR/nc.out" 2>&1 &
 PIDS+=($!)
 sleep 0.5
-"${RUN[@]}" nc -N 127.0.0.1 29100 <"$DIR/rnd.bin"
+"${RUN[@]}" nc -N "$HOST" 29100 <"$DIR/rnd.bin"
 sleep 0.5
 check "netcat: 300 kB across processes, EOF by shutdown" "^same$" \
   sh -c "cmp -s '$DIR/rnd.bin' '$DIR/nc.out' && echo same || echo different"
@@ -52,28 +59,32 @@ echo "hello from the shim" >"$DIR/index.html"
 PIDS+=($!)
 sleep 1
 if command -v curl >/dev/null; then
-  check "curl -> python http.server" "hello from the shim" "${RUN[@]}" curl -sS http://10.1.1.1:28000/index.html
+  check "curl -> python http.server" "hello from the shim" "${RUN[@]}" curl -sS "http://$HOST:28000/index.html"
 fi
 if command -v memcached >/dev/null; then
   "${RUN[@]}" memcached -u root -l 0.0.0.0 -p 21211 -t 2 >"$DIR/mc.log" 2>&1 &
   PIDS+=($!)
   sleep 0.5
   check "memcached (libevent, epoll, 2 threads): set/get 500 kB" "^ok$" "${RUN[@]}" python3 -c '
-import socket
-s = socket.create_connection(("127.0.0.1", 21211), timeout=5)
+import socket, os
+s = socket.create_connection((os.environ["SHIM_CHECK_HOST"], 21211), timeout=5)
 big = b"v" * 500000
 s.sendall(b"set big 0 0 %d\r\n" % len(big) + big + b"\r\n"); assert s.recv(100) == b"STORED\r\n"
 s.sendall(b"get big\r\n"); got = b""
 while not got.endswith(b"END\r\n"): got += s.recv(1 << 20)
 print("ok" if big in got else "bad")'
 fi
-"${RUN[@]}" python3 "$HERE/daemon_dies.py" >"$DIR/dies.out" 2>&1 &
-PIDS+=($!)
-sleep 1
-kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
-sleep 1
-check "daemon exit: blocked recv fails, new socket refused" "Address family not supported" cat "$DIR/dies.out"
-check "no daemon: one clear line, EAFNOSUPPORT" "no Virtuoso daemon at $DIR/app.sock" \
+if [ -z "$EXTERNAL_RUN_DIR" ]; then
+  "${RUN[@]}" python3 "$HERE/daemon_dies.py" >"$DIR/dies.out" 2>&1 &
+  PIDS+=($!)
+  sleep 1
+  kill "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=""
+  sleep 1
+  check "daemon exit: blocked recv fails, new socket refused" "Address family not supported" \
+    cat "$DIR/dies.out"
+fi
+RUN=("$BIN/virtuoso-run" --run-dir "$DIR/none" --)
+check "no daemon: one clear line, EAFNOSUPPORT" "no Virtuoso daemon at $DIR/none/app.sock" \
   "${RUN[@]}" python3 -c 'import socket
 try: socket.socket()
 except OSError as e: print(e)'

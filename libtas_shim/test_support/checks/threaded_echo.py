@@ -1,9 +1,10 @@
 # Echo through a stack listener and client in one process: a sender thread, a receiving
 # thread, a server thread; 1 MB through 64 KiB rings, sockets with timeouts (poll + non-blocking).
-import socket, threading, sys
+import socket, threading, sys, os
+HOST = os.environ.get("SHIM_CHECK_HOST", "127.0.0.1")  # the stack's address
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("0.0.0.0", 7007)); srv.listen(8)
+srv.bind(("0.0.0.0", 7107)); srv.listen(8)
 print("listening", srv.getsockname(), flush=True)
 def serve():
     c, addr = srv.accept()
@@ -14,7 +15,7 @@ def serve():
         c.sendall(d)
     c.close()
 t = threading.Thread(target=serve); t.start()
-cl = socket.create_connection(("127.0.0.1", 7007), timeout=5)
+cl = socket.create_connection((HOST, 7107), timeout=5)
 print("client", cl.getsockname(), cl.getpeername(), flush=True)
 payload = bytes(range(256)) * 4000   # 1 MB, bigger than the rings
 def sender():
