@@ -26,7 +26,6 @@ KernelOps libc_kernel_ops() {
   k.recvmsg = ::recvmsg;
   k.setsockopt = ::setsockopt;
   k.fcntl = ::fcntl;
-  k.dup = ::dup;
   k.dup3 = ::dup3;
   k.ioctl = ::ioctl;
   return k;

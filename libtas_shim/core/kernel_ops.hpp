@@ -23,7 +23,6 @@ struct KernelOps {
   ssize_t (*recvmsg)(int, struct msghdr*, int) = nullptr;
   int (*setsockopt)(int, int, int, const void*, socklen_t) = nullptr;
   int (*fcntl)(int, int, ...) = nullptr;
-  int (*dup)(int) = nullptr;
   int (*dup3)(int, int, int) = nullptr;
   int (*ioctl)(int, unsigned long, ...) = nullptr;
 };

@@ -21,11 +21,6 @@ Stack::~Stack() {
   for (int fd : kick_pool_) k_.close(fd);
 }
 
-void Stack::set_context_for_test(std::shared_ptr<Context> ctx) {
-  std::lock_guard<std::mutex> lk(mu_);
-  ctx_ = std::move(ctx);
-}
-
 int Stack::ensure_context(std::shared_ptr<Context>& out) {
   auto usable = [&] { return ctx_ && !ctx_->dead() && !ctx_->link_broken(); };
   {

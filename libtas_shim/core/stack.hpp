@@ -40,6 +40,14 @@ using ContextFactory = std::function<int(const KernelOps&, std::shared_ptr<Conte
 
 class Guard;
 
+// How long one sleep may last at most (ns, -1: no limit). A command waiting for room in the atx
+// queue is retried every 100 us; a sleeper that got no kick descriptor (out of descriptors)
+// cannot be woken by others and re-checks every millisecond.
+inline int64_t sleep_cap_ns(const Context& ctx, const Sleeper& s) {
+  if (ctx.cmds_pending()) return 100 * 1000;
+  return s.kick_fd < 0 ? 1000 * 1000 : -1;
+}
+
 // A point in CLOCK_MONOTONIC time, or never.
 struct Deadline {
   bool never = true;
@@ -79,7 +87,6 @@ class Stack {
   void fork_child();
   FdTable::Kind fd_kind(int fd) const { return fds_.kind(fd); }
   void close_all_at_exit();
-  void set_context_for_test(std::shared_ptr<Context> ctx);
 
   // stack_conn.cpp: connection life cycle.
   int bind(int fd, const struct sockaddr* addr, socklen_t len);
@@ -200,7 +207,7 @@ class SleepScope {
   bool entered_ = false;
 };
 
-// select(2) on top of Stack::poll (any descriptor may be a stack socket). `sets` may be null.
+// select(2) on top of Stack::poll (any descriptor may be a stack socket); any set may be null.
 int select_via_poll(Stack& st, int nfds, fd_set* rd, fd_set* wr, fd_set* ex,
                     const struct timespec* timeout, const sigset_t* mask);
 

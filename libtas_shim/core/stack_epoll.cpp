@@ -13,7 +13,6 @@
 namespace virtuoso::shim {
 namespace {
 
-constexpr int64_t kPendingCmdRetryNs = 100 * 1000;
 
 // Milliseconds for epoll_pwait, rounded up so a wait never ends before its deadline.
 int wait_ms(const Deadline& dl, int64_t cap_ns) {
@@ -198,7 +197,7 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
       scope.leave();
       return n + epoll_kernel_now(g, *set, ctx, ev + n, max - n);
     }
-    int ms = wait_ms(dl, ctx->cmds_pending() ? kPendingCmdRetryNs : -1);
+    int ms = wait_ms(dl, sleep_cap_ns(*ctx, scope.sleeper()));
     g.unlock();
     int r = k_.epoll_pwait(epfd, ev, max, ms, mask);
     int e = errno;

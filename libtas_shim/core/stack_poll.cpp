@@ -12,7 +12,6 @@ namespace virtuoso::shim {
 namespace {
 
 constexpr struct timespec kZero = {0, 0};
-constexpr int64_t kPendingCmdRetryNs = 100 * 1000;
 
 bool is_zero(const struct timespec* ts) {
   return ts != nullptr && ts->tv_sec == 0 && ts->tv_nsec == 0;
@@ -85,7 +84,7 @@ class PollCall {
       kfds_.resize(n_);
       size_t extra = ctx.hub().append_wait_fds(scope.sleeper(), kfds_);
       struct timespec buf;
-      const struct timespec* ts = dl.remaining(buf, ctx.cmds_pending() ? kPendingCmdRetryNs : -1);
+      const struct timespec* ts = dl.remaining(buf, sleep_cap_ns(ctx, scope.sleeper()));
       int r = kernel_wait(ts, mask);
       if (ctx.hub().after_poll(scope.sleeper(), kfds_.data() + n_, extra)) ctx.mark_dead();
       kfds_.resize(n_);

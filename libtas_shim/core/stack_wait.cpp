@@ -37,10 +37,6 @@ inline void cpu_relax() {
 #endif
 }
 
-// While a command waits for room in the atx queue, sleepers wake this often to retry it.
-constexpr int64_t kPendingCmdRetryNs = 100 * 1000;
-// A sleeper without a kick descriptor (out of descriptors) re-checks this often instead.
-constexpr int64_t kNoKickRetryNs = 1000 * 1000;
 // How long a close waits for its kTxFin to reach a full atx queue before telling the slow path.
 constexpr int kFlushWaitRounds = 40000;
 constexpr struct timespec kFlushWaitStep = {0, 50 * 1000};
@@ -169,9 +165,8 @@ int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready)
     if (dl.expired()) return -ETIMEDOUT;
     fds.clear();
     ctx.hub().append_wait_fds(scope.sleeper(), fds);
-    int64_t cap = ctx.cmds_pending() ? kPendingCmdRetryNs : (kick < 0 ? kNoKickRetryNs : -1);
     struct timespec buf;
-    const struct timespec* ts = dl.remaining(buf, cap);
+    const struct timespec* ts = dl.remaining(buf, sleep_cap_ns(ctx, scope.sleeper()));
     g.unlock();
     int r = k_.ppoll(fds.data(), fds.size(), ts, nullptr);
     int err = errno;

@@ -96,7 +96,6 @@ KernelOps real_kernel_ops() {
   k.recvmsg = r.recvmsg;
   k.setsockopt = r.setsockopt;
   k.fcntl = r.fcntl;
-  k.dup = r.dup;
   k.dup3 = r.dup3;
   k.ioctl = r.ioctl;
   return k;
