@@ -155,6 +155,7 @@ int Stack::poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
 int select_via_poll(Stack& st, int nfds, fd_set* rd, fd_set* wr, fd_set* ex,
                     const struct timespec* timeout, const sigset_t* mask) {
   if (nfds < 0) return -EINVAL;
+  nfds = std::min(nfds, FdTable::kMaxFds);  // the kernel also caps it at its table size
   // fd_set is a bit array; callers may pass larger ones than FD_SETSIZE, so index it by hand.
   constexpr int kBits = 8 * sizeof(unsigned long);
   auto test = [](fd_set* set, int fd) {

@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <sys/ioctl.h>
 
+#include <algorithm>
+
 #include "shim.hpp"
 
 using namespace virtuoso::shim;

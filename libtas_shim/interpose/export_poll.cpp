@@ -2,6 +2,8 @@
 // the stack evaluates its sockets and waits in the kernel for the rest plus its doorbell.
 #include <time.h>
 
+#include <algorithm>
+
 #include "shim.hpp"
 
 using namespace virtuoso::shim;
@@ -20,6 +22,7 @@ bool any_stack_fd(Stack& st, const struct pollfd* fds, nfds_t n) {
 
 bool any_stack_fd(Stack& st, int nfds, const fd_set* rd, const fd_set* wr, const fd_set* ex) {
   if (!st.any_sockets()) return false;
+  nfds = std::min(nfds, FdTable::kMaxFds);
   constexpr int kBits = 8 * sizeof(unsigned long);
   for (const fd_set* set : {rd, wr, ex}) {
     if (set == nullptr) continue;
