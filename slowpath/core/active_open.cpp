@@ -54,7 +54,7 @@ void ControlPlane::req_connect(uint16_t ctx, const abi::AppRequest& req, abi::Ap
   }
   auto taken = [&](uint16_t lport) {
     FourTuple t{local, remote, lport, req.port};
-    return by_tuple_.count(t) != 0 || half_open_.count(t) != 0;
+    return by_tuple_.count(t) != 0 || half_open_.count(t) != 0 || time_wait_.count(t) != 0;
   };
   uint16_t lport = req.local_port;
   if (lport != 0) {

@@ -138,9 +138,8 @@ void ControlPlane::req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppR
   if (!abort || flow == kNoFlow) return;
   Conn& c = conns_[flow];
   if (!c.installed) return;
-  bool rst = c.state != ConnState::kTimeWait;  // in TIME_WAIT the peer is gone already
-  if (rst) ++stats_.aborts_app;
-  abort_flow(flow, c, rst);
+  ++stats_.aborts_app;
+  abort_flow(flow, c, true);
 }
 
 }  // namespace virtuoso::slowpath

@@ -132,8 +132,8 @@ void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
     if (c.state == ConnState::kSynSent) {
       release_conn(flow);
     } else if (c.installed) {
-      if (c.state != ConnState::kTimeWait) ++stats_.aborts_app;
-      abort_flow(flow, c, c.state != ConnState::kTimeWait);
+      ++stats_.aborts_app;
+      abort_flow(flow, c, true);
     }
   }
   maybe_detach(ctx);

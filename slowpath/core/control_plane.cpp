@@ -23,7 +23,6 @@ const char* to_string(ConnState s) {
     case ConnState::kCloseWait: return "CLOSE-WAIT";
     case ConnState::kClosing: return "CLOSING";
     case ConnState::kFinWait2: return "FIN-WAIT-2";
-    case ConnState::kTimeWait: return "TIME-WAIT";
     case ConnState::kRemoving: return "REMOVING";
   }
   return "?";
@@ -76,6 +75,8 @@ void ControlPlane::handle_arp(const uint8_t* data, size_t len, TimeMs now) {
 void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
   const wire::TcpFrame& f = seg.f;
   FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  // Before the flow table: a record's flow may still be on its way back from the fast path.
+  if (auto it = time_wait_.find(t); it != time_wait_.end() && on_time_wait_segment(t, it->second, seg, now)) return;
   if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
     uint32_t flow = it->second;
     Conn& c = conns_[flow];
@@ -131,13 +132,14 @@ void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
 
 void ControlPlane::tick(TimeMs now) {
   tick_arp(now);
+  tick_time_wait(now);
   tick_half_open(now);
   for (uint32_t flow = 0; flow < conns_.size(); ++flow)
     if (conns_[flow].state != ConnState::kFree) tick_conn(flow, conns_[flow], now);
 }
 
 bool ControlPlane::timers_pending() const {
-  return arp_.pending() || !half_open_.empty() || flow_ids_.used() > 0;
+  return arp_.pending() || !half_open_.empty() || flow_ids_.used() > 0 || !time_wait_.empty();
 }
 
 void ControlPlane::send_segment(const SegmentSpec& spec) {

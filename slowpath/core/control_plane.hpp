@@ -3,11 +3,14 @@
 // Inputs are punted frames, fast-path events, app requests and clock ticks, each with `now`;
 // outputs go through Outputs. No sockets, no clock, no epoll: the daemon drives it, tests too.
 // Member functions are split by concern: control_plane.cpp (dispatch, helpers), contexts.cpp,
-// app_requests.cpp, passive_open.cpp, active_open.cpp, flow_install.cpp, teardown.cpp, timers.cpp.
+// app_requests.cpp, passive_open.cpp, active_open.cpp, flow_install.cpp, teardown.cpp, time_wait.cpp,
+// timers.cpp.
 #pragma once
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
+#include <queue>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -35,8 +38,7 @@ enum class ConnState : uint8_t {
   kCloseWait,    // peer FIN received; our FIN may be in flight (LAST_ACK)
   kClosing,      // peer FIN received while our FIN was in flight
   kFinWait2,     // our FIN acknowledged, the peer's not received
-  kTimeWait,     // both FINs done; the fast path still re-ACKs a retransmitted FIN
-  kRemoving,     // kRemove sent, waiting for kRemoved
+  kRemoving,     // kRemove sent, waiting for kRemoved (TIME_WAIT goes on in a TimeWait record)
 };
 const char* to_string(ConnState s);
 
@@ -74,6 +76,8 @@ class ControlPlane {
   size_t listeners() const { return listeners_.size(); }
   uint32_t flows() const { return flow_ids_.used(); }
   size_t half_open() const { return half_open_.size(); }
+  size_t time_wait() const { return time_wait_.size(); }
+  bool in_time_wait(const FourTuple& t) const { return time_wait_.count(t) != 0; }
   ConnState conn_state(uint32_t flow) const { return flow < conns_.size() ? conns_[flow].state : ConnState::kFree; }
   CtxState ctx_state(uint16_t ctx) const { return ctx < ctxs_.size() ? ctxs_[ctx].state : CtxState::kFree; }
 
@@ -125,7 +129,7 @@ class ControlPlane {
     uint64_t last_acked = 0;
     uint64_t last_segs_in = 0;
     TimeMs rto_deadline = 0;    // 0: not armed
-    TimeMs state_deadline = 0;  // TIME_WAIT end, orphaned FIN_WAIT_2 give-up; 0: none
+    TimeMs state_deadline = 0;  // orphaned FIN_WAIT_2 give-up; 0: none
     TimeMs installed_at = 0;
   };
   struct SlotInfo {
@@ -141,6 +145,22 @@ class ControlPlane {
     std::vector<SlotInfo> slots;
     IdPool free_slots;
     uint32_t conns = 0;  // connections (any state) holding one of its slots
+  };
+  // TIME_WAIT after the flow left the fast path and gave back its slot: only what answering the
+  // peer needs (RFC 9293 3.10.7.4), and the 4-tuple stays taken until `deadline`.
+  struct TimeWait {
+    wire::MacAddr peer_mac{};
+    uint32_t snd_nxt = 0;  // after our FIN
+    uint32_t rcv_nxt = 0;  // after the peer's FIN
+    uint16_t window = 0;   // as last advertised (scaled form)
+    TimeMs deadline = 0;
+    uint64_t serial = 0;   // tells this record's timer from a former record's of the same 4-tuple
+  };
+  struct TimeWaitTimer {
+    TimeMs deadline;
+    uint64_t serial;
+    FourTuple tuple;
+    bool operator>(const TimeWaitTimer& o) const { return deadline > o.deadline; }
   };
   struct InstallParams {
     uint16_t mss;
@@ -217,12 +237,19 @@ class ControlPlane {
   // teardown.cpp
   void on_peer_fin(uint32_t flow, Conn& c, TimeMs now);
   void on_fin_acked(uint32_t flow, Conn& c, TimeMs now);
-  void enter_time_wait(Conn& c, TimeMs now);
+  void enter_time_wait(uint32_t flow, Conn& c, TimeMs now);
   void remove_flow(uint32_t flow, Conn& c);
   void abort_flow(uint32_t flow, Conn& c, bool send_rst);
   void fail_flow(uint32_t flow, Conn& c, int error, bool send_rst);
   void release_conn(uint32_t flow);
   void release_by_app(uint16_t ctx, uint32_t slot);
+
+  // time_wait.cpp
+  void add_time_wait(const FourTuple& t, const TimeWait& tw);
+  void drop_time_wait(const FourTuple& t);
+  bool on_time_wait_segment(const FourTuple& t, TimeWait& tw, const Segment& seg, TimeMs now);
+  void send_time_wait_ack(const FourTuple& t, const TimeWait& tw);
+  void tick_time_wait(TimeMs now);
 
   // timers.cpp
   void tick_conn(uint32_t flow, Conn& c, TimeMs now);
@@ -247,6 +274,9 @@ class ControlPlane {
   std::unordered_map<FourTuple, uint32_t, FourTupleHash> by_tuple_;
   std::unordered_map<FourTuple, HalfOpen, FourTupleHash> half_open_;
   std::unordered_map<uint32_t, Listener> listeners_;
+  std::unordered_map<FourTuple, TimeWait, FourTupleHash> time_wait_;
+  std::priority_queue<TimeWaitTimer, std::vector<TimeWaitTimer>, std::greater<>> time_wait_timers_;
+  uint64_t next_time_wait_serial_ = 1;
   uint32_t next_listener_id_ = 1;
 };
 

@@ -86,10 +86,7 @@ void ControlPlane::on_installed_segment(uint32_t flow, Conn& c, const Segment& s
     if (f.tcp.seq == rcv_nxt) {
       ++stats_.rsts_received;
       spdlog::debug("flow {}: reset by the peer in {}", flow, to_string(c.state));
-      if (c.state == ConnState::kTimeWait)
-        remove_flow(flow, c);
-      else
-        fail_flow(flow, c, ECONNRESET, false);
+      fail_flow(flow, c, ECONNRESET, false);
     } else if (wire::seq_in(f.tcp.seq, rcv_nxt, rcv_nxt + s_.app_layout.rx_size)) {
       ++stats_.challenge_acks;
       send_ack(flow, c);

@@ -192,7 +192,7 @@ void ControlPlane::drop_listener(uint32_t listener_id) {
       continue;
     uint32_t flow = x.slots[slot].flow;
     release_by_app(l.ctx, slot);
-    if (flow != kNoFlow && conns_[flow].installed) abort_flow(flow, conns_[flow], conns_[flow].state != ConnState::kTimeWait);
+    if (flow != kNoFlow && conns_[flow].installed) abort_flow(flow, conns_[flow], true);
   }
   const Reservation* res = ports_.find(l.port);
   if (res && res->kind == ReservationKind::kListen && res->listener == listener_id) ports_.release(l.port);

@@ -30,6 +30,9 @@ struct SlowpathStats {
   uint64_t aborts_app = 0;           // kAbort, or flows of an app that went away
   uint64_t fin_wait2_timeouts = 0;
   uint64_t time_wait_expired = 0;
+  uint64_t time_wait_acks = 0;       // ACKs answering a TIME_WAIT record's peer (retransmitted FIN...)
+  uint64_t time_wait_reopened = 0;   // a new SYN ended a TIME_WAIT record (RFC 1122 4.2.2.13)
+  uint64_t time_wait_overflow = 0;   // no record kept: too many in TIME_WAIT already
   uint64_t closed_orderly = 0;
   uint64_t frames_reinjected = 0;    // segments of a just-installed flow sent back to the fast path
   uint64_t segments_dropped = 0;     // segments with nothing to do (closing flow, unexpected flags)
@@ -70,6 +73,9 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"aborts_app", &SlowpathStats::aborts_app},
     {"fin_wait2_timeouts", &SlowpathStats::fin_wait2_timeouts},
     {"time_wait_expired", &SlowpathStats::time_wait_expired},
+    {"time_wait_acks", &SlowpathStats::time_wait_acks},
+    {"time_wait_reopened", &SlowpathStats::time_wait_reopened},
+    {"time_wait_overflow", &SlowpathStats::time_wait_overflow},
     {"closed_orderly", &SlowpathStats::closed_orderly},
     {"frames_reinjected", &SlowpathStats::frames_reinjected},
     {"segments_dropped", &SlowpathStats::segments_dropped},

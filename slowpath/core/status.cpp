@@ -49,6 +49,7 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"listeners", cp.listeners()},
       {"flows", cp.flows()},
       {"half_open", cp.half_open()},
+      {"time_wait", cp.time_wait()},
       {"fastpath", std::move(fp)},
       {"slowpath", std::move(sp)},
   };

@@ -18,10 +18,10 @@ void ControlPlane::on_peer_fin(uint32_t flow, Conn& c, TimeMs now) {
       c.state = fin_out ? ConnState::kClosing : ConnState::kCloseWait;
       break;
     }
-    case ConnState::kFinWait2: enter_time_wait(c, now); break;
+    case ConnState::kFinWait2: enter_time_wait(flow, c, now); break;
     default: return;  // duplicate, or the flow is going away
   }
-  spdlog::debug("flow {}: peer FIN -> {}", flow, to_string(c.state));
+  spdlog::debug("flow {}: peer FIN -> {}", flow, c.state == ConnState::kRemoving ? "TIME-WAIT" : to_string(c.state));
 }
 
 void ControlPlane::on_fin_acked(uint32_t flow, Conn& c, TimeMs now) {
@@ -35,18 +35,27 @@ void ControlPlane::on_fin_acked(uint32_t flow, Conn& c, TimeMs now) {
       if (app_holds(c)) emit_ctl(c, abi::CtlEventKind::kClosed, 0);
       remove_flow(flow, c);
       break;
-    case ConnState::kClosing: enter_time_wait(c, now); break;
+    case ConnState::kClosing: enter_time_wait(flow, c, now); break;
     default: return;
   }
   spdlog::debug("flow {}: our FIN acknowledged -> {}", flow, to_string(c.state));
 }
 
-void ControlPlane::enter_time_wait(Conn& c, TimeMs now) {
-  c.state = ConnState::kTimeWait;
-  c.state_deadline = now + s_.time_wait_ms;
-  c.rto_deadline = 0;
+// Both FINs are acknowledged: the app may have its slot back and the fast path its entry; the
+// 2MSL wait goes on in a slow-path record (time_wait.cpp). The fast path ACKed the peer's FIN
+// before reporting it, so nothing is left to send from the entry.
+void ControlPlane::enter_time_wait(uint32_t flow, Conn& c, TimeMs now) {
   ++stats_.closed_orderly;
   if (app_holds(c)) emit_ctl(c, abi::CtlEventKind::kClosed, 0);
+  const abi::FlowEntry& e = *ctrl_.flow(flow);
+  TimeWait tw;
+  tw.peer_mac = c.peer_mac;
+  tw.snd_nxt = load_relaxed(e.snd_nxt);
+  tw.rcv_nxt = load_relaxed(e.rcv_nxt);
+  tw.window = rcv_window(c);
+  tw.deadline = now + s_.time_wait_ms;
+  add_time_wait(c.tuple, tw);
+  remove_flow(flow, c);
 }
 
 void ControlPlane::remove_flow(uint32_t flow, Conn& c) {
@@ -83,7 +92,7 @@ void ControlPlane::fail_flow(uint32_t flow, Conn& c, int error, bool send_rst) {
 void ControlPlane::release_conn(uint32_t flow) {
   Conn& c = conns_[flow];
   if (c.arp_wait) arp_.cancel(flow);
-  by_tuple_.erase(c.tuple);
+  if (auto it = by_tuple_.find(c.tuple); it != by_tuple_.end() && it->second == flow) by_tuple_.erase(it);
   ports_.remove_connection(c.tuple.local_port);
   uint16_t ctx = c.ctx;
   Context& x = ctxs_[ctx];

@@ -1,5 +1,5 @@
-// Control plane: timers of installed flows (retransmission, window probe, TIME_WAIT, orphaned
-// FIN_WAIT_2) and of ARP resolution.
+// Control plane: timers of installed flows (retransmission, window probe, orphaned FIN_WAIT_2)
+// and of ARP resolution. TIME_WAIT records have their own (time_wait.cpp).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -27,12 +27,6 @@ void ControlPlane::tick_conn(uint32_t flow, Conn& c, TimeMs now) {
       } else if (now >= c.state_deadline) {
         ++stats_.fin_wait2_timeouts;
         abort_flow(flow, c, true);
-      }
-      return;
-    case ConnState::kTimeWait:
-      if (now >= c.state_deadline) {
-        ++stats_.time_wait_expired;
-        remove_flow(flow, c);
       }
       return;
     default: return;

@@ -45,23 +45,27 @@ TEST_CASE("ESTABLISHED: peer FIN -> CLOSE_WAIT; our FIN acked -> removed and clo
   CHECK(ev->gen == o.gen);
 }
 
-TEST_CASE("ESTABLISHED: our FIN acked, then peer FIN -> TIME_WAIT, removed after time_wait_ms") {
+TEST_CASE("FIN_WAIT_2: peer FIN -> flow removed at once, TIME_WAIT record kept for time_wait_ms") {
   Settings s = test_settings();
   s.time_wait_ms = 2000;
   Open o(s);
   o.h.event(abi::FpEventKind::kFinAcked, o.flow, 0, o.ctx);
   CHECK(o.h.cp.conn_state(o.flow) == ConnState::kFinWait2);
   o.h.event(abi::FpEventKind::kPeerFin, o.flow, 0, o.ctx);
-  CHECK(o.h.cp.conn_state(o.flow) == ConnState::kTimeWait);
   CHECK(o.h.last_event(abi::CtlEventKind::kClosed));
-  o.h.advance(1990);
-  CHECK_FALSE(o.h.last_command(abi::FpCommandKind::kRemove));  // the fast path still re-ACKs a FIN
-  o.h.advance(10);
-  REQUIRE(o.h.last_command(abi::FpCommandKind::kRemove));
-  CHECK(o.h.cp.stats().time_wait_expired == 1);
+  REQUIRE(o.h.last_command(abi::FpCommandKind::kRemove));  // the slow path answers from now on
+  CHECK(o.h.last_command(abi::FpCommandKind::kRemove)->flow == o.flow);
+  CHECK(o.h.cp.time_wait() == 1);
   CHECK(o.h.cp.flows() == 1);  // until the fast path hands the entry back
   o.h.ack_remove(o.flow);
   CHECK(o.h.cp.flows() == 0);
+  CHECK(o.h.cp.timers_pending());
+  o.h.advance(1990);
+  CHECK(o.h.cp.time_wait() == 1);
+  o.h.advance(10);
+  CHECK(o.h.cp.time_wait() == 0);
+  CHECK(o.h.cp.stats().time_wait_expired == 1);
+  CHECK_FALSE(o.h.cp.timers_pending());
 }
 
 TEST_CASE("CLOSING: peer FIN while our FIN is in flight, then FIN acked -> TIME_WAIT") {
@@ -70,7 +74,9 @@ TEST_CASE("CLOSING: peer FIN while our FIN is in flight, then FIN acked -> TIME_
   o.h.event(abi::FpEventKind::kPeerFin, o.flow, 0, o.ctx);
   CHECK(o.h.cp.conn_state(o.flow) == ConnState::kClosing);
   o.h.event(abi::FpEventKind::kFinAcked, o.flow, 0, o.ctx);
-  CHECK(o.h.cp.conn_state(o.flow) == ConnState::kTimeWait);
+  CHECK(o.h.cp.conn_state(o.flow) == ConnState::kRemoving);
+  CHECK(o.h.cp.time_wait() == 1);
+  CHECK(o.h.last_event(abi::CtlEventKind::kClosed));
 }
 
 TEST_CASE("TIME_WAIT: expiry after kRemoved -> 4-tuple and port free again") {
@@ -79,11 +85,11 @@ TEST_CASE("TIME_WAIT: expiry after kRemoved -> 4-tuple and port free again") {
   Open o(s);
   o.h.event(abi::FpEventKind::kFinAcked, o.flow, 0, o.ctx);
   o.h.event(abi::FpEventKind::kPeerFin, o.flow, 0, o.ctx);
-  o.h.advance(100);
   o.h.ack_remove(o.flow);
+  o.h.advance(100);
   o.h.out.clear();
-  // Same 4-tuple, new SYN: handled by the listener as a new connection.
-  o.h.rx(seg(wire::kTcpSyn, 90000, 0, 65535, 1460));
+  // Same 4-tuple, a SYN below the old rcv_nxt (refused during TIME_WAIT): now a new connection.
+  o.h.rx(seg(wire::kTcpSyn, 500, 0, 65535, 1460));
   REQUIRE(o.h.out.frames.size() == 1);
   CHECK(o.h.out.frames[0].tcp().tcp.flags == (wire::kTcpSyn | wire::kTcpAck));
 }
