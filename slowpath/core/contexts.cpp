@@ -115,6 +115,11 @@ void ControlPlane::maybe_detach(uint16_t ctx) {
   out_.command(cmd);
 }
 
+// Linux closes a dying process's sockets like close(): what was queued is still delivered and a
+// FIN follows; only a socket with unread received data is reset (RFC 2525 2.17). The context
+// (region and fast-path mapping) stays until its last orphan is removed. Orphans hold their flow
+// entry and slot, so max_flows and n_slots bound them, and every one ends: FIN_WAIT_2 after
+// fin_wait2_timeout_ms, anything unacknowledged after max_retries.
 void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
   if (ctx >= ctxs_.size() || ctxs_[ctx].state == CtxState::kFree || ctxs_[ctx].app_gone) return;
   Context& x = ctxs_[ctx];
@@ -132,8 +137,13 @@ void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
     if (c.state == ConnState::kSynSent) {
       release_conn(flow);
     } else if (c.installed) {
-      ++stats_.aborts_app;
-      abort_flow(flow, c, true);
+      const abi::FlowSlot* fs = x.view.slot(c.slot);
+      if (shm::load_relaxed(fs->rx_head) != shm::load_relaxed(fs->rx_tail)) {
+        ++stats_.aborts_app;
+        abort_flow(flow, c, true);
+      } else {
+        orphan_flow(flow, c);
+      }
     }
   }
   maybe_detach(ctx);

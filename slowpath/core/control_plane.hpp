@@ -58,7 +58,9 @@ class ControlPlane {
   std::optional<uint16_t> add_context(abi::AppRegionView view);
   void attach_context(uint16_t ctx);
   void cancel_context(uint16_t ctx);
-  // The app's Unix socket closed: abort its flows, drop its listeners, then detach the context.
+  // The app's Unix socket closed: like Linux closing a dying process's sockets, established
+  // flows with nothing unread get a FIN and finish as orphans, the others are reset; its
+  // listeners are dropped; the context is detached once its last flow is gone.
   void app_disconnected(uint16_t ctx, TimeMs now);
 
   // Requests after kRegister (app_requests.cpp). The answer goes back on the app's socket.
@@ -239,6 +241,7 @@ class ControlPlane {
   void on_fin_acked(uint32_t flow, Conn& c, TimeMs now);
   void enter_time_wait(uint32_t flow, Conn& c, TimeMs now);
   void remove_flow(uint32_t flow, Conn& c);
+  void orphan_flow(uint32_t flow, Conn& c);
   void abort_flow(uint32_t flow, Conn& c, bool send_rst);
   void fail_flow(uint32_t flow, Conn& c, int error, bool send_rst);
   void release_conn(uint32_t flow);

@@ -27,7 +27,8 @@ struct SlowpathStats {
   uint64_t retransmit_timeouts = 0;
   uint64_t window_probes = 0;
   uint64_t aborts_timeout = 0;
-  uint64_t aborts_app = 0;           // kAbort, or flows of an app that went away
+  uint64_t aborts_app = 0;           // kAbort, or flows with unread data of an app that went away
+  uint64_t orphans_closed = 0;       // flows of an app that went away, closed with a FIN instead
   uint64_t fin_wait2_timeouts = 0;
   uint64_t time_wait_expired = 0;
   uint64_t time_wait_acks = 0;       // ACKs answering a TIME_WAIT record's peer (retransmitted FIN...)
@@ -71,6 +72,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"window_probes", &SlowpathStats::window_probes},
     {"aborts_timeout", &SlowpathStats::aborts_timeout},
     {"aborts_app", &SlowpathStats::aborts_app},
+    {"orphans_closed", &SlowpathStats::orphans_closed},
     {"fin_wait2_timeouts", &SlowpathStats::fin_wait2_timeouts},
     {"time_wait_expired", &SlowpathStats::time_wait_expired},
     {"time_wait_acks", &SlowpathStats::time_wait_acks},

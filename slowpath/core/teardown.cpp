@@ -69,6 +69,19 @@ void ControlPlane::remove_flow(uint32_t flow, Conn& c) {
   c.rto_deadline = 0;
 }
 
+// The app is gone, so its atx queue has no producer left: the FIN request goes there, behind
+// whatever the app queued before it died, and the usual close events finish the flow.
+void ControlPlane::orphan_flow(uint32_t flow, Conn& c) {
+  ++stats_.orphans_closed;
+  spdlog::debug("flow {}: orphaned in {}, closing it", flow, to_string(c.state));
+  if (c.state != ConnState::kEstablished && c.state != ConnState::kCloseWait) return;  // our FIN is out
+  abi::AppCmd cmd{};
+  cmd.slot = c.slot;
+  cmd.gen = c.gen;
+  cmd.kind = uint16_t(abi::AppCmdKind::kTxFin);
+  out_.app_command(c.ctx, cmd);
+}
+
 // kRemove first, then the reset: the fast path takes commands before injected frames, so it
 // sends nothing more for the flow after our RST.
 void ControlPlane::abort_flow(uint32_t flow, Conn& c, bool send_rst) {

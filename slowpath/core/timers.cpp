@@ -60,7 +60,9 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
   if (now < c.rto_deadline) return;
   if (probing) {
     uint64_t segs = load_relaxed(e.segs_in);
-    if (segs != c.last_segs_in) c.retries = 0;  // the peer answered the last probe
+    // The peer answered the last probe. Not for an orphan (like Linux's tcp_orphan_retries): a
+    // peer keeping its window shut must not hold an entry nobody will ever use again.
+    if (segs != c.last_segs_in && app_holds(c)) c.retries = 0;
     c.last_segs_in = segs;
   }
   if (++c.retries > s_.max_retries) {

@@ -159,9 +159,11 @@ TEST_CASE("Any state: close with a stale generation -> EINVAL") {
   CHECK(o.app(abi::AppRequestKind::kClose).error == EINVAL);
 }
 
-TEST_CASE("ESTABLISHED: app disconnects -> RST, kRemove, then the context is detached") {
+TEST_CASE("ESTABLISHED: app disconnects with unread data -> RST, kRemove, then the context is detached") {
   Open o;
+  o.h.slot(o.ctx, o.slot).rx_head = 100;  // received, never read
   o.h.cp.app_disconnected(o.ctx, o.h.now);
+  CHECK(o.h.out.app_commands.empty());
   REQUIRE(o.h.last_command(abi::FpCommandKind::kRemove));
   CHECK((o.h.out.frames.back().tcp().tcp.flags & wire::kTcpRst));
   CHECK_FALSE(o.h.last_command(abi::FpCommandKind::kDetachCtx));  // not while a flow is installed
