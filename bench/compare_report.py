@@ -27,9 +27,12 @@ METRICS = {
 }
 
 
+ALIASES = {"requests_per_s": "req_per_s"}  # kv-client's name for the same figure
+
+
 def dig(d, path):
     for k in path:
-        d = d[k]
+        d = d[k] if k in d else d[ALIASES[k]]
     return float(d)
 
 
