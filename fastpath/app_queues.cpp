@@ -81,6 +81,24 @@ void Datapath::emit_app_event(uint32_t flow_id, AppEventKind kind) {
   ctx->ring_pending = true;
 }
 
+// A burst of segments for one flow owes its app one event per kind, not one per segment: each
+// entry is a cache line the app's core must pull across.
+void Datapath::note_app_event(uint32_t flow_id, AppEventKind kind) {
+  FlowPriv& p = priv_[flow_id];
+  if (!p.app_events) event_flows_.push_back(flow_id);
+  p.app_events |= uint8_t(1u << uint16_t(kind));
+}
+
+void Datapath::flush_app_events() {
+  for (uint32_t id : event_flows_) {
+    uint8_t bits = priv_[id].app_events;
+    priv_[id].app_events = 0;
+    for (AppEventKind k : {AppEventKind::kRxData, AppEventKind::kTxSpace, AppEventKind::kPeerFin})
+      if (bits & (1u << uint16_t(k))) emit_app_event(id, k);
+  }
+  event_flows_.clear();
+}
+
 void Datapath::fail_flow(uint32_t flow_id, int err) {
   abi::FlowEntry& e = *ctrl_.flow(flow_id);
   if (abi::FlowSlot* s = slot_of(e)) shm::store_release(s->error, uint32_t(err));

@@ -26,6 +26,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
   tx_queue_.reserve(ctrl.layout.max_flows);
   ack_queue_.reserve(ctrl.layout.max_flows);
   work_.reserve(ctrl.layout.max_flows);
+  event_flows_.reserve(ctrl.layout.max_flows);
   sp_backlog_.reserve(size_t{ctrl.layout.max_flows} * 4 + 64);
   local_.reserve(4096);
   local_next_.reserve(4096);
@@ -51,6 +52,7 @@ uint32_t Datapath::poll_once() {
   work += run_tx_queue();  // data segments carry the ACKs owed...
   work += run_ack_queue();  // ...the rest go out as pure ACKs
   port_.flush();
+  flush_app_events();
   flush_sp_events();
   ring_doorbells();
   return work;

@@ -76,6 +76,7 @@ class Datapath {
     bool active = false;
     bool ack_needed = false;
     bool tx_queued = false;
+    uint8_t app_events = 0;  // AppEventKind bits owed to the app, sent once per iteration
   };
   struct Context {
     bool active = false;
@@ -105,6 +106,8 @@ class Datapath {
   uint32_t poll_app(uint16_t ctx_id, Context& ctx);
   void handle_app_cmd(uint16_t ctx_id, Context& ctx, const abi::AppCmd& cmd);
   void emit_app_event(uint32_t flow_id, abi::AppEventKind kind);
+  void note_app_event(uint32_t flow_id, abi::AppEventKind kind);
+  void flush_app_events();
   void fail_flow(uint32_t flow_id, int err);
 
   // tcp_in.cpp: established-flow receive
@@ -139,6 +142,7 @@ class Datapath {
   std::vector<uint32_t> tx_queue_;   // flows with data or FIN to send
   std::vector<uint32_t> ack_queue_;  // flows owing an ACK
   std::vector<uint32_t> work_;       // the queue being run (the live one may grow meanwhile)
+  std::vector<uint32_t> event_flows_;  // flows with app_events owed
   std::vector<abi::FpEvent> sp_backlog_;  // events the evt queue had no room for
   std::vector<Frame> local_;         // frames for our own address, delivered next iteration
   std::vector<Frame> local_next_;

@@ -45,7 +45,7 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     e.acked_bytes += data_acked;
     e.dupacks = 0;
     e.snd_wnd = new_wnd;
-    if (data_acked) emit_app_event(id, abi::AppEventKind::kTxSpace);
+    if (data_acked) note_app_event(id, abi::AppEventKind::kTxSpace);
     if (fin_acked) {
       e.fp_flags |= abi::kFlowFinAcked | abi::kFlowFinSent;
       emit_sp_event(abi::FpEventKind::kFinAcked, e.ctx, id, 0);
@@ -108,7 +108,7 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
     shm::ring_write(ctx->view.rx_buf(e.slot), rx_size, head, data, n);
     shm::store_release(s->rx_head, head + n);
     e.rcv_nxt += n;
-    emit_app_event(id, abi::AppEventKind::kRxData);
+    note_app_event(id, abi::AppEventKind::kRxData);
   }
   if (n < len) {
     ++stats_->drop_rx_window;  // beyond our window: the peer sends it again
@@ -116,7 +116,7 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
     e.rcv_nxt += 1;
     e.fp_flags |= abi::kFlowPeerFin;
     shm::store_release(s->rx_fin, 1u);
-    emit_app_event(id, abi::AppEventKind::kPeerFin);
+    note_app_event(id, abi::AppEventKind::kPeerFin);
     emit_sp_event(abi::FpEventKind::kPeerFin, e.ctx, id, 0);
   }
   queue_ack(id);

@@ -350,3 +350,14 @@ TEST_CASE("remove command -> flow no longer matched, slow path told; its segment
   h.from_peer(5000, 1000, kTcpAck, "x");
   CHECK(h.punted() == 1);
 }
+
+TEST_CASE("ESTABLISHED: a burst of segments in one iteration -> one rx event for the app, all bytes placed") {
+  FastpathHarness h;
+  h.establish();
+  for (uint32_t i = 0; i < 4; ++i) h.port.rx.push_back(h.peer_frame(5000 + i * 100, 1000, kTcpAck, std::string(100, 'b')));
+  h.dp->poll_once();
+  auto evs = h.app_events();
+  CHECK(evs.size() == 1);
+  CHECK(has_event(evs, abi::AppEventKind::kRxData));
+  CHECK(h.app_read_all() == std::string(400, 'b'));
+}
