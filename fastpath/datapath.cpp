@@ -13,12 +13,14 @@ using abi::FpCommandKind;
 using abi::FpEventKind;
 
 Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port,
-                   Host& host)
+                   Host& host, const Clock& clock)
     : cfg_(cfg),
       ctrl_(ctrl),
       stats_(&ctrl.header()->stats),
       port_(port),
       host_(host),
+      clock_(clock),
+      now_us_(clock.now_us()),
       table_(ctrl.layout.max_flows),
       priv_(ctrl.layout.max_flows),
       ctxs_(cfg.max_contexts) {
@@ -35,6 +37,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
 
 uint32_t Datapath::poll_once() {
   ++stats_->loops;
+  now_us_ = clock_.now_us();
   uint32_t work = 0;
   uint16_t n = port_.rx_burst(rx_frames_.data(), uint16_t(rx_frames_.size()));
   for (uint16_t i = 0; i < n; ++i) {

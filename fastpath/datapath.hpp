@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "clock.hpp"
 #include "flow_table.hpp"
 #include "port.hpp"
 #include "virtuoso/abi/app_region.hpp"
@@ -51,7 +52,8 @@ struct DatapathConfig {
 
 class Datapath {
  public:
-  Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port, Host& host);
+  Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port, Host& host,
+           const Clock& clock);
 
   // One loop iteration: port RX, local deliveries, slow-path commands and frames, app queues,
   // transmission, doorbells. Returns the number of work items done (0: idle).
@@ -135,6 +137,8 @@ class Datapath {
   abi::FpStats* stats_;
   PacketPort& port_;
   Host& host_;
+  const Clock& clock_;
+  uint64_t now_us_ = 0;  // clock_ read once per loop iteration
   FlowTable table_;
   std::vector<FlowPriv> priv_;
   std::vector<Context> ctxs_;

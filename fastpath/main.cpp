@@ -132,7 +132,8 @@ int main(int argc, char** argv) {
   cfg.local_ip = link.local_ip();
   cfg.local_mac = port.mac();
   {
-    virtuoso::fastpath::Datapath dp(cfg, link.control(), port, link);
+    virtuoso::fastpath::SteadyClock clock;
+    virtuoso::fastpath::Datapath dp(cfg, link.control(), port, link, clock);
     virtuoso::shm::store_release(link.control().header()->fp_ready, 1u);
     auto m = port.mac();
     spdlog::info("step loop: running on lcore {}, mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",

@@ -18,7 +18,7 @@
 namespace virtuoso::abi {
 
 inline constexpr uint64_t kAppRegionMagic = 0x5649525455534f41ULL;  // "VIRTUSOA"
-inline constexpr uint32_t kAbiVersion = 1;
+inline constexpr uint32_t kAbiVersion = 2;
 
 // app -> fast path: "look at slot S again". Owner: written by the app, read by the fast path.
 enum class AppCmdKind : uint16_t {
@@ -83,6 +83,10 @@ struct alignas(64) FlowSlot {
   uint32_t rx_fin;               // fast path: 1 once the peer's FIN was received (after rx_head bytes)
   uint32_t error;                // fast path or slow path: errno once the flow failed, else 0
   uint32_t gen;                  // slow path: generation of the flow occupying this slot
+  uint32_t srtt_us;              // fast path: smoothed round-trip time (TCP_INFO), 0 before a sample
+  uint32_t rttvar_us;            // fast path: round-trip time variation
+  uint32_t retransmits;          // fast path: segments sent again
+  uint32_t snd_mss;              // fast path: largest payload sent in one segment
   alignas(64) uint32_t rx_tail;  // app: bytes ever consumed from the rx ring
   alignas(64) uint32_t tx_head;  // app: bytes ever written into the tx ring
   alignas(64) uint32_t tx_tail;  // fast path: bytes ever acknowledged by the peer (freed)

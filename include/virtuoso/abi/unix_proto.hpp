@@ -30,6 +30,7 @@ enum class AppRequestKind : uint32_t {
   kAcceptAck = 7,  // id = listener id: one kAccepted connection was taken by accept() (backlog accounting)
   kBind = 8,       // ip, port (0: ephemeral): reserve a local address -> port = bound port
   kUnbind = 9,     // ip, port: release a reservation made by kBind that never listened
+  kKeepalive = 10,  // slot, gen, keep_*: SO_KEEPALIVE / TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT
 };
 
 struct AppRequest {
@@ -44,8 +45,12 @@ struct AppRequest {
   uint16_t local_port;
   uint32_t backlog;
   uint32_t version;  // kRegister: kAbiVersion
+  uint32_t keep_enabled;  // kKeepalive: 0 or 1
+  uint32_t keep_idle_s;   // kKeepalive: idle time before the first probe
+  uint32_t keep_intvl_s;  // kKeepalive: time between probes
+  uint32_t keep_cnt;      // kKeepalive: unanswered probes before the connection fails (ETIMEDOUT)
 };
-static_assert(sizeof(AppRequest) == 40 && std::is_trivially_copyable_v<AppRequest>);
+static_assert(sizeof(AppRequest) == 56 && std::is_trivially_copyable_v<AppRequest>);
 
 struct AppResponse {
   uint32_t kind;  // echoes the request kind

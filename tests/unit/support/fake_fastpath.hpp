@@ -92,6 +92,7 @@ class FastpathHarness {
   abi::AppRegionView view;
   FakePort port;
   FakeHost host;
+  fastpath::ManualClock clock;
   std::unique_ptr<fastpath::Datapath> dp;
 
   FastpathHarness() : control(clayout.total_bytes()), app(alayout.total_bytes()) {
@@ -110,7 +111,7 @@ class FastpathHarness {
     cfg.local_ip = kLocalIp;
     cfg.local_mac = kLocalMac;
     cfg.max_contexts = 4;
-    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host);
+    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host, clock);
     abi::FpCommand attach{uint16_t(abi::FpCommandKind::kAttachCtx), 0, 0, alayout, 0};
     command(attach);
   }
