@@ -10,7 +10,12 @@ readonly PACKAGES=(
   dpdk dpdk-dev libdpdk-dev libnuma-dev
   catch2 libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   iproute2 ethtool python3 netcat-openbsd procps
+  # unmodified Debian programs the shim is tested with (tests/integration/test_app_*.sh, bench/apps)
+  redis-server redis-tools nginx-light wrk iperf3 curl
 )
+
+# Services these packages ship (the tests start their own instances with their own configs).
+readonly SERVICES=(redis-server nginx iperf3)
 
 die() {
   echo "install-deps: $*" >&2
@@ -47,8 +52,27 @@ readonly APT_OPTS=(-o DPkg::Lock::Timeout=300 -o Acquire::Retries=3)
 apt-get "${APT_OPTS[@]}" update ||
   die "'apt-get update' failed; check that the Debian archive in /etc/apt/sources.list* is reachable"
 
+# Installing must not start services that hold ports (redis 6379, nginx 80): a policy-rc.d that
+# refuses every start, kept only if one was already there, and the services stopped and disabled
+# afterwards in case an init system started them anyway.
+readonly POLICY=/usr/sbin/policy-rc.d
+own_policy=0
+if [[ ! -e ${POLICY} ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"${POLICY}" && chmod 755 "${POLICY}" && own_policy=1
+fi
+trap '[[ ${own_policy} -eq 1 ]] && rm -f "${POLICY}"' EXIT
+
 DEBIAN_FRONTEND=noninteractive apt-get "${APT_OPTS[@]}" install -y --no-install-recommends \
   "${missing[@]}" || die "'apt-get install ${missing[*]}' failed; see apt's messages above"
+
+for svc in "${SERVICES[@]}"; do
+  if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+    systemctl disable --now "${svc}" >/dev/null 2>&1 || true
+  elif [[ -x /etc/init.d/${svc} ]]; then
+    /etc/init.d/"${svc}" stop >/dev/null 2>&1 || true
+    command -v update-rc.d >/dev/null 2>&1 && update-rc.d "${svc}" disable >/dev/null 2>&1 || true
+  fi
+done
 
 mapfile -t still_missing < <(missing_packages)
 if [[ ${#still_missing[@]} -ne 0 ]]; then
