@@ -3,13 +3,14 @@
 // Made by the slow path (memfd), mapped by the fast path at attach. Both processes are the daemon's
 // own, but every field still has exactly one writer, named beside it.
 //
-//   [ControlHeader][punt: PacketSlot][inject: PacketSlot][cmd: FpCommand][evt: FpEvent][FlowEntry x max_flows]
+//   [ControlHeader (with FaultControl)][punt: PacketSlot][inject: PacketSlot][cmd: FpCommand][evt: FpEvent][FlowEntry x max_flows]
 #pragma once
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
 #include "virtuoso/abi/app_region.hpp"
+#include "virtuoso/abi/fault_settings.hpp"
 #include "virtuoso/shm/spsc_queue.hpp"
 
 namespace virtuoso::abi {
@@ -105,6 +106,16 @@ struct alignas(64) FlowEntry {
 static_assert(sizeof(FlowEntry) == 128 && std::is_trivially_copyable_v<FlowEntry>);
 static_assert(offsetof(FlowEntry, snd_una) == 64);
 
+// What the fault injector did to one direction of the port (fast path writes, anyone reads).
+struct FaultCounters {
+  uint64_t lost;        // dropped by the independent loss probability
+  uint64_t burst_lost;  // dropped inside a loss burst
+  uint64_t reordered;   // held back and released later
+  uint64_t duplicated;  // followed by a copy
+  uint64_t corrupted;   // one bit flipped past the Ethernet header
+};
+static_assert(sizeof(FaultCounters) == 40 && std::is_trivially_copyable_v<FaultCounters>);
+
 // Fast-path counters (fast path writes, anyone reads).
 struct FpStats {
   uint64_t rx_frames;
@@ -125,7 +136,9 @@ struct FpStats {
   uint64_t app_cmd_bad;       // app queue entries rejected (bad slot, generation, ring position)
   uint64_t loops;
   uint64_t idle_sleeps;
-  uint64_t reserved[14];
+  FaultCounters fault_rx;     // the fault injector on frames from the wire
+  FaultCounters fault_tx;     // the fault injector on frames we send
+  uint64_t reserved[4];
 };
 static_assert(sizeof(FpStats) == 256 && std::is_trivially_copyable_v<FpStats>);
 
@@ -145,10 +158,12 @@ struct alignas(64) ControlHeader {
   uint32_t fp_sleeping;    // nonzero while the fast path waits on its doorbell
   alignas(64) uint32_t sp_sleeping;  // slow path: nonzero while it waits in epoll
   alignas(64) FpStats stats;         // fast path
+  FaultControl faults;               // settings: slow path; what was applied: fast path
 };
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
-              offsetof(ControlHeader, stats) == 192 && sizeof(ControlHeader) == 448);
+              offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 448 &&
+              sizeof(ControlHeader) == 640);
 
 struct ControlLayout {
   uint32_t max_flows;
