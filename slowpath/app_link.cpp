@@ -30,7 +30,8 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
   for (;;) {
     abi::AppRequest req{};
     uint8_t buf[sizeof(abi::AppRequest) + 8];
-    ssize_t n = recv(conn.fd.get(), buf, sizeof buf, MSG_DONTWAIT);
+    UniqueFd passed;  // kInherit carries a region memfd; any other descriptor is closed unused
+    ssize_t n = recv_app_request(conn.fd.get(), buf, sizeof buf, passed);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
     if (n <= 0) {
@@ -52,6 +53,8 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
       r.kind = req.kind;
       r.seq = req.seq;
       r.error = conn.ctx < 0 ? ENOTCONN : EBUSY;  // requests before the registration completed
+    } else if (req.kind == uint32_t(abi::AppRequestKind::kInherit)) {
+      r = on_inherit(conn, req, passed.get());
     } else {
       r = cp_.handle_request(uint16_t(conn.ctx), req, now);
     }

@@ -27,6 +27,8 @@ abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppReques
       case AppRequestKind::kClose: req_close(ctx, req, r, false); break;
       case AppRequestKind::kAbort: req_close(ctx, req, r, true); break;
       case AppRequestKind::kAcceptAck: req_accept_ack(ctx, req, r); break;
+      case AppRequestKind::kShareListener: req_share_listener(ctx, req, r); break;
+      case AppRequestKind::kAccepting: req_accepting(ctx, req, r); break;
       default: r.error = EINVAL; break;  // kRegister twice, or a kind we do not know
     }
   }
@@ -93,6 +95,7 @@ void ControlPlane::req_unlisten(uint16_t ctx, const abi::AppRequest& req, abi::A
     return;
   }
   r.id = req.id;
+  share_leave(req.id);
   drop_listener(req.id);
 }
 
@@ -123,6 +126,7 @@ void ControlPlane::req_accept_ack(uint16_t ctx, const abi::AppRequest& req, abi:
   }
   it->second.unaccepted.pop_front();  // accept() takes connections in the order they were announced
   r.id = req.id;
+  share_accepted(req.id);
 }
 
 void ControlPlane::req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort) {

@@ -125,6 +125,7 @@ void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
   Context& x = ctxs_[ctx];
   x.app_gone = true;
   if (x.state != CtxState::kAttached) return;  // still attaching: on_ctx_attached finishes the job
+  share_ctx_gone(ctx);
   std::vector<uint32_t> owned;
   for (const auto& [id, l] : listeners_)
     if (l.ctx == ctx) owned.push_back(id);

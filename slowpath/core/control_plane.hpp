@@ -22,6 +22,7 @@
 #include "port_table.hpp"
 #include "segments.hpp"
 #include "settings.hpp"
+#include "sharing.hpp"
 #include "stats.hpp"
 #include "types.hpp"
 #include "virtuoso/abi/unix_proto.hpp"
@@ -65,6 +66,8 @@ class ControlPlane {
 
   // Requests after kRegister (app_requests.cpp). The answer goes back on the app's socket.
   abi::AppResponse handle_request(uint16_t ctx, const abi::AppRequest& req, TimeMs now);
+  // kInherit (sharing.cpp): the app of `ctx` holds the region of `from` (it forked from that app).
+  int inherit_context(uint16_t ctx, uint16_t from);
 
   // Fast path inputs.
   void handle_frame(const uint8_t* data, size_t len, TimeMs now);
@@ -209,6 +212,15 @@ class ControlPlane {
   int check_local_ip(uint32_t ip) const;
   std::optional<uint16_t> choose_local_port(uint16_t port, int& error);
 
+  // sharing.cpp: listeners shared across fork()
+  bool descends_from(uint16_t ctx, uint16_t from) const;
+  void req_share_listener(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_accepting(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void share_retarget(uint32_t group, bool advance);
+  void share_accepted(uint32_t listener_id);
+  void share_leave(uint32_t listener_id);
+  void share_ctx_gone(uint16_t ctx);
+
   // passive_open.cpp
   void on_listen_syn(uint32_t listener_id, const Segment& seg, TimeMs now);
   void on_half_open_segment(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now);
@@ -281,6 +293,7 @@ class ControlPlane {
   std::priority_queue<TimeWaitTimer, std::vector<TimeWaitTimer>, std::greater<>> time_wait_timers_;
   uint64_t next_time_wait_serial_ = 1;
   uint32_t next_listener_id_ = 1;
+  ShareState share_;
 };
 
 }  // namespace virtuoso::slowpath

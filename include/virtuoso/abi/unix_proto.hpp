@@ -31,6 +31,14 @@ enum class AppRequestKind : uint32_t {
   kBind = 8,       // ip, port (0: ephemeral): reserve a local address -> port = bound port
   kUnbind = 9,     // ip, port: release a reservation made by kBind that never listened
   kKeepalive = 10,  // slot, gen, keep_*: SO_KEEPALIVE / TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT
+  // fork(): a child process registers its own context, then takes over what it inherited.
+  kInherit = 11,        // SCM_RIGHTS [region memfd of another context]: this app descends from that
+                        //   context's app and may share its listeners -> id = that context's id
+  kShareListener = 12,  // id = listener of an inherited context, backlog -> id = this context's own
+                        //   listener on the same port; new connections are spread over the contexts
+                        //   accepting on it (kAccepting), like one accept queue shared across fork
+  kAccepting = 13,      // id = own listener: this context takes connections from it (it forked
+                        //   after listen(), then accepted or polled on it)
 };
 
 struct AppRequest {

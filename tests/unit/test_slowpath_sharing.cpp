@@ -1,0 +1,160 @@
+// Slow path, listeners shared across fork(): descent, joining a listener, spreading connections, members leaving.
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+
+#include "testing/harness.hpp"
+
+using namespace virtuoso;
+using namespace virtuoso::slowpath;
+using namespace virtuoso::slowpath::testing;
+
+namespace {
+
+abi::AppResponse share(Harness& h, uint16_t ctx, uint32_t listener) {
+  abi::AppRequest r{};
+  r.id = listener;
+  r.backlog = 16;
+  return h.request(ctx, abi::AppRequestKind::kShareListener, r);
+}
+
+abi::AppResponse accepting(Harness& h, uint16_t ctx, uint32_t listener) {
+  abi::AppRequest r{};
+  r.id = listener;
+  return h.request(ctx, abi::AppRequestKind::kAccepting, r);
+}
+
+void accept_ack(Harness& h, uint16_t ctx, uint32_t listener) {
+  abi::AppRequest r{};
+  r.id = listener;
+  REQUIRE(h.request(ctx, abi::AppRequestKind::kAcceptAck, r).error == 0);
+}
+
+// Connects one peer port and returns the (context, listener id) its kAccepted went to.
+std::pair<uint16_t, uint32_t> connect_one(Harness& h, uint16_t peer_port) {
+  h.out.events.clear();
+  h.accept_one(80, peer_port);
+  REQUIRE(h.out.events.size() == 1);
+  REQUIRE(h.out.events[0].second.kind == uint16_t(abi::CtlEventKind::kAccepted));
+  return {h.out.events[0].first, h.out.events[0].second.id};
+}
+
+}  // namespace
+
+TEST_CASE("Sharing: a listener of a context not inherited from -> EINVAL") {
+  Harness h;
+  uint16_t a = h.add_app();
+  uint16_t b = h.add_app();
+  uint32_t l = h.listen(a, 80);
+  CHECK(share(h, b, l).error == EINVAL);
+  CHECK(h.cp.inherit_context(b, b) == EINVAL);
+  CHECK(h.cp.inherit_context(b, 3) == EINVAL);  // no such context
+}
+
+TEST_CASE("Sharing: child joins, parent never accepts -> every connection goes to the child") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  auto r = share(h, child, l);
+  REQUIRE(r.error == 0);
+  CHECK(r.id != l);
+  CHECK(r.port == 80);
+  for (uint16_t p = 0; p < 3; ++p) {
+    auto [ctx, id] = connect_one(h, uint16_t(40000 + p));
+    CHECK(ctx == child);
+    CHECK(id == r.id);
+    accept_ack(h, child, r.id);
+  }
+}
+
+TEST_CASE("Sharing: two children accepting -> connections alternate as each accept()s") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t c1 = h.add_app();
+  uint16_t c2 = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  REQUIRE(h.cp.inherit_context(c1, parent) == 0);
+  REQUIRE(h.cp.inherit_context(c2, parent) == 0);
+  uint32_t m1 = share(h, c1, l).id;
+  uint32_t m2 = share(h, c2, l).id;
+  std::vector<uint16_t> got;
+  for (uint16_t p = 0; p < 4; ++p) {
+    auto [ctx, id] = connect_one(h, uint16_t(40000 + p));
+    got.push_back(ctx);
+    accept_ack(h, ctx, id);
+    CHECK(id == (ctx == c1 ? m1 : m2));
+  }
+  CHECK(got[0] != got[1]);
+  CHECK(got[1] != got[2]);
+  CHECK(got[2] != got[3]);
+}
+
+TEST_CASE("Sharing: parent declares kAccepting -> parent and child both get connections") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  uint32_t m = share(h, child, l).id;
+  REQUIRE(accepting(h, parent, l).error == 0);
+  CHECK(accepting(h, child, l).error == EINVAL);  // not its own listener
+  int to_parent = 0, to_child = 0;
+  for (uint16_t p = 0; p < 4; ++p) {
+    auto [ctx, id] = connect_one(h, uint16_t(40000 + p));
+    (ctx == parent ? to_parent : to_child)++;
+    CHECK(id == (ctx == parent ? l : m));
+    accept_ack(h, ctx, id);
+  }
+  CHECK(to_parent == 2);
+  CHECK(to_child == 2);
+}
+
+TEST_CASE("Sharing: the parent exits -> the port stays the child's until it closes its listener") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint16_t other = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  uint32_t m = share(h, child, l).id;
+  h.cp.app_disconnected(parent, h.now);
+  CHECK(h.cp.listeners() == 1);
+  auto [ctx, id] = connect_one(h, 40000);
+  CHECK(ctx == child);
+  CHECK(id == m);
+  abi::AppRequest port80{};
+  port80.port = 80;
+  port80.backlog = 4;
+  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == EADDRINUSE);
+  abi::AppRequest un{};
+  un.id = m;
+  REQUIRE(h.request(child, abi::AppRequestKind::kUnlisten, un).error == 0);
+  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == 0);
+}
+
+TEST_CASE("Sharing: the child closes its listener -> the parent keeps the port and its connections") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  uint32_t m = share(h, child, l).id;
+  abi::AppRequest un{};
+  un.id = m;
+  REQUIRE(h.request(child, abi::AppRequestKind::kUnlisten, un).error == 0);
+  auto [ctx, id] = connect_one(h, 40000);
+  CHECK(ctx == parent);
+  CHECK(id == l);
+}
+
+TEST_CASE("Sharing: descent ends with the parent's context -> a later share is refused") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  h.cp.app_disconnected(parent, h.now);
+  CHECK(share(h, child, l).error == EINVAL);
+}
