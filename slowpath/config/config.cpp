@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "faults.hpp"
 #include "ipv4.hpp"
 #include "table_reader.hpp"
 
@@ -186,6 +187,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   const toml::table* network = top.table("network");
   const toml::table* tcp = top.table("tcp");
   const toml::table* apps = top.table("apps");
+  const toml::table* faults = top.table("faults");
   read_top(top, cfg);
   top.reject_unknown();
   read_port(TableReader(port, "port", source_name), cfg.port);
@@ -193,6 +195,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   read_network(TableReader(network, "network", source_name), cfg.network);
   read_tcp(TableReader(tcp, "tcp", source_name), cfg.tcp);
   read_apps(TableReader(apps, "apps", source_name), cfg.apps);
+  read_faults(TableReader(faults, "faults", source_name), cfg.faults, source_name);
   check_port(source_name, cfg.port);
   return cfg;
 }

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "virtuoso/abi/fault_settings.hpp"
+
 namespace virtuoso::config {
 
 enum class HugepageMode { kAuto, kOn, kOff };
@@ -47,6 +49,12 @@ struct AppsConfig {
   unsigned max_flows = 16384;         // flow table entries, all contexts together
 };
 
+// The fault injector on the fast path's port (tests and loss benchmarks).
+struct FaultsConfig {
+  bool enabled = false;  // wrap the port; default: whether [faults.rx] or [faults.tx] sets a fault
+  abi::FaultSettings settings = abi::kNoFaultSettings;
+};
+
 struct Config {
   std::string run_dir = "/run/virtuoso";
   std::string log_level = "info";
@@ -55,6 +63,7 @@ struct Config {
   NetworkConfig network;
   TcpConfig tcp;
   AppsConfig apps;
+  FaultsConfig faults;
 };
 
 // Thrown for a missing, unreadable or malformed file; what() is one line naming the file, the

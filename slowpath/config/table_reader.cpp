@@ -110,6 +110,35 @@ void TableReader::string(std::string_view key, std::string& out) {
   out = v->get();
 }
 
+void TableReader::number(std::string_view key, double& out, double lo, double hi, bool whole,
+                         std::string_view fix) {
+  const auto* n = node(key);
+  if (!n) return;
+  double value = 0;
+  if (const auto* i = n->as_integer()) {
+    value = static_cast<double>(i->get());
+  } else if (const auto* f = n->as_floating_point()) {
+    value = f->get();
+  } else {
+    fail(key, fmt::format("expected a number, got {}", toml_type_name(n->type())), fix);
+  }
+  if (!(value >= lo && value <= hi) || (whole && value != static_cast<double>(static_cast<int64_t>(value)))) {
+    fail(key, fmt::format("{} is out of range", value), fix);
+  }
+  out = value;
+}
+
+void TableReader::boolean(std::string_view key, bool& out) {
+  const auto* n = node(key);
+  if (!n) return;
+  const auto* v = n->as_boolean();
+  if (!v) {
+    fail(key, fmt::format("expected a boolean, got {}", toml_type_name(n->type())),
+         "write true or false without quotes");
+  }
+  out = v->get();
+}
+
 int TableReader::choice(std::string_view key, const std::vector<std::string_view>& choices) {
   std::string value;
   if (!node(key)) return -1;

@@ -32,6 +32,10 @@ class TableReader {
   // Also requires a power of two within lo..hi.
   void power_of_two(std::string_view key, unsigned& out, int64_t lo, int64_t hi);
   void string(std::string_view key, std::string& out);
+  // A number (integer or floating point) within lo..hi; `whole`: integers only. `fix` says how
+  // to write a valid one.
+  void number(std::string_view key, double& out, double lo, double hi, bool whole, std::string_view fix);
+  void boolean(std::string_view key, bool& out);
   // A string that must be one of `choices`; returns its index, or -1 when absent.
   int choice(std::string_view key, const std::vector<std::string_view>& choices);
   // An array of exactly two integers within lo..hi.

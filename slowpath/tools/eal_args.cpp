@@ -60,6 +60,7 @@ std::vector<std::string> fastpath_args(const config::Config& cfg, bool hugepages
                            "--idle-backoff-us", std::to_string(cfg.fastpath.idle_backoff_us),
                            "--mbufs", std::to_string(cfg.fastpath.mbufs),
                            "--log-level", cfg.log_level});
+  if (cfg.faults.enabled) args.insert(args.end(), {"--faults", abi::format_fault_spec(cfg.faults.settings)});
   return args;
 }
 

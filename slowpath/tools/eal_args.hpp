@@ -21,7 +21,8 @@ bool use_hugepages(config::HugepageMode mode, uint64_t hugepages_free);
 // --no-huge: EAL refuses that combination.
 std::vector<std::string> eal_args(const config::Config& cfg, bool hugepages);
 
-// Everything after argv[0] for virtuoso-fastpath: EAL options, "--", then its own options.
+// Everything after argv[0] for virtuoso-fastpath: EAL options, "--", then its own options
+// (--faults with the [faults] settings when the fault injector is enabled).
 std::vector<std::string> fastpath_args(const config::Config& cfg, bool hugepages, int ready_fd);
 
 // Everything after argv[0] for virtuoso-slowpath.
