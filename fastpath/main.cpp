@@ -12,10 +12,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "datapath.hpp"
 #include "dpdk_port.hpp"
+#include "fault_port.hpp"
 #include "slowpath_link.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
@@ -30,6 +32,7 @@ struct Options {
   unsigned idle_backoff_us = 0;
   unsigned mbufs = 8191;
   std::string log_level = "info";
+  std::string faults;  // fault injector settings (abi/fault_settings.hpp text form)
 };
 
 int fail(const std::string& what) {
@@ -39,13 +42,20 @@ int fail(const std::string& what) {
 
 // Polls until stopped. With idle back-off, an idle loop sleeps on its doorbell for at most
 // `idle_us`, after announcing it so apps and the slow path ring it when they queue work.
-void run_loop(virtuoso::fastpath::Datapath& dp, virtuoso::fastpath::SlowpathLink& link, unsigned idle_us) {
+// With a fault injector, its settings follow the control region, and the loop does not sleep
+// while it holds delayed frames.
+void run_loop(virtuoso::fastpath::Datapath& dp, virtuoso::fastpath::SlowpathLink& link, unsigned idle_us,
+              virtuoso::fastpath::FaultPort* faults) {
   const uint64_t hz = rte_get_tsc_hz();
   const uint64_t spin_before_sleep = hz / 20000;  // 50 us of empty polls before sleeping
   uint64_t idle_since = 0;
   uint64_t next_check = rte_rdtsc() + hz / 10;
   while (!g_stop) {
     uint32_t work = dp.poll_once();
+    if (faults != nullptr) {
+      faults->poll_control();
+      if (faults->held() != 0) work |= 1;
+    }
     uint64_t now = rte_rdtsc();
     if (now >= next_check) {
       next_check = now + hz / 10;
@@ -99,11 +109,19 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0u, 100000u));
   cli.add_option("--mbufs", opt.mbufs, "packet buffers in the pool")->check(CLI::Range(1023u, 1u << 22));
   cli.add_option("--log-level", opt.log_level, "trace|debug|info|warn|error");
+  auto* faults_opt = cli.add_option("--faults", opt.faults,
+                                    "inject faults on the port, e.g. \"seed=7 rx.loss=0.01 tx.reorder=0.01\"; "
+                                    "given (even as \"seed=1\"), virtuosoctl faults can change them at run time");
   try {
     cli.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     rte_eal_cleanup();
     return cli.exit(e);
+  }
+  virtuoso::abi::FaultSettings fault_settings = virtuoso::abi::kNoFaultSettings;
+  if (std::string bad = virtuoso::abi::apply_fault_spec(opt.faults, fault_settings); !bad.empty()) {
+    rte_eal_cleanup();
+    return fail("--faults: " + bad);
   }
   spdlog::set_level(spdlog::level::from_str(opt.log_level));
   std::signal(SIGINT, on_signal);
@@ -133,7 +151,13 @@ int main(int argc, char** argv) {
   cfg.local_mac = port.mac();
   {
     virtuoso::fastpath::SteadyClock clock;
-    virtuoso::fastpath::Datapath dp(cfg, link.control(), port, link, clock);
+    std::optional<virtuoso::fastpath::FaultPort> faults;  // without --faults the port is not wrapped
+    if (faults_opt->count() != 0) {
+      faults.emplace(port, clock, fault_settings, link.control().header());
+      spdlog::info("step faults: {}", virtuoso::abi::format_fault_spec(fault_settings));
+    }
+    virtuoso::fastpath::PacketPort& dp_port = faults ? static_cast<virtuoso::fastpath::PacketPort&>(*faults) : port;
+    virtuoso::fastpath::Datapath dp(cfg, link.control(), dp_port, link, clock);
     virtuoso::shm::store_release(link.control().header()->fp_ready, 1u);
     auto m = port.mac();
     spdlog::info("step loop: running on lcore {}, mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
@@ -142,7 +166,7 @@ int main(int argc, char** argv) {
       [[maybe_unused]] ssize_t r = write(opt.ready_fd, "ready\n", 6);
       close(opt.ready_fd);
     }
-    run_loop(dp, link, opt.idle_backoff_us);
+    run_loop(dp, link, opt.idle_backoff_us, faults ? &*faults : nullptr);
     virtuoso::shm::store_release(link.control().header()->fp_ready, 0u);
   }
   spdlog::info("stopping: closing the port");

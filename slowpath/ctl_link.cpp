@@ -1,16 +1,19 @@
-// virtuoso-slowpath: ctl.sock, one text request per connection ("status\n"), one JSON answer.
+// virtuoso-slowpath: ctl.sock, one text request per connection ("status\n", "faults set rx.loss=0.1\n"),
+// one JSON answer; fault settings are published to the fast path through the control region.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include "core/status.hpp"
 #include "daemon.hpp"
+#include "virtuoso/shm/atomic.hpp"
 
 namespace virtuoso::slowpath {
 namespace {
-constexpr size_t kMaxRequest = 256;
+constexpr size_t kMaxRequest = 1024;
 }
 
 void Daemon::accept_ctl() {
@@ -57,10 +60,55 @@ void Daemon::on_ctl_readable(uint32_t id) {
   }
 }
 
-std::string Daemon::ctl_answer(std::string_view request) const {
+std::string Daemon::ctl_answer(std::string_view request) {
   while (!request.empty() && (request.back() == '\r' || request.back() == ' ')) request.remove_suffix(1);
-  if (request == "status") return status_json(cp_, *ctrl_.header(), fp_attached_).dump();
+  if (request == "status") {
+    nlohmann::json status = status_json(cp_, *ctrl_.header(), fp_attached_);
+    status["faults"] = faults_status_json(*ctrl_.header(), faults_in_effect());
+    return status.dump();
+  }
+  if (request == "faults" || request.substr(0, 7) == "faults ") return faults_answer(request.substr(6));
   return nlohmann::json{{"error", "unknown request"}}.dump();
+}
+
+// What the fast path runs with: the config's [faults] until something was published.
+abi::FaultSettings Daemon::faults_in_effect() const {
+  const abi::FaultControl& block = ctrl_.header()->faults;
+  return block.generation == 0 ? cfg_.faults.settings : block.settings;
+}
+
+// "set PAIRS" changes the named settings and keeps the others; "clear" turns every fault off
+// (the seed stays). Published like a seqlock: odd generation while the settings are written.
+std::string Daemon::faults_answer(std::string_view args) {
+  while (!args.empty() && args.front() == ' ') args.remove_prefix(1);
+  abi::FaultControl& block = ctrl_.header()->faults;
+  abi::FaultSettings next = faults_in_effect();
+  if (args.substr(0, 4) == "set ") {
+    if (std::string bad = abi::apply_fault_spec(args.substr(4), next); !bad.empty())
+      return nlohmann::json{{"error", bad}}.dump();
+  } else if (args == "clear") {
+    next = abi::kNoFaultSettings;
+    next.seed = faults_in_effect().seed;
+  } else if (!args.empty()) {
+    return nlohmann::json{{"error", "unknown faults request; use: faults set KEY=VALUE..., faults clear"}}.dump();
+  }
+  if (!args.empty()) {
+    if (!fp_attached_ || shm::load_acquire(block.fp_injector) != 1) {
+      return nlohmann::json{{"error", "the fast path runs without the fault injector; set enabled = true "
+                                      "under [faults] in the config and restart the daemon"}}
+          .dump();
+    }
+    uint32_t gen = block.generation;
+    shm::store_relaxed(block.generation, gen + 1);
+    std::atomic_thread_fence(std::memory_order_release);
+    block.settings = next;
+    shm::store_release(block.generation, gen + 2);
+    spdlog::info("faults: generation {}: {}", gen + 2, abi::format_fault_spec(next));
+  }
+  return nlohmann::json{{"ok", true},
+                        {"generation", block.generation},
+                        {"settings", abi::format_fault_spec(faults_in_effect())}}
+      .dump();
 }
 
 }  // namespace virtuoso::slowpath

@@ -11,4 +11,8 @@ namespace virtuoso::slowpath {
 // `fp_attached`: the fast path said hello and is still connected.
 nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached);
 
+// The "faults" object: whether the fast path runs the fault injector, the settings `in_effect`,
+// their generation and the one applied, and what was done to each direction.
+nlohmann::json faults_status_json(const abi::ControlHeader& hdr, const abi::FaultSettings& in_effect);
+
 }  // namespace virtuoso::slowpath

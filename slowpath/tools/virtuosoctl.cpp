@@ -1,4 +1,4 @@
-// virtuosoctl: asks a running daemon for its status over run_dir/ctl.sock.
+// virtuosoctl: asks a running daemon for its status, or changes its fault injector, over run_dir/ctl.sock.
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -10,6 +10,8 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -104,6 +106,54 @@ int status(const std::string& run_dir, bool json) {
   return ready ? kExitReady : kExitNotReady;
 }
 
+// The answer to `request` as JSON, or nullopt after printing why there is none.
+std::optional<nlohmann::ordered_json> ask_json(const std::string& path, const std::string& request) {
+  auto answer = ask(path, request);
+  if (!answer) return std::nullopt;
+  try {
+    return nlohmann::ordered_json::parse(*answer);
+  } catch (const nlohmann::json::exception& e) {
+    fmt::print(stderr, "virtuosoctl: the answer from {} is not JSON: {}\n", path, e.what());
+    return std::nullopt;
+  }
+}
+
+// "faults set PAIRS" / "faults clear": returns once the fast path applied the new settings, so a
+// script may rely on them from the next line on. Without a change, prints the faults status.
+int faults(const std::string& run_dir, const std::string& action, const std::vector<std::string>& pairs) {
+  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  std::string request = "faults";
+  if (!action.empty()) request += " " + action;
+  for (const auto& p : pairs) request += " " + p;
+  auto answer = ask_json(path, request + "\n");
+  if (!answer) return kExitFailure;
+  if (!answer->is_object() || answer->contains("error")) {
+    fmt::print(stderr, "virtuosoctl: faults: {}\n",
+               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
+    return kExitFailure;
+  }
+  uint64_t generation = answer->value("generation", uint64_t{0});
+  auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  for (;;) {
+    auto status = ask_json(path, "status\n");
+    if (!status) return kExitFailure;
+    const auto& f = (*status)["faults"];
+    if (action.empty()) {
+      fmt::print("{}", virtuoso::tools::format_status(nlohmann::ordered_json{{"faults", f}}));
+      return kExitReady;
+    }
+    if (f.value("applied_generation", uint64_t{0}) == generation) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      fmt::print(stderr, "virtuosoctl: the fast path did not apply fault generation {} within {} s\n",
+                 generation, kAnswerTimeout.count());
+      return kExitFailure;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  fmt::print("faults: generation {} applied: {}\n", generation, answer->value("settings", std::string()));
+  return kExitReady;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,6 +170,21 @@ int main(int argc, char** argv) {
                                                   "ready, 3 if not ready, 1 if no daemon answers");
   status_cmd->add_flag("--json", json, "print the daemon's JSON answer unchanged");
   status_cmd->fallthrough();  // "virtuosoctl status --run-dir D" works as well as the other order
+  std::string fault_action;
+  std::vector<std::string> fault_pairs;
+  auto* faults_cmd = app.add_subcommand(
+      "faults", "show the fault injector's settings and counters, or change them at run time");
+  faults_cmd->fallthrough();
+  auto* set_cmd = faults_cmd->add_subcommand(
+      "set", "change the named settings, keep the others: [rx.|tx.]loss, burst_start, burst_len, "
+             "reorder, reorder_delay_us, duplicate, corrupt, seed (e.g. rx.loss=0.3 tx.loss=0.3)");
+  set_cmd->add_option("pairs", fault_pairs, "KEY=VALUE settings; a key without rx./tx. sets both")->required();
+  set_cmd->fallthrough();
+  set_cmd->callback([&] { fault_action = "set"; });
+  auto* clear_cmd = faults_cmd->add_subcommand("clear", "turn every fault off (the injector stays)");
+  clear_cmd->fallthrough();
+  clear_cmd->callback([&] { fault_action = "clear"; });
+  faults_cmd->require_subcommand(0, 1);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -134,5 +199,6 @@ int main(int argc, char** argv) {
       return kExitBadConfig;
     }
   }
+  if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
   return status(run_dir, json);
 }
