@@ -84,6 +84,9 @@ class Daemon final : public Outputs, public Doorbells {
   bool send_response(AppConn& conn, const abi::AppResponse& r, std::initializer_list<int> fds = {});
   void drop_app(uint32_t id, TimeMs now);
   void release_ctx(uint16_t ctx);
+  // app_inherit.cpp
+  static ssize_t recv_app_request(int sock, void* buf, size_t len, UniqueFd& fd);
+  abi::AppResponse on_inherit(AppConn& conn, const abi::AppRequest& req, int region_fd);
 
   // ctl_link.cpp
   void accept_ctl();
