@@ -29,6 +29,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
   ack_queue_.reserve(ctrl.layout.max_flows);
   work_.reserve(ctrl.layout.max_flows);
   event_flows_.reserve(ctrl.layout.max_flows);
+  delack_flows_.reserve(ctrl.layout.max_flows);
   sp_backlog_.reserve(size_t{ctrl.layout.max_flows} * 4 + 64);
   local_.reserve(4096);
   local_next_.reserve(4096);
@@ -52,6 +53,7 @@ uint32_t Datapath::poll_once() {
   work += poll_commands();
   work += poll_inject();
   work += poll_apps();
+  if (!delack_flows_.empty()) work += run_delayed_acks();
   work += run_tx_queue();  // data segments carry the ACKs owed...
   work += run_ack_queue();  // ...the rest go out as pure ACKs
   port_.flush();
@@ -197,14 +199,7 @@ void Datapath::handle_command(const abi::FpCommand& cmd) {
       if (cmd.flow < priv_.size()) remove_flow(cmd.flow);
       break;
     case FpCommandKind::kRetransmit:
-      if (cmd.flow < priv_.size() && priv_[cmd.flow].active) {
-        abi::FlowEntry& e = *ctrl_.flow(cmd.flow);
-        e.snd_nxt = e.snd_una;  // go back N: everything unacknowledged goes out again
-        e.fp_flags &= ~abi::kFlowFinSent;
-        ++e.retransmits;
-        queue_tx(cmd.flow);
-        queue_ack(cmd.flow);  // a pure ACK doubles as a window probe when nothing can be sent
-      }
+      if (cmd.flow < priv_.size() && priv_[cmd.flow].active) tcp_retransmit_timeout(cmd.flow);
       break;
     case FpCommandKind::kAttachCtx:
       attach_context(cmd);
@@ -234,10 +229,25 @@ void Datapath::install_flow(uint32_t id) {
   e.fp_flags = 0;
   e.dupacks = 0;
   e.acked_bytes = e.retransmits = e.segs_in = e.segs_out = 0;
+  e.rto_us = e.init_rto_us;
+  e.srtt_us = 0;
   p = FlowPriv{};
   p.active = true;
   p.snd_max = e.snd_nxt;
   p.adv_wnd_edge = e.rcv_nxt;
+  p.last_ack_sent = e.rcv_nxt;
+  p.max_snd_wnd = e.snd_wnd;
+  p.ts_ok = e.tcp_opts & abi::kFlowOptTimestamps;
+  p.sack_ok = e.tcp_opts & abi::kFlowOptSack;
+  p.ecn_ok = e.tcp_opts & abi::kFlowOptEcn;
+  p.ts_recent = e.init_ts_recent;
+  p.ts_offset = e.ts_offset;
+  if (abi::FlowSlot* s = slot_of(e)) {
+    shm::store_relaxed(s->srtt_us, 0u);
+    shm::store_relaxed(s->rttvar_us, 0u);
+    shm::store_relaxed(s->retransmits, 0u);
+    shm::store_relaxed(s->snd_mss, uint32_t(e.mss) - (p.ts_ok ? 12u : 0u));
+  }
   ctx->slot_flow[e.slot] = id;
   queue_tx(id);  // the app may have written before the flow was installed
 }
@@ -325,6 +335,7 @@ void Datapath::announce_sleep(bool sleeping) {
 bool Datapath::work_pending() const {
   if (!ctrl_.cmd().looks_empty() || !ctrl_.inject().looks_empty()) return true;
   if (!local_.empty() || !tx_queue_.empty() || !ack_queue_.empty() || !sp_backlog_.empty()) return true;
+  if (!delack_flows_.empty()) return true;  // a delayed ACK is due soon: no sleeping past it
   for (uint16_t id : active_ctxs_)
     if (ctxs_[id].active && !ctxs_[id].view.atx().looks_empty()) return true;
   return false;

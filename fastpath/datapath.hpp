@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "clock.hpp"
+#include "flow_priv.hpp"
 #include "flow_table.hpp"
 #include "port.hpp"
 #include "virtuoso/abi/app_region.hpp"
@@ -48,6 +49,7 @@ struct DatapathConfig {
   uint32_t rx_burst = 32;
   uint32_t app_batch = 64;       // atx entries taken per context per iteration
   uint32_t tx_segments_per_flow = 32;  // segments one flow may send per iteration (fairness)
+  uint32_t delayed_ack_us = 200;  // an in-order segment alone waits this long for a reply to carry its ACK
 };
 
 class Datapath {
@@ -70,16 +72,6 @@ class Datapath {
   const abi::FpStats& stats() const { return *stats_; }
 
  private:
-  struct FlowPriv {
-    uint32_t snd_max = 0;      // highest sequence number sent (snd_nxt goes back on retransmit)
-    uint32_t adv_wnd_edge = 0;  // rcv_nxt + advertised window at the last segment we sent
-    uint32_t fin_seq = 0;       // sequence number of our FIN, once it was sent
-    bool fin_seq_valid = false;
-    bool active = false;
-    bool ack_needed = false;
-    bool tx_queued = false;
-    uint8_t app_events = 0;  // AppEventKind bits owed to the app, sent once per iteration
-  };
   struct Context {
     bool active = false;
     abi::AppRegionView view{};
@@ -115,16 +107,36 @@ class Datapath {
   // tcp_in.cpp: established-flow receive
   void tcp_input(uint32_t flow_id, const wire::TcpFrame& f);
   void tcp_process_ack(uint32_t flow_id, const wire::TcpFrame& f);
+  void tcp_update_scoreboard(uint32_t flow_id, const wire::TcpFrame& f);
+  void tcp_sample_rtt(uint32_t flow_id, const wire::TcpFrame& f, uint32_t ack);
   void tcp_place_payload(uint32_t flow_id, const wire::TcpFrame& f);
+  void tcp_place_ooo(uint32_t flow_id, uint32_t seq, const uint8_t* data, uint32_t len, bool fin,
+                     uint32_t room);
+  void tcp_peer_fin(uint32_t flow_id);
 
-  // tcp_out.cpp: segmentation, ACKs, FIN, retransmission
+  // tcp_recovery.cpp: fast retransmit, SACK holes, retransmission timeout, window probes
+  void tcp_enter_recovery(uint32_t flow_id);
+  void tcp_recovery_ack(uint32_t flow_id, uint32_t ack);
+  void tcp_send_holes(uint32_t flow_id);
+  void tcp_retransmit_timeout(uint32_t flow_id);
+  void tcp_window_probe(uint32_t flow_id);
+  void publish_retransmits(uint32_t flow_id);  // for TCP_INFO
+
+  // tcp_out.cpp: segmentation, ACKs, FIN, options
   void queue_tx(uint32_t flow_id);
   void queue_ack(uint32_t flow_id);
+  void schedule_delayed_ack(uint32_t flow_id);
+  uint32_t run_delayed_acks();
   uint32_t run_tx_queue();
   uint32_t run_ack_queue();
   uint32_t tcp_output(uint32_t flow_id);
+  uint32_t segment_room(uint32_t flow_id);
+  size_t sack_blocks_to_send(const FlowPriv& p) const;
+  void fill_options(uint32_t flow_id, wire::TcpOptionsOut& o);
   bool send_segment(uint32_t flow_id, uint32_t seq, uint32_t len, uint8_t flags);
   uint16_t advertised_window(uint32_t flow_id);
+  // Our timestamp clock (RFC 7323): milliseconds, offset per connection.
+  uint32_t ts_now(const FlowPriv& p) const { return uint32_t(now_us_ / 1000) + p.ts_offset; }
   void emit_frame(Frame& frame, uint32_t dst_ip);
   uint32_t deliver_local();
 
@@ -147,6 +159,7 @@ class Datapath {
   std::vector<uint32_t> ack_queue_;  // flows owing an ACK
   std::vector<uint32_t> work_;       // the queue being run (the live one may grow meanwhile)
   std::vector<uint32_t> event_flows_;  // flows with app_events owed
+  std::vector<uint32_t> delack_flows_;  // flows with a delayed ACK armed (or lately armed)
   std::vector<abi::FpEvent> sp_backlog_;  // events the evt queue had no room for
   std::vector<Frame> local_;         // frames for our own address, delivered next iteration
   std::vector<Frame> local_next_;

@@ -1,4 +1,5 @@
-// TCP receive for installed flows: acknowledgements, window updates, in-order payload and FIN.
+// TCP receive for installed flows: PAWS, ECN marks, acknowledgements and SACK, window updates,
+// in-order and out-of-order payload, FIN.
 #include <algorithm>
 #include <cerrno>
 
@@ -14,15 +15,79 @@ using wire::seq_gt;
 using wire::seq_le;
 using wire::seq_lt;
 
+namespace {
+constexpr uint8_t kEcnMask = 0x03;
+constexpr uint8_t kEcnCe = 0x03;
+}  // namespace
+
 void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
   abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
   ++e.segs_in;
   if (!(f.tcp.flags & wire::kTcpAck)) {
     ++stats_->drop_bad_tcp;  // RFC 9293 3.10.7.4: in synchronized states a segment without ACK is dropped
     return;
   }
+  const wire::TcpOptions& o = f.tcp.opts;
+  if (p.ts_ok && o.has_timestamps) {
+    if (seq_lt(o.ts_val, p.ts_recent)) {
+      ++stats_->paws_dropped;  // RFC 7323 5.3 R1: an old duplicate; acknowledge and drop it
+      queue_ack(id);
+      return;
+    }
+    // RFC 7323 4.3: remember the TSval of a segment that covers the edge we last acknowledged.
+    if (seq_le(f.tcp.seq, p.last_ack_sent)) p.ts_recent = o.ts_val;
+  }
+  if (p.ecn_ok) {
+    if (f.tcp.flags & wire::kTcpCwr) p.ece_pending = false;
+    if ((f.ip.tos & kEcnMask) == kEcnCe) {
+      ++stats_->ce_received;
+      p.ece_pending = true;
+      queue_ack(id);  // the echo should not wait for a delayed ACK
+    }
+    if (f.tcp.flags & wire::kTcpEce) p.cwr_pending = true;
+  }
   tcp_process_ack(id, f);
-  if (priv_[id].active) tcp_place_payload(id, f);
+  if (p.active) tcp_place_payload(id, f);
+}
+
+void Datapath::tcp_update_scoreboard(uint32_t id, const wire::TcpFrame& f) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  const wire::TcpOptions& o = f.tcp.opts;
+  for (uint8_t i = 0; i < o.n_sack; ++i) {
+    uint32_t start = o.sack[i].start, end = o.sack[i].end;
+    // Ignore D-SACKs and blocks for data never sent (RFC 2883, RFC 6675 5.1).
+    if (!seq_lt(start, end) || !seq_gt(end, e.snd_una) || seq_gt(end, p.snd_max)) continue;
+    p.sacked.add(wire::seq_max(start, e.snd_una), end);
+  }
+}
+
+void Datapath::tcp_sample_rtt(uint32_t id, const wire::TcpFrame& f, uint32_t ack) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  bool sampled = false;
+  if (p.rtt_timing && seq_ge(ack, p.rtt_seq)) {
+    p.rtt.sample(uint32_t(std::min<uint64_t>(now_us_ - p.rtt_start_us, UINT32_MAX)));
+    p.rtt_timing = false;
+    sampled = true;
+  } else if (p.ts_ok && f.tcp.opts.has_timestamps && f.tcp.opts.ts_ecr != 0) {
+    // RFC 7323 4.1: the echoed timestamp dates the segment the peer answered, even one sent
+    // again, so a sample exists where Karn's rule forbids the timed one. Milliseconds only:
+    // used when the round trip is at least one tick long.
+    uint32_t ms = ts_now(p) - f.tcp.opts.ts_ecr;
+    if (ms >= 1 && ms < 60'000) {
+      p.rtt.sample(ms * 1000);
+      sampled = true;
+    }
+  }
+  if (!sampled) return;
+  e.rto_us = p.rtt.rto_us();
+  e.srtt_us = p.rtt.srtt_us();
+  if (abi::FlowSlot* s = slot_of(e)) {
+    shm::store_relaxed(s->srtt_us, p.rtt.srtt_us());
+    shm::store_relaxed(s->rttvar_us, p.rtt.rttvar_us());
+  }
 }
 
 void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
@@ -34,14 +99,19 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     return;
   }
   uint32_t new_wnd = uint32_t(f.tcp.window) << e.snd_wscale;
+  p.max_snd_wnd = std::max(p.max_snd_wnd, new_wnd);
+  size_t sacked_before = p.sacked.bytes();
+  if (p.sack_ok && f.tcp.opts.n_sack) tcp_update_scoreboard(id, f);
   if (seq_gt(ack, e.snd_una)) {
     uint32_t acked = ack - e.snd_una;
     bool fin_acked = p.fin_seq_valid && ack == p.fin_seq + 1 && !(e.fp_flags & abi::kFlowFinAcked);
     uint32_t data_acked = acked - (fin_acked ? 1 : 0);
     if (abi::FlowSlot* s = slot_of(e); s && data_acked)
       shm::store_release(s->tx_tail, s->tx_tail + data_acked);
+    tcp_sample_rtt(id, f, ack);
     e.snd_una = ack;
     if (seq_lt(e.snd_nxt, ack)) e.snd_nxt = ack;  // after a go-back-N the peer had more than we thought
+    p.sacked.trim_below(ack);
     e.acked_bytes += data_acked;
     e.dupacks = 0;
     e.snd_wnd = new_wnd;
@@ -50,25 +120,29 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
       e.fp_flags |= abi::kFlowFinAcked | abi::kFlowFinSent;
       emit_sp_event(abi::FpEventKind::kFinAcked, e.ctx, id, 0);
     }
+    if (p.in_recovery) tcp_recovery_ack(id, ack);
     queue_tx(id);
     return;
   }
   if (ack != e.snd_una) return;  // an old ACK: nothing to learn from it
   bool window_opened = new_wnd > e.snd_wnd;
+  bool new_sack = p.sacked.bytes() != sacked_before;
   bool is_dup = f.payload_len == 0 && !(f.tcp.flags & wire::kTcpFin) && e.snd_nxt != e.snd_una &&
-                new_wnd == e.snd_wnd;
+                (new_wnd == e.snd_wnd || new_sack);
   e.snd_wnd = new_wnd;
   if (window_opened) queue_tx(id);
-  if (is_dup && ++e.dupacks == 3) {
-    // Fast retransmit (RFC 5681 3.2) of the first unacknowledged segment.
-    uint32_t len = std::min<uint32_t>(data_in_flight(e), e.mss);
-    if (len) send_segment(id, e.snd_una, len, wire::kTcpAck);
-    ++e.retransmits;
+  if (!is_dup) return;
+  ++e.dupacks;
+  if (p.in_recovery) {
+    tcp_send_holes(id);  // RFC 6675 5 (C): each further duplicate ACK may release more holes
+  } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * e.mss)) {
+    tcp_enter_recovery(id);
   }
 }
 
 void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
   abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
   bool fin = f.tcp.flags & wire::kTcpFin;
   uint32_t len = uint32_t(f.payload_len);
   if (len == 0 && !fin) return;  // a pure ACK
@@ -80,7 +154,8 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
   uint32_t seq = f.tcp.seq;
   if (seq_lt(seq, e.rcv_nxt)) {
     uint32_t skip = e.rcv_nxt - seq;
-    if (skip > len) {
+    if (skip > len || (skip == len && !fin)) {
+      ++stats_->dup_segments;
       queue_ack(id);  // entirely old: the peer missed our ACK
       return;
     }
@@ -88,37 +163,99 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
     len -= skip;
     seq = e.rcv_nxt;
   }
-  if (seq != e.rcv_nxt) {
-    ++stats_->drop_rx_window;  // out of order: not kept yet; the duplicate ACK asks for the gap
-    queue_ack(id);
-    return;
-  }
   abi::FlowSlot* s = slot_of(e);
   Context* ctx = context_of(e);
   if (!s || !ctx) return;
   uint32_t rx_size = ctx->view.layout.rx_size;
-  uint32_t head = s->rx_head;
-  uint32_t used = head - shm::load_acquire(s->rx_tail);
+  uint32_t used = s->rx_head - shm::load_acquire(s->rx_tail);
   if (used > rx_size) {
     fail_flow(id, EIO);  // the app corrupted its consumer position
     return;
   }
-  uint32_t n = std::min(len, rx_size - used);
-  if (n) {
-    shm::ring_write(ctx->view.rx_buf(e.slot), rx_size, head, data, n);
-    shm::store_release(s->rx_head, head + n);
-    e.rcv_nxt += n;
+  uint32_t room = rx_size - used;  // bytes from rcv_nxt on that the ring can hold
+  if (seq != e.rcv_nxt) {
+    tcp_place_ooo(id, seq, data, len, fin, room);
+    return;
+  }
+  uint32_t n = std::min(len, room);
+  if (n) shm::ring_write(ctx->view.rx_buf(e.slot), rx_size, s->rx_head, data, n);
+  uint32_t advance = n;
+  bool gap_filled = false;
+  if (n == len && !p.ooo.empty()) {
+    // The hole before the held data is filled: take every range that now follows on.
+    uint32_t end = e.rcv_nxt + n;
+    p.ooo.trim_below(end);
+    while (!p.ooo.empty() && p.ooo[0].start == end) {
+      end = p.ooo[0].end;
+      p.ooo.trim_below(end);
+    }
+    advance = end - e.rcv_nxt;
+    gap_filled = true;
+  }
+  if (advance) {
+    shm::store_release(s->rx_head, s->rx_head + advance);
+    e.rcv_nxt += advance;
+    p.unacked_bytes += advance;
     note_app_event(id, abi::AppEventKind::kRxData);
   }
   if (n < len) {
     ++stats_->drop_rx_window;  // beyond our window: the peer sends it again
-  } else if (fin) {
-    e.rcv_nxt += 1;
-    e.fp_flags |= abi::kFlowPeerFin;
-    shm::store_release(s->rx_fin, 1u);
-    note_app_event(id, abi::AppEventKind::kPeerFin);
-    emit_sp_event(abi::FpEventKind::kPeerFin, e.ctx, id, 0);
+    fin = false;
   }
+  if (p.peer_fin_pending && e.rcv_nxt == p.peer_fin_seq) fin = true;  // it waited for the gap
+  if (fin) {
+    tcp_peer_fin(id);
+    return;
+  }
+  // RFC 5681 4.2: ACK at once when a gap closes or every second full segment; else delay.
+  if (gap_filled || p.unacked_bytes >= 2u * e.mss || n < len) {
+    queue_ack(id);
+  } else {
+    schedule_delayed_ack(id);
+  }
+}
+
+void Datapath::tcp_place_ooo(uint32_t id, uint32_t seq, const uint8_t* data, uint32_t len, bool fin,
+                             uint32_t room) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  queue_ack(id);  // RFC 5681 4.2: an out-of-order segment is acknowledged at once (a duplicate ACK)
+  uint32_t offset = seq - e.rcv_nxt;
+  if (offset >= room) {
+    ++stats_->drop_rx_window;
+    return;
+  }
+  uint32_t n = std::min(len, room - offset);
+  if (n < len) fin = false;
+  if (n && !p.ooo.add(seq, seq + n)) {
+    ++stats_->ooo_dropped;  // every range is taken: the peer's retransmission fills it later
+    return;
+  }
+  if (n) {
+    Context* ctx = context_of(e);
+    abi::FlowSlot* s = slot_of(e);
+    // Past rx_head, where the app does not read: the bytes become visible when the gap fills.
+    shm::ring_write(ctx->view.rx_buf(e.slot), ctx->view.layout.rx_size, s->rx_head + offset, data, n);
+    p.last_ooo_start = seq;
+    ++stats_->ooo_segments;
+  }
+  if (fin) {
+    p.peer_fin_seq = seq + n;
+    p.peer_fin_pending = true;
+  }
+}
+
+void Datapath::tcp_peer_fin(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  abi::FlowSlot* s = slot_of(e);
+  e.rcv_nxt += 1;
+  e.fp_flags |= abi::kFlowPeerFin;
+  p.peer_fin_pending = false;
+  p.ooo.clear();
+  if (s) shm::store_release(s->rx_fin, 1u);
+  note_app_event(id, abi::AppEventKind::kPeerFin);
+  emit_sp_event(abi::FpEventKind::kPeerFin, e.ctx, id, 0);
   queue_ack(id);
 }
 

@@ -1,4 +1,5 @@
-// TCP transmit for installed flows: segmentation by MSS within the peer's window, FIN, ACKs.
+// TCP transmit for installed flows: segmentation within the peer's window (with sender SWS
+// avoidance), FIN, options on every segment, immediate and delayed ACKs, the advertised window.
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -11,6 +12,7 @@
 namespace virtuoso::fastpath {
 
 inline constexpr uint16_t kMinEthFrame = 60;
+inline constexpr size_t kTimestampsLen = 12;
 
 void Datapath::queue_tx(uint32_t id) {
   FlowPriv& p = priv_[id];
@@ -24,6 +26,38 @@ void Datapath::queue_ack(uint32_t id) {
   if (p.ack_needed) return;
   p.ack_needed = true;
   ack_queue_.push_back(id);
+}
+
+void Datapath::schedule_delayed_ack(uint32_t id) {
+  FlowPriv& p = priv_[id];
+  if (p.ack_needed || p.delack_armed) return;
+  p.delack_armed = true;
+  p.delack_deadline_us = now_us_ + cfg_.delayed_ack_us;
+  if (!p.in_delack_list) {
+    p.in_delack_list = true;
+    delack_flows_.push_back(id);
+  }
+}
+
+uint32_t Datapath::run_delayed_acks() {
+  uint32_t fired = 0;
+  size_t keep = 0;
+  for (uint32_t id : delack_flows_) {
+    FlowPriv& p = priv_[id];
+    if (p.active && p.delack_armed && now_us_ < p.delack_deadline_us) {
+      delack_flows_[keep++] = id;  // still waiting for a segment to carry it
+      continue;
+    }
+    p.in_delack_list = false;
+    if (p.active && p.delack_armed) {
+      p.delack_armed = false;
+      ++stats_->delayed_acks;
+      queue_ack(id);
+      ++fired;
+    }
+  }
+  delack_flows_.resize(keep);
+  return fired;
 }
 
 uint32_t Datapath::run_tx_queue() {
@@ -56,6 +90,20 @@ uint32_t Datapath::run_ack_queue() {
   return n;
 }
 
+// Payload bytes the next segment can carry: the MSS less the options it will hold.
+uint32_t Datapath::segment_room(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  uint32_t opts = p.ts_ok ? kTimestampsLen : 0;
+  if (size_t n = sack_blocks_to_send(p)) opts += 4 + 8 * uint32_t(n);
+  return e.mss > opts ? e.mss - opts : 1;
+}
+
+size_t Datapath::sack_blocks_to_send(const FlowPriv& p) const {
+  if (!p.sack_ok) return 0;
+  return std::min(p.ooo.size(), p.ts_ok ? size_t{3} : wire::kMaxSackBlocks);
+}
+
 uint32_t Datapath::tcp_output(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
@@ -79,11 +127,19 @@ uint32_t Datapath::tcp_output(uint32_t id) {
   while (unsent > 0 && segs < cfg_.tx_segments_per_flow) {
     uint32_t usable = wire::seq_gt(wnd_end, e.snd_nxt) ? wnd_end - e.snd_nxt : 0;
     if (usable == 0) break;  // the slow path's timer probes a zero window
-    uint32_t len = std::min({unsent, uint32_t(e.mss), usable});
+    uint32_t len = std::min({unsent, segment_room(id), usable});
+    // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited sliver waits for the window
+    // to open while earlier segments are in flight, unless it is half the largest window seen.
+    if (len < unsent && len < segment_room(id) && e.snd_nxt != e.snd_una && len < p.max_snd_wnd / 2) break;
     bool last = len == unsent;
     bool fin = last && (e.fp_flags & abi::kFlowFinQueued) && !(e.fp_flags & abi::kFlowFinAcked);
     uint8_t flags = wire::kTcpAck | (last ? wire::kTcpPsh : 0) | (fin ? wire::kTcpFin : 0);
     if (!send_segment(id, e.snd_nxt, len, flags)) break;
+    if (!p.rtt_timing && e.snd_nxt == p.snd_max) {  // new data, never sent before: time it
+      p.rtt_timing = true;
+      p.rtt_seq = e.snd_nxt + len;
+      p.rtt_start_us = now_us_;
+    }
     e.snd_nxt += len;
     unsent -= len;
     ++segs;
@@ -93,6 +149,7 @@ uint32_t Datapath::tcp_output(uint32_t id) {
       e.snd_nxt += 1;
       e.fp_flags |= abi::kFlowFinSent;
     }
+    if (wire::seq_gt(e.snd_nxt, p.snd_max)) p.snd_max = e.snd_nxt;
   }
   bool bare_fin = unsent == 0 && (e.fp_flags & abi::kFlowFinQueued) &&
                   !(e.fp_flags & (abi::kFlowFinSent | abi::kFlowFinAcked));
@@ -107,15 +164,43 @@ uint32_t Datapath::tcp_output(uint32_t id) {
   return segs;
 }
 
+// Free receive-ring space as a window, with receiver SWS avoidance (RFC 9293 3.8.6.2.2): the
+// right edge never moves left, and moves right only by min(half the ring, one segment) or more.
 uint16_t Datapath::advertised_window(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
   abi::FlowSlot* s = slot_of(e);
   Context* ctx = context_of(e);
   if (!s || !ctx) return 0;
   uint32_t rx_size = ctx->view.layout.rx_size;
   uint32_t used = s->rx_head - shm::load_acquire(s->rx_tail);
-  uint32_t free = used > rx_size ? 0 : rx_size - used;
-  return uint16_t(std::min<uint32_t>(free >> e.rcv_wscale, 65535));
+  uint32_t wnd = used > rx_size ? 0 : rx_size - used;
+  uint32_t cur = wire::seq_gt(p.adv_wnd_edge, e.rcv_nxt) ? p.adv_wnd_edge - e.rcv_nxt : 0;
+  if (wnd > cur && wnd - cur < std::min<uint32_t>(rx_size / 2, e.mss)) wnd = cur;
+  wnd = std::max(wnd, cur);
+  uint32_t scaled = std::min<uint32_t>(wnd >> e.rcv_wscale, 65535);
+  // Rounding down by the scale could pull the edge left: round up instead in that case.
+  if ((scaled << e.rcv_wscale) < cur && scaled < 65535) ++scaled;
+  return uint16_t(scaled);
+}
+
+void Datapath::fill_options(uint32_t id, wire::TcpOptionsOut& o) {
+  FlowPriv& p = priv_[id];
+  if (p.ts_ok) {
+    o.timestamps = true;
+    o.ts_val = ts_now(p);
+    o.ts_ecr = p.ts_recent;
+  }
+  size_t n = sack_blocks_to_send(p);
+  if (!n) return;
+  // RFC 2018 4: the first block holds the most recently received data, then the others.
+  size_t first = 0;
+  for (size_t i = 0; i < p.ooo.size(); ++i)
+    if (wire::seq_in(p.last_ooo_start, p.ooo[i].start, p.ooo[i].end)) first = i;
+  o.sack[0] = {p.ooo[first].start, p.ooo[first].end};
+  o.n_sack = 1;
+  for (size_t i = p.ooo.size(); i-- > 0 && o.n_sack < n;)
+    if (i != first) o.sack[o.n_sack++] = {p.ooo[i].start, p.ooo[i].end};
 }
 
 bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t flags) {
@@ -129,6 +214,11 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
     return false;
   }
   uint16_t wnd = advertised_window(id);
+  if (p.ece_pending) flags |= wire::kTcpEce;
+  if (p.cwr_pending && len) {
+    flags |= wire::kTcpCwr;  // RFC 3168 6.1.2: we saw ECE (no congestion control yet to slow down)
+    p.cwr_pending = false;
+  }
   wire::TcpFrameOut out{};
   std::memcpy(out.eth_src.data(), cfg_.local_mac.data(), 6);
   std::memcpy(out.eth_dst.data(), e.remote_mac, 6);
@@ -136,6 +226,7 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   out.ip_dst = e.remote_ip;
   out.ip_id = ip_id_++;
   out.tcp = {e.local_port, e.remote_port, seq, e.rcv_nxt, flags, wnd, {}};
+  fill_options(id, out.tcp.opts);
   size_t off = wire::tcp_payload_offset(out.tcp.opts);
   if (len) {
     abi::FlowSlot* s = ctx->view.slot(e.slot);
@@ -149,7 +240,10 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   }
   fr.len = uint16_t(flen);
   p.adv_wnd_edge = e.rcv_nxt + (uint32_t(wnd) << e.rcv_wscale);
+  p.last_ack_sent = e.rcv_nxt;
+  p.unacked_bytes = 0;
   p.ack_needed = false;
+  p.delack_armed = false;
   ++e.segs_out;
   emit_frame(fr, e.remote_ip);
   return true;

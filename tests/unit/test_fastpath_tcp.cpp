@@ -25,21 +25,24 @@ bool has_sp_event(const std::vector<abi::FpEvent>& evs, abi::FpEventKind k) {
 }
 }  // namespace
 
-TEST_CASE("ESTABLISHED: in-order payload -> bytes in the rx ring, rx event, ACK of rcv_nxt") {
+TEST_CASE("ESTABLISHED: in-order payload -> bytes in the rx ring, rx event, delayed ACK of rcv_nxt") {
   FastpathHarness h;
   h.establish();
   h.from_peer(5000, 1000, kTcpAck | kTcpPsh, "hello");
   CHECK(h.app_read_all() == "hello");
   CHECK(has_event(h.app_events(), abi::AppEventKind::kRxData));
+  CHECK(h.take_sent().empty());  // one small segment: the ACK waits for a reply to carry it
+  h.advance_us(h.cfg.delayed_ack_us);
   auto out = h.take_sent();
   REQUIRE(out.size() == 1);
+  CHECK(h.dp->stats().delayed_acks == 1);
   CHECK(out[0].f.tcp.flags == kTcpAck);
   CHECK(out[0].f.tcp.ack == 5005);
   CHECK(out[0].f.tcp.seq == 1000);
   CHECK(h.flow().rcv_nxt == 5005);
 }
 
-TEST_CASE("ESTABLISHED: out-of-order payload -> dropped and a duplicate ACK asks for the gap") {
+TEST_CASE("ESTABLISHED: out-of-order payload -> held out of the app's sight, a duplicate ACK at once") {
   FastpathHarness h;
   h.establish();
   h.from_peer(5010, 1000, kTcpAck, "later");
@@ -47,7 +50,8 @@ TEST_CASE("ESTABLISHED: out-of-order payload -> dropped and a duplicate ACK asks
   auto out = h.take_sent();
   REQUIRE(out.size() == 1);
   CHECK(out[0].f.tcp.ack == 5000);
-  CHECK(h.dp->stats().drop_rx_window == 1);
+  CHECK(out[0].f.tcp.opts.n_sack == 0);  // SACK was not agreed
+  CHECK(h.dp->stats().ooo_segments == 1);
 }
 
 TEST_CASE("ESTABLISHED: retransmitted old payload overlapping new -> only the new part is placed") {
@@ -80,16 +84,30 @@ TEST_CASE("ESTABLISHED: app writes more than one MSS -> segments of at most MSS,
 
 TEST_CASE("ESTABLISHED: peer window smaller than the data -> sends up to the window, rest on ACK") {
   FastpathHarness h;
-  h.establish(1000, 5000, 1500, 1000);
+  h.establish(1000, 5000, 2000, 1000);
   h.app_send(std::string(3000, 'y'));
   auto out = h.take_sent();
   REQUIRE(out.size() == 2);
-  CHECK(out[1].payload.size() == 500);
-  h.from_peer(5000, 2500, kTcpAck, "", 1500);
+  CHECK(h.flow().snd_nxt == 3000);
+  h.from_peer(5000, 3000, kTcpAck, "", 2000);
   out = h.take_sent();
-  REQUIRE(out.size() == 2);
-  CHECK(out[0].f.tcp.seq == 2500);
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.seq == 3000);
   CHECK(h.flow().snd_nxt == 4000);
+}
+
+TEST_CASE("ESTABLISHED: window leaves a sliver while data is in flight -> the sliver waits (sender SWS)") {
+  FastpathHarness h;
+  h.establish(1000, 5000, 1300, 1000);
+  h.app_send(std::string(3000, 'y'));
+  auto out = h.take_sent();
+  REQUIRE(out.size() == 1);  // 300 bytes would fit, but that is less than half of any window seen
+  CHECK(out[0].payload.size() == 1000);
+  h.from_peer(5000, 2000, kTcpAck, "", 1300);
+  out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.seq == 2000);
+  CHECK(out[0].payload.size() == 1000);
 }
 
 TEST_CASE("ESTABLISHED: ACK of sent data -> tx_tail advances and the app hears of the space") {

@@ -71,6 +71,11 @@ inline constexpr uint32_t kFlowFinSent = 1u << 1;    // FIN is in flight (occupi
 inline constexpr uint32_t kFlowFinAcked = 1u << 2;
 inline constexpr uint32_t kFlowPeerFin = 1u << 3;    // the peer's FIN was received in order
 
+// FlowEntry::tcp_opts: options both ends agreed on in the handshake.
+inline constexpr uint8_t kFlowOptTimestamps = 1u << 0;  // RFC 7323 timestamps (and PAWS)
+inline constexpr uint8_t kFlowOptSack = 1u << 1;        // RFC 2018 selective acknowledgements
+inline constexpr uint8_t kFlowOptEcn = 1u << 2;         // RFC 3168 ECN: echo CE marks with ECE
+
 // One TCP connection as the fast path sees it. Host byte order throughout.
 struct alignas(64) FlowEntry {
   // Written by the slow path while the entry is not installed; constant while installed.
@@ -88,7 +93,11 @@ struct alignas(64) FlowEntry {
   uint32_t init_snd_una;  // initial values, copied into the live fields below at install
   uint32_t init_rcv_nxt;
   uint32_t init_snd_wnd;  // the peer's window in bytes (already scaled)
-  uint32_t reserved0;
+  uint8_t tcp_opts;       // kFlowOpt* negotiated in the handshake
+  uint8_t reserved0[3];
+  uint32_t init_ts_recent;  // the peer's last TSval in the handshake (timestamps only)
+  uint32_t ts_offset;       // added to our millisecond clock in TSval (RFC 7323 5.4: per connection)
+  uint32_t init_rto_us;     // the retransmission timeout before the first RTT sample
 
   // Written by the fast path while installed; the slow path reads them (timers, status).
   // tx ring position tx_tail corresponds to seq snd_una; rx ring position rx_head to rcv_nxt.
@@ -102,6 +111,8 @@ struct alignas(64) FlowEntry {
   uint64_t retransmits;      // go-back-N rounds performed
   uint64_t segs_in;
   uint64_t segs_out;
+  uint32_t rto_us;   // RFC 6298 retransmission timeout from the fast path's RTT samples
+  uint32_t srtt_us;  // smoothed RTT, 0 before the first sample
 };
 static_assert(sizeof(FlowEntry) == 128 && std::is_trivially_copyable_v<FlowEntry>);
 static_assert(offsetof(FlowEntry, snd_una) == 64);
@@ -136,11 +147,21 @@ struct FpStats {
   uint64_t app_cmd_bad;       // app queue entries rejected (bad slot, generation, ring position)
   uint64_t loops;
   uint64_t idle_sleeps;
+  uint64_t ooo_segments;      // out-of-order segments kept for later
+  uint64_t ooo_dropped;       // out-of-order segments not kept (no interval left)
+  uint64_t paws_dropped;      // RFC 7323 PAWS: segments with an old timestamp
+  uint64_t dup_segments;      // segments carrying only bytes already received
+  uint64_t fast_retransmits;  // recoveries entered on duplicate ACKs or SACK
+  uint64_t sack_retransmits;  // holes resent during a recovery
+  uint64_t rto_retransmits;   // go-back-N rounds after a retransmission timeout
+  uint64_t window_probes;     // persist probes sent into a zero window
+  uint64_t delayed_acks;      // ACKs sent when the delayed-ACK timer fired
+  uint64_t ce_received;       // segments with the CE mark (RFC 3168)
   FaultCounters fault_rx;     // the fault injector on frames from the wire
   FaultCounters fault_tx;     // the fault injector on frames we send
-  uint64_t reserved[4];
+  uint64_t reserved[26];
 };
-static_assert(sizeof(FpStats) == 256 && std::is_trivially_copyable_v<FpStats>);
+static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 
 struct alignas(64) ControlHeader {
   // Written by the slow path before the region is shared.
@@ -162,8 +183,8 @@ struct alignas(64) ControlHeader {
 };
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
-              offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 448 &&
-              sizeof(ControlHeader) == 640);
+              offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 704 &&
+              sizeof(ControlHeader) == 896);
 
 struct ControlLayout {
   uint32_t max_flows;

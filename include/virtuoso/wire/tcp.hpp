@@ -20,6 +20,13 @@ inline constexpr uint8_t kTcpUrg = 0x20;
 inline constexpr uint8_t kTcpEce = 0x40;
 inline constexpr uint8_t kTcpCwr = 0x80;
 
+// One SACK block (RFC 2018): bytes [start, end) the receiver holds beyond its cumulative ACK.
+struct SackBlock {
+  uint32_t start = 0;
+  uint32_t end = 0;
+};
+inline constexpr size_t kMaxSackBlocks = 4;  // what fits in 40 option bytes without timestamps
+
 struct TcpOptions {
   uint16_t mss = 0;          // 0: absent
   int8_t wscale = -1;        // -1: absent; else shift count (clamped to 14, RFC 7323 2.3)
@@ -27,6 +34,8 @@ struct TcpOptions {
   bool has_timestamps = false;
   uint32_t ts_val = 0;
   uint32_t ts_ecr = 0;
+  uint8_t n_sack = 0;
+  SackBlock sack[kMaxSackBlocks];
 };
 
 struct TcpHeader {
@@ -77,6 +86,12 @@ inline bool parse_tcp_options(const uint8_t* p, size_t len, TcpOptions& o) {
         o.ts_val = load_be32(p + i + 2);
         o.ts_ecr = load_be32(p + i + 6);
         break;
+      case 5:
+        if (olen < 10 || (olen - 2) % 8 != 0) return false;
+        o.n_sack = 0;
+        for (size_t b = i + 2; b + 8 <= i + olen && o.n_sack < kMaxSackBlocks; b += 8)
+          o.sack[o.n_sack++] = {load_be32(p + b), load_be32(p + b + 4)};
+        break;
       default:
         break;  // unknown options are skipped (RFC 9293 3.2)
     }
@@ -118,6 +133,8 @@ struct TcpOptionsOut {
   bool timestamps = false;
   uint32_t ts_val = 0;
   uint32_t ts_ecr = 0;
+  uint8_t n_sack = 0;  // SACK blocks written (NOP NOP + 2 + 8 each); callers keep the total <= 40
+  SackBlock sack[kMaxSackBlocks];
 };
 
 // Length of the options build_tcp writes, padded to 4 bytes.
@@ -127,6 +144,7 @@ inline size_t tcp_options_len(const TcpOptionsOut& o) {
   if (o.wscale >= 0) n += 4;  // NOP + 3
   if (o.sack_permitted && !o.timestamps) n += 4;  // NOP NOP + 2
   if (o.timestamps) n += 12;  // (SACK-permitted or NOP NOP) + 10
+  if (o.n_sack) n += 4 + 8 * size_t(o.n_sack);
   return n;
 }
 
@@ -178,6 +196,14 @@ inline size_t build_tcp(uint8_t* p, const TcpSegmentOut& s, uint32_t ip_src, uin
   } else if (s.opts.sack_permitted) {
     o[0] = 1, o[1] = 1, o[2] = 4, o[3] = 2;
     o += 4;
+  }
+  if (s.opts.n_sack) {
+    o[0] = 1, o[1] = 1, o[2] = 5, o[3] = uint8_t(2 + 8 * s.opts.n_sack);
+    o += 4;
+    for (uint8_t b = 0; b < s.opts.n_sack; ++b, o += 8) {
+      store_be32(o, s.opts.sack[b].start);
+      store_be32(o + 4, s.opts.sack[b].end);
+    }
   }
   size_t seg_len = hlen + payload_len;
   uint32_t sum = pseudo_header_sum(ip_src, ip_dst, kIpProtoTcp, uint16_t(seg_len));

@@ -85,7 +85,7 @@ class FastpathHarness {
   static constexpr wire::MacAddr kRemoteMac{2, 0, 0, 0, 0, 2};
 
   abi::ControlLayout clayout{64, 64, 64, 64, 64};
-  abi::AppLayout alayout{16, 4096, 4096, 64, 64, 64};
+  abi::AppLayout alayout{16, 4096, 16384, 64, 64, 64};
   std::vector<uint8_t> control;
   std::vector<uint8_t> app;
   abi::ControlRegionView ctrl;
@@ -93,6 +93,11 @@ class FastpathHarness {
   FakePort port;
   FakeHost host;
   fastpath::ManualClock clock;
+  fastpath::DatapathConfig cfg;
+  // Options establish() installs with (abi::kFlowOpt*), and the peer's TSval from the handshake.
+  uint8_t tcp_opts = 0;
+  uint32_t peer_ts = 0;
+  uint32_t ts_offset = 0;
   std::unique_ptr<fastpath::Datapath> dp;
 
   FastpathHarness() : control(clayout.total_bytes()), app(alayout.total_bytes()) {
@@ -107,7 +112,6 @@ class FastpathHarness {
     view.arx().reset();
     view.ctl().reset();
     host.app_region = &app;
-    fastpath::DatapathConfig cfg;
     cfg.local_ip = kLocalIp;
     cfg.local_mac = kLocalMac;
     cfg.max_contexts = 4;
@@ -139,6 +143,10 @@ class FastpathHarness {
     e.init_snd_una = iss1;
     e.init_rcv_nxt = irs1;
     e.init_snd_wnd = wnd;
+    e.tcp_opts = tcp_opts;
+    e.init_ts_recent = peer_ts;
+    e.ts_offset = ts_offset;
+    e.init_rto_us = 1'000'000;
     *view.slot(3) = {};
     view.slot(3)->gen = 7;
     command({uint16_t(abi::FpCommandKind::kInstall), 0, 0, {}, 0});
@@ -148,21 +156,31 @@ class FastpathHarness {
 
   // A segment from the peer, as the wire would carry it.
   std::vector<uint8_t> peer_frame(uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload = "",
-                                  uint16_t window = 65535) {
+                                  uint16_t window = 65535, const wire::TcpOptionsOut& opts = {}) {
     std::vector<uint8_t> buf(2048);
     wire::TcpFrameOut o{};
     o.eth_src = kRemoteMac;
     o.eth_dst = kLocalMac;
     o.ip_src = kRemoteIp;
     o.ip_dst = kLocalIp;
-    o.tcp = {kRemotePort, kLocalPort, seq, ack, flags, window, {}};
+    o.tcp = {kRemotePort, kLocalPort, seq, ack, flags, window, opts};
     std::memcpy(buf.data() + wire::tcp_payload_offset(o.tcp.opts), payload.data(), payload.size());
     buf.resize(wire::build_tcp_frame(buf.data(), o, payload.size()));
     return buf;
   }
   void from_peer(uint32_t seq, uint32_t ack, uint8_t flags, const std::string& payload = "",
-                 uint16_t window = 65535) {
-    port.rx.push_back(peer_frame(seq, ack, flags, payload, window));
+                 uint16_t window = 65535, const wire::TcpOptionsOut& opts = {}) {
+    port.rx.push_back(peer_frame(seq, ack, flags, payload, window, opts));
+    dp->poll_once();
+  }
+  // Several segments in one receive burst (one loop iteration).
+  void burst_from_peer(std::vector<std::vector<uint8_t>> frames) {
+    for (auto& f : frames) port.rx.push_back(std::move(f));
+    dp->poll_once();
+  }
+  // The clock moves on; the loop runs once.
+  void advance_us(uint64_t us) {
+    clock.advance_us(us);
     dp->poll_once();
   }
 

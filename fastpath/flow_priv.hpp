@@ -1,0 +1,64 @@
+// The fast path's private per-flow TCP state: what no other process needs to read.
+//
+// The shared half lives in abi::FlowEntry (control region); this half is rebuilt at every
+// install from the entry's initial values, so it never outlives its connection.
+#pragma once
+#include <cstdint>
+
+#include "rtt_estimator.hpp"
+#include "seq_ranges.hpp"
+
+namespace virtuoso::fastpath {
+
+inline constexpr size_t kMaxOooRanges = 4;     // out-of-order data kept per flow (RFC 2018's 4 blocks)
+inline constexpr size_t kMaxSackedRanges = 8;  // the sender's scoreboard
+
+struct FlowPriv {
+  // Transmit.
+  uint32_t snd_max = 0;       // highest sequence number sent (snd_nxt goes back on retransmit)
+  uint32_t fin_seq = 0;       // sequence number of our FIN, once it was sent
+  uint32_t max_snd_wnd = 0;   // the largest window the peer offered (sender SWS avoidance)
+  bool fin_seq_valid = false;
+
+  // Loss recovery (RFC 6675 with SACK, RFC 6582 NewReno without).
+  bool in_recovery = false;
+  bool recover_valid = false;  // `recover` holds a value (set by a recovery or a timeout)
+  uint32_t recover = 0;   // snd_max when the recovery began; it ends once that is acknowledged
+  uint32_t rtx_next = 0;  // next sequence number a recovery may resend (HighRxt + 1)
+  SeqRanges<kMaxSackedRanges> sacked;
+
+  // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).
+  RttEstimator rtt;
+  bool rtt_timing = false;
+  uint32_t rtt_seq = 0;       // the sample ends when this is acknowledged
+  uint64_t rtt_start_us = 0;
+
+  // Receive.
+  uint32_t adv_wnd_edge = 0;  // rcv_nxt + advertised window at the last segment we sent
+  uint32_t last_ack_sent = 0;  // rcv_nxt we last acknowledged (RFC 7323 4.3)
+  uint32_t unacked_bytes = 0;  // in-order bytes received since our last ACK
+  uint32_t peer_fin_seq = 0;   // a FIN that arrived ahead of a gap
+  bool peer_fin_pending = false;
+  SeqRanges<kMaxOooRanges> ooo;  // data held beyond rcv_nxt, in the rx ring past rx_head
+  uint32_t last_ooo_start = 0;   // the range most recently added to (first SACK block, RFC 2018 4)
+
+  // Options agreed in the handshake.
+  bool ts_ok = false;
+  bool sack_ok = false;
+  bool ecn_ok = false;
+  uint32_t ts_recent = 0;  // the peer's TSval to echo
+  uint32_t ts_offset = 0;
+  bool ece_pending = false;  // CE seen: set ECE on our segments until the peer's CWR (RFC 3168 6.1.3)
+  bool cwr_pending = false;  // ECE seen: set CWR on our next data segment
+
+  // Loop bookkeeping.
+  bool active = false;
+  bool ack_needed = false;   // an ACK goes out this iteration
+  bool tx_queued = false;
+  bool delack_armed = false;  // an ACK is owed by delack_deadline_us
+  bool in_delack_list = false;
+  uint64_t delack_deadline_us = 0;
+  uint8_t app_events = 0;  // AppEventKind bits owed to the app, sent once per iteration
+};
+
+}  // namespace virtuoso::fastpath

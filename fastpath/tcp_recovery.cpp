@@ -1,0 +1,115 @@
+// TCP loss recovery: fast retransmit and SACK-driven hole filling (RFC 6675), NewReno partial
+// ACKs without SACK (RFC 6582), and what the slow path's retransmission timer asks for: a
+// go-back-N resend (RFC 6298 5.4) or a zero-window probe (RFC 9293 3.8.6.1).
+#include <algorithm>
+
+#include "datapath.hpp"
+#include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/wire/seq.hpp"
+
+namespace virtuoso::fastpath {
+
+using wire::seq_ge;
+using wire::seq_gt;
+using wire::seq_lt;
+
+namespace {
+constexpr uint32_t kHolesPerAck = 8;  // holes one ACK may release (bounds a burst of resends)
+}  // namespace
+
+// Payload sequence numbers end here: our FIN, if sent, is not payload.
+static uint32_t data_end(const FlowPriv& p) { return p.fin_seq_valid ? p.fin_seq : p.snd_max; }
+
+void Datapath::publish_retransmits(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  if (abi::FlowSlot* s = slot_of(e)) shm::store_relaxed(s->retransmits, uint32_t(e.retransmits));
+}
+
+void Datapath::tcp_enter_recovery(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  // RFC 6582 3.2 (1): duplicate ACKs for data sent before an RTO's go-back-N start no recovery.
+  if (seq_lt(e.snd_una, p.recover) && p.recover_valid) return;
+  p.in_recovery = true;
+  p.recover_valid = true;
+  p.recover = p.snd_max;
+  p.rtx_next = e.snd_una;
+  p.rtt_timing = false;  // Karn: what is resent now cannot be timed
+  ++stats_->fast_retransmits;
+  tcp_send_holes(id);
+}
+
+void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack) {
+  FlowPriv& p = priv_[id];
+  if (seq_ge(ack, p.recover)) {
+    p.in_recovery = false;  // everything outstanding at the start is acknowledged
+    return;
+  }
+  if (!p.sack_ok) p.rtx_next = ack;  // RFC 6582 3.2 (5): a partial ACK resends the next segment at once
+  tcp_send_holes(id);
+}
+
+// Resends what the peer lacks, from rtx_next: with SACK every gap below the highest SACKed byte
+// (each once per recovery), without it the one segment at snd_una.
+void Datapath::tcp_send_holes(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  uint32_t seq = wire::seq_max(p.rtx_next, e.snd_una);
+  uint32_t limit = data_end(p);
+  if (p.sack_ok && !p.sacked.empty()) limit = wire::seq_min(limit, p.sacked.highest_end());
+  else limit = wire::seq_min(limit, e.snd_una + 1);  // just the first segment
+  for (uint32_t sent = 0; sent < kHolesPerAck && seq_lt(seq, limit);) {
+    if (const SeqRange* r = p.sacked.find(seq)) {
+      seq = r->end;
+      continue;
+    }
+    uint32_t hole_end = limit;
+    if (const SeqRange* r = p.sacked.next_after(seq); r && seq_lt(r->start, hole_end)) hole_end = r->start;
+    uint32_t room = segment_room(id);
+    uint32_t len = std::min(hole_end - seq, room);
+    if (!p.sack_ok) len = std::min(data_end(p) - seq, room);
+    if (len == 0 || !send_segment(id, seq, len, wire::kTcpAck)) break;
+    seq += len;
+    ++sent;
+    ++e.retransmits;
+    ++stats_->sack_retransmits;
+  }
+  p.rtx_next = seq;
+  publish_retransmits(id);
+}
+
+void Datapath::tcp_retransmit_timeout(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  if (e.snd_una == e.snd_nxt && e.snd_una == p.snd_max) {
+    tcp_window_probe(id);
+    return;
+  }
+  // Go back N: everything unacknowledged goes out again. The scoreboard is dropped (a receiver
+  // may renege on SACKed data, RFC 2018 8), and duplicate ACKs for what was sent before the
+  // timeout start no fast retransmit (RFC 6582 4).
+  e.snd_nxt = e.snd_una;
+  e.fp_flags &= ~abi::kFlowFinSent;
+  e.dupacks = 0;
+  p.sacked.clear();
+  p.in_recovery = false;
+  p.recover = p.snd_max;
+  p.recover_valid = true;
+  p.rtt_timing = false;
+  ++e.retransmits;
+  ++stats_->rto_retransmits;
+  publish_retransmits(id);
+  queue_tx(id);
+  if (e.snd_wnd == 0) tcp_window_probe(id);  // the resend cannot go out: make the peer speak
+}
+
+// Nothing in flight, bytes waiting, the window shut: a segment the peer must answer. Like
+// Linux's probe it carries seq snd_una - 1, an old sequence number, so the peer replies with an
+// ACK that says its current window without taking any data.
+void Datapath::tcp_window_probe(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  ++stats_->window_probes;
+  send_segment(id, e.snd_una - 1, 0, wire::kTcpAck);
+}
+
+}  // namespace virtuoso::fastpath
