@@ -79,6 +79,7 @@ void ControlPlane::req_connect(uint16_t ctx, const abi::AppRequest& req, abi::Ap
   c.state = ConnState::kSynSent;
   c.cookie = req.id;
   c.iss = hash_.initial_seq(t, now);
+  c.ts_offset = hash_.ts_offset(t);
   if (remote == local) {
     c.peer_mac = mac_;
     start_syn(c, now);
@@ -111,10 +112,9 @@ void ControlPlane::send_syn(const Conn& c) {
   s.tuple = c.tuple;
   s.dst_mac = c.peer_mac;
   s.seq = c.iss;
-  s.flags = kTcpSyn;
+  s.flags = kTcpSyn | (s_.ecn ? wire::kTcpEce | wire::kTcpCwr : 0);  // RFC 3168 6.1.1
   s.window = syn_window();
-  s.opts.mss = our_mss();
-  s.opts.wscale = int8_t(our_wscale());
+  s.opts = syn_options(nullptr, c.ts_offset);
   send_segment(s);
 }
 
@@ -157,8 +157,16 @@ void ControlPlane::on_syn_sent_segment(uint32_t flow, Conn& c, const Segment& se
   p.snd_una = c.iss + 1;
   p.rcv_nxt = f.tcp.seq + 1;
   p.snd_wnd = f.tcp.window;  // RFC 7323 2.2: the window of a SYN-ACK is not scaled
+  PeerSyn peer = peer_syn(f);
+  p.tcp_opts = agreed_options(peer);
+  p.ts_recent = peer.ts_val;
   install(flow, c, p, c.hs, now);
   SegmentSpec ack{c.tuple, c.peer_mac, p.snd_una, p.rcv_nxt, kTcpAck, rcv_window(c), {}};
+  if (c.tcp_opts & abi::kFlowOptTimestamps) {
+    ack.opts.timestamps = true;
+    ack.opts.ts_val = ts_now(c.ts_offset);
+    ack.opts.ts_ecr = p.ts_recent;
+  }
   send_segment(ack);
   ctxs_[c.ctx].slots[c.slot].app_holds = true;
   emit_ctl(c, abi::CtlEventKind::kConnected, 0, c.cookie);

@@ -11,6 +11,7 @@ namespace virtuoso::slowpath {
 using abi::AppRequestKind;
 
 abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppRequest& req, TimeMs now) {
+  now_ = now;
   ++stats_.app_requests;
   abi::AppResponse r{};
   r.kind = req.kind;
@@ -29,6 +30,7 @@ abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppReques
       case AppRequestKind::kAcceptAck: req_accept_ack(ctx, req, r); break;
       case AppRequestKind::kShareListener: req_share_listener(ctx, req, r); break;
       case AppRequestKind::kAccepting: req_accepting(ctx, req, r); break;
+      case AppRequestKind::kKeepalive: req_keepalive(ctx, req, r, now); break;
       default: r.error = EINVAL; break;  // kRegister twice, or a kind we do not know
     }
   }

@@ -41,6 +41,7 @@ ControlPlane::ControlPlane(const Settings& s, abi::ControlRegionView ctrl, Outpu
       flow_ids_(s.max_flows) {}
 
 void ControlPlane::handle_frame(const uint8_t* data, size_t len, TimeMs now) {
+  now_ = now;
   ++stats_.punted_frames;
   auto eth = wire::parse_eth(data, len);
   if (!eth) {
@@ -84,7 +85,7 @@ void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
       on_syn_sent_segment(flow, c, seg, now);
     } else if (c.state == ConnState::kRemoving) {
       ++stats_.segments_dropped;  // the fast path lets go of it; the 4-tuple is not free yet
-    } else {
+    } else if (!on_synchronized_ctl(flow, c, seg, now)) {  // RST and SYN: rst_validation.cpp
       on_installed_segment(flow, c, seg, now);
     }
     return;
@@ -108,6 +109,7 @@ void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
 }
 
 void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
+  now_ = now;
   auto kind = abi::FpEventKind(ev.kind);
   switch (kind) {
     case abi::FpEventKind::kCtxAttached: on_ctx_attached(ev.ctx, ev.value); return;
@@ -131,6 +133,7 @@ void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
 }
 
 void ControlPlane::tick(TimeMs now) {
+  now_ = now;
   tick_arp(now);
   tick_time_wait(now);
   tick_half_open(now);
@@ -177,7 +180,39 @@ uint8_t ControlPlane::our_wscale() const {
 uint16_t ControlPlane::syn_window() const { return uint16_t(std::min<uint32_t>(s_.app_layout.rx_size, 65535)); }
 
 ControlPlane::PeerSyn ControlPlane::peer_syn(const wire::TcpFrame& f) {
-  return PeerSyn{f.tcp.seq, f.tcp.opts.mss, f.tcp.opts.wscale};
+  const wire::TcpOptions& o = f.tcp.opts;
+  bool ece = f.tcp.flags & wire::kTcpEce, cwr = f.tcp.flags & wire::kTcpCwr;
+  bool ecn = (f.tcp.flags & wire::kTcpAck) ? ece && !cwr : ece && cwr;
+  return PeerSyn{f.tcp.seq, o.mss, o.wscale, o.sack_permitted, o.has_timestamps, o.ts_val, ecn};
+}
+
+wire::TcpOptionsOut ControlPlane::syn_options(const PeerSyn* peer, uint32_t ts_offset) const {
+  wire::TcpOptionsOut o;
+  o.mss = our_mss();
+  // RFC 7323 1.3 / RFC 2018 2: a SYN-ACK carries an option only if the SYN did.
+  o.wscale = !peer || peer->wscale >= 0 ? int8_t(our_wscale()) : int8_t(-1);
+  o.sack_permitted = s_.sack && (!peer || peer->sack_ok);
+  o.timestamps = s_.timestamps && (!peer || peer->ts_ok);
+  if (o.timestamps) {
+    o.ts_val = ts_now(ts_offset);
+    o.ts_ecr = peer ? peer->ts_val : 0;
+  }
+  return o;
+}
+
+uint8_t ControlPlane::agreed_options(const PeerSyn& peer) const {
+  uint8_t opts = 0;
+  if (s_.timestamps && peer.ts_ok) opts |= abi::kFlowOptTimestamps;
+  if (s_.sack && peer.sack_ok) opts |= abi::kFlowOptSack;
+  if (s_.ecn && peer.ecn) opts |= abi::kFlowOptEcn;
+  return opts;
+}
+
+void ControlPlane::add_timestamps(SegmentSpec& s, const Conn& c) const {
+  if (!(c.tcp_opts & abi::kFlowOptTimestamps)) return;
+  s.opts.timestamps = true;
+  s.opts.ts_val = ts_now(c.ts_offset);
+  s.opts.ts_ecr = 0;  // the fast path owns ts_recent; an echo of 0 is never taken as an RTT sample
 }
 
 bool ControlPlane::app_holds(const Conn& c) const {

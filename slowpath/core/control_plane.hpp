@@ -83,6 +83,18 @@ class ControlPlane {
   size_t half_open() const { return half_open_.size(); }
   size_t time_wait() const { return time_wait_.size(); }
   bool in_time_wait(const FourTuple& t) const { return time_wait_.count(t) != 0; }
+  // Everything a leak could hide in, counted for status (status.cpp).
+  struct TableCounts {
+    uint32_t slots_in_use = 0;  // app slots held by a connection or by the app
+    size_t ports_bound = 0;      // bind() reservations not (yet) listening
+    size_t ports_listening = 0;
+    size_t ports_in_use = 0;     // local ports held by connections or TIME_WAIT records
+    size_t port_refs = 0;        // connections and TIME_WAIT records holding those ports
+    size_t syn_sent = 0;
+    size_t arp_waiting = 0;      // connections waiting for the next hop's MAC
+    size_t orphans = 0;          // connections whose app is gone or has closed the socket
+  };
+  TableCounts table_counts() const;
   ConnState conn_state(uint32_t flow) const { return flow < conns_.size() ? conns_[flow].state : ConnState::kFree; }
   CtxState ctx_state(uint16_t ctx) const { return ctx < ctxs_.size() ? ctxs_[ctx].state : CtxState::kFree; }
 
@@ -97,6 +109,10 @@ class ControlPlane {
     uint32_t irs = 0;
     uint16_t mss = 0;      // 0: absent
     int8_t wscale = -1;    // -1: absent
+    bool sack_ok = false;
+    bool ts_ok = false;
+    uint32_t ts_val = 0;
+    bool ecn = false;      // a SYN with ECE and CWR, or a SYN-ACK with ECE alone (RFC 3168 6.1.1)
   };
   struct Listener {
     uint16_t ctx = 0;
@@ -110,6 +126,7 @@ class ControlPlane {
     uint32_t listener = 0;
     wire::MacAddr peer_mac{};
     uint32_t iss = 0;
+    uint32_t ts_offset = 0;
     PeerSyn peer;
     HandshakeTimer hs;
   };
@@ -126,6 +143,8 @@ class ControlPlane {
     uint32_t iss = 0;
     uint8_t rcv_wscale = 0;  // our shift, if negotiated
     uint16_t mss = 0;        // send MSS, once installed
+    uint8_t tcp_opts = 0;    // abi::kFlowOpt* agreed in the handshake
+    uint32_t ts_offset = 0;  // our timestamp clock's offset for this connection
     HandshakeTimer hs;       // SYN-SENT
     // Retransmission timer, from the fast path's acked_bytes progress.
     uint32_t base_rto = 0;
@@ -136,6 +155,15 @@ class ControlPlane {
     TimeMs rto_deadline = 0;    // 0: not armed
     TimeMs state_deadline = 0;  // orphaned FIN_WAIT_2 give-up; 0: none
     TimeMs installed_at = 0;
+    // Keepalive (keepalive.cpp): idle means segs_in has not moved since keep_heard.
+    bool keep_enabled = false;
+    uint32_t keep_idle_ms = 0;
+    uint32_t keep_intvl_ms = 0;
+    uint32_t keep_cnt = 0;
+    uint32_t keep_probes = 0;  // sent since the peer was last heard
+    uint64_t keep_segs_in = 0;
+    TimeMs keep_heard = 0;     // when segs_in last moved, or keepalive was switched on
+    TimeMs keep_next = 0;      // next probe (or give-up) once probing
   };
   struct SlotInfo {
     uint32_t gen = 0;
@@ -174,6 +202,8 @@ class ControlPlane {
     uint32_t snd_una;
     uint32_t rcv_nxt;
     uint32_t snd_wnd;
+    uint8_t tcp_opts;
+    uint32_t ts_recent;  // the peer's latest TSval
   };
   struct Segment {  // one parsed punted TCP frame and its bytes (to replay it)
     const wire::TcpFrame& f;
@@ -190,6 +220,12 @@ class ControlPlane {
   uint16_t our_mss() const { return uint16_t(s_.mtu - 40); }
   uint16_t syn_window() const;
   static PeerSyn peer_syn(const wire::TcpFrame& f);
+  // Options our SYN or SYN-ACK offers; for a SYN-ACK, only what the peer's SYN offered (`peer`).
+  wire::TcpOptionsOut syn_options(const PeerSyn* peer, uint32_t ts_offset) const;
+  uint8_t agreed_options(const PeerSyn& peer) const;
+  uint32_t ts_now(uint32_t ts_offset) const { return uint32_t(now_) + ts_offset; }
+  // RFC 7323 3.2: once timestamps are agreed every segment but a reset carries them.
+  void add_timestamps(SegmentSpec& s, const Conn& c) const;
   void emit_ctl(const Conn& c, abi::CtlEventKind kind, int error, uint32_t id = 0);
   bool app_holds(const Conn& c) const;
 
@@ -266,6 +302,15 @@ class ControlPlane {
   void send_time_wait_ack(const FourTuple& t, const TimeWait& tw);
   void tick_time_wait(TimeMs now);
 
+  // keepalive.cpp
+  void req_keepalive(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, TimeMs now);
+  void tick_keepalive(uint32_t flow, Conn& c, TimeMs now);
+  void send_keepalive_probe(const Conn& c, const abi::FlowEntry& e);
+
+  // rst_validation.cpp: RST and SYN on a synchronized connection (true: handled)
+  bool on_synchronized_ctl(uint32_t flow, Conn& c, const Segment& seg, TimeMs now);
+  bool challenge_ack_allowed(TimeMs now);
+
   // timers.cpp
   void tick_conn(uint32_t flow, Conn& c, TimeMs now);
   void tick_retransmit(uint32_t flow, Conn& c, TimeMs now);
@@ -294,6 +339,9 @@ class ControlPlane {
   uint64_t next_time_wait_serial_ = 1;
   uint32_t next_listener_id_ = 1;
   ShareState share_;
+  TimeMs challenge_second_ = 0;  // start of the current challenge ACK budget second
+  uint32_t challenge_sent_ = 0;  // challenge ACKs sent in it
+  TimeMs now_ = 0;  // the `now` of the input being handled (timestamps of segments we build)
 };
 
 }  // namespace virtuoso::slowpath

@@ -58,13 +58,18 @@ void ControlPlane::install(uint32_t flow, Conn& c, const InstallParams& p, const
   e.init_snd_una = e.snd_una = e.snd_nxt = p.snd_una;
   e.init_rcv_nxt = e.rcv_nxt = p.rcv_nxt;
   e.init_snd_wnd = e.snd_wnd = p.snd_wnd;
+  e.tcp_opts = p.tcp_opts;
+  e.init_ts_recent = p.ts_recent;
+  e.ts_offset = c.ts_offset;
 
   c.state = ConnState::kEstablished;
   c.installed = true;
   c.installed_at = now;
   c.rcv_wscale = p.rcv_wscale;
   c.mss = p.mss;
+  c.tcp_opts = p.tcp_opts;
   c.base_rto = handshake_rto(hs, now);
+  e.init_rto_us = e.rto_us = c.base_rto * 1000;
   c.rto = c.base_rto;
   c.retries = 0;
   c.last_acked = 0;
@@ -114,6 +119,7 @@ void ControlPlane::on_installed_segment(uint32_t flow, Conn& c, const Segment& s
 void ControlPlane::send_ack(uint32_t flow, const Conn& c) {
   const abi::FlowEntry& e = *ctrl_.flow(flow);
   SegmentSpec s{c.tuple, c.peer_mac, load_relaxed(e.snd_nxt), load_relaxed(e.rcv_nxt), kTcpAck, rcv_window(c), {}};
+  add_timestamps(s, c);
   send_segment(s);
 }
 

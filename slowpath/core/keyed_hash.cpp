@@ -53,16 +53,24 @@ uint64_t siphash24(uint64_t k0, uint64_t k1, const uint8_t* data, size_t len) {
   return s.v0 ^ s.v1 ^ s.v2 ^ s.v3;
 }
 
-uint32_t KeyedHash::initial_seq(const FourTuple& t, TimeMs now) const {
+namespace {
+// The 4-tuple behind a domain byte, so each use of the key hashes different inputs.
+uint32_t tuple_hash(uint64_t k0, uint64_t k1, char domain, const FourTuple& t) {
   uint8_t buf[13];
-  buf[0] = 'I';  // domain separation from port_offset
+  buf[0] = uint8_t(domain);
   std::memcpy(buf + 1, &t.local_ip, 4);
   std::memcpy(buf + 5, &t.remote_ip, 4);
   std::memcpy(buf + 9, &t.local_port, 2);
   std::memcpy(buf + 11, &t.remote_port, 2);
-  uint32_t f = uint32_t(siphash24(k0_, k1_, buf, sizeof buf));
-  return f + uint32_t(now * 250);  // 250 ticks of 4 us per millisecond
+  return uint32_t(siphash24(k0, k1, buf, sizeof buf));
 }
+}  // namespace
+
+uint32_t KeyedHash::initial_seq(const FourTuple& t, TimeMs now) const {
+  return tuple_hash(k0_, k1_, 'I', t) + uint32_t(now * 250);  // 250 ticks of 4 us per millisecond
+}
+
+uint32_t KeyedHash::ts_offset(const FourTuple& t) const { return tuple_hash(k0_, k1_, 'T', t); }
 
 uint32_t KeyedHash::port_offset(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) const {
   uint8_t buf[11];

@@ -1,5 +1,5 @@
 // Keyed hashing for values a remote host must not predict: initial sequence numbers (RFC 6528)
-// and ephemeral port offsets (RFC 6056 algorithm 3). SipHash-2-4 is the keyed function.
+// ephemeral port offsets (RFC 6056 algorithm 3) and timestamp offsets (RFC 7323). SipHash-2-4 is the keyed function.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +17,10 @@ class KeyedHash {
   // RFC 6528 3: ISN = M + F(localip, localport, remoteip, remoteport, secretkey), where M is a
   // timer ticking every 4 microseconds, so a reused 4-tuple starts above the old connection.
   uint32_t initial_seq(const FourTuple& t, TimeMs now) const;
+
+  // RFC 7323 5.4: a per-connection offset for our timestamp clock, so TSvals reveal no uptime
+  // and differ between connections.
+  uint32_t ts_offset(const FourTuple& t) const;
 
   // RFC 6056 3.3.3: where the ephemeral port search starts for a given destination.
   uint32_t port_offset(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) const;

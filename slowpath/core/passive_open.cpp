@@ -47,6 +47,7 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
   ho.listener = listener_id;
   ho.peer_mac = f.eth.src;  // answer the way the SYN came (the gateway for an off-link peer)
   ho.iss = hash_.initial_seq(t, now);
+  ho.ts_offset = hash_.ts_offset(t);
   ho.peer = peer_syn(f);
   ho.hs = HandshakeTimer{now, now + s_.initial_rto_ms, s_.initial_rto_ms, 0};
   send_synack(t, ho);
@@ -62,11 +63,9 @@ void ControlPlane::send_synack(const FourTuple& t, const HalfOpen& ho) {
   s.seq = ho.iss;
   s.ack = ho.peer.irs + 1;
   s.flags = kTcpSyn | kTcpAck;
+  if (agreed_options(ho.peer) & abi::kFlowOptEcn) s.flags |= wire::kTcpEce;  // RFC 3168 6.1.1
   s.window = syn_window();
-  s.opts.mss = our_mss();
-  // RFC 7323 1.3: a SYN-ACK carries window scale only if the SYN did. No timestamps, no SACK:
-  // the fast path implements neither yet.
-  s.opts.wscale = ho.peer.wscale >= 0 ? int8_t(our_wscale()) : int8_t(-1);
+  s.opts = syn_options(&ho.peer, ho.ts_offset);
   send_segment(s);
 }
 
@@ -123,6 +122,7 @@ void ControlPlane::complete_passive(const FourTuple& t, HalfOpen& ho, const Segm
   Conn& c = conns_[*flow];
   c.peer_mac = ho.peer_mac;
   c.iss = ho.iss;
+  c.ts_offset = ho.ts_offset;
   bool ws = ho.peer.wscale >= 0;
   uint16_t peer_mss = ho.peer.mss ? ho.peer.mss : kDefaultMss;
   InstallParams p{};
@@ -132,6 +132,8 @@ void ControlPlane::complete_passive(const FourTuple& t, HalfOpen& ho, const Segm
   p.snd_una = ho.iss + 1;
   p.rcv_nxt = ho.peer.irs + 1;
   p.snd_wnd = uint32_t(f.tcp.window) << p.snd_wscale;  // no SYN on this segment: its window is scaled
+  p.tcp_opts = agreed_options(ho.peer);
+  p.ts_recent = f.tcp.opts.has_timestamps ? f.tcp.opts.ts_val : ho.peer.ts_val;
   install(*flow, c, p, ho.hs, now);
   ctxs_[c.ctx].slots[c.slot].app_holds = true;
   l.unaccepted.emplace_back(c.slot, c.gen);

@@ -19,7 +19,16 @@ struct Settings {
   unsigned max_retries = 8;
   unsigned syn_retries = 6;
   unsigned time_wait_ms = 2000;
-  unsigned fin_wait2_timeout_ms = 60000;  // orphaned FIN_WAIT_2 (the app has closed) gives up after this
+  unsigned fin_wait2_timeout_ms = 60000;
+  bool timestamps = true;  // offer RFC 7323 timestamps (RTT samples, PAWS)
+  bool sack = true;        // offer RFC 2018 selective acknowledgements
+  bool ecn = true;         // accept and request RFC 3168 ECN (CE marks are echoed)  // orphaned FIN_WAIT_2 (the app has closed) gives up after this
+  // Keepalive defaults for a socket that enables SO_KEEPALIVE without TCP_KEEP* (Linux's sysctls).
+  unsigned keepalive_time_s = 7200;   // idle time before the first probe
+  unsigned keepalive_intvl_s = 75;    // between unanswered probes
+  unsigned keepalive_probes = 9;      // unanswered probes before ETIMEDOUT
+  // Challenge ACKs (RFC 5961 3.2, 4.2) the whole stack sends per second (RFC 5961 10).
+  unsigned challenge_ack_limit = 1000;
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
   // arp

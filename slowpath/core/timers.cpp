@@ -13,6 +13,7 @@ namespace virtuoso::slowpath {
 using shm::load_relaxed;
 
 void ControlPlane::tick_conn(uint32_t flow, Conn& c, TimeMs now) {
+  tick_keepalive(flow, c, now);  // if it fails the flow, the state below is kRemoving
   switch (c.state) {
     case ConnState::kSynSent: tick_syn_sent(flow, c, now); return;
     case ConnState::kEstablished:
@@ -34,7 +35,8 @@ void ControlPlane::tick_conn(uint32_t flow, Conn& c, TimeMs now) {
 }
 
 // RFC 6298 5: one timer per flow with outstanding data, restarted by progress (acked_bytes),
-// doubled on each expiry (5.5), and the connection given up after max_retries expiries.
+// doubled on each expiry (5.5), and the connection given up after max_retries expiries. The
+// fast path measures the round trips and publishes the RTO (rto_us); back-off doubles that.
 // With nothing in flight but unsent bytes and a zero window, the same timer probes the window
 // (RFC 9293 3.8.6.1); a peer that answers probes keeps the connection alive indefinitely.
 void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
@@ -42,6 +44,8 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
   uint64_t acked = load_relaxed(e.acked_bytes);
   if (acked != c.last_acked) {
     c.last_acked = acked;
+    if (uint32_t rto_us = load_relaxed(e.rto_us)) c.base_rto = (rto_us + 999) / 1000;
+    c.base_rto = std::clamp<uint32_t>(c.base_rto, s_.min_rto_ms, s_.max_rto_ms);
     c.rto = c.base_rto;
     c.retries = 0;
     if (c.rto_deadline) c.rto_deadline = now + c.rto;

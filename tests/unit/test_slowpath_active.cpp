@@ -44,12 +44,14 @@ TEST_CASE("CLOSED: connect to an unresolved on-link peer -> ARP request, then SY
   h.rx(arp_frame(wire::kArpReply, kPeerIp, kPeerMac, kLocalIp));
   REQUIRE(h.out.frames.size() == 2);
   auto syn = h.out.frames[1].tcp();
-  CHECK(syn.tcp.flags == wire::kTcpSyn);
+  CHECK(syn.tcp.flags == (wire::kTcpSyn | wire::kTcpEce | wire::kTcpCwr));  // RFC 3168 ECN setup
   CHECK(syn.eth.dst == kPeerMac);
   CHECK(syn.tcp.src_port == r.port);
   CHECK(syn.tcp.dst_port == 80);
   CHECK(syn.tcp.opts.mss == 1460);
   CHECK(syn.tcp.opts.wscale == 1);
+  CHECK(syn.tcp.opts.sack_permitted);
+  CHECK(syn.tcp.opts.has_timestamps);
   CHECK(h.cp.stats().arp_requests_sent == 1);
 }
 
