@@ -44,6 +44,10 @@ Settings settings_from_config(const config::Config& cfg) {
   s.max_retries = cfg.tcp.max_retries;
   s.syn_retries = cfg.tcp.syn_retries;
   s.time_wait_ms = cfg.tcp.time_wait_ms;
+  s.keepalive_time_s = cfg.tcp.keepalive_time_s;
+  s.keepalive_intvl_s = cfg.tcp.keepalive_intvl_s;
+  s.keepalive_probes = cfg.tcp.keepalive_probes;
+  s.challenge_ack_limit = cfg.tcp.challenge_ack_limit;
   s.ephemeral_lo = cfg.tcp.ephemeral_lo;
   s.ephemeral_hi = cfg.tcp.ephemeral_hi;
   s.max_contexts = cfg.apps.max_contexts;

@@ -116,6 +116,10 @@ void read_tcp(TableReader r, TcpConfig& tcp) {
   r.integer("max_retries", tcp.max_retries, 1, 30);
   r.integer("syn_retries", tcp.syn_retries, 1, 30);
   r.integer("time_wait_ms", tcp.time_wait_ms, 0, 600'000);
+  r.integer("keepalive_time_s", tcp.keepalive_time_s, 1, 32767);  // Linux's TCP_KEEPIDLE bounds
+  r.integer("keepalive_intvl_s", tcp.keepalive_intvl_s, 1, 32767);
+  r.integer("keepalive_probes", tcp.keepalive_probes, 1, 127);
+  r.integer("challenge_ack_limit", tcp.challenge_ack_limit, 1, 1'000'000);
   int64_t lo = 0;
   int64_t hi = 0;
   if (r.integer_pair("ephemeral_ports", 1024, 65535, lo, hi)) {

@@ -37,6 +37,10 @@ struct TcpConfig {
   unsigned max_retries = 8;        // then the connection fails with ETIMEDOUT
   unsigned syn_retries = 6;
   unsigned time_wait_ms = 2000;
+  unsigned keepalive_time_s = 7200;  // SO_KEEPALIVE without TCP_KEEPIDLE / INTVL / CNT
+  unsigned keepalive_intvl_s = 75;
+  unsigned keepalive_probes = 9;
+  unsigned challenge_ack_limit = 1000;  // per second, whole stack (RFC 5961 10)
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
 };

@@ -35,6 +35,18 @@ uint32_t PortTable::connections_on(uint16_t port) const {
   return it == conn_refs_.end() ? 0 : it->second;
 }
 
+size_t PortTable::reservations(ReservationKind kind) const {
+  size_t n = 0;
+  for (const auto& [port, r] : reserved_) n += r.kind == kind;
+  return n;
+}
+
+size_t PortTable::port_refs() const {
+  size_t n = 0;
+  for (const auto& [port, refs] : conn_refs_) n += refs;
+  return n;
+}
+
 std::optional<uint16_t> PortTable::search(uint32_t offset, const std::function<bool(uint16_t)>& ok) {
   for (uint32_t i = 0; i < count_; ++i) {
     uint16_t port = uint16_t(lo_ + (offset + next_ + i) % count_);

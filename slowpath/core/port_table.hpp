@@ -36,6 +36,10 @@ class PortTable {
   void add_connection(uint16_t port) { ++conn_refs_[port]; }
   void remove_connection(uint16_t port);
   uint32_t connections_on(uint16_t port) const;
+  // For status: how many reservations of a kind, ports connections hold, and their references.
+  size_t reservations(ReservationKind kind) const;
+  size_t ports_in_use() const { return conn_refs_.size(); }
+  size_t port_refs() const;
 
   // An ephemeral port nobody reserved and no connection uses (bind/listen to port 0).
   std::optional<uint16_t> pick_unused();

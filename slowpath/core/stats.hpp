@@ -14,6 +14,9 @@ struct SlowpathStats {
   uint64_t rsts_received = 0;        // acceptable resets that ended a connection
   uint64_t rsts_ignored = 0;         // resets outside the window or for nothing
   uint64_t challenge_acks = 0;       // RFC 5961 ACKs for in-window RST and for SYN on a connection
+  uint64_t challenge_acks_limited = 0;  // challenge ACKs not sent: over challenge_ack_limit this second
+  uint64_t keepalive_probes = 0;
+  uint64_t keepalive_timeouts = 0;   // connections failed with ETIMEDOUT after unanswered probes
   uint64_t syn_received = 0;
   uint64_t syn_dropped_backlog = 0;
   uint64_t syn_dropped_no_memory = 0;  // too many half-open connections in total
@@ -58,6 +61,9 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"rsts_received", &SlowpathStats::rsts_received},
     {"rsts_ignored", &SlowpathStats::rsts_ignored},
     {"challenge_acks", &SlowpathStats::challenge_acks},
+    {"challenge_acks_limited", &SlowpathStats::challenge_acks_limited},
+    {"keepalive_probes", &SlowpathStats::keepalive_probes},
+    {"keepalive_timeouts", &SlowpathStats::keepalive_timeouts},
     {"syn_received", &SlowpathStats::syn_received},
     {"syn_dropped_backlog", &SlowpathStats::syn_dropped_backlog},
     {"syn_dropped_no_memory", &SlowpathStats::syn_dropped_no_memory},

@@ -35,11 +35,29 @@ constexpr FpStatField kFpStatFields[] = {
 
 }  // namespace
 
+ControlPlane::TableCounts ControlPlane::table_counts() const {
+  TableCounts n;
+  for (const Context& x : ctxs_)
+    if (x.state != CtxState::kFree) n.slots_in_use += x.free_slots.used();
+  n.ports_bound = ports_.reservations(ReservationKind::kBind);
+  n.ports_listening = ports_.reservations(ReservationKind::kListen);
+  n.ports_in_use = ports_.ports_in_use();
+  n.port_refs = ports_.port_refs();
+  for (const Conn& c : conns_) {
+    if (c.state == ConnState::kFree) continue;
+    n.syn_sent += c.state == ConnState::kSynSent;
+    n.arp_waiting += c.arp_wait;
+    n.orphans += c.installed && !app_holds(c);
+  }
+  return n;
+}
+
 nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached) {
   nlohmann::json fp = nlohmann::json::object();
   for (const auto& f : kFpStatFields) fp[f.name] = shm::load_relaxed(hdr.stats.*f.field);
   nlohmann::json sp = nlohmann::json::object();
   for (const auto& f : kSlowpathStatFields) sp[f.name] = cp.stats().*f.field;
+  ControlPlane::TableCounts t = cp.table_counts();
   bool ready = fp_attached && shm::load_acquire(hdr.fp_ready) == 1;
   return nlohmann::json{
       {"ready", ready},
@@ -50,6 +68,14 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"flows", cp.flows()},
       {"half_open", cp.half_open()},
       {"time_wait", cp.time_wait()},
+      {"slots_in_use", t.slots_in_use},
+      {"ports_bound", t.ports_bound},
+      {"ports_listening", t.ports_listening},
+      {"ports_in_use", t.ports_in_use},
+      {"port_refs", t.port_refs},
+      {"syn_sent", t.syn_sent},
+      {"arp_waiting", t.arp_waiting},
+      {"orphans", t.orphans},
       {"fastpath", std::move(fp)},
       {"slowpath", std::move(sp)},
   };

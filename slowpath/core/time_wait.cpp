@@ -52,8 +52,7 @@ bool ControlPlane::on_time_wait_segment(const FourTuple& t, TimeWait& tw, const 
       spdlog::debug("{}: reset in TIME-WAIT", tuple_str(t));
       drop_time_wait(t);
     } else if (wire::seq_in(f.tcp.seq, tw.rcv_nxt, tw.rcv_nxt + s_.app_layout.rx_size)) {
-      ++stats_.challenge_acks;
-      send_time_wait_ack(t, tw);
+      if (challenge_ack_allowed(now)) send_time_wait_ack(t, tw);
     } else {
       ++stats_.rsts_ignored;
     }
@@ -69,8 +68,7 @@ bool ControlPlane::on_time_wait_segment(const FourTuple& t, TimeWait& tw, const 
       drop_time_wait(t);
       return false;
     }
-    ++stats_.challenge_acks;  // RFC 5961 4.2
-    send_time_wait_ack(t, tw);
+    if (challenge_ack_allowed(now)) send_time_wait_ack(t, tw);  // RFC 5961 4.2
     return true;
   }
   if (flags & kTcpFin) {

@@ -1,0 +1,66 @@
+// Control plane: RST and SYN punted for a synchronized connection (RFC 5961 3 and 4), and the
+// stack-wide budget of challenge ACKs (RFC 5961 10).
+//
+// The fast path punts every RST and SYN of an installed flow. A blind attacker who guesses the
+// 4-tuple can hit the window, but rarely rcv_nxt exactly: only that resets the connection; the
+// rest of the window earns a challenge ACK, to which a genuine peer answers with an exact RST.
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+#include "control_plane.hpp"
+#include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/wire/seq.hpp"
+
+namespace virtuoso::slowpath {
+
+using shm::load_relaxed;
+using wire::kTcpRst;
+using wire::kTcpSyn;
+
+namespace {
+constexpr TimeMs kChallengeBudgetMs = 1000;  // challenge_ack_limit counts per this period
+}  // namespace
+
+bool ControlPlane::on_synchronized_ctl(uint32_t flow, Conn& c, const Segment& seg, TimeMs now) {
+  const wire::TcpFrame& f = seg.f;
+  if (f.tcp.flags & kTcpRst) {
+    uint32_t rcv_nxt = load_relaxed(ctrl_.flow(flow)->rcv_nxt);
+    if (f.tcp.seq == rcv_nxt) {
+      ++stats_.rsts_received;
+      spdlog::debug("flow {}: reset by the peer in {}", flow, to_string(c.state));
+      // As Linux's tcp_reset: after the peer's FIN a reset breaks only our sending side (EPIPE).
+      fail_flow(flow, c, c.state == ConnState::kCloseWait ? EPIPE : ECONNRESET, false);
+    } else if (wire::seq_in(f.tcp.seq, rcv_nxt, rcv_nxt + s_.app_layout.rx_size)) {
+      if (challenge_ack_allowed(now)) send_ack(flow, c);
+    } else {
+      ++stats_.rsts_ignored;  // RFC 5961 3.2: outside the window, drop silently
+    }
+    return true;
+  }
+  if (f.tcp.flags & kTcpSyn) {
+    // RFC 5961 4.2: whatever its sequence number, a SYN on a synchronized connection gets a
+    // challenge ACK and changes nothing. A SYN-ACK again (our ACK was lost) is answered alike.
+    if (challenge_ack_allowed(now)) send_ack(flow, c);
+    return true;
+  }
+  return false;
+}
+
+// A fixed number per second for the whole stack, as Linux's tcp_challenge_ack_limit: a flood of
+// forged segments cannot make the stack a traffic amplifier. Counted either way.
+bool ControlPlane::challenge_ack_allowed(TimeMs now) {
+  if (now - challenge_second_ >= kChallengeBudgetMs) {
+    challenge_second_ = now;
+    challenge_sent_ = 0;
+  }
+  if (challenge_sent_ >= s_.challenge_ack_limit) {
+    ++stats_.challenge_acks_limited;
+    return false;
+  }
+  ++challenge_sent_;
+  ++stats_.challenge_acks;
+  return true;
+}
+
+}  // namespace virtuoso::slowpath
