@@ -31,13 +31,25 @@ class UnixChannel : public RequestChannel {
   UnixChannel(const KernelOps& k, int fd, uint32_t next_seq) : k_(k), fd_(fd), seq_(next_seq) {}
   ~UnixChannel() override { k_.close(fd_); }
 
-  int call(abi::AppRequest& req, abi::AppResponse& resp) override {
+  int call(abi::AppRequest& req, abi::AppResponse& resp) override { return call_with_fd(req, resp, -1); }
+
+  int call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int pass_fd) override {
     std::lock_guard<std::mutex> lk(mu_);
     req.seq = seq_++;
     struct iovec siov = {&req, sizeof req};
     struct msghdr sm = {};
     sm.msg_iov = &siov;
     sm.msg_iovlen = 1;
+    alignas(struct cmsghdr) char sbuf[CMSG_SPACE(sizeof(int))];
+    if (pass_fd >= 0) {
+      sm.msg_control = sbuf;
+      sm.msg_controllen = sizeof sbuf;
+      struct cmsghdr* c = CMSG_FIRSTHDR(&sm);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int));
+      memcpy(CMSG_DATA(c), &pass_fd, sizeof pass_fd);
+    }
     ssize_t n;
     do {
       n = k_.sendmsg(fd_, &sm, MSG_NOSIGNAL);
@@ -224,10 +236,9 @@ int attach_to_daemon(const KernelOps& k, const std::string& run_dir,
       }
     }
   }
-  if (reg.nfds > 0) k.close(reg.fds[0]);  // the mapping keeps the memory
   if (!why.empty()) {
     if (base != MAP_FAILED) munmap(base, bytes);
-    for (int i = 1; i < reg.nfds; ++i) k.close(reg.fds[i]);
+    for (int i = 0; i < reg.nfds; ++i) k.close(reg.fds[i]);
     k.close(sock);
     say_once(k, g_warned_other, "cannot attach to the daemon at " + path + ": " + why);
     return -EAFNOSUPPORT;
@@ -238,6 +249,7 @@ int attach_to_daemon(const KernelOps& k, const std::string& run_dir,
   p.view.layout = reg.resp.layout;
   p.app_doorbell = reg.fds[1];
   p.fp_doorbell = reg.fds[2];
+  p.region_fd = reg.fds[0];  // kept: a fork() child proves its descent with it (kInherit)
   p.ctx_id = reg.resp.ctx_id;
   p.local_ip = reg.resp.local_ip;
   p.channel = std::make_unique<UnixChannel>(k, sock, 2);

@@ -25,8 +25,14 @@ Context::Context(const KernelOps& k, Params p)
       slots_(p_.view.layout.n_slots, nullptr) {}
 
 Context::~Context() {
+  if (on_gone_) {
+    std::vector<int> kept = {p_.region_fd};
+    if (p_.channel && p_.channel->hangup_fd() >= 0) kept.push_back(p_.channel->hangup_fd());
+    on_gone_(kept);
+  }
   p_.channel.reset();
   if (p_.release) p_.release();
+  if (p_.region_fd >= 0) k_.close(p_.region_fd);
 }
 
 void Context::mark_dead() {
@@ -353,7 +359,12 @@ void Context::rescan_all() {
 
 void Context::touch(Socket& s) { touch_watchers(s); }
 
-void Context::abandon() {
+std::vector<int> Context::abandon(std::function<void(const std::vector<int>&)> on_gone) {
+  std::vector<int> closed;
+  if (abandoned_) return closed;  // a grandchild: the grandparent's context was abandoned before
+  abandoned_ = true;
+  on_gone_ = std::move(on_gone);
+  closed = {p_.app_doorbell, p_.fp_doorbell};
   dead_ = true;
   link_broken_.store(true, std::memory_order_release);
   hub_.forget_all();
@@ -363,13 +374,18 @@ void Context::abandon() {
   parked_accepts_.clear();
   pending_cmds_.clear();
   deferred_.clear();
-  p_.channel.reset();
-  if (p_.release) p_.release();
+  if (p_.release) p_.release();  // the parent's mapping copy and doorbells
   p_.release = nullptr;
+  return closed;
+}
+
+bool Context::inherits_from(uint32_t ctx_id) const {
+  return std::find(inherited_ids_.begin(), inherited_ids_.end(), ctx_id) != inherited_ids_.end();
 }
 
 std::vector<int> Context::own_fds() const {
   std::vector<int> fds = {p_.app_doorbell, p_.fp_doorbell};
+  if (p_.region_fd >= 0) fds.push_back(p_.region_fd);
   if (p_.channel && p_.channel->hangup_fd() >= 0) fds.push_back(p_.channel->hangup_fd());
   return fds;
 }
@@ -389,6 +405,13 @@ int Context::request(abi::AppRequest& req, abi::AppResponse& resp) {
   if (link_broken()) return -ENETDOWN;
   int rc = p_.channel->call(req, resp);
   if (rc < 0) link_broken_.store(true, std::memory_order_release);
+  return rc;
+}
+
+int Context::call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int fd) {
+  if (link_broken()) return -ENETDOWN;
+  int rc = p_.channel->call_with_fd(req, resp, fd);
+  if (rc < 0 && rc != -EOPNOTSUPP) link_broken_.store(true, std::memory_order_release);
   return rc;
 }
 

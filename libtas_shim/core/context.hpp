@@ -24,6 +24,7 @@ class Context : public std::enable_shared_from_this<Context> {
     abi::AppRegionView view{};
     int app_doorbell = -1;
     int fp_doorbell = -1;
+    int region_fd = -1;  // the region memfd, kept open: proof of descent for fork() children
     uint32_t ctx_id = 0;
     uint32_t local_ip = 0;  // the stack's own address (getsockname on INADDR_ANY)
     std::unique_ptr<RequestChannel> channel;
@@ -78,15 +79,25 @@ class Context : public std::enable_shared_from_this<Context> {
   void remove_listener(uint32_t id) { listeners_.erase(id); }
 
   // In the child after fork(): the parent owns everything; drop it without touching the daemon.
-  void abandon();
-  // The daemon's descriptors this context holds (doorbells, the app.sock link).
+  // The region memfd and the link stay open (kept_fds): the memfd proves the child's descent
+  // (kInherit), and the link keeps the parent's context, and so its listeners, alive while this
+  // process holds inherited sockets, as a forked child keeps a Linux socket open. They are closed
+  // with the last inherited socket; `on_gone` hears of them first. Returns the descriptors closed.
+  std::vector<int> abandon(std::function<void(const std::vector<int>&)> on_gone);
+  bool abandoned() const { return abandoned_; }
+  int region_fd() const { return p_.region_fd; }
+  // The daemon's descriptors this context holds (doorbells, the app.sock link, the region memfd).
   std::vector<int> own_fds() const;
+  // Contexts (by id) whose descent was proven on this one with kInherit.
+  bool inherits_from(uint32_t ctx_id) const;
+  void add_inherited(uint32_t ctx_id) { inherited_ids_.push_back(ctx_id); }
 
   void defer(const abi::AppRequest& req, bool after_slot_cmds = false);
   std::vector<Deferred> take_deferred();
 
   // Slow path round trip; called WITHOUT the stack lock. 0 or -errno (the link broke).
   int request(abi::AppRequest& req, abi::AppResponse& resp);
+  int call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int fd);
   bool link_broken() const { return link_broken_.load(std::memory_order_acquire); }
 
  private:
@@ -107,6 +118,9 @@ class Context : public std::enable_shared_from_this<Context> {
   Params p_;
   WakeHub hub_;
   bool dead_ = false;
+  bool abandoned_ = false;
+  std::function<void(const std::vector<int>&)> on_gone_;
+  std::vector<uint32_t> inherited_ids_;
   std::atomic<bool> link_broken_{false};
   std::vector<Socket*> slots_;  // slot -> the socket owning it (connected or waiting in a backlog)
   std::unordered_map<uint32_t, Socket*> listeners_;

@@ -1,6 +1,7 @@
 // The synchronous request/response link to the slow path (app.sock), as an interface so the core
 // can be driven by a fake daemon in tests.
 #pragma once
+#include <errno.h>
 #include "virtuoso/abi/unix_proto.hpp"
 
 namespace virtuoso::shim {
@@ -11,6 +12,13 @@ class RequestChannel {
   // Sends `req` (the channel assigns req.seq) and waits for the response with the same seq.
   // Serialised across threads by the channel. Returns 0, or -errno if the link itself failed.
   virtual int call(abi::AppRequest& req, abi::AppResponse& resp) = 0;
+  // The same, passing descriptor `fd` with the request (SCM_RIGHTS), as kInherit needs.
+  virtual int call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int fd) {
+    (void)req;
+    (void)resp;
+    (void)fd;
+    return -EOPNOTSUPP;
+  }
   // A descriptor that reports POLLRDHUP when the daemon goes away, or -1.
   virtual int hangup_fd() const { return -1; }
 };

@@ -75,6 +75,7 @@ struct Socket {
   bool shut_rd = false;
   bool shut_wr = false;
   bool fin_queued = false;  // kTxFin was queued
+  bool rx_fin_seen = false;  // the peer's FIN was seen in the slot (TCP_INFO's CLOSE_WAIT)
   bool closed_by_stack = false;  // kClosed: both directions finished
   bool failed = false;           // reset, timed out or bad positions: no more bytes either way
   bool rings_bad = false;        // the fast path's positions were impossible: never read the rings
@@ -82,6 +83,8 @@ struct Socket {
   // Listener.
   uint32_t listener_id = 0;
   uint32_t backlog = 0;
+  bool forked = false;           // this process forked while listening: others may share it
+  bool accept_declared = false;  // kAccepting was sent since then
   std::deque<std::shared_ptr<Socket>> accept_queue;  // established, not yet accept()ed
 
   // Edge bookkeeping for epoll: bumped on every event that may make the socket newly readable

@@ -245,32 +245,9 @@ int Stack::ioctl(int fd, unsigned long req, void* arg) {
 }
 
 void Stack::fork_prepare() {
-  attach_mu_.lock();  // attach_mu_ before mu_, as everywhere
+  adopt_mu_.lock();   // adopt_mu_, attach_mu_, then mu_, as everywhere
+  attach_mu_.lock();
   mu_.lock();
-}
-
-void Stack::fork_parent() {
-  mu_.unlock();
-  attach_mu_.unlock();
-}
-
-void Stack::fork_child() {
-  mu_.unlock();
-  attach_mu_.unlock();
-  // The locks were held across fork(), so the state is whole; the flows stay the parent's.
-  std::lock_guard<std::mutex> lk(mu_);
-  fds_.for_each([](int, std::shared_ptr<Socket>& s) { s->inherited = true; });
-  if (ctx_) {
-    for (int fd : ctx_->own_fds()) fds_.unmark_internal(fd);
-    ctx_->abandon();  // the parent's doorbells, link and region: our copies only
-    ctx_.reset();
-  }
-  // Kick descriptors are eventfds shared with the parent: writing one would wake its threads.
-  for (int fd : kick_pool_) {
-    fds_.unmark_internal(fd);
-    k_.close(fd);
-  }
-  kick_pool_.clear();
 }
 
 void Stack::close_all_at_exit() {

@@ -83,8 +83,13 @@ class Stack {
   int ioctl(int fd, unsigned long req, void* arg);
   // pthread_atfork handlers: the locks are held across fork() so the child gets whole state.
   void fork_prepare();
-  void fork_parent();
-  void fork_child();
+  void fork_parent();  // stack_inherit.cpp
+  void fork_child();   // stack_inherit.cpp
+  // stack_inherit.cpp: called WITHOUT the stack lock by calls that may act on an inherited
+  // socket: makes it this process's own where possible (a listener shared with the parent).
+  int adopt(int fd);
+  // adopt() for each descriptor of an array of structs (pollfd...), `stride` bytes apart.
+  int adopt_fds(const int* fds, size_t n, size_t stride);
   FdTable::Kind fd_kind(int fd) const { return fds_.kind(fd); }
   void close_all_at_exit();
 
@@ -140,10 +145,16 @@ class Stack {
   void notify(Socket& s);
   std::shared_ptr<Socket> lookup(int fd) const { return fds_.get(fd); }
 
+  // stack_inherit.cpp
+  void declare_accepting(Socket& s);
+
   // stack_conn.cpp
   int request(Socket& s, abi::AppRequest& req, abi::AppResponse& resp, Guard& g);
   int connect_wait(Guard& g, const std::shared_ptr<Socket>& s);
   void stop_listening(Socket& s);
+
+  // stack_tcp_info.cpp
+  int tcp_info(Socket& s, void* val, socklen_t* len);
 
   // stack_io.cpp
   ssize_t try_send(Socket& s, IovCursor& cur);
@@ -169,6 +180,8 @@ class Stack {
   std::unordered_set<int> epolls_with_kernel_fds_;  // epoll fds the app added kernel fds to
   std::vector<int> kick_pool_;
   std::mutex attach_mu_;  // one attach at a time; taken before mu_, never while holding it
+  std::mutex adopt_mu_;   // one adoption of an inherited socket at a time; taken before attach_mu_
+  std::atomic<bool> inherited_any_{false};  // this process was forked with stack state
 };
 
 // Holds the stack lock for one call. On the way out it sends the slow-path requests that were

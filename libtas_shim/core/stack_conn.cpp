@@ -43,6 +43,7 @@ int Stack::bind(int fd, const struct sockaddr* addr, socklen_t len) {
   uint32_t ip = 0;
   uint16_t port = 0;
   if (int rc = parse_sockaddr_in(addr, len, ip, port); rc < 0) return rc;
+  if (int rc = adopt(fd); rc < 0) return rc;
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
@@ -71,6 +72,7 @@ int Stack::bind(int fd, const struct sockaddr* addr, socklen_t len) {
 }
 
 int Stack::listen(int fd, int backlog) {
+  if (int rc = adopt(fd); rc < 0) return rc;
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
@@ -117,9 +119,11 @@ int Stack::accept(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
   if (flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC)) return -EINVAL;
   if (addr != nullptr && len == nullptr) return -EFAULT;
   if (addr != nullptr && static_cast<int>(*len) < 0) return -EINVAL;
+  if (int rc = adopt(fd); rc < 0) return rc;
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
+  declare_accepting(*s);
   Context& c = *s->ctx;
   Deadline dl = Deadline::after(s->opt.rcvtimeo);
   for (;;) {
@@ -152,6 +156,7 @@ int Stack::connect(int fd, const struct sockaddr* addr, socklen_t len) {
   uint32_t ip = 0;
   uint16_t port = 0;
   if (int rc = parse_sockaddr_in(addr, len, ip, port); rc < 0) return rc;
+  if (int rc = adopt(fd); rc < 0) return rc;
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
@@ -255,6 +260,7 @@ int Stack::shutdown(int fd, int how) {
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return -EINVAL;
   bool rd = how != SHUT_WR;
   bool wr = how != SHUT_RD;
+  if (int rc = adopt(fd); rc < 0) return rc;
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;

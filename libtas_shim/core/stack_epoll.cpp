@@ -74,9 +74,13 @@ int Stack::epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev) {
   if (op != EPOLL_CTL_DEL && ev == nullptr) return -EFAULT;
   if (op != EPOLL_CTL_ADD && op != EPOLL_CTL_MOD && op != EPOLL_CTL_DEL) return -EINVAL;
   if (fd == epfd) return -EINVAL;
+  if (op != EPOLL_CTL_DEL) {
+    if (int rc = adopt(fd); rc < 0) return rc;
+  }
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
+  if (op != EPOLL_CTL_DEL) declare_accepting(*s);
   int err = 0;
   std::shared_ptr<EpollSet> set = epoll_set_for(epfd, op == EPOLL_CTL_ADD, err);
   if (!set) {

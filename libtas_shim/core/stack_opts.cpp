@@ -194,6 +194,7 @@ int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
       case TCP_NODELAY: return write_value(val, len, int{s->opt.nodelay});
       case TCP_CORK: return write_value(val, len, int{s->opt.cork});
       case TCP_QUICKACK: return write_value(val, len, int{1});
+      case TCP_INFO: return tcp_info(*s, val, len);
       case TCP_KEEPIDLE: return write_value(val, len, s->opt.keepidle);
       case TCP_KEEPINTVL: return write_value(val, len, s->opt.keepintvl);
       case TCP_KEEPCNT: return write_value(val, len, s->opt.keepcnt);

@@ -37,6 +37,7 @@ class PollCall {
       }
       // Only a live context can wake us; sockets of a dead one are always ready.
       if (!s->inherited && !s->ctx->dead()) ctx_ = s->ctx.get();
+      if (fds_[i].events & POLLIN) st_.declare_accepting(*s);
       socks_.emplace_back(i, std::move(s));
       kfds_[i].fd = -1;  // the kernel ignores negative descriptors and reports nothing for them
     }
@@ -129,6 +130,9 @@ class PollCall {
 int Stack::poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
                 const sigset_t* mask) {
   if (n > 0 && fds == nullptr) return -EFAULT;
+  if (n > 0) {
+    if (int rc = adopt_fds(&fds[0].fd, n, sizeof fds[0]); rc < 0) return rc;
+  }
   Guard g(*this);
   PollCall call(*this, g, fds, n);
   if (!call.classify()) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "signal_counts.hpp"
 #include "stack.hpp"
 
 namespace virtuoso::shim {
@@ -159,6 +160,7 @@ int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready)
   int kick = take_kick();
   scope.enter(kick, false);
   std::vector<struct pollfd> fds;
+  SignalCounts sig_before = signal_counts();
   for (;;) {
     drain(ctx, &scope.sleeper());  // after announcing sleep: the re-check of the protocol
     if (ready() || ctx.dead()) return 0;
@@ -172,7 +174,12 @@ int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready)
     int err = errno;
     g.lock();
     if (ctx.hub().after_poll(scope.sleeper(), fds.data(), fds.size())) ctx.mark_dead();
-    if (r < 0 && err == EINTR) return -EINTR;
+    if (r < 0 && err == EINTR) {
+      // signal(7): with SA_RESTART a socket call restarts, unless the socket has a timeout.
+      SignalCounts now = signal_counts();
+      if (!dl.never || !restart_after(sig_before, now)) return -EINTR;
+      sig_before = now;
+    }
   }
 }
 

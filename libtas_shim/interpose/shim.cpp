@@ -32,8 +32,13 @@ Stack* make_stack() {
   cfg.poll_us = poll_us_from_env();
   // The run directory is read when the first stack socket attaches, so a program may set
   // VIRTUOSO_RUN_DIR itself before creating sockets.
-  ContextFactory attach = [](const KernelOps& k, std::shared_ptr<Context>& out) {
-    return attach_to_daemon(k, run_dir_from_env(), out);
+  // A fork() child attaches to its parent's daemon even if the app cleared its environment
+  // meanwhile (nginx resets it for its workers): the directory of the first attach is kept.
+  ContextFactory attach = [dir = std::string()](const KernelOps& k, std::shared_ptr<Context>& out) mutable {
+    std::string d = dir.empty() ? run_dir_from_env() : dir;
+    int rc = attach_to_daemon(k, d, out);
+    if (rc == 0) dir = d;
+    return rc;
   };
   auto* st = new Stack(real_kernel_ops(), cfg, std::move(attach));
   pthread_atfork(fork_prepare, fork_parent, fork_child);

@@ -134,7 +134,7 @@ TEST_CASE("shim_attach_registers_maps_region_and_keeps_a_request_channel", "[shi
   CHECK(ctx->request(req, resp) == 0);
   CHECK(resp.port == 4242);
   CHECK(resp.seq == req.seq);
-  CHECK(ctx->own_fds().size() == 3);  // two doorbells and the link
+  CHECK(ctx->own_fds().size() == 4);  // two doorbells, the link and the region memfd
 }
 
 TEST_CASE("shim_attach_refuses_a_region_with_a_bad_magic", "[shim][attach]") {
