@@ -7,6 +7,7 @@
 
 #include "epoll_set.hpp"
 #include "flow_rings.hpp"
+#include "stack_keepalive.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
 namespace virtuoso::shim {
@@ -282,6 +283,7 @@ void Context::on_connected(const abi::CtlEvent& ev) {
   s->mss = ev.mss;
   s->connect_unreported = true;
   attach_flow(*s);
+  keepalive_on_open(*this, *s);
   ++s->rx_seq;
   ++s->tx_seq;
   touch(*s);

@@ -28,9 +28,9 @@ struct SockOptions {
   bool cork = false;
   bool linger_on = false;
   int linger_secs = 0;
-  int keepidle = 7200;
-  int keepintvl = 75;
-  int keepcnt = 9;
+  int keepidle = 0;  // TCP_KEEP*: 0 until set, leaving the stack's configured default
+  int keepintvl = 0;
+  int keepcnt = 0;
   int tos = 0;
   int ttl = 64;
   struct timeval rcvtimeo = {0, 0};  // zero: wait forever

@@ -8,6 +8,7 @@
 #include "readiness.hpp"
 #include "sockaddr.hpp"
 #include "stack.hpp"
+#include "stack_keepalive.hpp"
 
 namespace virtuoso::shim {
 namespace {
@@ -145,6 +146,7 @@ int Stack::accept(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
   s->accept_queue.pop_front();
   child->nonblocking = (flags & SOCK_NONBLOCK) != 0;
   install(nfd, child);
+  inherit_keepalive(c, *s, *child);
   fill_sockaddr_in(addr, len, child->remote_ip, child->remote_port);
   abi::AppRequest ack = make_request(abi::AppRequestKind::kAcceptAck);
   ack.id = s->listener_id;

@@ -11,11 +11,17 @@
 
 #include "sockaddr.hpp"
 #include "stack.hpp"
+#include "stack_keepalive.hpp"
 
 namespace virtuoso::shim {
 namespace {
 
 constexpr int kDefaultMss = 536;  // Linux's TCP_MSS_DEFAULT before a connection exists
+// What getsockopt reports for a TCP_KEEP* never set: Linux's defaults (tcp_keepalive_time,
+// tcp_keepalive_intvl, tcp_keepalive_probes); the stack applies its own configured ones.
+constexpr int kDefaultKeepIdle = 7200;
+constexpr int kDefaultKeepIntvl = 75;
+constexpr int kDefaultKeepCnt = 9;
 
 int read_int(const void* val, socklen_t len, int& out) {
   if (len < static_cast<socklen_t>(sizeof(int))) return -EINVAL;
@@ -60,6 +66,7 @@ int set_socket_level(Socket& s, int name, const void* val, socklen_t len) {
                    : name == SO_REUSEPORT ? s.opt.reuseport
                                           : s.opt.keepalive;
       flag = v != 0;
+      if (name == SO_KEEPALIVE) defer_keepalive(*s.ctx, s);  // a connected socket: tell the slow path now
       return 0;
     }
     case SO_RCVBUF:
@@ -98,10 +105,12 @@ int set_tcp_level(Socket& s, int name, const void* val, socklen_t len) {
     case TCP_KEEPINTVL:
       if (v < 1 || v > 32767) return -EINVAL;
       (name == TCP_KEEPIDLE ? s.opt.keepidle : s.opt.keepintvl) = v;
+      if (s.opt.keepalive) defer_keepalive(*s.ctx, s);
       return 0;
     case TCP_KEEPCNT:
       if (v < 1 || v > 127) return -EINVAL;
       s.opt.keepcnt = v;
+      if (s.opt.keepalive) defer_keepalive(*s.ctx, s);
       return 0;
   }
   return -ENOPROTOOPT;
@@ -195,9 +204,9 @@ int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
       case TCP_CORK: return write_value(val, len, int{s->opt.cork});
       case TCP_QUICKACK: return write_value(val, len, int{1});
       case TCP_INFO: return tcp_info(*s, val, len);
-      case TCP_KEEPIDLE: return write_value(val, len, s->opt.keepidle);
-      case TCP_KEEPINTVL: return write_value(val, len, s->opt.keepintvl);
-      case TCP_KEEPCNT: return write_value(val, len, s->opt.keepcnt);
+      case TCP_KEEPIDLE: return write_value(val, len, s->opt.keepidle ? s->opt.keepidle : kDefaultKeepIdle);
+      case TCP_KEEPINTVL: return write_value(val, len, s->opt.keepintvl ? s->opt.keepintvl : kDefaultKeepIntvl);
+      case TCP_KEEPCNT: return write_value(val, len, s->opt.keepcnt ? s->opt.keepcnt : kDefaultKeepCnt);
       case TCP_MAXSEG: {
         int mss = (s->state == SockState::kConnected && s->mss != 0) ? s->mss : kDefaultMss;
         return write_value(val, len, mss);
