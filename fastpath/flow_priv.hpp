@@ -25,6 +25,7 @@ struct FlowPriv {
   bool recover_valid = false;  // `recover` holds a value (set by a recovery or a timeout)
   uint32_t recover = 0;   // snd_max when the recovery began; it ends once that is acknowledged
   uint32_t rtx_next = 0;  // next sequence number a recovery may resend (HighRxt + 1)
+  uint64_t rtx_round_us = 0;  // when the current pass over the holes began
   SeqRanges<kMaxSackedRanges> sacked;
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).

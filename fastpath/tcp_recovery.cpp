@@ -17,6 +17,12 @@ namespace {
 constexpr uint32_t kHolesPerAck = 8;  // holes one ACK may release (bounds a burst of resends)
 }  // namespace
 
+// How long after a pass over the holes a gap still reported means the resend was lost: two
+// round trips, and never less than a millisecond (a peer may delay its ACKs).
+static uint64_t lost_rtx_wait_us(const FlowPriv& p) {
+  return std::max<uint64_t>(2 * uint64_t(p.rtt.srtt_us()) + p.rtt.rttvar_us(), 1000);
+}
+
 // Payload sequence numbers end here: our FIN, if sent, is not payload.
 static uint32_t data_end(const FlowPriv& p) { return p.fin_seq_valid ? p.fin_seq : p.snd_max; }
 
@@ -34,6 +40,7 @@ void Datapath::tcp_enter_recovery(uint32_t id) {
   p.recover_valid = true;
   p.recover = p.snd_max;
   p.rtx_next = e.snd_una;
+  p.rtx_round_us = now_us_;
   p.rtt_timing = false;  // Karn: what is resent now cannot be timed
   ++stats_->fast_retransmits;
   tcp_send_holes(id);
@@ -58,6 +65,13 @@ void Datapath::tcp_send_holes(uint32_t id) {
   uint32_t limit = data_end(p);
   if (p.sack_ok && !p.sacked.empty()) limit = wire::seq_min(limit, p.sacked.highest_end());
   else limit = wire::seq_min(limit, e.snd_una + 1);  // just the first segment
+  if (p.sack_ok && !seq_lt(seq, limit) && seq_lt(e.snd_una, limit) && now_us_ - p.rtx_round_us > lost_rtx_wait_us(p)) {
+    // Every hole was resent, yet the peer still SACKs above a gap long after: a resent segment
+    // was lost too (RACK's insight, RFC 8985). Another pass instead of waiting for the timeout.
+    seq = e.snd_una;
+    p.rtx_round_us = now_us_;
+    ++stats_->lost_retransmits;
+  }
   for (uint32_t sent = 0; sent < kHolesPerAck && seq_lt(seq, limit);) {
     if (const SeqRange* r = p.sacked.find(seq)) {
       seq = r->end;

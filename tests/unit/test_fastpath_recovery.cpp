@@ -161,3 +161,18 @@ TEST_CASE("ESTABLISHED with timestamps: ACK of resent data echoing its TSval -> 
   h.from_peer(5000, 1004, kTcpAck, "", 65535, o);
   CHECK(h.flow().srtt_us == 7000);
 }
+
+TEST_CASE("ESTABLISHED with SACK: resent hole lost too -> resent again after two round trips, no timeout") {
+  FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish();
+  send_window(h, 5);
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}}));
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 6000}}));
+  CHECK(seqs(h.take_sent()).empty());  // too soon to call the resend lost
+  h.clock.advance_us(5000);
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 6000}}));
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
+  CHECK(h.dp->stats().lost_retransmits == 1);
+}

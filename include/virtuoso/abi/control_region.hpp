@@ -157,9 +157,10 @@ struct FpStats {
   uint64_t window_probes;     // persist probes sent into a zero window
   uint64_t delayed_acks;      // ACKs sent when the delayed-ACK timer fired
   uint64_t ce_received;       // segments with the CE mark (RFC 3168)
+  uint64_t lost_retransmits;  // holes resent again in a recovery: the first resend was lost
   FaultCounters fault_rx;     // the fault injector on frames from the wire
   FaultCounters fault_tx;     // the fault injector on frames we send
-  uint64_t reserved[26];
+  uint64_t reserved[25];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 
