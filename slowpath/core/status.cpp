@@ -31,6 +31,17 @@ constexpr FpStatField kFpStatFields[] = {
     {"app_cmd_bad", &abi::FpStats::app_cmd_bad},
     {"loops", &abi::FpStats::loops},
     {"idle_sleeps", &abi::FpStats::idle_sleeps},
+    {"ooo_segments", &abi::FpStats::ooo_segments},
+    {"ooo_dropped", &abi::FpStats::ooo_dropped},
+    {"paws_dropped", &abi::FpStats::paws_dropped},
+    {"dup_segments", &abi::FpStats::dup_segments},
+    {"fast_retransmits", &abi::FpStats::fast_retransmits},
+    {"sack_retransmits", &abi::FpStats::sack_retransmits},
+    {"lost_retransmits", &abi::FpStats::lost_retransmits},
+    {"rto_retransmits", &abi::FpStats::rto_retransmits},
+    {"window_probes", &abi::FpStats::window_probes},
+    {"delayed_acks", &abi::FpStats::delayed_acks},
+    {"ce_received", &abi::FpStats::ce_received},
 };
 
 }  // namespace
