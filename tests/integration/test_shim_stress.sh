@@ -3,11 +3,20 @@
 # the peer namespace: 64 threads x 64 connections (blocking and epoll, level and edge, every
 # echoed byte checked), fork during the traffic (the child attaches on its own and echoes; the
 # inherited sockets stay the parent's), close of sockets other threads are blocked in, SA_RESTART
-# and EINTR. VT_STRESS_THREADS / VT_STRESS_CONNS scale it (sanitizer builds use fewer).
+# and EINTR. VT_STRESS_THREADS / VT_STRESS_CONNS scale it. VT_STRESS_BIN: the bin/ of another
+# build (e.g. -DVIRTUOSO_SANITIZE=address or thread) whose shim-stress and libtas_shim.so to run.
 source "$(dirname "$0")/lib.sh"
 vt_init
 THREADS=${VT_STRESS_THREADS:-64}
 CONNS=${VT_STRESS_CONNS:-64}
+STRESS_BIN=${VT_STRESS_BIN:-$VT_BIN}
+SHIM=$(cd "$STRESS_BIN/../lib" && pwd)/libtas_shim.so
+# A sanitizer runtime must be the first library loaded: in front of the shim in LD_PRELOAD.
+PRELOAD=$SHIM
+for rt in libasan libtsan; do
+  lib=$(ldd "$STRESS_BIN/shim-stress" | awk -v rt="$rt" '$1 ~ "^" rt {print $3}')
+  if [ -n "$lib" ]; then PRELOAD="$lib:$SHIM"; fi
+done
 # 4096 connections plus the checks in one app: enough slots, smaller rings.
 VT_EXTRA_CONFIG="[apps]
 slots_per_context = 8192
@@ -18,7 +27,7 @@ vt_start_daemon
 vt_spawn_peer "$VT_TMP/server.out" "$VT_BIN/shim-stress" --serve 7100
 vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
 
-timeout 240 "$VT_BIN/virtuoso-run" -- "$VT_BIN/shim-stress" --connect "$VT_PEER_IP:7100" \
+LD_PRELOAD=$PRELOAD timeout 240 "$STRESS_BIN/shim-stress" --connect "$VT_PEER_IP:7100" \
   --threads "$THREADS" --conns "$CONNS" --rounds 4 --forks 4 >"$VT_TMP/client.out" 2>"$VT_TMP/client.err" ||
   vt_fail "shim-stress: $(tail -n 20 "$VT_TMP/client.err") $(cat "$VT_TMP/client.out")"
 grep -q '"ok": true' "$VT_TMP/client.out" || vt_fail "shim-stress: $(cat "$VT_TMP/client.out")"
