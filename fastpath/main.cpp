@@ -30,6 +30,7 @@ struct Options {
   std::string run_dir = "/run/virtuoso";
   int ready_fd = -1;
   unsigned idle_backoff_us = 0;
+  unsigned delayed_ack_us = 200;
   unsigned mbufs = 8191;
   std::string log_level = "info";
   std::string faults;  // fault injector settings (abi/fault_settings.hpp text form)
@@ -107,6 +108,9 @@ int main(int argc, char** argv) {
   cli.add_option("--ready-fd", opt.ready_fd, "write one line to this fd once running");
   cli.add_option("--idle-backoff-us", opt.idle_backoff_us, "sleep up to this long when idle (0: busy poll)")
       ->check(CLI::Range(0u, 100000u));
+  cli.add_option("--delayed-ack-us", opt.delayed_ack_us,
+                 "longest wait for a reply to carry the ACK of one small segment (0: ACK at once)")
+      ->check(CLI::Range(0u, 500000u));
   cli.add_option("--mbufs", opt.mbufs, "packet buffers in the pool")->check(CLI::Range(1023u, 1u << 22));
   cli.add_option("--log-level", opt.log_level, "trace|debug|info|warn|error");
   auto* faults_opt = cli.add_option("--faults", opt.faults,
@@ -149,6 +153,7 @@ int main(int argc, char** argv) {
   virtuoso::fastpath::DatapathConfig cfg;
   cfg.local_ip = link.local_ip();
   cfg.local_mac = port.mac();
+  cfg.delayed_ack_us = opt.delayed_ack_us;
   {
     virtuoso::fastpath::SteadyClock clock;
     std::optional<virtuoso::fastpath::FaultPort> faults;  // without --faults the port is not wrapped

@@ -44,6 +44,9 @@ Settings settings_from_config(const config::Config& cfg) {
   s.max_retries = cfg.tcp.max_retries;
   s.syn_retries = cfg.tcp.syn_retries;
   s.time_wait_ms = cfg.tcp.time_wait_ms;
+  s.timestamps = cfg.tcp.timestamps;
+  s.sack = cfg.tcp.sack;
+  s.ecn = cfg.tcp.ecn;
   s.keepalive_time_s = cfg.tcp.keepalive_time_s;
   s.keepalive_intvl_s = cfg.tcp.keepalive_intvl_s;
   s.keepalive_probes = cfg.tcp.keepalive_probes;

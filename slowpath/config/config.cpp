@@ -67,6 +67,7 @@ void check_port(const std::string& src, const PortConfig& port) {
 void read_fastpath(TableReader r, FastpathConfig& fp) {
   r.integer("lcore", fp.lcore, 0, 127);
   r.integer("idle_backoff_us", fp.idle_backoff_us, 0, 100'000);
+  r.integer("delayed_ack_us", fp.delayed_ack_us, 0, 500'000);  // RFC 1122 4.2.3.2: at most 0.5 s
   int mode = r.choice("hugepages", {"auto", "on", "off"});
   if (mode >= 0) fp.hugepages = static_cast<HugepageMode>(mode);
   r.integer("memory_mb", fp.memory_mb, 64, 65536);
@@ -120,6 +121,9 @@ void read_tcp(TableReader r, TcpConfig& tcp) {
   r.integer("keepalive_intvl_s", tcp.keepalive_intvl_s, 1, 32767);
   r.integer("keepalive_probes", tcp.keepalive_probes, 1, 127);
   r.integer("challenge_ack_limit", tcp.challenge_ack_limit, 1, 1'000'000);
+  r.boolean("timestamps", tcp.timestamps);
+  r.boolean("sack", tcp.sack);
+  r.boolean("ecn", tcp.ecn);
   int64_t lo = 0;
   int64_t hi = 0;
   if (r.integer_pair("ephemeral_ports", 1024, 65535, lo, hi)) {

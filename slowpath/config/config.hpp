@@ -21,6 +21,7 @@ struct FastpathConfig {
   HugepageMode hugepages = HugepageMode::kAuto;
   unsigned memory_mb = 512;            // EAL memory with --no-huge
   unsigned mbufs = 8191;               // mempool size
+  unsigned delayed_ack_us = 200;       // longest wait for a reply to carry the ACK of one small segment
 };
 
 struct NetworkConfig {
@@ -41,6 +42,9 @@ struct TcpConfig {
   unsigned keepalive_intvl_s = 75;
   unsigned keepalive_probes = 9;
   unsigned challenge_ack_limit = 1000;  // per second, whole stack (RFC 5961 10)
+  bool timestamps = true;  // offer RFC 7323 timestamps
+  bool sack = true;        // offer RFC 2018 selective acknowledgements
+  bool ecn = true;         // request and accept RFC 3168 ECN
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
 };

@@ -58,6 +58,7 @@ std::vector<std::string> fastpath_args(const config::Config& cfg, bool hugepages
                            "--run-dir", cfg.run_dir,
                            "--ready-fd", std::to_string(ready_fd),
                            "--idle-backoff-us", std::to_string(cfg.fastpath.idle_backoff_us),
+                           "--delayed-ack-us", std::to_string(cfg.fastpath.delayed_ack_us),
                            "--mbufs", std::to_string(cfg.fastpath.mbufs),
                            "--log-level", cfg.log_level});
   if (cfg.faults.enabled) args.insert(args.end(), {"--faults", abi::format_fault_spec(cfg.faults.settings)});

@@ -124,6 +124,7 @@ TEST_CASE("config: omitted fields keep their defaults", "[config]") {
   CHECK(c.fastpath.hugepages == HugepageMode::kAuto);
   CHECK(c.fastpath.memory_mb == d.fastpath.memory_mb);
   CHECK(c.fastpath.mbufs == d.fastpath.mbufs);
+  CHECK(c.fastpath.delayed_ack_us == d.fastpath.delayed_ack_us);
   CHECK(c.network.prefix_len == d.network.prefix_len);
   CHECK(c.network.gateway == 0);
   CHECK(c.network.mtu == d.network.mtu);
@@ -167,6 +168,9 @@ TEST_CASE("config: the shipped example file parses and shows the defaults", "[co
   CHECK(c.tcp.max_rto_ms == d.tcp.max_rto_ms);
   CHECK(c.tcp.max_retries == d.tcp.max_retries);
   CHECK(c.tcp.syn_retries == d.tcp.syn_retries);
+  CHECK(c.tcp.timestamps == d.tcp.timestamps);
+  CHECK(c.tcp.sack == d.tcp.sack);
+  CHECK(c.tcp.ecn == d.tcp.ecn);
   CHECK(c.tcp.time_wait_ms == d.tcp.time_wait_ms);
   CHECK(c.tcp.ephemeral_lo == d.tcp.ephemeral_lo);
   CHECK(c.tcp.ephemeral_hi == d.tcp.ephemeral_hi);
@@ -406,4 +410,15 @@ TEST_CASE("ipv4: parse accepts dotted quads only", "[config]") {
   CHECK_FALSE(parse_ipv4("1000.1.2.3"));
   CHECK_FALSE(parse_ipv4(""));
   CHECK(virtuoso::config::format_ipv4(0x0a010203u) == "10.1.2.3");
+}
+
+TEST_CASE("config: tcp options switched off and a delayed-ACK time -> read; a non-boolean named") {
+  Config c = parse_config(std::string(kMinimal) + "[fastpath]\ndelayed_ack_us = 0\n[tcp]\ntimestamps = false\n"
+                                                  "sack = false\necn = false\n",
+                          "t.toml");
+  CHECK(c.fastpath.delayed_ack_us == 0);
+  CHECK_FALSE(c.tcp.timestamps);
+  CHECK_FALSE(c.tcp.sack);
+  CHECK_FALSE(c.tcp.ecn);
+  CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\nsack = 1\n", "t.toml"), Catch::Contains("tcp.sack"));
 }

@@ -64,7 +64,8 @@ TEST_CASE("eal: fast path options follow EAL's after --", "[eal]") {
   REQUIRE(dash != a.end());
   CHECK(Args(a.begin(), dash) == virtuoso::tools::eal_args(c, false));
   CHECK(Args(dash + 1, a.end()) == Args{"--run-dir", "/tmp/vrt", "--ready-fd", "3",
-                                        "--idle-backoff-us", "20", "--mbufs", "4095",
+                                        "--idle-backoff-us", "20", "--delayed-ack-us", "200",
+                                        "--mbufs", "4095",
                                         "--log-level", "debug"});
 }
 
