@@ -112,6 +112,10 @@ struct PeerSeg {
   uint16_t src_port = 40000;
   uint16_t dst_port = 80;
   wire::MacAddr src_mac = kPeerMac;
+  bool sack_permitted = false;
+  bool timestamps = false;
+  uint32_t ts_val = 0;
+  uint32_t ts_ecr = 0;
 };
 
 inline PeerSeg seg(uint8_t flags, uint32_t seq, uint32_t ack, uint16_t window = 65535, uint16_t mss = 0,
@@ -135,6 +139,10 @@ inline std::vector<uint8_t> peer_frame(const PeerSeg& p, uint32_t dst_ip = kLoca
   f.tcp = wire::TcpSegmentOut{p.src_port, p.dst_port, p.seq, p.ack, p.flags, p.window, {}};
   f.tcp.opts.mss = p.mss;
   f.tcp.opts.wscale = p.wscale;
+  f.tcp.opts.sack_permitted = p.sack_permitted;
+  f.tcp.opts.timestamps = p.timestamps;
+  f.tcp.opts.ts_val = p.ts_val;
+  f.tcp.opts.ts_ecr = p.ts_ecr;
   size_t off = wire::tcp_payload_offset(f.tcp.opts);
   std::vector<uint8_t> out(off + p.payload.size() + 64, 0);
   std::copy(p.payload.begin(), p.payload.end(), out.begin() + long(off));
