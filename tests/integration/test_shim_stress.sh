@@ -11,12 +11,14 @@ THREADS=${VT_STRESS_THREADS:-64}
 CONNS=${VT_STRESS_CONNS:-64}
 STRESS_BIN=${VT_STRESS_BIN:-$VT_BIN}
 SHIM=$(cd "$STRESS_BIN/../lib" && pwd)/libtas_shim.so
-# A sanitizer runtime must be the first library loaded: in front of the shim in LD_PRELOAD.
+# ASan must be the first library loaded: in front of the shim in LD_PRELOAD (TSan comes in as the
+# shim's own dependency, and crashes when preloaded itself).
 PRELOAD=$SHIM
-for rt in libasan libtsan; do
-  lib=$(ldd "$STRESS_BIN/shim-stress" | awk -v rt="$rt" '$1 ~ "^" rt {print $3}')
-  if [ -n "$lib" ]; then PRELOAD="$lib:$SHIM"; fi
-done
+asan=$(ldd "$STRESS_BIN/shim-stress" | awk '$1 ~ /^libasan/ {print $3}')
+if [ -n "$asan" ]; then PRELOAD="$asan:$SHIM"; fi
+# Any sanitizer report fails the run (UBSan only warns by default).
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 second_deadlock_stack=1}
 # 4096 connections plus the checks in one app: enough slots, smaller rings.
 VT_EXTRA_CONFIG="[apps]
 slots_per_context = 8192
@@ -27,7 +29,7 @@ vt_start_daemon
 vt_spawn_peer "$VT_TMP/server.out" "$VT_BIN/shim-stress" --serve 7100
 vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
 
-LD_PRELOAD=$PRELOAD timeout 240 "$STRESS_BIN/shim-stress" --connect "$VT_PEER_IP:7100" \
+timeout 240 env LD_PRELOAD="$PRELOAD" "$STRESS_BIN/shim-stress" --connect "$VT_PEER_IP:7100" \
   --threads "$THREADS" --conns "$CONNS" --rounds 4 --forks 4 >"$VT_TMP/client.out" 2>"$VT_TMP/client.err" ||
   vt_fail "shim-stress: $(tail -n 20 "$VT_TMP/client.err") $(cat "$VT_TMP/client.out")"
 grep -q '"ok": true' "$VT_TMP/client.out" || vt_fail "shim-stress: $(cat "$VT_TMP/client.out")"
