@@ -186,6 +186,8 @@ class ControlPlane {
     uint32_t snd_nxt = 0;  // after our FIN
     uint32_t rcv_nxt = 0;  // after the peer's FIN
     uint16_t window = 0;   // as last advertised (scaled form)
+    uint8_t tcp_opts = 0;  // abi::kFlowOpt*: our answers carry timestamps if they were agreed
+    uint32_t ts_offset = 0;
     TimeMs deadline = 0;
     uint64_t serial = 0;   // tells this record's timer from a former record's of the same 4-tuple
   };

@@ -84,6 +84,7 @@ void ControlPlane::send_keepalive_probe(const Conn& c, const abi::FlowEntry& e) 
   ++stats_.keepalive_probes;
   SegmentSpec s{c.tuple, c.peer_mac, load_relaxed(e.snd_una) - 1, load_relaxed(e.rcv_nxt), wire::kTcpAck,
                 rcv_window(c), {}};
+  add_timestamps(s, c);
   send_segment(s);
 }
 

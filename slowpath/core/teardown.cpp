@@ -53,6 +53,8 @@ void ControlPlane::enter_time_wait(uint32_t flow, Conn& c, TimeMs now) {
   tw.snd_nxt = load_relaxed(e.snd_nxt);
   tw.rcv_nxt = load_relaxed(e.rcv_nxt);
   tw.window = rcv_window(c);
+  tw.tcp_opts = c.tcp_opts;
+  tw.ts_offset = c.ts_offset;
   tw.deadline = now + s_.time_wait_ms;
   add_time_wait(c.tuple, tw);
   remove_flow(flow, c);

@@ -211,3 +211,41 @@ TEST_CASE("Requests: keepalive for a connection already removed -> accepted, not
   t.h.advance(5000);
   CHECK(t.h.out.frames.empty());
 }
+
+TEST_CASE("ESTABLISHED with timestamps agreed: keepalive probe carries a TSval (RFC 7323 3.2)") {
+  Harness h;
+  uint16_t ctx = h.add_app();
+  h.listen(ctx, 80);
+  auto frame = [](uint8_t flags, uint32_t seq, uint32_t ack, uint32_t tsval, uint32_t tsecr) {
+    wire::TcpFrameOut f{};
+    f.eth_src = kPeerMac;
+    f.eth_dst = kLocalMac;
+    f.ip_src = kPeerIp;
+    f.ip_dst = kLocalIp;
+    f.tcp = wire::TcpSegmentOut{40000, 80, seq, ack, flags, 65535, {}};
+    f.tcp.opts.mss = flags & wire::kTcpSyn ? 1460 : 0;
+    f.tcp.opts.timestamps = true;
+    f.tcp.opts.ts_val = tsval;
+    f.tcp.opts.ts_ecr = tsecr;
+    std::vector<uint8_t> out(wire::tcp_payload_offset(f.tcp.opts) + 64, 0);
+    out.resize(wire::build_tcp_frame(out.data(), f, 0));
+    return out;
+  };
+  h.rx(frame(wire::kTcpSyn, 1000, 0, 500, 0));
+  auto synack = h.out.frames.back().tcp();
+  REQUIRE(synack.tcp.opts.has_timestamps);
+  h.rx(frame(wire::kTcpAck, 1001, synack.tcp.seq + 1, 501, synack.tcp.opts.ts_val));
+  uint32_t flow = h.last_command(abi::FpCommandKind::kInstall)->flow;
+  abi::AppRequest r{};
+  r.slot = h.flow(flow).slot;
+  r.gen = h.flow(flow).gen;
+  r.keep_enabled = 1;
+  r.keep_idle_s = 1;
+  REQUIRE(h.request(ctx, abi::AppRequestKind::kKeepalive, r).error == 0);
+  h.out.clear();
+  h.advance(1000);
+  REQUIRE(h.out.frames.size() == 1);
+  auto probe = h.out.frames[0].tcp();
+  CHECK(probe.tcp.opts.has_timestamps);
+  CHECK(probe.tcp.seq == synack.tcp.seq);  // snd_una - 1 = iss
+}
