@@ -3,6 +3,7 @@
 // The shared half lives in abi::FlowEntry (control region); this half is rebuilt at every
 // install from the entry's initial values, so it never outlives its connection.
 #pragma once
+#include <array>
 #include <cstdint>
 
 #include "rtt_estimator.hpp"
@@ -10,8 +11,11 @@
 
 namespace virtuoso::fastpath {
 
-inline constexpr size_t kMaxOooRanges = 4;     // out-of-order data kept per flow (RFC 2018's 4 blocks)
-inline constexpr size_t kMaxSackedRanges = 8;  // the sender's scoreboard
+// A window of a few hundred segments at a few percent loss has tens of holes: keep that many
+// ranges, or data that arrived is thrown away and must be sent again.
+inline constexpr size_t kMaxOooRanges = 32;     // out-of-order data kept per flow
+inline constexpr size_t kMaxSackedRanges = 32;  // the sender's scoreboard
+inline constexpr size_t kSackHistory = 4;       // ranges most recently added to, newest first
 
 struct FlowPriv {
   // Transmit.
@@ -41,7 +45,10 @@ struct FlowPriv {
   uint32_t peer_fin_seq = 0;   // a FIN that arrived ahead of a gap
   bool peer_fin_pending = false;
   SeqRanges<kMaxOooRanges> ooo;  // data held beyond rcv_nxt, in the rx ring past rx_head
-  uint32_t last_ooo_start = 0;   // the range most recently added to (first SACK block, RFC 2018 4)
+  // Sequence numbers of the latest out-of-order arrivals, newest first: SACK blocks report the
+  // ranges holding them before any other (RFC 2018 4), so every range gets reported.
+  std::array<uint32_t, kSackHistory> sack_recent{};
+  uint8_t n_sack_recent = 0;
 
   // Options agreed in the handshake.
   bool ts_ok = false;

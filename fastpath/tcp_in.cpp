@@ -236,7 +236,10 @@ void Datapath::tcp_place_ooo(uint32_t id, uint32_t seq, const uint8_t* data, uin
     abi::FlowSlot* s = slot_of(e);
     // Past rx_head, where the app does not read: the bytes become visible when the gap fills.
     shm::ring_write(ctx->view.rx_buf(e.slot), ctx->view.layout.rx_size, s->rx_head + offset, data, n);
-    p.last_ooo_start = seq;
+    for (size_t i = std::min<size_t>(p.n_sack_recent, kSackHistory - 1); i > 0; --i)
+      p.sack_recent[i] = p.sack_recent[i - 1];
+    p.sack_recent[0] = seq;
+    p.n_sack_recent = uint8_t(std::min<size_t>(p.n_sack_recent + 1, kSackHistory));
     ++stats_->ooo_segments;
   }
   if (fin) {

@@ -193,14 +193,16 @@ void Datapath::fill_options(uint32_t id, wire::TcpOptionsOut& o) {
   }
   size_t n = sack_blocks_to_send(p);
   if (!n) return;
-  // RFC 2018 4: the first block holds the most recently received data, then the others.
-  size_t first = 0;
-  for (size_t i = 0; i < p.ooo.size(); ++i)
-    if (wire::seq_in(p.last_ooo_start, p.ooo[i].start, p.ooo[i].end)) first = i;
-  o.sack[0] = {p.ooo[first].start, p.ooo[first].end};
-  o.n_sack = 1;
-  for (size_t i = p.ooo.size(); i-- > 0 && o.n_sack < n;)
-    if (i != first) o.sack[o.n_sack++] = {p.ooo[i].start, p.ooo[i].end};
+  auto add = [&](const SeqRange& r) {
+    for (uint8_t i = 0; i < o.n_sack; ++i)
+      if (o.sack[i].start == r.start) return;
+    if (o.n_sack < n) o.sack[o.n_sack++] = {r.start, r.end};
+  };
+  // RFC 2018 4: the range of the latest arrival first, then those of the arrivals before it,
+  // then the highest ranges.
+  for (uint8_t i = 0; i < p.n_sack_recent; ++i)
+    if (const SeqRange* r = p.ooo.find(p.sack_recent[i])) add(*r);
+  for (size_t i = p.ooo.size(); i-- > 0 && o.n_sack < n;) add(p.ooo[i]);
 }
 
 bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t flags) {

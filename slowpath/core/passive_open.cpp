@@ -85,6 +85,8 @@ void ControlPlane::on_half_open_segment(const FourTuple& t, HalfOpen& ho, const 
   }
   if (flags & kTcpSyn) {
     if (!(flags & kTcpAck) && f.tcp.seq == ho.peer.irs) {
+      // RFC 7323 4.3: echo the latest TSval, or the peer would time its handshake from the first SYN.
+      if (f.tcp.opts.has_timestamps) ho.peer.ts_val = f.tcp.opts.ts_val;
       ++stats_.synack_retransmits;  // our SYN-ACK was lost: say it again
       send_synack(t, ho);
     } else {

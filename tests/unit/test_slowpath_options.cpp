@@ -94,3 +94,14 @@ TEST_CASE("SYN-SENT: SYN-ACK agreeing to timestamps and SACK, not ECN -> install
   REQUIRE(ack.tcp.opts.has_timestamps);  // RFC 7323 3.2: every segment once agreed
   CHECK(ack.tcp.opts.ts_ecr == 555);
 }
+
+TEST_CASE("SYN-RECEIVED: SYN sent again with a newer TSval -> SYN-ACK echoes the newer one") {
+  Harness h;
+  h.listen(h.add_app(), 80);
+  h.rx(full_syn());
+  PeerSeg again = full_syn();
+  again.ts_val = 124456;
+  h.rx(again);
+  REQUIRE(h.out.frames.size() == 2);
+  CHECK(h.out.frames[1].tcp().tcp.opts.ts_ecr == 124456);  // else the peer times the handshake from the first SYN
+}
