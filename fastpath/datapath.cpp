@@ -241,6 +241,7 @@ void Datapath::install_flow(uint32_t id) {
   p.sack_ok = e.tcp_opts & abi::kFlowOptSack;
   p.ecn_ok = e.tcp_opts & abi::kFlowOptEcn;
   p.ts_recent = e.init_ts_recent;
+  p.ts_recent_us = now_us_;
   p.ts_offset = e.ts_offset;
   if (abi::FlowSlot* s = slot_of(e)) {
     shm::store_relaxed(s->srtt_us, 0u);

@@ -55,6 +55,7 @@ struct FlowPriv {
   bool sack_ok = false;
   bool ecn_ok = false;
   uint32_t ts_recent = 0;  // the peer's TSval to echo
+  uint64_t ts_recent_us = 0;  // when ts_recent was taken (RFC 7323 5.5: it expires after 24 days idle)
   uint32_t ts_offset = 0;
   bool ece_pending = false;  // CE seen: set ECE on our segments until the peer's CWR (RFC 3168 6.1.3)
   bool cwr_pending = false;  // ECE seen: set CWR on our next data segment

@@ -18,6 +18,7 @@ using wire::seq_lt;
 namespace {
 constexpr uint8_t kEcnMask = 0x03;
 constexpr uint8_t kEcnCe = 0x03;
+constexpr uint64_t kPawsIdleUs = 24ull * 24 * 3600 * 1'000'000;  // RFC 7323 5.5
 }  // namespace
 
 void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
@@ -30,13 +31,17 @@ void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
   }
   const wire::TcpOptions& o = f.tcp.opts;
   if (p.ts_ok && o.has_timestamps) {
-    if (seq_lt(o.ts_val, p.ts_recent)) {
+    bool expired = now_us_ - p.ts_recent_us > kPawsIdleUs;  // the peer's clock may have wrapped since
+    if (seq_lt(o.ts_val, p.ts_recent) && !expired) {
       ++stats_->paws_dropped;  // RFC 7323 5.3 R1: an old duplicate; acknowledge and drop it
       queue_ack(id);
       return;
     }
     // RFC 7323 4.3: remember the TSval of a segment that covers the edge we last acknowledged.
-    if (seq_le(f.tcp.seq, p.last_ack_sent)) p.ts_recent = o.ts_val;
+    if (seq_le(f.tcp.seq, p.last_ack_sent)) {
+      p.ts_recent = o.ts_val;
+      p.ts_recent_us = now_us_;
+    }
   }
   if (p.ecn_ok) {
     if (f.tcp.flags & wire::kTcpCwr) p.ece_pending = false;

@@ -168,3 +168,14 @@ TEST_CASE("ESTABLISHED: app frees less than a segment of a shut window -> no win
   REQUIRE(out.size() == 1);
   CHECK(out[0].f.tcp.window == 2000);
 }
+
+TEST_CASE("ESTABLISHED with timestamps: older TSval after 24 days without a segment -> accepted (RFC 7323 5.5)") {
+  FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptTimestamps;
+  h.peer_ts = 5000;
+  h.establish();
+  h.clock.advance_us(25ull * 24 * 3600 * 1'000'000);
+  h.from_peer(5000, 1000, kTcpAck, "after", 65535, ts(4000, 0));
+  CHECK(h.app_read_all() == "after");
+  CHECK(h.dp->stats().paws_dropped == 0);
+}
