@@ -83,7 +83,7 @@ struct Socket {
   // Listener.
   uint32_t listener_id = 0;
   uint32_t backlog = 0;
-  bool forked = false;           // this process forked while listening: others may share it
+  bool forked = false;           // this process forked while holding it: a child may share it
   bool accept_declared = false;  // kAccepting was sent since then
   std::deque<std::shared_ptr<Socket>> accept_queue;  // established, not yet accept()ed
 

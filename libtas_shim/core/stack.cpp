@@ -265,8 +265,11 @@ void Stack::close_all_at_exit() {
   if (!locked) return;
   mu_.unlock();
   Guard g(*this);
+  // A socket that crossed fork() may still be held by a child (nginx's master exits after
+  // daemonizing; the child keeps the listeners): as in Linux, it stays open. The child holds this
+  // process's link to the daemon, so the daemon closes such sockets when the last holder exits.
   fds_.for_each([&](int, std::shared_ptr<Socket>& s) {
-    if (!s->released && !s->inherited) release(*s);
+    if (!s->released && !s->inherited && !s->forked) release(*s);
   });
 }
 

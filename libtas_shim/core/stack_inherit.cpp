@@ -25,8 +25,9 @@ void Stack::fork_parent() {
   // Listeners may now be shared with the child: from here on the daemon must hear which of the
   // processes accept. A listener already in an epoll set is being accepted on.
   fds_.for_each([&](int, std::shared_ptr<Socket>& s) {
-    if (s->state != SockState::kListening || s->inherited || s->released) return;
-    s->forked = true;
+    if (s->inherited || s->released) return;
+    s->forked = true;  // also kept open at exit: the child may hold it (see close_all_at_exit)
+    if (s->state != SockState::kListening) return;
     s->accept_declared = false;
     if (!s->watches.empty()) declare_accepting(*s);
   });
