@@ -4,7 +4,8 @@
 // outputs go through Outputs. No sockets, no clock, no epoll: the daemon drives it, tests too.
 // Member functions are split by concern: control_plane.cpp (dispatch, helpers), contexts.cpp,
 // app_requests.cpp, passive_open.cpp, active_open.cpp, flow_install.cpp, teardown.cpp, time_wait.cpp,
-// timers.cpp.
+// timers.cpp, keepalive.cpp, rst_validation.cpp (RST and SYN of synchronized connections), status.cpp
+// (table counts).
 #pragma once
 #include <cstdint>
 #include <deque>
