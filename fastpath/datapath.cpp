@@ -229,6 +229,7 @@ void Datapath::install_flow(uint32_t id) {
   e.fp_flags = 0;
   e.dupacks = 0;
   e.acked_bytes = e.retransmits = e.segs_in = e.segs_out = 0;
+  e.recoveries = 0;
   e.rto_us = e.init_rto_us;
   e.srtt_us = 0;
   p = FlowPriv{};

@@ -122,7 +122,9 @@ uint32_t Datapath::tcp_output(uint32_t id) {
     return 0;
   }
   uint32_t unsent = queued - sent;
-  uint32_t wnd_end = e.snd_una + e.snd_wnd;
+  // In flight is bounded by the peer's window and by congestion control's (the slow path's).
+  uint32_t cwnd = shm::load_relaxed(e.cwnd);
+  uint32_t wnd_end = e.snd_una + (cwnd ? std::min(e.snd_wnd, cwnd) : e.snd_wnd);
   uint32_t segs = 0;
   while (unsent > 0 && segs < cfg_.tx_segments_per_flow) {
     uint32_t usable = wire::seq_gt(wnd_end, e.snd_nxt) ? wnd_end - e.snd_nxt : 0;

@@ -43,6 +43,7 @@ void Datapath::tcp_enter_recovery(uint32_t id) {
   p.rtx_round_us = now_us_;
   p.rtt_timing = false;  // Karn: what is resent now cannot be timed
   ++stats_->fast_retransmits;
+  ++e.recoveries;
   tcp_send_holes(id);
 }
 
@@ -71,6 +72,7 @@ void Datapath::tcp_send_holes(uint32_t id) {
     seq = e.snd_una;
     p.rtx_round_us = now_us_;
     ++stats_->lost_retransmits;
+    ++e.recoveries;  // a second loss in this window: congestion control hears of it
   }
   for (uint32_t sent = 0; sent < kHolesPerAck && seq_lt(seq, limit);) {
     if (const SeqRange* r = p.sacked.find(seq)) {

@@ -47,6 +47,7 @@ Settings settings_from_config(const config::Config& cfg) {
   s.timestamps = cfg.tcp.timestamps;
   s.sack = cfg.tcp.sack;
   s.ecn = cfg.tcp.ecn;
+  s.congestion_control = cfg.tcp.congestion_control;
   s.keepalive_time_s = cfg.tcp.keepalive_time_s;
   s.keepalive_intvl_s = cfg.tcp.keepalive_intvl_s;
   s.keepalive_probes = cfg.tcp.keepalive_probes;

@@ -21,6 +21,7 @@
 #include "keyed_hash.hpp"
 #include "outputs.hpp"
 #include "port_table.hpp"
+#include "reno_window.hpp"
 #include "segments.hpp"
 #include "settings.hpp"
 #include "sharing.hpp"
@@ -145,6 +146,12 @@ class ControlPlane {
     uint8_t rcv_wscale = 0;  // our shift, if negotiated
     uint16_t mss = 0;        // send MSS, once installed
     uint8_t tcp_opts = 0;    // abi::kFlowOpt* agreed in the handshake
+    // Congestion control (congestion.cpp): the window, and the fast path's counters at the last tick.
+    bool cc_on = false;
+    RenoWindow cc;
+    uint64_t cc_acked = 0;
+    uint32_t cc_recoveries = 0;
+    TimeMs cc_last_cut = 0;
     uint32_t ts_offset = 0;  // our timestamp clock's offset for this connection
     HandshakeTimer hs;       // SYN-SENT
     // Retransmission timer, from the fast path's acked_bytes progress.
@@ -313,6 +320,11 @@ class ControlPlane {
   // rst_validation.cpp: RST and SYN on a synchronized connection (true: handled)
   bool on_synchronized_ctl(uint32_t flow, Conn& c, const Segment& seg, TimeMs now);
   bool challenge_ack_allowed(TimeMs now);
+
+  // congestion.cpp
+  void start_congestion_control(uint32_t flow, Conn& c);
+  void tick_congestion(uint32_t flow, Conn& c, TimeMs now);
+  void congestion_timeout(uint32_t flow, Conn& c);
 
   // timers.cpp
   void tick_conn(uint32_t flow, Conn& c, TimeMs now);

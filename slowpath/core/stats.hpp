@@ -28,6 +28,7 @@ struct SlowpathStats {
   uint64_t connect_failures = 0;
   uint64_t syn_retransmits = 0;
   uint64_t retransmit_timeouts = 0;
+  uint64_t congestion_cuts = 0;      // congestion windows halved after a loss recovery
   uint64_t window_probes = 0;
   uint64_t aborts_timeout = 0;
   uint64_t aborts_app = 0;           // kAbort, or flows with unread data of an app that went away
@@ -75,6 +76,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"connect_failures", &SlowpathStats::connect_failures},
     {"syn_retransmits", &SlowpathStats::syn_retransmits},
     {"retransmit_timeouts", &SlowpathStats::retransmit_timeouts},
+    {"congestion_cuts", &SlowpathStats::congestion_cuts},
     {"window_probes", &SlowpathStats::window_probes},
     {"aborts_timeout", &SlowpathStats::aborts_timeout},
     {"aborts_app", &SlowpathStats::aborts_app},

@@ -18,8 +18,12 @@ void ControlPlane::tick_conn(uint32_t flow, Conn& c, TimeMs now) {
     case ConnState::kSynSent: tick_syn_sent(flow, c, now); return;
     case ConnState::kEstablished:
     case ConnState::kCloseWait:
-    case ConnState::kClosing: tick_retransmit(flow, c, now); return;
+    case ConnState::kClosing:
+      tick_congestion(flow, c, now);
+      tick_retransmit(flow, c, now);
+      return;
     case ConnState::kFinWait2:
+      tick_congestion(flow, c, now);
       tick_retransmit(flow, c, now);
       if (c.state != ConnState::kFinWait2 || app_holds(c)) return;
       // Nobody will read what the peer still sends, and it may never send its FIN.
@@ -76,6 +80,7 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
     return;
   }
   ++(probing ? stats_.window_probes : stats_.retransmit_timeouts);
+  if (!probing) congestion_timeout(flow, c);
   abi::FpCommand cmd{};
   cmd.kind = uint16_t(abi::FpCommandKind::kRetransmit);
   cmd.ctx = c.ctx;

@@ -113,9 +113,14 @@ struct alignas(64) FlowEntry {
   uint64_t segs_out;
   uint32_t rto_us;   // RFC 6298 retransmission timeout from the fast path's RTT samples
   uint32_t srtt_us;  // smoothed RTT, 0 before the first sample
+
+  // Congestion control: the fast path reports, the slow path decides, the fast path enforces.
+  alignas(64) uint32_t recoveries;  // fast path: loss recoveries entered (duplicate ACKs, SACK, lost resends)
+  uint32_t cwnd;                    // slow path, also while installed: bytes allowed in flight; 0: no limit
+  uint32_t reserved1[14];
 };
-static_assert(sizeof(FlowEntry) == 128 && std::is_trivially_copyable_v<FlowEntry>);
-static_assert(offsetof(FlowEntry, snd_una) == 64);
+static_assert(sizeof(FlowEntry) == 192 && std::is_trivially_copyable_v<FlowEntry>);
+static_assert(offsetof(FlowEntry, snd_una) == 64 && offsetof(FlowEntry, recoveries) == 128);
 
 // What the fault injector did to one direction of the port (fast path writes, anyone reads).
 struct FaultCounters {
