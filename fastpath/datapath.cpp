@@ -201,6 +201,9 @@ void Datapath::handle_command(const abi::FpCommand& cmd) {
     case FpCommandKind::kRetransmit:
       if (cmd.flow < priv_.size() && priv_[cmd.flow].active) tcp_retransmit_timeout(cmd.flow);
       break;
+    case FpCommandKind::kProbeTail:
+      if (cmd.flow < priv_.size() && priv_[cmd.flow].active) tcp_tail_probe(cmd.flow);
+      break;
     case FpCommandKind::kAttachCtx:
       attach_context(cmd);
       break;

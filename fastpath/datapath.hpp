@@ -113,6 +113,7 @@ class Datapath {
   void tcp_place_ooo(uint32_t flow_id, uint32_t seq, const uint8_t* data, uint32_t len, bool fin,
                      uint32_t room);
   void tcp_peer_fin(uint32_t flow_id);
+  bool early_retransmit(uint32_t flow_id);
 
   // tcp_recovery.cpp: fast retransmit, SACK holes, retransmission timeout, window probes
   void tcp_enter_recovery(uint32_t flow_id);
@@ -120,6 +121,8 @@ class Datapath {
   void tcp_send_holes(uint32_t flow_id);
   void tcp_retransmit_timeout(uint32_t flow_id);
   void tcp_window_probe(uint32_t flow_id);
+  void tcp_tail_probe(uint32_t flow_id);
+  bool has_unsent(uint32_t flow_id);
   void publish_retransmits(uint32_t flow_id);  // for TCP_INFO
 
   // tcp_out.cpp: segmentation, ACKs, FIN, options

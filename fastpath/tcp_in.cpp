@@ -140,9 +140,19 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
   ++e.dupacks;
   if (p.in_recovery) {
     tcp_send_holes(id);  // RFC 6675 5 (C): each further duplicate ACK may release more holes
-  } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * e.mss)) {
+  } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * e.mss) || early_retransmit(id)) {
     tcp_enter_recovery(id);
   }
+}
+
+// RFC 5827: with fewer than four segments in flight and nothing more to send, three duplicate
+// ACKs can never come; one fewer than the segments in flight (at least one) is enough.
+bool Datapath::early_retransmit(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  uint32_t flight = data_in_flight(e);
+  if (flight == 0 || flight >= 4u * e.mss || has_unsent(id)) return false;
+  uint32_t segs = (flight + e.mss - 1) / e.mss;
+  return e.dupacks >= std::max<uint32_t>(segs - 1, 1);
 }
 
 void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {

@@ -119,6 +119,29 @@ void Datapath::tcp_retransmit_timeout(uint32_t id) {
   if (e.snd_wnd == 0) tcp_window_probe(id);  // the resend cannot go out: make the peer speak
 }
 
+// RFC 8985 7.3: the last segment sent goes out again. If only it was lost, its ACK repairs the
+// loss; if earlier ones were, the SACK it draws starts a recovery, both without a timeout.
+void Datapath::tcp_tail_probe(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  if (e.snd_una == p.snd_max) return;  // acknowledged meanwhile
+  uint32_t end = data_end(p);
+  uint32_t len = seq_gt(end, e.snd_una) ? std::min(end - e.snd_una, segment_room(id)) : 0;
+  bool fin = p.fin_seq_valid && !(e.fp_flags & abi::kFlowFinAcked) && e.snd_nxt == p.snd_max;
+  uint8_t flags = wire::kTcpAck | (fin ? wire::kTcpFin : 0) | (len ? wire::kTcpPsh : 0);
+  if (!send_segment(id, end - len, len, flags)) return;
+  p.rtt_timing = false;
+  ++e.retransmits;
+  ++stats_->tail_probes;
+  publish_retransmits(id);
+}
+
+bool Datapath::has_unsent(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  abi::FlowSlot* s = slot_of(e);
+  return s && shm::load_acquire(s->tx_head) - s->tx_tail > data_in_flight(e);
+}
+
 // Nothing in flight, bytes waiting, the window shut: a segment the peer must answer. Like
 // Linux's probe it carries seq snd_una - 1, an old sequence number, so the peer replies with an
 // ACK that says its current window without taking any data.

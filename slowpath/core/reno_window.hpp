@@ -3,8 +3,8 @@
 //
 // The slow path computes each flow's window; the fast path only enforces it (FlowEntry::cwnd).
 // A tick sees the bytes acknowledged and whether anything was resent since the last tick: one
-// loss cuts the window at most once per round trip, and growth in a tick is bounded (slow start at
-// most doubles the window, congestion avoidance adds one segment per window acknowledged).
+// loss cuts the window at most once per round trip; slow start adds the bytes acknowledged,
+// congestion avoidance one segment per window acknowledged.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -28,7 +28,7 @@ class RenoWindow {
     if (bytes == 0) return;
     uint64_t grow;
     if (in_slow_start()) {
-      grow = std::min<uint64_t>(bytes, cwnd_);  // RFC 3465 with a cap of doubling per report
+      grow = bytes;  // RFC 3465 byte counting: a tick sums many ACKs, each of a few segments
     } else {
       acc_ += bytes;
       grow = acc_ / cwnd_ * mss_;  // one segment per window's worth acknowledged

@@ -29,6 +29,7 @@ struct SlowpathStats {
   uint64_t syn_retransmits = 0;
   uint64_t retransmit_timeouts = 0;
   uint64_t congestion_cuts = 0;      // congestion windows halved after a loss recovery
+  uint64_t tail_probes = 0;          // kProbeTail sent: no ACK for two round trips with data in flight
   uint64_t window_probes = 0;
   uint64_t aborts_timeout = 0;
   uint64_t aborts_app = 0;           // kAbort, or flows with unread data of an app that went away
@@ -77,6 +78,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"syn_retransmits", &SlowpathStats::syn_retransmits},
     {"retransmit_timeouts", &SlowpathStats::retransmit_timeouts},
     {"congestion_cuts", &SlowpathStats::congestion_cuts},
+    {"tail_probes", &SlowpathStats::tail_probes},
     {"window_probes", &SlowpathStats::window_probes},
     {"aborts_timeout", &SlowpathStats::aborts_timeout},
     {"aborts_app", &SlowpathStats::aborts_app},

@@ -38,6 +38,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"fast_retransmits", &abi::FpStats::fast_retransmits},
     {"sack_retransmits", &abi::FpStats::sack_retransmits},
     {"lost_retransmits", &abi::FpStats::lost_retransmits},
+    {"tail_probes", &abi::FpStats::tail_probes},
     {"rto_retransmits", &abi::FpStats::rto_retransmits},
     {"window_probes", &abi::FpStats::window_probes},
     {"delayed_acks", &abi::FpStats::delayed_acks},

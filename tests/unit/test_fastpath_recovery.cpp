@@ -176,3 +176,24 @@ TEST_CASE("ESTABLISHED with SACK: resent hole lost too -> resent again after two
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
   CHECK(h.dp->stats().lost_retransmits == 1);
 }
+
+TEST_CASE("ESTABLISHED: tail probe command -> the last segment sent goes out again") {
+  FastpathHarness h;
+  h.establish();
+  send_window(h, 3);
+  h.command({uint16_t(abi::FpCommandKind::kProbeTail), 0, 0, {}, 0});
+  auto out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.seq == 3000);
+  CHECK(out[0].payload.size() == 1000);
+  CHECK(h.dp->stats().tail_probes == 1);
+}
+
+TEST_CASE("ESTABLISHED: two segments in flight, nothing more to send, one duplicate ACK -> early retransmit") {
+  FastpathHarness h;
+  h.establish();
+  send_window(h, 2);
+  h.from_peer(5000, 1000, kTcpAck);
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
+  CHECK(h.dp->stats().fast_retransmits == 1);
+}

@@ -36,6 +36,8 @@ enum class FpCommandKind : uint16_t {
   kRetransmit = 3,  // retransmission timeout: resend from snd_una (go-back-N)
   kAttachCtx = 4,   // the region of ctx `ctx` was sent on the fast path's Unix socket: receive and map it
   kDetachCtx = 5,   // unmap ctx `ctx` (its flows were removed before); the fast path answers kCtxDetached
+  kProbeTail = 6,   // no ACK for two round trips with data in flight: resend the last segment, so
+                    //   the peer's answer shows what was lost without a timeout (RFC 8985 7)
 };
 struct FpCommand {
   uint16_t kind;
@@ -163,9 +165,10 @@ struct FpStats {
   uint64_t delayed_acks;      // ACKs sent when the delayed-ACK timer fired
   uint64_t ce_received;       // segments with the CE mark (RFC 3168)
   uint64_t lost_retransmits;  // holes resent again in a recovery: the first resend was lost
+  uint64_t tail_probes;       // last segments resent on kProbeTail
   FaultCounters fault_rx;     // the fault injector on frames from the wire
   FaultCounters fault_tx;     // the fault injector on frames we send
-  uint64_t reserved[25];
+  uint64_t reserved[24];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 
