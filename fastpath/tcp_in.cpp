@@ -136,10 +136,12 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
                 (new_wnd == e.snd_wnd || new_sack);
   e.snd_wnd = new_wnd;
   if (window_opened) queue_tx(id);
-  if (!is_dup) return;
-  ++e.dupacks;
+  if (is_dup) ++e.dupacks;
+  // A receiver's window moves with every ACK it sends, so during a recovery any ACK at snd_una
+  // counts: each may release more holes (RFC 6675 5 (C)) or show a resend was lost.
+  if (f.payload_len || (f.tcp.flags & wire::kTcpFin) || e.snd_nxt == e.snd_una) return;
   if (p.in_recovery) {
-    tcp_send_holes(id);  // RFC 6675 5 (C): each further duplicate ACK may release more holes
+    tcp_send_holes(id);
   } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * e.mss) || early_retransmit(id)) {
     tcp_enter_recovery(id);
   }

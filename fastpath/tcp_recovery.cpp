@@ -34,8 +34,9 @@ void Datapath::publish_retransmits(uint32_t id) {
 void Datapath::tcp_enter_recovery(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
-  // RFC 6582 3.2 (1): duplicate ACKs for data sent before an RTO's go-back-N start no recovery.
-  if (seq_lt(e.snd_una, p.recover) && p.recover_valid) return;
+  // RFC 6582 3.2 (1): without SACK, duplicate ACKs for data sent before an RTO's go-back-N start
+  // no recovery (they may be answers to the resends). SACK tells those apart (RFC 6675 5.1).
+  if (!p.sack_ok && seq_lt(e.snd_una, p.recover) && p.recover_valid) return;
   p.in_recovery = true;
   p.recover_valid = true;
   p.recover = p.snd_max;

@@ -91,7 +91,7 @@ TEST_CASE("ESTABLISHED: retransmission timeout -> go-back-N from snd_una, SACK s
   CHECK(h.slot().retransmits >= 1);
 }
 
-TEST_CASE("ESTABLISHED: duplicate ACKs for data sent before a timeout -> no fast retransmit (RFC 6582)") {
+TEST_CASE("ESTABLISHED without SACK: duplicate ACKs for data sent before a timeout -> no fast retransmit (RFC 6582)") {
   FastpathHarness h;
   h.establish();
   send_window(h, 4);
