@@ -150,3 +150,63 @@ VIRTUOSO_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t* offset, size_
   }
   return sendfile(out_fd, in_fd, reinterpret_cast<off_t*>(offset), count);
 }
+
+// sendmmsg/recvmmsg on a stack socket: one sendmsg/recvmsg per entry, as the kernel does for
+// TCP; a partial or failed entry ends the batch (an error only if it is the first).
+VIRTUOSO_EXPORT int sendmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().sendmmsg(fd, vec, vlen, flags);
+  if (vec == nullptr && vlen > 0) {
+    errno = EFAULT;
+    return -1;
+  }
+  unsigned int done = 0;
+  for (; done < vlen; ++done) {
+    msghdr& m = vec[done].msg_hdr;
+    size_t want = 0;
+    for (size_t i = 0; i < m.msg_iovlen; ++i) want += m.msg_iov[i].iov_len;
+    ssize_t r = st.send(fd, m.msg_iov, static_cast<int>(m.msg_iovlen), flags);
+    if (r < 0) {
+      if (done == 0) return static_cast<int>(send_result(r, flags));
+      break;
+    }
+    vec[done].msg_len = static_cast<unsigned int>(r);
+    if (static_cast<size_t>(r) < want) {
+      ++done;
+      break;
+    }
+  }
+  return static_cast<int>(done);
+}
+
+// The timeout is not applied (Linux checks it only between messages): entries after the first
+// wait as `flags` say (MSG_WAITFORONE: not at all).
+VIRTUOSO_EXPORT int recvmmsg(int fd, struct mmsghdr* vec, unsigned int vlen, int flags,
+                             struct timespec* timeout) {
+  Stack& st = stack();
+  if (!st.is_socket(fd)) return real().recvmmsg(fd, vec, vlen, flags, timeout);
+  if (vec == nullptr && vlen > 0) {
+    errno = EFAULT;
+    return -1;
+  }
+  unsigned int done = 0;
+  for (; done < vlen; ++done) {
+    int f = flags & ~MSG_WAITFORONE;
+    if (done > 0 && (flags & MSG_WAITFORONE)) f |= MSG_DONTWAIT;
+    msghdr& m = vec[done].msg_hdr;
+    ssize_t r = st.recv(fd, m.msg_iov, static_cast<int>(m.msg_iovlen), f);
+    if (r < 0) {
+      if (done == 0) return static_cast<int>(to_libc(r));
+      break;
+    }
+    vec[done].msg_len = static_cast<unsigned int>(r);
+    m.msg_namelen = 0;
+    m.msg_controllen = 0;
+    m.msg_flags = 0;
+    if (r == 0) {  // end of stream: report it in this entry, stop
+      ++done;
+      break;
+    }
+  }
+  return static_cast<int>(done);
+}

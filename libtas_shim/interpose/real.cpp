@@ -46,6 +46,8 @@ RealFns load() {
   resolve(r.writev, "writev");
   resolve(r.recvmsg, "recvmsg");
   resolve(r.sendmsg, "sendmsg");
+  resolve(r.sendmmsg, "sendmmsg");
+  resolve(r.recvmmsg, "recvmmsg");
   resolve(r.sendfile, "sendfile");
   resolve(r.sendfile64, "sendfile64");
   resolve(r.read_chk, "__read_chk");

@@ -35,6 +35,8 @@ struct RealFns {
   ssize_t (*writev)(int, const struct iovec*, int);
   ssize_t (*recvmsg)(int, struct msghdr*, int);
   ssize_t (*sendmsg)(int, const struct msghdr*, int);
+  int (*sendmmsg)(int, struct mmsghdr*, unsigned int, int);
+  int (*recvmmsg)(int, struct mmsghdr*, unsigned int, int, struct timespec*);
   ssize_t (*sendfile)(int, int, off_t*, size_t);
   ssize_t (*sendfile64)(int, int, off64_t*, size_t);
   ssize_t (*read_chk)(int, void*, size_t, size_t);

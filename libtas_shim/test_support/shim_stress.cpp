@@ -1,7 +1,8 @@
 // shim-stress: a stress program for the shim. As a client under the shim it drives many threads
 // with many connections each against an echo server (mixed blocking and epoll use, every echoed
 // byte verified), forks during the traffic, closes sockets other threads are blocked on, and
-// checks SA_RESTART and EINTR. As a server (--serve, on Linux TCP) it is that echo server.
+// checks SA_RESTART and EINTR, and sendmmsg/recvmmsg. As a server (--serve, on Linux TCP) it
+// is that echo server.
 //
 //   shim-stress --serve PORT
 //   shim-stress --connect IP:PORT [--threads 64] [--conns 64] [--rounds 8] [--forks 4]
@@ -293,8 +294,48 @@ void signals_check(const Options& o) {
   }
 }
 
+// sendmmsg of three scatter-gather messages, read back with recvmmsg(MSG_WAITFORONE).
+void mmsg_check(const Options& o) {
+  int fd = connect_to(o, false);
+  if (fd < 0) return fail("connect (mmsg test)", -fd);
+  uint8_t out[3][700];
+  iovec iov[3][2];
+  mmsghdr msgs[3]{};
+  for (int m = 0; m < 3; ++m) {
+    for (size_t k = 0; k < sizeof out[m]; ++k) out[m][k] = pattern(0xbeef, static_cast<uint64_t>(m) * sizeof out[m] + k);
+    iov[m][0] = {out[m], 300};
+    iov[m][1] = {out[m] + 300, sizeof out[m] - 300};
+    msgs[m].msg_hdr.msg_iov = iov[m];
+    msgs[m].msg_hdr.msg_iovlen = 2;
+  }
+  if (sendmmsg(fd, msgs, 3, MSG_NOSIGNAL) != 3) fail("sendmmsg did not send 3 messages", errno);
+  for (int m = 0; m < 3; ++m) {
+    if (msgs[m].msg_len != sizeof out[m]) fail("sendmmsg: short message");
+  }
+  std::vector<uint8_t> got;
+  uint8_t in[4][512];
+  while (got.size() < sizeof out) {
+    iovec riov[4];
+    mmsghdr rm[4]{};
+    for (int m = 0; m < 4; ++m) {
+      riov[m] = {in[m], sizeof in[m]};
+      rm[m].msg_hdr.msg_iov = &riov[m];
+      rm[m].msg_hdr.msg_iovlen = 1;
+    }
+    int n = recvmmsg(fd, rm, 4, MSG_WAITFORONE, nullptr);
+    if (n <= 0) {
+      fail("recvmmsg", n < 0 ? errno : 0);
+      break;
+    }
+    for (int m = 0; m < n; ++m) got.insert(got.end(), in[m], in[m] + rm[m].msg_len);
+  }
+  if (got.size() != sizeof out || memcmp(got.data(), out, sizeof out) != 0) fail("mmsg: echoed bytes differ");
+  close(fd);
+}
+
 int client(const Options& o) {
   auto start = std::chrono::steady_clock::now();
+  mmsg_check(o);
   signals_check(o);
   close_while_blocked(o);
   int keep = connect_to(o, false);  // inherited by the fork children
