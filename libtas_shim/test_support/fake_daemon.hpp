@@ -69,6 +69,9 @@ class ChannelScript {
         resp.ip = 0x0a000001;
         resp.port = 50000;
         break;
+      case abi::AppRequestKind::kShareListener:
+        resp.id = 500 + req.seq;
+        break;
       default:
         break;
     }
@@ -93,12 +96,20 @@ class ChannelScript {
   Handler handler;
   uint32_t next_seq = 1;
   uint32_t last_listen_id = 0;
+  std::vector<int> passed_fds;  // descriptors sent with requests (kInherit), in order
 };
 
 class FakeChannel : public RequestChannel {
  public:
   explicit FakeChannel(std::shared_ptr<ChannelScript> s) : script_(std::move(s)) {}
   int call(abi::AppRequest& req, abi::AppResponse& resp) override {
+    return script_->call(req, resp);
+  }
+  int call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int fd) override {
+    {
+      std::lock_guard<std::mutex> lk(script_->mu);
+      script_->passed_fds.push_back(fd);
+    }
     return script_->call(req, resp);
   }
 
@@ -144,8 +155,9 @@ class FakeDaemon {
     p.view = view_;
     p.app_doorbell = app_doorbell_;
     p.fp_doorbell = fp_doorbell_;
-    p.ctx_id = 1;
+    p.ctx_id = ctx_id;
     p.local_ip = local_ip;
+    p.region_fd = dup(app_doorbell_);  // any descriptor of our own stands in for the memfd
     p.channel = std::make_unique<FakeChannel>(channel);
     return std::make_shared<Context>(k, std::move(p));
   }
@@ -268,6 +280,7 @@ class FakeDaemon {
 
   std::shared_ptr<ChannelScript> channel = std::make_shared<ChannelScript>();
   uint32_t local_ip = 0x0a000001;
+  uint32_t ctx_id = 1;  // what the registration answered
 
  private:
   abi::AppLayout layout_;
