@@ -123,8 +123,11 @@ uint32_t Datapath::tcp_output(uint32_t id) {
   }
   uint32_t unsent = queued - sent;
   // In flight is bounded by the peer's window and by congestion control's (the slow path's).
+  // SACKed bytes have left the network: they do not count against the congestion window (the
+  // "pipe" of RFC 6675), so a hole at snd_una does not stop new data while it is repaired.
   uint32_t cwnd = shm::load_relaxed(e.cwnd);
-  uint32_t wnd_end = e.snd_una + (cwnd ? std::min(e.snd_wnd, cwnd) : e.snd_wnd);
+  uint32_t pipe_room = cwnd ? cwnd + p.sacked.bytes() : UINT32_MAX;
+  uint32_t wnd_end = e.snd_una + std::min(e.snd_wnd, pipe_room);
   uint32_t segs = 0;
   while (unsent > 0 && segs < cfg_.tx_segments_per_flow) {
     uint32_t usable = wire::seq_gt(wnd_end, e.snd_nxt) ? wnd_end - e.snd_nxt : 0;

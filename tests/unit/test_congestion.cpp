@@ -114,3 +114,19 @@ TEST_CASE("ESTABLISHED: data in flight and no ACK for two round trips -> one tai
   CHECK(h.cp.stats().tail_probes == 1);  // once per silence
   CHECK_FALSE(h.last_command(abi::FpCommandKind::kRetransmit));
 }
+
+TEST_CASE("ESTABLISHED with SACK: SACKed bytes above a hole -> not counted against the congestion window") {
+  test::FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish(1000, 5000, 65535, 1000);
+  h.flow().cwnd = 3000;
+  h.app_send(std::string(8000, 'c'));
+  REQUIRE(h.take_sent().size() == 3);  // 1000..4000
+  wire::TcpOptionsOut o;
+  o.sack[o.n_sack++] = {2000, 4000};
+  h.from_peer(5000, 1000, wire::kTcpAck, "", 65535, o);
+  auto out = h.take_sent();  // two SACKed segments left the network: two new ones may go
+  size_t fresh = 0;
+  for (auto& s : out) fresh += s.f.tcp.seq >= 4000;
+  CHECK(fresh == 2);
+}
