@@ -19,6 +19,7 @@
 #include "dpdk_port.hpp"
 #include "fault_port.hpp"
 #include "slowpath_link.hpp"
+#include "tsc_clock.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
 namespace {
@@ -155,7 +156,7 @@ int main(int argc, char** argv) {
   cfg.local_mac = port.mac();
   cfg.delayed_ack_us = opt.delayed_ack_us;
   {
-    virtuoso::fastpath::SteadyClock clock;
+    virtuoso::fastpath::TscClock clock;
     std::optional<virtuoso::fastpath::FaultPort> faults;  // without --faults the port is not wrapped
     if (faults_opt->count() != 0) {
       faults.emplace(port, clock, fault_settings, link.control().header());
