@@ -17,6 +17,10 @@ Stack::Stack(const KernelOps& k, StackConfig cfg, ContextFactory attach)
 
 Stack::~Stack() {
   std::lock_guard<std::mutex> lk(mu_);
+  // An abandoned context may outlive the stack (held by a socket someone else keeps).
+  for (const std::weak_ptr<Context>& w : abandoned_) {
+    if (std::shared_ptr<Context> c = w.lock()) c->forget_on_gone();
+  }
   epolls_.clear();
   for (int fd : kick_pool_) k_.close(fd);
 }

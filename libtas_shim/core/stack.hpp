@@ -182,6 +182,7 @@ class Stack {
   std::mutex attach_mu_;  // one attach at a time; taken before mu_, never while holding it
   std::mutex adopt_mu_;   // one adoption of an inherited socket at a time; taken before attach_mu_
   std::atomic<bool> inherited_any_{false};  // this process was forked with stack state
+  std::vector<std::weak_ptr<Context>> abandoned_;  // the parent's contexts, alive while sockets use them
 };
 
 // Holds the stack lock for one call. On the way out it sends the slow-path requests that were

@@ -56,6 +56,7 @@ void Stack::fork_child() {
          })) {
       fds_.unmark_internal(fd);
     }
+    abandoned_.push_back(ctx_);
     ctx_.reset();  // the last inherited socket of it destroys it
   }
   // Kick descriptors are eventfds shared with the parent: writing one would wake its threads.
