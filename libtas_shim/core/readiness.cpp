@@ -32,6 +32,7 @@ uint32_t connected_mask(Socket& s) {
     int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);
     if (used >= 0 && stream_writable(static_cast<uint32_t>(used), l.tx_size)) {
       m |= kOut;
+      if (s.tx_full_seen) shm::store_relaxed(c.flow_slot(s.slot).tx_nospace, 0u);
       s.tx_full_seen = false;  // the shortage is over: later ACKs are not new edges
     }
   }

@@ -91,6 +91,7 @@ devargs = "net_tap0,iface=$VT_TAP,mac=02:00:00:77:$(printf %02x "$VT_ID"):01"
 [fastpath]
 lcore = 1
 idle_backoff_us = ${VT_IDLE_BACKOFF_US:-100}
+delayed_ack_us = ${VT_DELAYED_ACK_US:-200}
 hugepages = "auto"
 
 [network]

@@ -110,17 +110,29 @@ TEST_CASE("ESTABLISHED: window leaves a sliver while data is in flight -> the sl
   CHECK(out[0].payload.size() == 1000);
 }
 
-TEST_CASE("ESTABLISHED: ACK of sent data -> tx_tail advances and the app hears of the space") {
+TEST_CASE("ESTABLISHED: ACK of sent data, a writer short of room -> tx_tail advances and the app hears of the space") {
   FastpathHarness h;
   h.establish();
   h.app_send("0123456789");
   h.take_sent();
   h.app_events();
+  h.slot().tx_nospace = 1;
   h.from_peer(5000, 1006, kTcpAck);
   CHECK(h.slot().tx_tail == 6);
   CHECK(h.flow().snd_una == 1006);
   CHECK(h.flow().acked_bytes == 6);
   CHECK(has_event(h.app_events(), abi::AppEventKind::kTxSpace));
+}
+
+TEST_CASE("ESTABLISHED: ACK of sent data, no writer waiting -> space freed without waking the app") {
+  FastpathHarness h;
+  h.establish();
+  h.app_send("0123456789");
+  h.take_sent();
+  h.app_events();
+  h.from_peer(5000, 1010, kTcpAck);
+  CHECK(h.slot().tx_tail == 10);
+  CHECK(h.app_events().empty());
 }
 
 TEST_CASE("ESTABLISHED: ACK beyond anything sent -> ignored and answered with an ACK") {

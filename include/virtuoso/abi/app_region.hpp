@@ -88,6 +88,8 @@ struct alignas(64) FlowSlot {
   uint32_t retransmits;          // fast path: segments sent again
   uint32_t snd_mss;              // fast path: largest payload sent in one segment
   alignas(64) uint32_t rx_tail;  // app: bytes ever consumed from the rx ring
+  uint32_t tx_nospace;           // app: 1 while a writer found the tx ring full; only then (or with
+                                 //   the ring over half full) does freed space earn a kTxSpace event
   alignas(64) uint32_t tx_head;  // app: bytes ever written into the tx ring
   alignas(64) uint32_t tx_tail;  // fast path: bytes ever acknowledged by the peer (freed)
 };
