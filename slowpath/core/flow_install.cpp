@@ -14,8 +14,6 @@ namespace virtuoso::slowpath {
 
 using shm::load_relaxed;
 using wire::kTcpAck;
-using wire::kTcpRst;
-using wire::kTcpSyn;
 
 namespace {
 // A plain segment punted this long after its flow's install is not a race with kInstall: the
@@ -83,31 +81,9 @@ void ControlPlane::install(uint32_t flow, Conn& c, const InstallParams& p, const
   out_.command(cmd);
 }
 
-void ControlPlane::on_installed_segment(uint32_t flow, Conn& c, const Segment& seg, TimeMs now) {
-  const wire::TcpFrame& f = seg.f;
-  if (f.tcp.flags & kTcpRst) {
-    // RFC 5961 3.2: a reset exactly at rcv_nxt is accepted; elsewhere in the window it only earns
-    // a challenge ACK (a genuine peer answers with an exact reset); outside, it is dropped.
-    uint32_t rcv_nxt = load_relaxed(ctrl_.flow(flow)->rcv_nxt);
-    if (f.tcp.seq == rcv_nxt) {
-      ++stats_.rsts_received;
-      spdlog::debug("flow {}: reset by the peer in {}", flow, to_string(c.state));
-      fail_flow(flow, c, ECONNRESET, false);
-    } else if (wire::seq_in(f.tcp.seq, rcv_nxt, rcv_nxt + s_.app_layout.rx_size)) {
-      ++stats_.challenge_acks;
-      send_ack(flow, c);
-    } else {
-      ++stats_.rsts_ignored;
-    }
-    return;
-  }
-  if (f.tcp.flags & kTcpSyn) {
-    // A SYN-ACK again (our ACK was lost) or a SYN on a synchronized connection (RFC 5961 4.2):
-    // either way the answer is an ACK with our current numbers.
-    ++stats_.challenge_acks;
-    send_ack(flow, c);
-    return;
-  }
+// A plain segment of an installed flow reached the slow path (RST and SYN went to
+// on_synchronized_ctl first): it raced the install, or the fast path no longer knows the flow.
+void ControlPlane::on_installed_segment(uint32_t /*flow*/, Conn& c, const Segment& seg, TimeMs now) {
   if (now - c.installed_at > kReinjectWindowMs) {
     ++stats_.segments_dropped;
     return;
