@@ -1,6 +1,5 @@
 // Control plane: creating connections, handing flow entries to the fast path, and the punted
 // segments of installed flows (SYN, RST, and segments that raced the install).
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -8,7 +7,6 @@
 
 #include "control_plane.hpp"
 #include "virtuoso/shm/atomic.hpp"
-#include "virtuoso/wire/seq.hpp"
 
 namespace virtuoso::slowpath {
 
