@@ -1,5 +1,5 @@
-// Control plane: creating connections, handing flow entries to the fast path, and the punted
-// segments of installed flows (SYN, RST, and segments that raced the install).
+// Control plane: creating connections, handing flow entries to the fast path, and the plain
+// segments of installed flows that raced the install.
 
 #include <algorithm>
 #include <cerrno>
