@@ -73,11 +73,16 @@ void ControlPlane::on_half_open_segment(const FourTuple& t, HalfOpen& ho, const 
   const wire::TcpFrame& f = seg.f;
   uint8_t flags = f.tcp.flags;
   if (flags & kTcpRst) {
-    // RFC 5961 3.2 applied to SYN-RECEIVED: only a reset at exactly irs+1 ends the half-open connection.
-    if (f.tcp.seq == ho.peer.irs + 1) {
+    // RFC 5961 3.2 applied to SYN-RECEIVED: only a reset at exactly irs+1 ends the half-open
+    // connection; elsewhere in the window it earns a challenge ACK; outside, it is dropped.
+    uint32_t rcv_nxt = ho.peer.irs + 1;
+    if (f.tcp.seq == rcv_nxt) {
       ++stats_.rsts_received;
       --listeners_.at(ho.listener).half_open;
       half_open_.erase(t);
+    } else if (wire::seq_in(f.tcp.seq, rcv_nxt, rcv_nxt + syn_window()) && challenge_ack_allowed(now)) {
+      SegmentSpec s{t, ho.peer_mac, ho.iss + 1, rcv_nxt, kTcpAck, syn_window(), {}};
+      send_segment(s);
     } else {
       ++stats_.rsts_ignored;
     }

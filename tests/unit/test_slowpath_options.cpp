@@ -105,3 +105,18 @@ TEST_CASE("SYN-RECEIVED: SYN sent again with a newer TSval -> SYN-ACK echoes the
   REQUIRE(h.out.frames.size() == 2);
   CHECK(h.out.frames[1].tcp().tcp.opts.ts_ecr == 124456);  // else the peer times the handshake from the first SYN
 }
+
+TEST_CASE("SYN-RECEIVED: RST in the window but not at irs+1 -> challenge ACK, the half-open connection stays") {
+  Harness h;
+  h.listen(h.add_app(), 80);
+  h.rx(PeerSeg{wire::kTcpSyn, 1000, 0, 65535, 1460, 7, {}, kPeerIp, 40000, 80});
+  uint32_t iss = h.out.frames.at(0).tcp().tcp.seq;
+  h.rx(PeerSeg{wire::kTcpRst, 1500, 0, 0, 0, -1, {}, kPeerIp, 40000, 80});
+  REQUIRE(h.out.frames.size() == 2);
+  auto ack = h.out.frames[1].tcp();
+  CHECK(ack.tcp.flags == wire::kTcpAck);
+  CHECK(ack.tcp.seq == iss + 1);
+  CHECK(ack.tcp.ack == 1001);
+  CHECK(h.cp.half_open() == 1);
+  CHECK(h.cp.stats().challenge_acks == 1);
+}
