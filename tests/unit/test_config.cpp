@@ -171,6 +171,7 @@ TEST_CASE("config: the shipped example file parses and shows the defaults", "[co
   CHECK(c.tcp.timestamps == d.tcp.timestamps);
   CHECK(c.tcp.sack == d.tcp.sack);
   CHECK(c.tcp.ecn == d.tcp.ecn);
+  CHECK(c.tcp.congestion_control == d.tcp.congestion_control);
   CHECK(c.tcp.time_wait_ms == d.tcp.time_wait_ms);
   CHECK(c.tcp.ephemeral_lo == d.tcp.ephemeral_lo);
   CHECK(c.tcp.ephemeral_hi == d.tcp.ephemeral_hi);
@@ -421,4 +422,11 @@ TEST_CASE("config: tcp options switched off and a delayed-ACK time -> read; a no
   CHECK_FALSE(c.tcp.sack);
   CHECK_FALSE(c.tcp.ecn);
   CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\nsack = 1\n", "t.toml"), Catch::Contains("tcp.sack"));
+}
+
+TEST_CASE("config: tcp.congestion_control none -> off; an unknown algorithm -> named with the choices") {
+  Config c = parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"none\"\n", "t.toml");
+  CHECK_FALSE(c.tcp.congestion_control);
+  CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"cubic\"\n", "t.toml"),
+                    Catch::Contains("tcp.congestion_control") && Catch::Contains("reno"));
 }
