@@ -12,16 +12,25 @@ constexpr uint16_t kTxDesc = 1024;
 }  // namespace
 
 bool DpdkPort::open(uint16_t port_id, unsigned mbufs, std::string& error) {
-  port_id_ = port_id;
   if (!rte_eth_dev_is_valid_port(port_id)) {
     error = fmt::format("DPDK port {} does not exist: check --vdev/-a (is the driver plugin loaded?)", port_id);
     return false;
   }
-  pool_ = rte_pktmbuf_pool_create("virtuoso_mbufs", mbufs, 256, 0,
-                                  RTE_PKTMBUF_HEADROOM + kFrameCapacity, int(rte_socket_id()));
-  if (!pool_) {
+  rte_mempool* pool = rte_pktmbuf_pool_create("virtuoso_mbufs", mbufs, 256, 0,
+                                              RTE_PKTMBUF_HEADROOM + kFrameCapacity, int(rte_socket_id()));
+  if (!pool) {
     error = fmt::format("cannot create a pool of {} packet buffers: {} (raise fastpath.memory_mb, reserve hugepages, or lower fastpath.mbufs)",
                         mbufs, rte_strerror(rte_errno));
+    return false;
+  }
+  return open(port_id, pool, error);
+}
+
+bool DpdkPort::open(uint16_t port_id, rte_mempool* pool, std::string& error) {
+  port_id_ = port_id;
+  pool_ = pool;
+  if (!rte_eth_dev_is_valid_port(port_id)) {
+    error = fmt::format("DPDK port {} does not exist: check --vdev/-a (is the driver plugin loaded?)", port_id);
     return false;
   }
   rte_eth_conf conf{};
@@ -88,6 +97,11 @@ void DpdkPort::free(Frame& frame) {
 
 void DpdkPort::send(Frame& frame) {
   rte_mbuf* m = static_cast<rte_mbuf*>(frame.handle);
+  if (frame.len == 0) {  // an empty frame (a chained jumbo one received) goes nowhere
+    rte_pktmbuf_free(m);
+    counters_.tx_dropped++;
+    return;
+  }
   m->data_len = frame.len;
   m->pkt_len = frame.len;
   tx_batch_[tx_count_++] = m;

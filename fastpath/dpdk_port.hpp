@@ -1,4 +1,5 @@
-// The DPDK implementation of PacketPort: one ethdev port, one RX and one TX queue, one mempool.
+// The DPDK implementation of PacketPort: one ethdev port, one RX and one TX queue, and a mempool
+// of its own or one shared with other ports (so a frame received on one can be sent on another).
 #pragma once
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
@@ -15,7 +16,8 @@ class DpdkPort final : public PacketPort {
   static constexpr uint16_t kBurst = 32;
 
   // Configures and starts `port_id`; on failure returns false and sets `error` to one line.
-  bool open(uint16_t port_id, unsigned mbufs, std::string& error);
+  bool open(uint16_t port_id, unsigned mbufs, std::string& error);  // with a pool of `mbufs` buffers
+  bool open(uint16_t port_id, rte_mempool* pool, std::string& error);  // with the caller's pool
   void close();
   wire::MacAddr mac() const { return mac_; }
 

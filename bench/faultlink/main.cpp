@@ -16,7 +16,7 @@
 #include <string>
 
 #include "clock.hpp"
-#include "eth_port.hpp"
+#include "dpdk_port.hpp"
 #include "fault_port.hpp"
 
 namespace {
@@ -32,8 +32,8 @@ int fail(const std::string& what) {
 
 // Moves one burst from `from` to `to`; returns the frames moved.
 uint16_t forward(virtuoso::fastpath::PacketPort& from, virtuoso::fastpath::PacketPort& to) {
-  virtuoso::fastpath::Frame frames[virtuoso::bench::EthPort::kBurst];
-  uint16_t n = from.rx_burst(frames, virtuoso::bench::EthPort::kBurst);
+  virtuoso::fastpath::Frame frames[virtuoso::fastpath::DpdkPort::kBurst];
+  uint16_t n = from.rx_burst(frames, virtuoso::fastpath::DpdkPort::kBurst);
   for (uint16_t i = 0; i < n; ++i) to.send(frames[i]);
   to.flush();
   return n;
@@ -70,7 +70,7 @@ int main(int argc, char** argv) {
                                               RTE_PKTMBUF_HEADROOM + virtuoso::fastpath::kFrameCapacity,
                                               int(rte_socket_id()));
   if (pool == nullptr) return fail(fmt::format("cannot create the packet pool: {}", rte_strerror(rte_errno)));
-  virtuoso::bench::EthPort a, b;
+  virtuoso::fastpath::DpdkPort a, b;
   std::string error;
   if (!a.open(0, pool, error) || !b.open(1, pool, error)) return fail(error);
   std::signal(SIGINT, on_signal);
