@@ -359,6 +359,7 @@ class ControlPlane {
   ShareState share_;
   TimeMs challenge_second_ = 0;  // start of the current challenge ACK budget second
   uint32_t challenge_sent_ = 0;  // challenge ACKs sent in it
+  uint32_t challenge_budget_ = 0;  // how many it may send (drawn anew each second)
   TimeMs now_ = 0;  // the `now` of the input being handled (timestamps of segments we build)
 };
 

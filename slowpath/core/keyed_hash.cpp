@@ -81,4 +81,11 @@ uint32_t KeyedHash::port_offset(uint32_t local_ip, uint32_t remote_ip, uint16_t 
   return uint32_t(siphash24(k0_, k1_, buf, sizeof buf));
 }
 
+uint32_t KeyedHash::draw(uint64_t n) const {
+  uint8_t buf[9];
+  buf[0] = 'D';
+  std::memcpy(buf + 1, &n, 8);
+  return uint32_t(siphash24(k0_, k1_, buf, sizeof buf));
+}
+
 }  // namespace virtuoso::slowpath

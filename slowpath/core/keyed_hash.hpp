@@ -25,6 +25,9 @@ class KeyedHash {
   // RFC 6056 3.3.3: where the ephemeral port search starts for a given destination.
   uint32_t port_offset(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) const;
 
+  // A value an observer cannot predict, different for every `n` (per-second budgets).
+  uint32_t draw(uint64_t n) const;
+
  private:
   uint64_t k0_;
   uint64_t k1_;

@@ -6,6 +6,7 @@
 // rest of the window earns a challenge ACK, to which a genuine peer answers with an exact RST.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "control_plane.hpp"
@@ -47,14 +48,19 @@ bool ControlPlane::on_synchronized_ctl(uint32_t flow, Conn& c, const Segment& se
   return false;
 }
 
-// A fixed number per second for the whole stack, as Linux's tcp_challenge_ack_limit: a flood of
-// forged segments cannot make the stack a traffic amplifier. Counted either way.
+// A budget per second for the whole stack, as Linux's tcp_challenge_ack_limit: a flood of
+// forged segments cannot make the stack a traffic amplifier. Counted either way. The budget is
+// drawn anew each second between half and one and a half times the limit (as Linux does since
+// CVE-2016-5696): with a fixed one, an off-path attacker could count our challenge ACKs against
+// the limit and learn whether a guessed connection exists.
 bool ControlPlane::challenge_ack_allowed(TimeMs now) {
-  if (now - challenge_second_ >= kChallengeBudgetMs) {
+  if (now - challenge_second_ >= kChallengeBudgetMs || challenge_budget_ == 0) {
     challenge_second_ = now;
     challenge_sent_ = 0;
+    uint32_t limit = s_.challenge_ack_limit;
+    challenge_budget_ = std::max<uint32_t>(limit / 2, 1) + hash_.draw(now) % limit;
   }
-  if (challenge_sent_ >= s_.challenge_ack_limit) {
+  if (challenge_sent_ >= challenge_budget_) {
     ++stats_.challenge_acks_limited;
     return false;
   }

@@ -98,25 +98,29 @@ TEST_CASE("ESTABLISHED: SYN in the window -> challenge ACK, no reset (RFC 5961 4
   CHECK_FALSE(c.h.last_command(abi::FpCommandKind::kRemove));
 }
 
-TEST_CASE("ESTABLISHED: in-window RSTs beyond challenge_ack_limit in one second -> no ACK, counted") {
-  Synced c(limit(3));
+TEST_CASE("ESTABLISHED: in-window RSTs beyond the second's challenge budget -> no ACK, counted") {
+  Synced c(limit(4));
   for (int i = 0; i < 10; ++i) c.h.rx(seg(wire::kTcpRst, 2000 + uint32_t(i), 0));
-  CHECK(c.acks() == 3);
-  CHECK(c.h.cp.stats().challenge_acks == 3);
-  CHECK(c.h.cp.stats().challenge_acks_limited == 7);
+  size_t acks = c.acks();
+  CHECK(acks >= 2);  // the budget is drawn in [limit/2, limit/2 + limit)
+  CHECK(acks <= 5);
+  CHECK(c.h.cp.stats().challenge_acks == acks);
+  CHECK(c.h.cp.stats().challenge_acks_limited == 10 - acks);
   CHECK_FALSE(c.h.last_command(abi::FpCommandKind::kRemove));
 }
 
 TEST_CASE("ESTABLISHED: challenge ACK budget spent -> renewed one second later") {
   Synced c(limit(2));
   for (int i = 0; i < 3; ++i) c.h.rx(seg(wire::kTcpSyn, 5000, 0, 65535, 1460));
-  CHECK(c.acks() == 2);
+  size_t first = c.acks();
+  CHECK(first >= 1);
+  CHECK(first <= 2);
   c.h.now += 999;
-  c.h.rx(seg(wire::kTcpSyn, 5000, 0, 65535, 1460));
-  CHECK(c.acks() == 2);
+  for (int i = 0; i < 3; ++i) c.h.rx(seg(wire::kTcpSyn, 5000, 0, 65535, 1460));
+  CHECK(c.acks() == first);
   c.h.now += 1;
   c.h.rx(seg(wire::kTcpSyn, 5000, 0, 65535, 1460));
-  CHECK(c.acks() == 3);
+  CHECK(c.acks() == first + 1);
 }
 
 TEST_CASE("ESTABLISHED: RST at rcv_nxt with the budget spent -> still resets (the limit is for ACKs only)") {
@@ -142,6 +146,10 @@ TEST_CASE("TIME_WAIT and ESTABLISHED: challenge ACKs share one stack-wide budget
   tw.src_port = 40001;
   c.h.rx(tw);
   c.h.rx(tw);
-  CHECK(c.acks() == 2);
-  CHECK(c.h.cp.stats().challenge_acks_limited == 1);
+  c.h.rx(tw);
+  c.h.rx(tw);
+  size_t acks = c.acks();  // budget 1 or 2, spent across both
+  CHECK(acks >= 1);
+  CHECK(acks <= 2);
+  CHECK(c.h.cp.stats().challenge_acks_limited == 5 - acks);
 }
