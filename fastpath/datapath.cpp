@@ -37,7 +37,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
 }
 
 uint32_t Datapath::poll_once() {
-  ++stats_->loops;
+  if ((++stats_->loops & 1023) == 0) stats_->port_buffers_in_use = port_.counters().buffers_in_use;
   now_us_ = clock_.now_us();
   uint32_t work = 0;
   uint16_t n = port_.rx_burst(rx_frames_.data(), uint16_t(rx_frames_.size()));

@@ -57,6 +57,12 @@ bool DpdkPort::open(uint16_t port_id, rte_mempool* pool, std::string& error) {
   return true;
 }
 
+PortCounters DpdkPort::counters() const {
+  PortCounters c = counters_;
+  if (pool_) c.buffers_in_use = rte_mempool_in_use_count(pool_);
+  return c;
+}
+
 void DpdkPort::close() {
   flush();
   if (started_) {

@@ -26,7 +26,7 @@ class DpdkPort final : public PacketPort {
   void free(Frame& frame) override;
   void send(Frame& frame) override;
   void flush() override;
-  PortCounters counters() const override { return counters_; }
+  PortCounters counters() const override;
 
  private:
   uint16_t port_id_ = 0;

@@ -21,6 +21,7 @@ struct PortCounters {
   uint64_t rx_bytes = 0;
   uint64_t tx_bytes = 0;
   uint64_t tx_dropped = 0;  // refused by the device's transmit ring
+  uint64_t buffers_in_use = 0;  // packet buffers taken from the pool now (a leak shows as growth)
 };
 
 class PacketPort {

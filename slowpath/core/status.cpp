@@ -39,6 +39,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"sack_retransmits", &abi::FpStats::sack_retransmits},
     {"lost_retransmits", &abi::FpStats::lost_retransmits},
     {"tail_probes", &abi::FpStats::tail_probes},
+    {"port_buffers_in_use", &abi::FpStats::port_buffers_in_use},
     {"rto_retransmits", &abi::FpStats::rto_retransmits},
     {"window_probes", &abi::FpStats::window_probes},
     {"delayed_acks", &abi::FpStats::delayed_acks},

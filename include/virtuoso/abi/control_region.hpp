@@ -166,9 +166,10 @@ struct FpStats {
   uint64_t ce_received;       // segments with the CE mark (RFC 3168)
   uint64_t lost_retransmits;  // holes resent again in a recovery: the first resend was lost
   uint64_t tail_probes;       // last segments resent on kProbeTail
+  uint64_t port_buffers_in_use;  // a gauge: packet buffers out of the port's pool (sampled)
   FaultCounters fault_rx;     // the fault injector on frames from the wire
   FaultCounters fault_tx;     // the fault injector on frames we send
-  uint64_t reserved[24];
+  uint64_t reserved[23];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 

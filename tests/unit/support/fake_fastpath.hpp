@@ -52,7 +52,11 @@ class FakePort final : public fastpath::PacketPort {
     free(f);
   }
   void flush() override {}
-  fastpath::PortCounters counters() const override { return {}; }
+  fastpath::PortCounters counters() const override {
+    fastpath::PortCounters c;
+    c.buffers_in_use = uint64_t(live_buffers);
+    return c;
+  }
 };
 
 class FakeHost final : public fastpath::Host {
