@@ -168,7 +168,15 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
   FlowPriv& p = priv_[id];
   bool fin = f.tcp.flags & wire::kTcpFin;
   uint32_t len = uint32_t(f.payload_len);
-  if (len == 0 && !fin) return;  // a pure ACK
+  if (len == 0 && !fin) {
+    // A pure ACK, unless its sequence number is outside the window: then it is a peer's
+    // keepalive or zero-window probe (seq rcv_nxt - 1), which must be answered (RFC 9293 3.10.7.4),
+    // or the peer gives the connection up.
+    FlowPriv& pr = priv_[id];
+    uint32_t wnd = wire::seq_gt(pr.adv_wnd_edge, e.rcv_nxt) ? pr.adv_wnd_edge - e.rcv_nxt : 0;
+    if (!wire::seq_in(f.tcp.seq, e.rcv_nxt, e.rcv_nxt + std::max<uint32_t>(wnd, 1))) queue_ack(id);
+    return;
+  }
   if (e.fp_flags & abi::kFlowPeerFin) {
     queue_ack(id);  // the stream has ended: this is a retransmission
     return;

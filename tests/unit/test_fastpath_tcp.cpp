@@ -402,3 +402,21 @@ TEST_CASE("loop running -> the port's buffers in use are sampled into the stats 
   for (int i = 0; i < 2048; ++i) h.dp->poll_once();
   CHECK(h.dp->stats().port_buffers_in_use == 0);
 }
+
+TEST_CASE("ESTABLISHED: peer's keepalive probe (seq rcv_nxt - 1, no data) -> answered with an ACK at once") {
+  FastpathHarness h;
+  h.establish();
+  h.from_peer(4999, 1000, kTcpAck);
+  auto out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.ack == 5000);
+  CHECK(out[0].f.tcp.seq == 1000);
+}
+
+TEST_CASE("ESTABLISHED: pure ACK inside the window -> no reply") {
+  FastpathHarness h;
+  h.establish();
+  h.from_peer(5000, 1000, kTcpAck);
+  h.advance_us(h.cfg.delayed_ack_us * 2);
+  CHECK(h.take_sent().empty());
+}
