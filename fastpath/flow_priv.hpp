@@ -49,6 +49,10 @@ struct FlowPriv {
   // ranges holding them before any other (RFC 2018 4), so every range gets reported.
   std::array<uint32_t, kSackHistory> sack_recent{};
   uint8_t n_sack_recent = 0;
+  // RFC 2883 D-SACK: a segment received twice is reported once, as the first SACK block of the
+  // next ACK, so the sender can tell a needless retransmission (reordering) from a loss.
+  bool dsack_pending = false;
+  SeqRange dsack{};
 
   // Options agreed in the handshake.
   bool ts_ok = false;

@@ -187,7 +187,11 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
     uint32_t skip = e.rcv_nxt - seq;
     if (skip > len || (skip == len && !fin)) {
       ++stats_->dup_segments;
-      queue_ack(id);  // entirely old: the peer missed our ACK
+      if (priv_[id].sack_ok && len) {
+        priv_[id].dsack = {seq, seq + len};
+        priv_[id].dsack_pending = true;
+      }
+      queue_ack(id);  // entirely old: the peer missed our ACK, or resent needlessly
       return;
     }
     data += skip;

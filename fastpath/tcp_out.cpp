@@ -101,7 +101,7 @@ uint32_t Datapath::segment_room(uint32_t id) {
 
 size_t Datapath::sack_blocks_to_send(const FlowPriv& p) const {
   if (!p.sack_ok) return 0;
-  return std::min(p.ooo.size(), p.ts_ok ? size_t{3} : wire::kMaxSackBlocks);
+  return std::min(p.ooo.size() + (p.dsack_pending ? 1 : 0), p.ts_ok ? size_t{3} : wire::kMaxSackBlocks);
 }
 
 uint32_t Datapath::tcp_output(uint32_t id) {
@@ -203,6 +203,10 @@ void Datapath::fill_options(uint32_t id, wire::TcpOptionsOut& o) {
       if (o.sack[i].start == r.start) return;
     if (o.n_sack < n) o.sack[o.n_sack++] = {r.start, r.end};
   };
+  if (p.dsack_pending) {
+    add(p.dsack);  // RFC 2883: the duplicate first, reported once
+    p.dsack_pending = false;
+  }
   // RFC 2018 4: the range of the latest arrival first, then those of the arrivals before it,
   // then the highest ranges.
   for (uint8_t i = 0; i < p.n_sack_recent; ++i)

@@ -110,3 +110,24 @@ TEST_CASE("ESTABLISHED with SACK: out-of-order segments -> duplicate ACKs carry 
   REQUIRE(out[0].f.tcp.opts.n_sack == 1);
   CHECK(out[0].f.tcp.opts.sack[0].start == 5030);
 }
+
+TEST_CASE("ESTABLISHED with SACK: segment received twice -> the ACK reports it as a D-SACK block, once") {
+  FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish();
+  h.from_peer(5000, 1000, kTcpAck, "abcde");
+  h.advance_us(h.cfg.delayed_ack_us);
+  h.take_sent();
+  h.from_peer(5000, 1000, kTcpAck, "abcde");  // a needless retransmission
+  auto out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  REQUIRE(out[0].f.tcp.opts.n_sack == 1);
+  CHECK(out[0].f.tcp.opts.sack[0].start == 5000);  // below the cumulative ACK: RFC 2883
+  CHECK(out[0].f.tcp.opts.sack[0].end == 5005);
+  CHECK(out[0].f.tcp.ack == 5005);
+  h.from_peer(5005, 1000, kTcpAck, "f");
+  h.advance_us(h.cfg.delayed_ack_us);
+  out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.opts.n_sack == 0);
+}
