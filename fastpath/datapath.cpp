@@ -251,7 +251,7 @@ void Datapath::install_flow(uint32_t id) {
     shm::store_relaxed(s->srtt_us, 0u);
     shm::store_relaxed(s->rttvar_us, 0u);
     shm::store_relaxed(s->retransmits, 0u);
-    shm::store_relaxed(s->snd_mss, uint32_t(e.mss) - (p.ts_ok ? 12u : 0u));
+    shm::store_relaxed(s->snd_mss, uint32_t(e.mss) - (p.ts_ok ? uint32_t(wire::kTcpTimestampsLen) : 0u));
   }
   ctx->slot_flow[e.slot] = id;
   queue_tx(id);  // the app may have written before the flow was installed

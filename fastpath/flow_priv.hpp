@@ -72,6 +72,11 @@ struct FlowPriv {
   bool in_delack_list = false;
   uint64_t delack_deadline_us = 0;
   uint8_t app_events = 0;  // AppEventKind bits owed to the app, sent once per iteration
+
+  // The window we last advertised, as bytes from `rcv_nxt` on.
+  uint32_t advertised_bytes(uint32_t rcv_nxt) const {
+    return wire::seq_gt(adv_wnd_edge, rcv_nxt) ? adv_wnd_edge - rcv_nxt : 0;
+  }
 };
 
 }  // namespace virtuoso::fastpath

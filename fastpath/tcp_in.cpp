@@ -172,8 +172,7 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
     // A pure ACK, unless its sequence number is outside the window: then it is a peer's
     // keepalive or zero-window probe (seq rcv_nxt - 1), which must be answered (RFC 9293 3.10.7.4),
     // or the peer gives the connection up.
-    FlowPriv& pr = priv_[id];
-    uint32_t wnd = wire::seq_gt(pr.adv_wnd_edge, e.rcv_nxt) ? pr.adv_wnd_edge - e.rcv_nxt : 0;
+    uint32_t wnd = p.advertised_bytes(e.rcv_nxt);
     if (!wire::seq_in(f.tcp.seq, e.rcv_nxt, e.rcv_nxt + std::max<uint32_t>(wnd, 1))) queue_ack(id);
     return;
   }
@@ -187,9 +186,9 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
     uint32_t skip = e.rcv_nxt - seq;
     if (skip > len || (skip == len && !fin)) {
       ++stats_->dup_segments;
-      if (priv_[id].sack_ok && len) {
-        priv_[id].dsack = {seq, seq + len};
-        priv_[id].dsack_pending = true;
+      if (p.sack_ok && len) {
+        p.dsack = {seq, seq + len};
+        p.dsack_pending = true;
       }
       queue_ack(id);  // entirely old: the peer missed our ACK, or resent needlessly
       return;

@@ -12,7 +12,6 @@
 namespace virtuoso::fastpath {
 
 inline constexpr uint16_t kMinEthFrame = 60;
-inline constexpr size_t kTimestampsLen = 12;
 
 void Datapath::queue_tx(uint32_t id) {
   FlowPriv& p = priv_[id];
@@ -94,7 +93,7 @@ uint32_t Datapath::run_ack_queue() {
 uint32_t Datapath::segment_room(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
-  uint32_t opts = p.ts_ok ? kTimestampsLen : 0;
+  uint32_t opts = p.ts_ok ? uint32_t(wire::kTcpTimestampsLen) : 0;
   if (size_t n = sack_blocks_to_send(p)) opts += 4 + 8 * uint32_t(n);
   return e.mss > opts ? e.mss - opts : 1;
 }
@@ -132,10 +131,11 @@ uint32_t Datapath::tcp_output(uint32_t id) {
   while (unsent > 0 && segs < cfg_.tx_segments_per_flow) {
     uint32_t usable = wire::seq_gt(wnd_end, e.snd_nxt) ? wnd_end - e.snd_nxt : 0;
     if (usable == 0) break;  // the slow path's timer probes a zero window
-    uint32_t len = std::min({unsent, segment_room(id), usable});
+    uint32_t room = segment_room(id);
+    uint32_t len = std::min({unsent, room, usable});
     // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited sliver waits for the window
     // to open while earlier segments are in flight, unless it is half the largest window seen.
-    if (len < unsent && len < segment_room(id) && e.snd_nxt != e.snd_una && len < p.max_snd_wnd / 2) break;
+    if (len < unsent && len < room && e.snd_nxt != e.snd_una && len < p.max_snd_wnd / 2) break;
     bool last = len == unsent;
     bool fin = last && (e.fp_flags & abi::kFlowFinQueued) && !(e.fp_flags & abi::kFlowFinAcked);
     uint8_t flags = wire::kTcpAck | (last ? wire::kTcpPsh : 0) | (fin ? wire::kTcpFin : 0);
@@ -180,7 +180,7 @@ uint16_t Datapath::advertised_window(uint32_t id) {
   uint32_t rx_size = ctx->view.layout.rx_size;
   uint32_t used = s->rx_head - shm::load_acquire(s->rx_tail);
   uint32_t wnd = used > rx_size ? 0 : rx_size - used;
-  uint32_t cur = wire::seq_gt(p.adv_wnd_edge, e.rcv_nxt) ? p.adv_wnd_edge - e.rcv_nxt : 0;
+  uint32_t cur = p.advertised_bytes(e.rcv_nxt);
   if (wnd > cur && wnd - cur < std::min<uint32_t>(rx_size / 2, e.mss)) wnd = cur;
   wnd = std::max(wnd, cur);
   uint32_t scaled = std::min<uint32_t>(wnd >> e.rcv_wscale, 65535);

@@ -66,7 +66,7 @@ void Datapath::tcp_send_holes(uint32_t id) {
   uint32_t seq = wire::seq_max(p.rtx_next, e.snd_una);
   uint32_t limit = data_end(p);
   if (p.sack_ok && !p.sacked.empty()) limit = wire::seq_min(limit, p.sacked.highest_end());
-  else limit = wire::seq_min(limit, e.snd_una + 1);  // just the first segment
+  else limit = wire::seq_min(limit, e.snd_una + segment_room(id));  // just the first segment
   if (p.sack_ok && !seq_lt(seq, limit) && seq_lt(e.snd_una, limit) && now_us_ - p.rtx_round_us > lost_rtx_wait_us(p)) {
     // Every hole was resent, yet the peer still SACKs above a gap long after: a resent segment
     // was lost too (RACK's insight, RFC 8985). Another pass instead of waiting for the timeout.
@@ -82,9 +82,7 @@ void Datapath::tcp_send_holes(uint32_t id) {
     }
     uint32_t hole_end = limit;
     if (const SeqRange* r = p.sacked.next_after(seq); r && seq_lt(r->start, hole_end)) hole_end = r->start;
-    uint32_t room = segment_room(id);
-    uint32_t len = std::min(hole_end - seq, room);
-    if (!p.sack_ok) len = std::min(data_end(p) - seq, room);
+    uint32_t len = std::min(hole_end - seq, segment_room(id));
     if (len == 0 || !send_segment(id, seq, len, wire::kTcpAck)) break;
     seq += len;
     ++sent;

@@ -26,6 +26,7 @@ struct SackBlock {
   uint32_t end = 0;
 };
 inline constexpr size_t kMaxSackBlocks = 4;  // what fits in 40 option bytes without timestamps
+inline constexpr size_t kTcpTimestampsLen = 12;  // NOP NOP + the 10-byte option, on every segment
 
 struct TcpOptions {
   uint16_t mss = 0;          // 0: absent
@@ -143,7 +144,7 @@ inline size_t tcp_options_len(const TcpOptionsOut& o) {
   if (o.mss) n += 4;
   if (o.wscale >= 0) n += 4;  // NOP + 3
   if (o.sack_permitted && !o.timestamps) n += 4;  // NOP NOP + 2
-  if (o.timestamps) n += 12;  // (SACK-permitted or NOP NOP) + 10
+  if (o.timestamps) n += kTcpTimestampsLen;  // (SACK-permitted or NOP NOP) + 10
   if (o.n_sack) n += 4 + 8 * size_t(o.n_sack);
   return n;
 }
