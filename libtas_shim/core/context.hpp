@@ -84,7 +84,6 @@ class Context : public std::enable_shared_from_this<Context> {
   // process holds inherited sockets, as a forked child keeps a Linux socket open. They are closed
   // with the last inherited socket; `on_gone` hears of them first. Returns the descriptors closed.
   std::vector<int> abandon(std::function<void(const std::vector<int>&)> on_gone);
-  bool abandoned() const { return abandoned_; }
   void forget_on_gone() { on_gone_ = nullptr; }  // whoever `on_gone` reports to is going away
   int region_fd() const { return p_.region_fd; }
   // The daemon's descriptors this context holds (doorbells, the app.sock link, the region memfd).

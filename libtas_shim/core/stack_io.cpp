@@ -47,9 +47,9 @@ ssize_t Stack::try_send(Socket& s, IovCursor& cur) {
   abi::FlowSlot& fs = c.flow_slot(s.slot);
   int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);  // refresh() checked it is possible
   size_t n = std::min<size_t>(l.tx_size - static_cast<uint32_t>(used), cur.remaining());
-  if (n < cur.remaining()) {
+  if (n < cur.remaining() && !s.tx_full_seen) {
     s.tx_full_seen = true;  // the next freed space is an EPOLLOUT edge
-    shm::store_release(fs.tx_nospace, 1u);  // and the fast path is to tell us of it
+    shm::store_release(fs.tx_nospace, 1u);  // and the fast path is to tell us of it (once)
   }
   if (n == 0) return 0;
   cur.drain_to_ring(c.view().tx_buf(s.slot), l.tx_size, s.tx_head, n);
