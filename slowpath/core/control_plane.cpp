@@ -208,10 +208,10 @@ uint8_t ControlPlane::agreed_options(const PeerSyn& peer) const {
   return opts;
 }
 
-void ControlPlane::add_timestamps(SegmentSpec& s, const Conn& c) const {
-  if (!(c.tcp_opts & abi::kFlowOptTimestamps)) return;
+void ControlPlane::add_timestamps(SegmentSpec& s, uint8_t tcp_opts, uint32_t ts_offset) const {
+  if (!(tcp_opts & abi::kFlowOptTimestamps)) return;
   s.opts.timestamps = true;
-  s.opts.ts_val = ts_now(c.ts_offset);
+  s.opts.ts_val = ts_now(ts_offset);
   s.opts.ts_ecr = 0;  // the fast path owns ts_recent; an echo of 0 is never taken as an RTT sample
 }
 

@@ -237,7 +237,8 @@ class ControlPlane {
   uint8_t agreed_options(const PeerSyn& peer) const;
   uint32_t ts_now(uint32_t ts_offset) const { return uint32_t(now_) + ts_offset; }
   // RFC 7323 3.2: once timestamps are agreed every segment but a reset carries them.
-  void add_timestamps(SegmentSpec& s, const Conn& c) const;
+  void add_timestamps(SegmentSpec& s, uint8_t tcp_opts, uint32_t ts_offset) const;
+  void add_timestamps(SegmentSpec& s, const Conn& c) const { add_timestamps(s, c.tcp_opts, c.ts_offset); }
   void emit_ctl(const Conn& c, abi::CtlEventKind kind, int error, uint32_t id = 0);
   bool app_holds(const Conn& c) const;
 

@@ -88,10 +88,7 @@ bool ControlPlane::on_time_wait_segment(const FourTuple& t, TimeWait& tw, const 
 void ControlPlane::send_time_wait_ack(const FourTuple& t, const TimeWait& tw) {
   ++stats_.time_wait_acks;
   SegmentSpec s{t, tw.peer_mac, tw.snd_nxt, tw.rcv_nxt, kTcpAck, tw.window, {}};
-  if (tw.tcp_opts & abi::kFlowOptTimestamps) {  // RFC 7323 3.2: every segment but a RST
-    s.opts.timestamps = true;
-    s.opts.ts_val = ts_now(tw.ts_offset);
-  }
+  add_timestamps(s, tw.tcp_opts, tw.ts_offset);
   send_segment(s);
 }
 
