@@ -25,6 +25,7 @@ burst() {
   vt_log "$3: 30% loss on (after $BURST_AT bytes)"
   sleep 2  # the burst's length, not a synchronisation: faults set returned once it was applied
   "$VT_BIN/virtuosoctl" faults clear >/dev/null || vt_fail "$3: faults clear failed"
+  kill -0 "$2" 2>/dev/null || vt_fail "$3: the transfer ended before the burst did: the burst hit no data"
   local during=$(($(lost) - before))
   vt_log "$3: 30% loss off; $during frames lost during the burst"
   [ "$during" -ge 10 ] || vt_fail "$3: only $during frames lost during the burst: was it applied?"

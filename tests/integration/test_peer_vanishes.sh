@@ -75,7 +75,7 @@ start_app() {
   vt_spawn_shim "$VT_TMP/app-$1.out" python3 -c "$APP" "$1" "$VT_PEER_IP" "$2" "$VT_TMP/ctl.fifo"
   APP_PID=$VT_LAST_PID
   vt_wait_line "$VT_TMP/app-$1.out" "connected" 20 "$APP_PID"
-  exec {CTL}>"$VT_TMP/ctl.fifo"
+  exec {CTL}<>"$VT_TMP/ctl.fifo"  # read-write: never blocks, even if the app died before opening it
 }
 
 # Waits for the app's result line (bounded) and checks its errno and that it came within $2 s.
