@@ -323,6 +323,11 @@ class ControlPlane {
   // rst_validation.cpp: RST and SYN on a synchronized connection (true: handled)
   bool on_synchronized_ctl(uint32_t flow, Conn& c, const Segment& seg, TimeMs now);
   bool challenge_ack_allowed(TimeMs now);
+  // RFC 5961 3.2 for a RST against `rcv_nxt` and a window of `wnd` bytes, counted in the stats:
+  // kAccept exactly at rcv_nxt, kChallenge elsewhere in the window (and the budget allows an
+  // ACK), kIgnore otherwise.
+  enum class RstVerdict { kAccept, kChallenge, kIgnore };
+  RstVerdict check_rst(uint32_t seq, uint32_t rcv_nxt, uint32_t wnd, TimeMs now);
 
   // congestion.cpp
   void start_congestion_control(uint32_t flow, Conn& c);

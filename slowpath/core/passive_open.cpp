@@ -76,15 +76,17 @@ void ControlPlane::on_half_open_segment(const FourTuple& t, HalfOpen& ho, const 
     // RFC 5961 3.2 applied to SYN-RECEIVED: only a reset at exactly irs+1 ends the half-open
     // connection; elsewhere in the window it earns a challenge ACK; outside, it is dropped.
     uint32_t rcv_nxt = ho.peer.irs + 1;
-    if (f.tcp.seq == rcv_nxt) {
-      ++stats_.rsts_received;
-      --listeners_.at(ho.listener).half_open;
-      half_open_.erase(t);
-    } else if (wire::seq_in(f.tcp.seq, rcv_nxt, rcv_nxt + syn_window()) && challenge_ack_allowed(now)) {
-      SegmentSpec s{t, ho.peer_mac, ho.iss + 1, rcv_nxt, kTcpAck, syn_window(), {}};
-      send_segment(s);
-    } else {
-      ++stats_.rsts_ignored;
+    switch (check_rst(f.tcp.seq, rcv_nxt, syn_window(), now)) {
+      case RstVerdict::kAccept:
+        --listeners_.at(ho.listener).half_open;
+        half_open_.erase(t);
+        break;
+      case RstVerdict::kChallenge: {
+        SegmentSpec s{t, ho.peer_mac, ho.iss + 1, rcv_nxt, kTcpAck, syn_window(), {}};
+        send_segment(s);
+        break;
+      }
+      case RstVerdict::kIgnore: break;
     }
     return;
   }

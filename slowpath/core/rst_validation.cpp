@@ -26,16 +26,14 @@ constexpr TimeMs kChallengeBudgetMs = 1000;  // challenge_ack_limit counts per t
 bool ControlPlane::on_synchronized_ctl(uint32_t flow, Conn& c, const Segment& seg, TimeMs now) {
   const wire::TcpFrame& f = seg.f;
   if (f.tcp.flags & kTcpRst) {
-    uint32_t rcv_nxt = load_relaxed(ctrl_.flow(flow)->rcv_nxt);
-    if (f.tcp.seq == rcv_nxt) {
-      ++stats_.rsts_received;
-      spdlog::debug("flow {}: reset by the peer in {}", flow, to_string(c.state));
-      // As Linux's tcp_reset: after the peer's FIN a reset breaks only our sending side (EPIPE).
-      fail_flow(flow, c, c.state == ConnState::kCloseWait ? EPIPE : ECONNRESET, false);
-    } else if (wire::seq_in(f.tcp.seq, rcv_nxt, rcv_nxt + s_.app_layout.rx_size)) {
-      if (challenge_ack_allowed(now)) send_ack(flow, c);
-    } else {
-      ++stats_.rsts_ignored;  // RFC 5961 3.2: outside the window, drop silently
+    switch (check_rst(f.tcp.seq, load_relaxed(ctrl_.flow(flow)->rcv_nxt), s_.app_layout.rx_size, now)) {
+      case RstVerdict::kAccept:
+        spdlog::debug("flow {}: reset by the peer in {}", flow, to_string(c.state));
+        // As Linux's tcp_reset: after the peer's FIN a reset breaks only our sending side (EPIPE).
+        fail_flow(flow, c, c.state == ConnState::kCloseWait ? EPIPE : ECONNRESET, false);
+        break;
+      case RstVerdict::kChallenge: send_ack(flow, c); break;
+      case RstVerdict::kIgnore: break;
     }
     return true;
   }
@@ -46,6 +44,17 @@ bool ControlPlane::on_synchronized_ctl(uint32_t flow, Conn& c, const Segment& se
     return true;
   }
   return false;
+}
+
+ControlPlane::RstVerdict ControlPlane::check_rst(uint32_t seq, uint32_t rcv_nxt, uint32_t wnd, TimeMs now) {
+  if (seq == rcv_nxt) {
+    ++stats_.rsts_received;
+    return RstVerdict::kAccept;
+  }
+  if (wire::seq_in(seq, rcv_nxt, rcv_nxt + wnd))
+    return challenge_ack_allowed(now) ? RstVerdict::kChallenge : RstVerdict::kIgnore;
+  ++stats_.rsts_ignored;  // outside the window: dropped silently
+  return RstVerdict::kIgnore;
 }
 
 // A budget per second for the whole stack, as Linux's tcp_challenge_ack_limit: a flood of

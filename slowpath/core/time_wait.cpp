@@ -47,14 +47,13 @@ bool ControlPlane::on_time_wait_segment(const FourTuple& t, TimeWait& tw, const 
   uint8_t flags = f.tcp.flags;
   if (flags & kTcpRst) {
     // RFC 5961 3.2, as for installed flows: only a reset exactly at rcv_nxt ends the record.
-    if (f.tcp.seq == tw.rcv_nxt) {
-      ++stats_.rsts_received;
-      spdlog::debug("{}: reset in TIME-WAIT", tuple_str(t));
-      drop_time_wait(t);
-    } else if (wire::seq_in(f.tcp.seq, tw.rcv_nxt, tw.rcv_nxt + s_.app_layout.rx_size)) {
-      if (challenge_ack_allowed(now)) send_time_wait_ack(t, tw);
-    } else {
-      ++stats_.rsts_ignored;
+    switch (check_rst(f.tcp.seq, tw.rcv_nxt, s_.app_layout.rx_size, now)) {
+      case RstVerdict::kAccept:
+        spdlog::debug("{}: reset in TIME-WAIT", tuple_str(t));
+        drop_time_wait(t);
+        break;
+      case RstVerdict::kChallenge: send_time_wait_ack(t, tw); break;
+      case RstVerdict::kIgnore: break;
     }
     return true;
   }
