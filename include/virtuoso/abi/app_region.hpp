@@ -18,7 +18,7 @@
 namespace virtuoso::abi {
 
 inline constexpr uint64_t kAppRegionMagic = 0x5649525455534f41ULL;  // "VIRTUSOA"
-inline constexpr uint32_t kAbiVersion = 2;
+inline constexpr uint32_t kAbiVersion = 3;
 
 // app -> fast path: "look at slot S again". Owner: written by the app, read by the fast path.
 enum class AppCmdKind : uint16_t {
@@ -58,6 +58,8 @@ enum class CtlEventKind : uint16_t {
   kConnectFailed = 3,  // the connect with cookie `id` failed with `error`
   kReset = 4,          // slot/gen was reset by the peer or aborted; `error` says why (ECONNRESET, ETIMEDOUT...)
   kClosed = 5,         // slot/gen finished its orderly close in both directions
+  kAdopted = 6,        // the kClaim with cookie `id` completed: the connection is now slot/gen of
+                       //   this context (or `error`: it is gone)
 };
 struct CtlEvent {
   uint16_t kind;

@@ -38,13 +38,18 @@ enum class FpCommandKind : uint16_t {
   kDetachCtx = 5,   // unmap ctx `ctx` (its flows were removed before); the fast path answers kCtxDetached
   kProbeTail = 6,   // no ACK for two round trips with data in flight: resend the last segment, so
                     //   the peer's answer shows what was lost without a timeout (RFC 8985 7)
+  kRehome = 7,      // move `flow` to slot `slot` (generation `gen`) of ctx `ctx`: copy both rings and
+                    //   every FlowSlot field, repoint the entry; answered by kRehomed. The flow's
+                    //   old app let go of it, so nobody writes the old slot meanwhile.
+  kFin = 8,         // send FIN after the bytes queued so far (as the app's kTxFin would)
 };
 struct FpCommand {
   uint16_t kind;
   uint16_t ctx;
   uint32_t flow;
   AppLayout layout;  // kAttachCtx only
-  uint64_t reserved;
+  uint32_t slot;     // kRehome only
+  uint32_t gen;      // kRehome only
 };
 static_assert(sizeof(FpCommand) == 40 && std::is_trivially_copyable_v<FpCommand>);
 
@@ -57,6 +62,8 @@ enum class FpEventKind : uint16_t {
   kCtxDetached = 5,  // ctx `ctx` is unmapped
   kCtxFault = 6,     // ctx `ctx` broke the queue protocol (corrupt indices); `value` is the errno
   kCtxAttached = 7,  // ctx `ctx` is mapped (value 0) or could not be (value errno)
+  kRehomed = 8,      // kRehome of `flow` done (value 0: it lives in its new slot now) or refused
+                     //   (value errno: still in its old slot, or no longer installed)
 };
 struct FpEvent {
   uint16_t kind;
@@ -89,8 +96,8 @@ struct alignas(64) FlowEntry {
   uint16_t mss;          // largest payload to send in one segment
   uint8_t snd_wscale;    // shift applied to the peer's advertised window
   uint8_t rcv_wscale;    // shift the peer applies to our advertised window
-  uint16_t ctx;          // app context owning the byte rings
-  uint32_t slot;         // slot in that context's region
+  uint16_t ctx;          // app context owning the byte rings (the fast path rewrites these three
+  uint32_t slot;         //   on kRehome); slot in that context's region
   uint32_t gen;          // slot generation
   uint32_t init_snd_una;  // initial values, copied into the live fields below at install
   uint32_t init_rcv_nxt;

@@ -31,15 +31,34 @@ enum class AppRequestKind : uint32_t {
   kBind = 8,       // ip, port (0: ephemeral): reserve a local address -> port = bound port
   kUnbind = 9,     // ip, port: release a reservation made by kBind that never listened
   kKeepalive = 10,  // slot, gen, keep_*: SO_KEEPALIVE / TCP_KEEPIDLE / TCP_KEEPINTVL / TCP_KEEPCNT
-  // fork(): a child process registers its own context, then takes over what it inherited.
-  kInherit = 11,        // SCM_RIGHTS [region memfd of another context]: this app descends from that
-                        //   context's app and may share its listeners -> id = that context's id
-  kShareListener = 12,  // id = listener of an inherited context, backlog -> id = this context's own
-                        //   listener on the same port; new connections are spread over the contexts
-                        //   accepting on it (kAccepting), like one accept queue shared across fork
+  // fork(). Each process holding a descriptor holds a reference on what it names, as Linux counts
+  // file references: a connection gets its FIN (a listener closes) when the last holder lets go.
+  kInherit = 11,        // SCM_RIGHTS [a hold link from kForkHold]: this app is the child the hold was
+                        //   made for; the hold's references become this context's -> id = the context
+                        //   the hold was taken from (its ancestor)
+  kShareListener = 12,  // id = listener this context holds a reference on (inherited), backlog ->
+                        //   id = this context's own listener on the same port (the reference is used
+                        //   up); new connections are spread over the contexts accepting on it
   kAccepting = 13,      // id = own listener: this context takes connections from it (it forked
                         //   after listen(), then accepted or polled on it)
+  kForkHold = 14,       // before fork(): the answer carries one descriptor (SCM_RIGHTS), a new hold
+                        //   link holding a reference on every connection and listener the sender
+                        //   holds. Only the child keeps it; it ends (references dropped) when the
+                        //   child exits or execs without having passed it on with kInherit.
+                        //   Also accepted on a hold link (a child forking before it registered).
+  kClaim = 15,          // id = cookie; ctx, slot, gen = an inherited connection in context `ctx`:
+                        //   move it into this context. Answer 0, then CtlEvent kAdopted with the
+                        //   cookie once it moved: not before every other holder's app let go of it
+                        //   (the usual fork-per-connection server closes its copy right away).
+  kDropHold = 16,       // id = listener, or id 0 and ctx, slot, gen = connection: this process closed
+                        //   an inherited descriptor it never used. Also accepted on a hold link.
 };
+
+// AppRequest::flags
+inline constexpr uint32_t kCloseShared = 1u << 0;  // kClose/kAbort of a descriptor other processes
+                                                   //   may hold (it lived across fork()): the app
+                                                   //   queued no kTxFin; the daemon ends the
+                                                   //   connection only when its last holder let go
 
 struct AppRequest {
   uint32_t kind;
@@ -57,8 +76,10 @@ struct AppRequest {
   uint32_t keep_idle_s;   // kKeepalive: idle time before the first probe
   uint32_t keep_intvl_s;  // kKeepalive: time between probes
   uint32_t keep_cnt;      // kKeepalive: unanswered probes before the connection fails (ETIMEDOUT)
+  uint32_t ctx;           // kClaim, kDropHold: the context the connection lives in
+  uint32_t flags;         // kClose*
 };
-static_assert(sizeof(AppRequest) == 56 && std::is_trivially_copyable_v<AppRequest>);
+static_assert(sizeof(AppRequest) == 64 && std::is_trivially_copyable_v<AppRequest>);
 
 struct AppResponse {
   uint32_t kind;  // echoes the request kind
