@@ -53,22 +53,27 @@ void Datapath::handle_app_cmd(uint16_t ctx_id, Context& ctx, const abi::AppCmd& 
     case AppCmdKind::kTxBump:
       queue_tx(flow);
       break;
-    case AppCmdKind::kRxConsumed: {
-      // Send a window update only when it opens the window noticeably (RFC 9293 3.8.6.2.2).
-      uint32_t before = priv_[flow].adv_wnd_edge - e.rcv_nxt;
-      uint32_t now = uint32_t(advertised_window(flow)) << e.rcv_wscale;
-      uint32_t threshold = std::min<uint32_t>(ctx.view.layout.rx_size / 2, 2u * e.mss);
-      if (now > before && (now - before >= threshold || before < e.mss)) queue_ack(flow);
+    case AppCmdKind::kRxConsumed:
+      window_update(flow);
       break;
-    }
     case AppCmdKind::kTxFin:
-      e.fp_flags |= abi::kFlowFinQueued;
-      queue_tx(flow);
+      queue_fin(flow);
       break;
     default:
       ++stats_->app_cmd_bad;
       break;
   }
+}
+
+// Sends a window update only when it opens the window noticeably (RFC 9293 3.8.6.2.2).
+void Datapath::window_update(uint32_t flow_id) {
+  abi::FlowEntry& e = *ctrl_.flow(flow_id);
+  Context* ctx = context_of(e);
+  if (!ctx) return;
+  uint32_t before = priv_[flow_id].adv_wnd_edge - e.rcv_nxt;
+  uint32_t now = uint32_t(advertised_window(flow_id)) << e.rcv_wscale;
+  uint32_t threshold = std::min<uint32_t>(ctx->view.layout.rx_size / 2, 2u * e.mss);
+  if (now > before && (now - before >= threshold || before < e.mss)) queue_ack(flow_id);
 }
 
 void Datapath::emit_app_event(uint32_t flow_id, AppEventKind kind) {

@@ -204,6 +204,12 @@ void Datapath::handle_command(const abi::FpCommand& cmd) {
     case FpCommandKind::kProbeTail:
       if (cmd.flow < priv_.size() && priv_[cmd.flow].active) tcp_tail_probe(cmd.flow);
       break;
+    case FpCommandKind::kRehome:
+      rehome_flow(cmd);
+      break;
+    case FpCommandKind::kFin:
+      if (cmd.flow < priv_.size() && priv_[cmd.flow].active) queue_fin(cmd.flow);
+      break;
     case FpCommandKind::kAttachCtx:
       attach_context(cmd);
       break;
@@ -268,6 +274,67 @@ void Datapath::remove_flow(uint32_t id) {
     p.active = false;  // queued tx/ack entries for it are skipped when reached
   }
   emit_sp_event(FpEventKind::kRemoved, e.ctx, id, 0);
+}
+
+// kRehome: the connection changes owner (its app let go of it after fork(), another took it).
+// The new slot gets the very bytes and positions of the old one, out-of-order bytes past rx_head
+// included, so neither the peer nor the new app can tell; FlowPriv (scoreboard, held ranges, RTT)
+// belongs to the connection, not to the slot, and stays as it is.
+void Datapath::rehome_flow(const abi::FpCommand& cmd) {
+  if (int err = check_rehome(cmd); err != 0) {
+    emit_sp_event(FpEventKind::kRehomed, cmd.ctx, cmd.flow, err);
+    return;
+  }
+  abi::FlowEntry& e = *ctrl_.flow(cmd.flow);
+  Context& from = ctxs_[e.ctx];
+  Context& to = ctxs_[cmd.ctx];
+  const abi::FlowSlot& src = *from.view.slot(e.slot);
+  abi::FlowSlot& dst = *to.view.slot(cmd.slot);
+  // The app's positions first, then the bytes they cover.
+  uint32_t rx_tail = shm::load_acquire(src.rx_tail);
+  uint32_t tx_head = shm::load_acquire(src.tx_head);
+  std::memcpy(to.view.rx_buf(cmd.slot), from.view.rx_buf(e.slot), from.view.layout.rx_size);
+  std::memcpy(to.view.tx_buf(cmd.slot), from.view.tx_buf(e.slot), from.view.layout.tx_size);
+  shm::store_relaxed(dst.srtt_us, shm::load_relaxed(src.srtt_us));
+  shm::store_relaxed(dst.rttvar_us, shm::load_relaxed(src.rttvar_us));
+  shm::store_relaxed(dst.retransmits, shm::load_relaxed(src.retransmits));
+  shm::store_relaxed(dst.snd_mss, shm::load_relaxed(src.snd_mss));
+  shm::store_relaxed(dst.tx_nospace, 0u);  // no writer of the new slot has waited yet
+  shm::store_release(dst.error, shm::load_acquire(src.error));
+  shm::store_release(dst.rx_tail, rx_tail);
+  shm::store_release(dst.tx_head, tx_head);
+  shm::store_release(dst.tx_tail, shm::load_relaxed(src.tx_tail));
+  shm::store_release(dst.rx_fin, shm::load_relaxed(src.rx_fin));
+  shm::store_release(dst.rx_head, shm::load_relaxed(src.rx_head));
+  from.slot_flow[e.slot] = FlowTable::kNone;  // the old slot/gen's app commands are refused from now on
+  to.slot_flow[cmd.slot] = cmd.flow;
+  e.ctx = cmd.ctx;
+  e.slot = cmd.slot;
+  e.gen = cmd.gen;
+  // The old app's kTxBump or kRxConsumed may still have been queued, and is refused now.
+  queue_tx(cmd.flow);
+  window_update(cmd.flow);
+  emit_sp_event(FpEventKind::kRehomed, cmd.ctx, cmd.flow, 0);
+}
+
+// 0 if kRehome can be carried out, else the errno for kRehomed (nothing changes then).
+int Datapath::check_rehome(const abi::FpCommand& cmd) const {
+  if (cmd.flow >= priv_.size()) return EINVAL;
+  if (!priv_[cmd.flow].active) return ENOENT;
+  const abi::FlowEntry& e = *ctrl_.flow(cmd.flow);
+  if (cmd.ctx >= ctxs_.size() || e.ctx >= ctxs_.size()) return EINVAL;
+  const Context& from = ctxs_[e.ctx];
+  const Context& to = ctxs_[cmd.ctx];
+  // The old context only has to be mapped (it may have broken its queue since); the new one
+  // must be served.
+  if (!from.mapping.base || !to.active) return EINVAL;
+  if (e.slot >= from.slot_flow.size() || from.slot_flow[e.slot] != cmd.flow) return EINVAL;
+  if (cmd.slot >= to.slot_flow.size() || to.slot_flow[cmd.slot] != FlowTable::kNone) return EINVAL;
+  // Positions are free-running and keep their meaning only in rings of the same sizes.
+  if (to.view.layout.rx_size != from.view.layout.rx_size ||
+      to.view.layout.tx_size != from.view.layout.tx_size)
+    return EINVAL;
+  return 0;
 }
 
 void Datapath::attach_context(const abi::FpCommand& cmd) {

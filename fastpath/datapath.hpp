@@ -89,6 +89,8 @@ class Datapath {
   void handle_command(const abi::FpCommand& cmd);
   void install_flow(uint32_t flow_id);
   void remove_flow(uint32_t flow_id);
+  void rehome_flow(const abi::FpCommand& cmd);
+  int check_rehome(const abi::FpCommand& cmd) const;
   void attach_context(const abi::FpCommand& cmd);
   void detach_context(uint16_t ctx);
   void emit_sp_event(abi::FpEventKind kind, uint16_t ctx, uint32_t flow, int32_t value);
@@ -99,6 +101,7 @@ class Datapath {
   uint32_t poll_apps();
   uint32_t poll_app(uint16_t ctx_id, Context& ctx);
   void handle_app_cmd(uint16_t ctx_id, Context& ctx, const abi::AppCmd& cmd);
+  void window_update(uint32_t flow_id);
   void emit_app_event(uint32_t flow_id, abi::AppEventKind kind);
   void note_app_event(uint32_t flow_id, abi::AppEventKind kind);
   void flush_app_events();
@@ -127,6 +130,7 @@ class Datapath {
 
   // tcp_out.cpp: segmentation, ACKs, FIN, options
   void queue_tx(uint32_t flow_id);
+  void queue_fin(uint32_t flow_id);
   void queue_ack(uint32_t flow_id);
   void schedule_delayed_ack(uint32_t flow_id);
   uint32_t run_delayed_acks();

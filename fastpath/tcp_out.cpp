@@ -20,6 +20,13 @@ void Datapath::queue_tx(uint32_t id) {
   tx_queue_.push_back(id);
 }
 
+// FIN after the bytes queued so far: the app's kTxFin, or the slow path's kFin for a connection
+// no app holds any more.
+void Datapath::queue_fin(uint32_t id) {
+  ctrl_.flow(id)->fp_flags |= abi::kFlowFinQueued;
+  queue_tx(id);
+}
+
 void Datapath::queue_ack(uint32_t id) {
   FlowPriv& p = priv_[id];
   if (p.ack_needed) return;
