@@ -85,7 +85,7 @@ TEST_CASE("ESTABLISHED: retransmission timeout -> go-back-N from snd_una, SACK s
   send_window(h, 3);
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 3000}}));
   h.take_sent();
-  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000, 2000, 3000});
   CHECK(h.dp->stats().rto_retransmits == 1);
   CHECK(h.slot().retransmits >= 1);
@@ -95,7 +95,7 @@ TEST_CASE("ESTABLISHED without SACK: duplicate ACKs for data sent before a timeo
   FastpathHarness h;
   h.establish();
   send_window(h, 4);
-  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
   h.take_sent();
   for (int i = 0; i < 3; ++i) h.from_peer(5000, 1000, kTcpAck);
   CHECK(seqs(h.take_sent()).empty());
@@ -107,7 +107,7 @@ TEST_CASE("ESTABLISHED: zero window, bytes waiting, timeout -> probe with seq sn
   h.establish(1000, 5000, 0);
   h.app_send("waiting");
   CHECK(h.take_sent().empty());
-  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
   auto out = h.take_sent();
   REQUIRE(out.size() == 1);
   CHECK(out[0].f.tcp.seq == 999);
@@ -137,7 +137,7 @@ TEST_CASE("ESTABLISHED: ACK of resent data -> no RTT sample from it (Karn)") {
   h.establish();
   h.app_send("ping");
   h.take_sent();
-  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
   h.clock.advance_us(5000);
   h.from_peer(5000, 1004, kTcpAck);
   CHECK(h.flow().srtt_us == 0);
@@ -150,7 +150,7 @@ TEST_CASE("ESTABLISHED with timestamps: ACK of resent data echoing its TSval -> 
   h.establish();
   h.app_send("ping");
   h.take_sent();
-  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
   auto out = h.take_sent();
   REQUIRE(out.size() == 1);
   h.clock.advance_us(7000);
@@ -181,7 +181,7 @@ TEST_CASE("ESTABLISHED: tail probe command -> the last segment sent goes out aga
   FastpathHarness h;
   h.establish();
   send_window(h, 3);
-  h.command({uint16_t(abi::FpCommandKind::kProbeTail), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kProbeTail), 0, 0, {}, 0, 0});
   auto out = h.take_sent();
   REQUIRE(out.size() == 1);
   CHECK(out[0].f.tcp.seq == 3000);

@@ -153,7 +153,7 @@ TEST_CASE("ESTABLISHED: retransmit command -> everything unacknowledged is sent 
   h.app_send(std::string(1500, 'r'));
   h.take_sent();
   h.from_peer(5000, 1200, kTcpAck);
-  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
   auto out = h.take_sent();
   REQUIRE(out.size() >= 1);
   CHECK(out[0].f.tcp.seq == 1200);
@@ -375,7 +375,7 @@ TEST_CASE("flow to our own address -> delivered inside the datapath, the port se
 TEST_CASE("remove command -> flow no longer matched, slow path told; its segments are punted") {
   FastpathHarness h;
   h.establish();
-  h.command({uint16_t(abi::FpCommandKind::kRemove), 0, 0, {}, 0});
+  h.command({uint16_t(abi::FpCommandKind::kRemove), 0, 0, {}, 0, 0});
   CHECK(has_sp_event(h.sp_events(), abi::FpEventKind::kRemoved));
   h.from_peer(5000, 1000, kTcpAck, "x");
   CHECK(h.punted() == 1);

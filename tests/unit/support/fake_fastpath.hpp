@@ -120,7 +120,7 @@ class FastpathHarness {
     cfg.local_mac = kLocalMac;
     cfg.max_contexts = 4;
     dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host, clock);
-    abi::FpCommand attach{uint16_t(abi::FpCommandKind::kAttachCtx), 0, 0, alayout, 0};
+    abi::FpCommand attach{uint16_t(abi::FpCommandKind::kAttachCtx), 0, 0, alayout, 0, 0};
     command(attach);
   }
   ~FastpathHarness() { dp.reset(); }
@@ -153,7 +153,7 @@ class FastpathHarness {
     e.init_rto_us = 1'000'000;
     *view.slot(3) = {};
     view.slot(3)->gen = 7;
-    command({uint16_t(abi::FpCommandKind::kInstall), 0, 0, {}, 0});
+    command({uint16_t(abi::FpCommandKind::kInstall), 0, 0, {}, 0, 0});
   }
   abi::FlowEntry& flow() { return *ctrl.flow(0); }
   abi::FlowSlot& slot() { return *view.slot(3); }
