@@ -1,8 +1,8 @@
-// virtuoso-slowpath: kInherit, a forked child proving with its parent's region memfd which context it descends from.
+// virtuoso-slowpath: fork() children: hold links (kForkHold) and passing one on to a child's context (kInherit).
 //
-// Holding a context's region memfd is the authority over that context: only its app (and, across
-// fork(), that app's children) ever received it. The memfd is matched by inode, never by a number
-// the app states.
+// A hold link is the authority over the references it holds: only the app that asked for it, and
+// across fork() its child, ever had its descriptor. A passed link is matched by inode, never by a
+// number the app states.
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -41,25 +41,72 @@ ssize_t Daemon::recv_app_request(int sock, void* buf, size_t len, UniqueFd& fd) 
   return n;
 }
 
-abi::AppResponse Daemon::on_inherit(AppConn& conn, const abi::AppRequest& req, int region_fd) {
+abi::AppResponse Daemon::on_fork_hold(AppConn& conn, const abi::AppRequest& req, UniqueFd& give) {
+  abi::AppResponse r{};
+  r.kind = req.kind;
+  r.seq = req.seq;
+  uint32_t hold = conn.hold_link ? cp_.fork_hold_from_link(conn.hold) : cp_.fork_hold(uint16_t(conn.ctx));
+  if (hold == 0) {
+    r.error = EINVAL;  // a hold link already passed on
+    return r;
+  }
+  give = make_hold_link(hold, conn.cred);
+  if (!give) {
+    cp_.hold_link_gone(hold, monotonic_ms());
+    r.error = EMFILE;
+    return r;
+  }
+  r.id = hold;
+  return r;
+}
+
+// The daemon keeps one end (watched like an app connection: its closing drops the references);
+// the other goes to the app in the kForkHold answer.
+UniqueFd Daemon::make_hold_link(uint32_t hold, const PeerCred& cred) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+    spdlog::warn("app pid {}: no hold link for fork(): {}", cred.pid, std::strerror(errno));
+    return {};
+  }
+  UniqueFd ours(sv[0]);
+  UniqueFd theirs(sv[1]);
+  struct stat st;
+  if (fstat(theirs.get(), &st) < 0) return {};
+  uint32_t id = next_conn_id_++;
+  if (next_conn_id_ == 0) next_conn_id_ = 1;
+  AppConn& link = apps_[id];
+  link.fd = std::move(ours);
+  link.cred = cred;
+  link.hold_link = true;
+  link.hold = hold;
+  link.app_end_dev = st.st_dev;
+  link.app_end_ino = st.st_ino;
+  watch(link.fd.get(), Tag::kApp, id);
+  return theirs;
+}
+
+abi::AppResponse Daemon::on_inherit(AppConn& conn, const abi::AppRequest& req, int link_fd) {
   abi::AppResponse r{};
   r.kind = req.kind;
   r.seq = req.seq;
   struct stat want;
-  if (region_fd < 0 || fstat(region_fd, &want) < 0) {
+  if (link_fd < 0 || fstat(link_fd, &want) < 0) {
     r.error = EBADF;
     return r;
   }
-  for (size_t ctx = 0; ctx < ctx_res_.size(); ++ctx) {
-    int own = ctx_res_[ctx].region.fd();
-    struct stat st;
-    if (own < 0 || fstat(own, &st) < 0 || st.st_dev != want.st_dev || st.st_ino != want.st_ino) continue;
-    r.error = cp_.inherit_context(uint16_t(conn.ctx), uint16_t(ctx));
-    r.id = uint32_t(ctx);
-    if (r.error == 0) spdlog::info("app pid {}: context {} descends from context {}", conn.cred.pid, conn.ctx, ctx);
+  for (auto& [id, link] : apps_) {
+    if (!link.hold_link || link.hold == 0 || link.app_end_dev != want.st_dev || link.app_end_ino != want.st_ino)
+      continue;
+    uint16_t origin = 0;
+    r.error = cp_.inherit_hold(uint16_t(conn.ctx), link.hold, origin);
+    if (r.error == 0) {
+      link.hold = 0;  // its references are the context's now; its closing changes nothing
+      r.id = origin;
+      spdlog::info("app pid {}: context {} inherits from context {}", conn.cred.pid, conn.ctx, origin);
+    }
     return r;
   }
-  r.error = ESRCH;  // not the region of a live context
+  r.error = ESRCH;  // not a hold link, or one passed on already
   return r;
 }
 

@@ -30,7 +30,7 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
   for (;;) {
     abi::AppRequest req{};
     uint8_t buf[sizeof(abi::AppRequest) + 8];
-    UniqueFd passed;  // kInherit carries a region memfd; any other descriptor is closed unused
+    UniqueFd passed;  // kInherit carries a hold link; any other descriptor is closed unused
     ssize_t n = recv_app_request(conn.fd.get(), buf, sizeof buf, passed);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return;
@@ -44,12 +44,16 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
       return;
     }
     std::memcpy(&req, buf, sizeof req);
-    if (req.kind == uint32_t(abi::AppRequestKind::kRegister) && conn.ctx < 0) {
+    abi::AppResponse r{};
+    UniqueFd give;  // kForkHold: the new hold link's app end, sent with the answer
+    if (req.kind == uint32_t(abi::AppRequestKind::kForkHold) && (conn.hold_link || (conn.ctx >= 0 && conn.answered))) {
+      r = on_fork_hold(conn, req, give);
+    } else if (conn.hold_link) {
+      r = cp_.handle_hold_request(conn.hold, req, now);
+    } else if (req.kind == uint32_t(abi::AppRequestKind::kRegister) && conn.ctx < 0) {
       on_register(id, conn, req);
       continue;
-    }
-    abi::AppResponse r{};
-    if (conn.ctx < 0 || !conn.answered) {
+    } else if (conn.ctx < 0 || !conn.answered) {
       r.kind = req.kind;
       r.seq = req.seq;
       r.error = conn.ctx < 0 ? ENOTCONN : EBUSY;  // requests before the registration completed
@@ -58,7 +62,8 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
     } else {
       r = cp_.handle_request(uint16_t(conn.ctx), req, now);
     }
-    if (!send_response(conn, r)) {
+    bool sent = give ? send_response(conn, r, {give.get()}) : send_response(conn, r);
+    if (!sent) {
       drop_app(id, now);
       return;
     }
@@ -162,6 +167,7 @@ void Daemon::drop_app(uint32_t id, TimeMs now) {
   auto it = apps_.find(id);
   if (it == apps_.end()) return;
   AppConn& conn = it->second;
+  if (conn.hold != 0) cp_.hold_link_gone(conn.hold, now);  // the child went without using it
   if (conn.ctx >= 0) {
     spdlog::info("app pid {}: gone; releasing context {}", conn.cred.pid, conn.ctx);
     ctx_res_[size_t(conn.ctx)].conn = 0;

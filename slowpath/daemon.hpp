@@ -5,6 +5,7 @@
 // ctl_link.cpp (ctl.sock).
 #pragma once
 #include <sys/epoll.h>
+#include <sys/types.h>
 
 #include <cstdint>
 #include <string>
@@ -54,6 +55,12 @@ class Daemon final : public Outputs, public Doorbells {
     bool answered = false;  // the kRegister answer was sent
     uint32_t register_seq = 0;
     PeerCred cred{};
+    // A hold link (kForkHold): the daemon's end of a socket pair whose other end went to an app
+    // about to fork. `hold` is 0 once a child passed it on with kInherit.
+    bool hold_link = false;
+    uint32_t hold = 0;
+    dev_t app_end_dev = 0;  // the app's end, to recognise it when a child passes it (kInherit)
+    ino_t app_end_ino = 0;
   };
   struct CtxRes {
     SharedMemory region;
@@ -84,9 +91,12 @@ class Daemon final : public Outputs, public Doorbells {
   bool send_response(AppConn& conn, const abi::AppResponse& r, std::initializer_list<int> fds = {});
   void drop_app(uint32_t id, TimeMs now);
   void release_ctx(uint16_t ctx);
-  // app_inherit.cpp
+  // app_inherit.cpp: fork() children (hold links, kInherit)
   static ssize_t recv_app_request(int sock, void* buf, size_t len, UniqueFd& fd);
-  abi::AppResponse on_inherit(AppConn& conn, const abi::AppRequest& req, int region_fd);
+  // kForkHold on `conn` (a context's link or a hold link): the answer, and the app's end in `give`.
+  abi::AppResponse on_fork_hold(AppConn& conn, const abi::AppRequest& req, UniqueFd& give);
+  UniqueFd make_hold_link(uint32_t hold, const PeerCred& cred);
+  abi::AppResponse on_inherit(AppConn& conn, const abi::AppRequest& req, int link_fd);
 
   // ctl_link.cpp
   void accept_ctl();

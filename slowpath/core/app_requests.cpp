@@ -31,6 +31,8 @@ abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppReques
       case AppRequestKind::kShareListener: req_share_listener(ctx, req, r); break;
       case AppRequestKind::kAccepting: req_accepting(ctx, req, r); break;
       case AppRequestKind::kKeepalive: req_keepalive(ctx, req, r, now); break;
+      case AppRequestKind::kClaim: req_claim(ctx, req, r); break;
+      case AppRequestKind::kDropHold: req_drop_hold(holds_.ctxs[ctx], req, r); break;
       default: r.error = EINVAL; break;  // kRegister twice, or a kind we do not know
     }
   }
@@ -97,6 +99,10 @@ void ControlPlane::req_unlisten(uint16_t ctx, const abi::AppRequest& req, abi::A
     return;
   }
   r.id = req.id;
+  if (it->second.holds != 0) {  // forked processes still hold it, as a shared Linux socket
+    listener_owner_gone(req.id);
+    return;
+  }
   share_leave(req.id);
   drop_listener(req.id);
 }
@@ -141,9 +147,13 @@ void ControlPlane::req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppR
   if (!si.app_holds) return;  // released already (a listener closed before accept): nothing to do
   uint32_t flow = si.flow;
   release_by_app(ctx, req.slot);
-  if (!abort || flow == kNoFlow) return;
+  if (flow == kNoFlow) return;
   Conn& c = conns_[flow];
-  if (!c.installed) return;
+  if (req.flags & abi::kCloseShared) {  // the app queued no FIN: the last holder's close ends it
+    owner_let_go(flow, c, abort);
+    return;
+  }
+  if (!abort || !c.installed) return;
   ++stats_.aborts_app;
   abort_flow(flow, c, true);
 }

@@ -125,18 +125,29 @@ void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
   Context& x = ctxs_[ctx];
   x.app_gone = true;
   if (x.state != CtxState::kAttached) return;  // still attaching: on_ctx_attached finishes the job
+  ctx_refs_gone(ctx);
   share_ctx_gone(ctx);
   std::vector<uint32_t> owned;
   for (const auto& [id, l] : listeners_)
-    if (l.ctx == ctx) owned.push_back(id);
-  for (uint32_t id : owned) drop_listener(id);
-  ports_.release_ctx(ctx);
+    if (l.ctx == ctx && !l.owner_gone) owned.push_back(id);
+  for (uint32_t id : owned) {
+    if (listeners_.at(id).holds != 0) {
+      listener_owner_gone(id);  // a forked child still holds it: it stays, port and all
+    } else {
+      drop_listener(id);
+    }
+  }
+  ports_.release_ctx(ctx, [this](const Reservation& r) {
+    return r.kind == ReservationKind::kListen && listeners_.count(r.listener) != 0;
+  });
   for (SlotInfo& si : x.slots) si.app_holds = false;
   for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
     Conn& c = conns_[flow];
     if (c.state == ConnState::kFree || c.ctx != ctx) continue;
     if (c.state == ConnState::kSynSent) {
       release_conn(flow);
+    } else if (c.installed && shared(c)) {
+      owner_let_go(flow, c, false);  // a forked process holds it: it lives on, or moves to its claimant
     } else if (c.installed) {
       const abi::FlowSlot* fs = x.view.slot(c.slot);
       if (shm::load_relaxed(fs->rx_head) != shm::load_relaxed(fs->rx_tail)) {

@@ -123,6 +123,7 @@ void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
     case abi::FpEventKind::kRemoved: release_conn(ev.flow); break;
     case abi::FpEventKind::kPeerFin: on_peer_fin(ev.flow, c, now); break;
     case abi::FpEventKind::kFinAcked: on_fin_acked(ev.flow, c, now); break;
+    case abi::FpEventKind::kRehomed: on_moved(ev.flow, c, ev.value); break;
     case abi::FpEventKind::kFlowError:
       ++stats_.flow_errors;
       spdlog::warn("flow {}: the fast path failed it (errno {}) in {}", ev.flow, ev.value, to_string(c.state));

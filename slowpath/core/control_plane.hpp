@@ -5,7 +5,8 @@
 // Member functions are split by concern: control_plane.cpp (dispatch, helpers), contexts.cpp,
 // app_requests.cpp, passive_open.cpp, active_open.cpp, flow_install.cpp, teardown.cpp, time_wait.cpp,
 // timers.cpp, keepalive.cpp, rst_validation.cpp (RST and SYN of synchronized connections), status.cpp
-// (table counts).
+// (table counts), sharing.cpp (listeners shared across fork()), fork_holds.cpp (references forked
+// processes hold, and moving a connection into the process that uses it).
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "arp_resolver.hpp"
+#include "fork_holds.hpp"
 #include "id_pool.hpp"
 #include "keyed_hash.hpp"
 #include "outputs.hpp"
@@ -68,8 +70,15 @@ class ControlPlane {
 
   // Requests after kRegister (app_requests.cpp). The answer goes back on the app's socket.
   abi::AppResponse handle_request(uint16_t ctx, const abi::AppRequest& req, TimeMs now);
-  // kInherit (sharing.cpp): the app of `ctx` holds the region of `from` (it forked from that app).
-  int inherit_context(uint16_t ctx, uint16_t from);
+  // fork() (fork_holds.cpp). A hold link holds a reference on everything its origin holds; the
+  // daemon hands it to the app about to fork, the child passes it to its own context (kInherit).
+  uint32_t fork_hold(uint16_t ctx);             // kForkHold from a context's app: the hold id
+  uint32_t fork_hold_from_link(uint32_t hold);  // kForkHold on a hold link (0: no such hold)
+  // kInherit: the references of `hold` become `ctx`'s; `origin` says where they came from.
+  int inherit_hold(uint16_t ctx, uint32_t hold, uint16_t& origin);
+  void hold_link_gone(uint32_t hold, TimeMs now);  // the child exited or exec'd without registering
+  // Requests on a hold link (kDropHold), answered there.
+  abi::AppResponse handle_hold_request(uint32_t hold, const abi::AppRequest& req, TimeMs now);
 
   // Fast path inputs.
   void handle_frame(const uint8_t* data, size_t len, TimeMs now);
@@ -95,6 +104,8 @@ class ControlPlane {
     size_t syn_sent = 0;
     size_t arp_waiting = 0;      // connections waiting for the next hop's MAC
     size_t orphans = 0;          // connections whose app is gone or has closed the socket
+    size_t hold_links = 0;       // fork() holds no child has passed on yet
+    size_t held_refs = 0;        // references forked processes hold on connections and listeners
   };
   TableCounts table_counts() const;
   ConnState conn_state(uint32_t flow) const { return flow < conns_.size() ? conns_[flow].state : ConnState::kFree; }
@@ -123,6 +134,8 @@ class ControlPlane {
     uint32_t backlog = 1;
     uint32_t half_open = 0;
     std::deque<std::pair<uint32_t, uint32_t>> unaccepted;  // (slot, gen) announced, not accept()ed
+    uint32_t holds = 0;       // references of forked processes besides the owner's (fork_holds.hpp)
+    bool owner_gone = false;  // the owner closed it or exited; it lives on for those holders
   };
   struct HalfOpen {  // SYN-RECEIVED: no flow entry or slot yet
     uint32_t listener = 0;
@@ -174,6 +187,14 @@ class ControlPlane {
     uint64_t keep_segs_in = 0;
     TimeMs keep_heard = 0;     // when segs_in last moved, or keepalive was switched on
     TimeMs keep_next = 0;      // next probe (or give-up) once probing
+    // fork() (fork_holds.cpp): references besides the owner app's, and a move into a claimant.
+    uint64_t serial = 0;       // tells this connection from a later one in the same entry
+    uint32_t holds = 0;
+    int32_t claimant = -1;     // the context waiting to take it (kClaim), -1: none
+    uint32_t claim_cookie = 0;
+    bool moving = false;       // kRehome sent, kRehomed not yet received
+    uint32_t move_slot = 0;    // the claimant's slot it is moving into
+    int end_error = 0;         // why it failed, for a claimant that hears of it after the fact
   };
   struct SlotInfo {
     uint32_t gen = 0;
@@ -262,13 +283,33 @@ class ControlPlane {
   std::optional<uint16_t> choose_local_port(uint16_t port, int& error);
 
   // sharing.cpp: listeners shared across fork()
-  bool descends_from(uint16_t ctx, uint16_t from) const;
   void req_share_listener(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_accepting(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void share_retarget(uint32_t group, bool advance);
   void share_accepted(uint32_t listener_id);
   void share_leave(uint32_t listener_id);
   void share_ctx_gone(uint16_t ctx);
+
+  // fork_holds.cpp
+  void add_refs(HoldRefs& into, uint16_t ctx);  // a new reference on everything ctx's app holds
+  void copy_refs(HoldRefs& into, const HoldRefs& from);
+  void drop_refs(HoldRefs& refs);
+  void drop_flow_ref(const HoldRefs::FlowRef& ref);
+  void drop_listener_ref(uint32_t listener_id);
+  bool take_flow_ref(HoldRefs& refs, uint32_t flow);  // true if `refs` held it (and no longer does)
+  bool take_listener_ref(HoldRefs& refs, uint32_t listener_id);
+  void req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi::AppResponse& r);
+  bool shared(const Conn& c) const { return c.holds != 0 || c.claimant >= 0 || c.moving; }
+  // The owner app let go of a connection others hold: hand it to a claimant, or end it if nobody
+  // else holds it any more (FIN, or RST for `abort` or unread bytes, as a last close()).
+  void owner_let_go(uint32_t flow, Conn& c, bool abort);
+  void end_unheld(uint32_t flow, Conn& c, bool abort);
+  void start_move(uint32_t flow, Conn& c);
+  void on_moved(uint32_t flow, Conn& c, int error);
+  void claim_failed(Conn& c, int error);
+  void listener_owner_gone(uint32_t listener_id);  // the owner let go while others hold it
+  void ctx_refs_gone(uint16_t ctx);
 
   // passive_open.cpp
   void on_listen_syn(uint32_t listener_id, const Segment& seg, TimeMs now);
@@ -363,6 +404,7 @@ class ControlPlane {
   uint64_t next_time_wait_serial_ = 1;
   uint32_t next_listener_id_ = 1;
   ShareState share_;
+  HoldState holds_;
   TimeMs challenge_second_ = 0;  // start of the current challenge ACK budget second
   uint32_t challenge_sent_ = 0;  // challenge ACKs sent in it
   uint32_t challenge_budget_ = 0;  // how many it may send (drawn anew each second)

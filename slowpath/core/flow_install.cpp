@@ -30,6 +30,7 @@ std::optional<uint32_t> ControlPlane::new_conn(uint16_t ctx, const FourTuple& t)
   c.slot = slot;
   c.gen = x->slots[slot].gen;
   c.tuple = t;
+  c.serial = holds_.next_serial++;
   by_tuple_[t] = flow;
   ports_.add_connection(t.local_port);
   return flow;

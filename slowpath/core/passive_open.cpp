@@ -32,6 +32,12 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
   ++stats_.syn_received;
   const wire::TcpFrame& f = seg.f;
   Listener& l = listeners_.at(listener_id);
+  if (l.owner_gone) {
+    // Only forked children that have not joined yet hold it: the SYN is retransmitted, by when
+    // one of them may accept (Linux would queue it for them).
+    ++stats_.syn_dropped_no_owner;
+    return;
+  }
   if (l.half_open + l.unaccepted.size() >= l.backlog) {
     ++stats_.syn_dropped_backlog;  // like Linux: drop, the peer's SYN retransmission tries again
     spdlog::debug("listener {}: backlog {} full, SYN from {}:{} dropped", listener_id, l.backlog,

@@ -20,8 +20,8 @@ bool PortTable::reserve(uint16_t port, const Reservation& r) { return reserved_.
 
 void PortTable::release(uint16_t port) { reserved_.erase(port); }
 
-void PortTable::release_ctx(uint16_t ctx) {
-  std::erase_if(reserved_, [ctx](const auto& kv) { return kv.second.ctx == ctx; });
+void PortTable::release_ctx(uint16_t ctx, const std::function<bool(const Reservation&)>& keep) {
+  std::erase_if(reserved_, [&](const auto& kv) { return kv.second.ctx == ctx && !keep(kv.second); });
 }
 
 void PortTable::remove_connection(uint16_t port) {

@@ -30,8 +30,8 @@ class PortTable {
   // False if the port is reserved already.
   bool reserve(uint16_t port, const Reservation& r);
   void release(uint16_t port);
-  // Every reservation of a context whose app went away.
-  void release_ctx(uint16_t ctx);
+  // Every reservation of a context whose app went away, but those `keep` says are still in use.
+  void release_ctx(uint16_t ctx, const std::function<bool(const Reservation&)>& keep);
 
   void add_connection(uint16_t port) { ++conn_refs_[port]; }
   void remove_connection(uint16_t port);

@@ -16,27 +16,14 @@
 
 namespace virtuoso::slowpath {
 
-int ControlPlane::inherit_context(uint16_t ctx, uint16_t from) {
-  if (!attached_ctx(ctx) || ctx == from || from >= ctxs_.size() || ctxs_[from].state != CtxState::kAttached)
-    return EINVAL;
-  std::vector<uint16_t>& list = share_.inherits[ctx];
-  if (std::find(list.begin(), list.end(), from) == list.end()) list.push_back(from);
-  spdlog::debug("context {}: descends from context {}", ctx, from);
-  return 0;
-}
-
-bool ControlPlane::descends_from(uint16_t ctx, uint16_t from) const {
-  auto it = share_.inherits.find(ctx);
-  return it != share_.inherits.end() && std::find(it->second.begin(), it->second.end(), from) != it->second.end();
-}
-
 void ControlPlane::req_share_listener(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
   auto it = listeners_.find(req.id);
-  if (it == listeners_.end() || !descends_from(ctx, it->second.ctx)) {
+  if (it == listeners_.end() || !take_listener_ref(holds_.ctxs[ctx], req.id)) {
     r.error = EINVAL;  // not a listener, or one this app did not inherit
     return;
   }
-  const Listener& from = it->second;
+  Listener& from = it->second;
+  --from.holds;  // the reference becomes a listener of this context's own
   uint32_t id = next_listener_id_++;
   if (next_listener_id_ == 0) next_listener_id_ = 1;
   Listener& l = listeners_[id];
@@ -58,6 +45,10 @@ void ControlPlane::req_share_listener(uint16_t ctx, const abi::AppRequest& req, 
   r.ip = l.ip;
   r.port = l.port;
   spdlog::debug("context {}: shares port {} of listener {} (listener {})", ctx, l.port, req.id, id);
+  if (from.owner_gone && from.holds == 0) {  // its last holder just joined: the port is the group's
+    share_leave(req.id);
+    drop_listener(req.id);
+  }
 }
 
 void ControlPlane::req_accepting(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
@@ -84,10 +75,17 @@ void ControlPlane::share_retarget(uint32_t gid, bool advance) {
   size_t n = g.members.size();
   size_t cur = std::find(g.members.begin(), g.members.end(), res->listener) - g.members.begin();
   size_t start = advance || cur >= n ? g.next : cur;
-  uint32_t chosen = g.members.front();  // nobody accepting: the oldest member queues them
+  // Nobody accepting: the oldest member whose owner is still there queues them.
+  uint32_t chosen = g.members.front();
+  for (uint32_t id : g.members) {
+    if (!listeners_.at(id).owner_gone) {
+      chosen = id;
+      break;
+    }
+  }
   for (size_t i = 0; i < n; ++i) {
     size_t k = (start + i) % n;
-    if (share_.accepting.count(g.members[k])) {
+    if (share_.accepting.count(g.members[k]) && !listeners_.at(g.members[k]).owner_gone) {
       chosen = g.members[k];
       g.next = k + 1;
       break;
@@ -123,15 +121,13 @@ void ControlPlane::share_leave(uint32_t listener_id) {
   }
 }
 
-// The app of `ctx` is gone: its listeners leave their groups (dropped by the caller afterwards),
-// and what it inherited, or others inherited from it, no longer holds.
+// The app of `ctx` is gone: its listeners nobody else holds leave their groups (the caller drops
+// them afterwards); those a forked process holds stay members until it lets go.
 void ControlPlane::share_ctx_gone(uint16_t ctx) {
   std::vector<uint32_t> owned;
   for (const auto& [id, l] : listeners_)
-    if (l.ctx == ctx) owned.push_back(id);
+    if (l.ctx == ctx && l.holds == 0) owned.push_back(id);
   for (uint32_t id : owned) share_leave(id);
-  share_.inherits.erase(ctx);
-  for (auto& [child, list] : share_.inherits) list.erase(std::remove(list.begin(), list.end(), ctx), list.end());
 }
 
 }  // namespace virtuoso::slowpath

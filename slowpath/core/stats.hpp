@@ -46,6 +46,10 @@ struct SlowpathStats {
   uint64_t ctx_faults = 0;           // FpEvent kCtxFault
   uint64_t app_requests = 0;
   uint64_t app_request_errors = 0;
+  uint64_t fork_holds = 0;           // hold links made for fork() children (kForkHold)
+  uint64_t flows_moved = 0;          // connections moved into a forked process's context (kClaim)
+  uint64_t claims_failed = 0;        // kClaim answered or completed with an error
+  uint64_t syn_dropped_no_owner = 0; // SYN for a listener only unregistered fork() children hold
 };
 
 struct StatField {
@@ -95,6 +99,10 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"ctx_faults", &SlowpathStats::ctx_faults},
     {"app_requests", &SlowpathStats::app_requests},
     {"app_request_errors", &SlowpathStats::app_request_errors},
+    {"fork_holds", &SlowpathStats::fork_holds},
+    {"flows_moved", &SlowpathStats::flows_moved},
+    {"claims_failed", &SlowpathStats::claims_failed},
+    {"syn_dropped_no_owner", &SlowpathStats::syn_dropped_no_owner},
 };
 
 }  // namespace virtuoso::slowpath

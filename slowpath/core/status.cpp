@@ -60,8 +60,11 @@ ControlPlane::TableCounts ControlPlane::table_counts() const {
     if (c.state == ConnState::kFree) continue;
     n.syn_sent += c.state == ConnState::kSynSent;
     n.arp_waiting += c.arp_wait;
-    n.orphans += c.installed && !app_holds(c);
+    n.orphans += c.installed && !app_holds(c) && !shared(c);
+    n.held_refs += c.holds;
   }
+  for (const auto& [id, l] : listeners_) n.held_refs += l.holds;
+  n.hold_links = holds_.links.size();
   return n;
 }
 
@@ -89,6 +92,8 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"syn_sent", t.syn_sent},
       {"arp_waiting", t.arp_waiting},
       {"orphans", t.orphans},
+      {"hold_links", t.hold_links},
+      {"held_refs", t.held_refs},
       {"fastpath", std::move(fp)},
       {"slowpath", std::move(sp)},
   };

@@ -1,4 +1,4 @@
-// Slow path, listeners shared across fork(): descent, joining a listener, spreading connections, members leaving.
+// Slow path, listeners shared across fork(): joining an inherited listener, spreading connections, members leaving.
 #include <catch2/catch.hpp>
 
 #include <cerrno>
@@ -16,6 +16,14 @@ abi::AppResponse share(Harness& h, uint16_t ctx, uint32_t listener) {
   r.id = listener;
   r.backlog = 16;
   return h.request(ctx, abi::AppRequestKind::kShareListener, r);
+}
+
+// The parent's app asks for a fork hold; the child's context takes it (kForkHold, then kInherit).
+void inherit(Harness& h, uint16_t child, uint16_t parent) {
+  uint32_t hold = h.cp.fork_hold(parent);
+  uint16_t origin = 0;
+  REQUIRE(h.cp.inherit_hold(child, hold, origin) == 0);
+  CHECK(origin == parent);
 }
 
 abi::AppResponse accepting(Harness& h, uint16_t ctx, uint32_t listener) {
@@ -47,8 +55,18 @@ TEST_CASE("Sharing: a listener of a context not inherited from -> EINVAL") {
   uint16_t b = h.add_app();
   uint32_t l = h.listen(a, 80);
   CHECK(share(h, b, l).error == EINVAL);
-  CHECK(h.cp.inherit_context(b, b) == EINVAL);
-  CHECK(h.cp.inherit_context(b, 3) == EINVAL);  // no such context
+  uint16_t origin = 0;
+  CHECK(h.cp.inherit_hold(b, 12345, origin) == EINVAL);  // no such hold
+}
+
+TEST_CASE("Sharing: a listener joined once -> the inherited reference is used up, a second join is refused") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  inherit(h, child, parent);
+  REQUIRE(share(h, child, l).error == 0);
+  CHECK(share(h, child, l).error == EINVAL);
 }
 
 TEST_CASE("Sharing: child joins, parent never accepts -> every connection goes to the child") {
@@ -56,7 +74,7 @@ TEST_CASE("Sharing: child joins, parent never accepts -> every connection goes t
   uint16_t parent = h.add_app();
   uint16_t child = h.add_app();
   uint32_t l = h.listen(parent, 80);
-  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  inherit(h, child, parent);
   auto r = share(h, child, l);
   REQUIRE(r.error == 0);
   CHECK(r.id != l);
@@ -75,8 +93,8 @@ TEST_CASE("Sharing: two children accepting -> connections alternate as each acce
   uint16_t c1 = h.add_app();
   uint16_t c2 = h.add_app();
   uint32_t l = h.listen(parent, 80);
-  REQUIRE(h.cp.inherit_context(c1, parent) == 0);
-  REQUIRE(h.cp.inherit_context(c2, parent) == 0);
+  inherit(h, c1, parent);
+  inherit(h, c2, parent);
   uint32_t m1 = share(h, c1, l).id;
   uint32_t m2 = share(h, c2, l).id;
   std::vector<uint16_t> got;
@@ -96,7 +114,7 @@ TEST_CASE("Sharing: parent declares kAccepting -> parent and child both get conn
   uint16_t parent = h.add_app();
   uint16_t child = h.add_app();
   uint32_t l = h.listen(parent, 80);
-  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  inherit(h, child, parent);
   uint32_t m = share(h, child, l).id;
   REQUIRE(accepting(h, parent, l).error == 0);
   CHECK(accepting(h, child, l).error == EINVAL);  // not its own listener
@@ -117,7 +135,7 @@ TEST_CASE("Sharing: the parent exits -> the port stays the child's until it clos
   uint16_t child = h.add_app();
   uint16_t other = h.add_app();
   uint32_t l = h.listen(parent, 80);
-  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  inherit(h, child, parent);
   uint32_t m = share(h, child, l).id;
   h.cp.app_disconnected(parent, h.now);
   CHECK(h.cp.listeners() == 1);
@@ -139,7 +157,7 @@ TEST_CASE("Sharing: the child closes its listener -> the parent keeps the port a
   uint16_t parent = h.add_app();
   uint16_t child = h.add_app();
   uint32_t l = h.listen(parent, 80);
-  REQUIRE(h.cp.inherit_context(child, parent) == 0);
+  inherit(h, child, parent);
   uint32_t m = share(h, child, l).id;
   abi::AppRequest un{};
   un.id = m;
@@ -149,12 +167,60 @@ TEST_CASE("Sharing: the child closes its listener -> the parent keeps the port a
   CHECK(id == l);
 }
 
-TEST_CASE("Sharing: descent ends with the parent's context -> a later share is refused") {
+TEST_CASE("Sharing: the parent exits before the child joins -> the child still gets the port") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint16_t other = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  inherit(h, child, parent);
+  h.cp.app_disconnected(parent, h.now);
+  abi::AppRequest port80{};
+  port80.port = 80;
+  port80.backlog = 4;
+  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == EADDRINUSE);  // still held
+  auto r = share(h, child, l);
+  REQUIRE(r.error == 0);
+  CHECK(h.cp.listeners() == 1);  // the parent's record went with its last holder
+  auto [ctx, id] = connect_one(h, 40000);
+  CHECK(ctx == child);
+  CHECK(id == r.id);
+}
+
+TEST_CASE("Sharing: the parent closes its listener before the child joins -> SYNs wait, then go to the child") {
   Harness h;
   uint16_t parent = h.add_app();
   uint16_t child = h.add_app();
   uint32_t l = h.listen(parent, 80);
-  REQUIRE(h.cp.inherit_context(child, parent) == 0);
-  h.cp.app_disconnected(parent, h.now);
-  CHECK(share(h, child, l).error == EINVAL);
+  inherit(h, child, parent);
+  abi::AppRequest un{};
+  un.id = l;
+  REQUIRE(h.request(parent, abi::AppRequestKind::kUnlisten, un).error == 0);
+  h.out.clear();
+  h.rx(PeerSeg{wire::kTcpSyn, 1000, 0, 65535, 1460, 7, {}, kPeerIp, 40000, 80});
+  CHECK(h.out.frames.empty());  // neither SYN-ACK nor RST: the peer retransmits
+  CHECK(h.cp.stats().syn_dropped_no_owner == 1);
+  uint32_t m = share(h, child, l).id;
+  auto [ctx, id] = connect_one(h, 40001);
+  CHECK(ctx == child);
+  CHECK(id == m);
+}
+
+TEST_CASE("Sharing: the only child exits without joining -> the closed listener's port is free again") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t other = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  uint32_t hold = h.cp.fork_hold(parent);
+  abi::AppRequest un{};
+  un.id = l;
+  REQUIRE(h.request(parent, abi::AppRequestKind::kUnlisten, un).error == 0);
+  abi::AppRequest port80{};
+  port80.port = 80;
+  port80.backlog = 4;
+  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == EADDRINUSE);
+  h.cp.hold_link_gone(hold, h.now);
+  CHECK(h.cp.listeners() == 0);
+  CHECK(h.cp.table_counts().held_refs == 0);
+  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == 0);
 }

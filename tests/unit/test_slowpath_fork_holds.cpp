@@ -1,0 +1,238 @@
+// Slow path, connections across fork(): hold references, the last holder's close, claims and moves into the claimant.
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+
+#include "testing/harness.hpp"
+
+using namespace virtuoso;
+using namespace virtuoso::slowpath;
+using namespace virtuoso::slowpath::testing;
+
+namespace {
+
+// A parent that accepted one connection on port 80, and a child context that inherited it.
+struct Forked {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t child = h.add_app();
+  uint32_t flow = 0;
+  uint32_t slot = 0;
+  uint32_t gen = 0;
+  uint32_t hold = 0;
+
+  Forked() {
+    uint32_t l = h.listen(parent, 80);
+    flow = h.accept_one(80, 40000);
+    const abi::CtlEvent* acc = h.last_event(abi::CtlEventKind::kAccepted);
+    slot = acc->slot;
+    gen = acc->gen;
+    abi::AppRequest ack{};
+    ack.id = l;
+    REQUIRE(h.request(parent, abi::AppRequestKind::kAcceptAck, ack).error == 0);
+    REQUIRE(h.request(parent, abi::AppRequestKind::kUnlisten, ack).error == 0);  // only the connection is held
+    hold = h.cp.fork_hold(parent);
+    h.out.clear();
+  }
+  void child_registers() {
+    uint16_t origin = 0;
+    REQUIRE(h.cp.inherit_hold(child, hold, origin) == 0);
+    REQUIRE(origin == parent);
+  }
+  abi::AppResponse close(uint16_t ctx, uint32_t s, uint32_t g, bool shared = true, bool abort = false) {
+    abi::AppRequest r{};
+    r.slot = s;
+    r.gen = g;
+    r.flags = shared ? abi::kCloseShared : 0;
+    return h.request(ctx, abort ? abi::AppRequestKind::kAbort : abi::AppRequestKind::kClose, r);
+  }
+  abi::AppResponse claim(uint16_t ctx, uint32_t cookie = 9) {
+    abi::AppRequest r{};
+    r.id = cookie;
+    r.ctx = parent;
+    r.slot = slot;
+    r.gen = gen;
+    return h.request(ctx, abi::AppRequestKind::kClaim, r);
+  }
+  // Plays the fast path's answer to the kRehome it was sent.
+  void rehomed(int error = 0) {
+    const abi::FpCommand* cmd = h.last_command(abi::FpCommandKind::kRehome);
+    REQUIRE(cmd != nullptr);
+    h.event(abi::FpEventKind::kRehomed, cmd->flow, error, cmd->ctx);
+  }
+  bool ended() const {
+    return h.count_commands(abi::FpCommandKind::kFin) + h.count_commands(abi::FpCommandKind::kRemove) != 0;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("Fork hold: parent closes its copy while the child holds it -> no FIN, no reset") {
+  Forked f;
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  CHECK_FALSE(f.ended());
+  CHECK(f.h.out.frames.empty());
+  CHECK(f.h.cp.table_counts().held_refs == 1);
+  CHECK(f.h.cp.table_counts().orphans == 0);  // held, not orphaned
+}
+
+TEST_CASE("Fork hold: child exits without using it after the parent closed -> FIN from the daemon") {
+  Forked f;
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  f.h.cp.hold_link_gone(f.hold, f.h.now);
+  const abi::FpCommand* fin = f.h.last_command(abi::FpCommandKind::kFin);
+  REQUIRE(fin != nullptr);
+  CHECK(fin->flow == f.flow);
+  CHECK(f.h.cp.table_counts().held_refs == 0);
+  CHECK(f.h.cp.table_counts().hold_links == 0);
+}
+
+TEST_CASE("Fork hold: child exits first, then the parent closes -> FIN on the parent's close") {
+  Forked f;
+  f.h.cp.hold_link_gone(f.hold, f.h.now);
+  CHECK_FALSE(f.ended());
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
+}
+
+TEST_CASE("Fork hold: last holder lets go with unread bytes -> reset, as a last close() does") {
+  Forked f;
+  f.h.slot(f.parent, f.slot).rx_head = 10;  // ten bytes arrived that nobody read
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  f.h.cp.hold_link_gone(f.hold, f.h.now);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRemove) == 1);
+  REQUIRE_FALSE(f.h.out.frames.empty());
+  CHECK((f.h.out.frames.back().tcp().tcp.flags & wire::kTcpRst) != 0);
+}
+
+TEST_CASE("Fork hold: an unshared close (the app queued its own FIN) -> no daemon FIN") {
+  Forked f;
+  f.h.cp.hold_link_gone(f.hold, f.h.now);
+  REQUIRE(f.close(f.parent, f.slot, f.gen, false).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 0);
+}
+
+TEST_CASE("Claim: parent closed first -> kRehome into a child slot, then kAdopted with the new slot") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  REQUIRE(f.claim(f.child, 9).error == 0);
+  const abi::FpCommand* cmd = f.h.last_command(abi::FpCommandKind::kRehome);
+  REQUIRE(cmd != nullptr);
+  CHECK(cmd->flow == f.flow);
+  CHECK(cmd->ctx == f.child);
+  CHECK(cmd->gen == f.h.slot(f.child, cmd->slot).gen);
+  f.rehomed();
+  const abi::CtlEvent* ad = f.h.last_event(abi::CtlEventKind::kAdopted);
+  REQUIRE(ad != nullptr);
+  CHECK(f.h.out.events.back().first == f.child);
+  CHECK(ad->id == 9);
+  CHECK(ad->error == 0);
+  CHECK(ad->slot == cmd->slot);
+  CHECK(ad->gen == cmd->gen);
+  CHECK(ad->remote_port == 40000);
+  CHECK(f.h.cp.stats().flows_moved == 1);
+  ControlPlane::TableCounts t = f.h.cp.table_counts();
+  CHECK(t.slots_in_use == 1);  // the parent's slot was freed
+  CHECK(t.held_refs == 0);
+  CHECK(t.orphans == 0);
+  // The child owns it now like any connection: its ordinary close ends it.
+  REQUIRE(f.close(f.child, ad->slot, ad->gen, true).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
+}
+
+TEST_CASE("Claim: parent still holds it -> the move waits for the parent's close") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.claim(f.child).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 0);
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 1);
+  CHECK_FALSE(f.ended());
+}
+
+TEST_CASE("Claim: parent exits while the child waits -> the connection moves to the child") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.claim(f.child).error == 0);
+  f.h.cp.app_disconnected(f.parent, f.h.now);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 1);
+  CHECK(f.h.out.app_commands.empty());  // not orphaned: no FIN queued behind the dead app
+  f.rehomed();
+  REQUIRE(f.h.last_event(abi::CtlEventKind::kAdopted) != nullptr);
+  CHECK(f.h.last_event(abi::CtlEventKind::kAdopted)->error == 0);
+  CHECK(f.h.cp.ctx_state(f.parent) == CtxState::kDetaching);  // its last slot moved away
+}
+
+TEST_CASE("Claim: a connection this context did not inherit -> EBADF") {
+  Forked f;
+  uint16_t stranger = f.h.add_app();
+  CHECK(f.claim(stranger).error == EBADF);
+  f.child_registers();
+  REQUIRE(f.claim(f.child).error == 0);
+  CHECK(f.claim(f.child).error == EBADF);  // the reference was used up
+}
+
+TEST_CASE("Claim: the fast path refuses the move -> kAdopted carries the error, the child slot is freed") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  REQUIRE(f.claim(f.child, 5).error == 0);
+  f.rehomed(ENOENT);
+  const abi::CtlEvent* ad = f.h.last_event(abi::CtlEventKind::kAdopted);
+  REQUIRE(ad != nullptr);
+  CHECK(ad->id == 5);
+  CHECK(ad->error != 0);
+  CHECK(f.h.cp.table_counts().slots_in_use == 1);  // only the parent's, where the flow still is
+  CHECK(f.h.cp.stats().claims_failed == 1);
+}
+
+TEST_CASE("Claim: the connection fails while the claim waits -> kAdopted with that error") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.claim(f.child, 6).error == 0);
+  f.h.event(abi::FpEventKind::kFlowError, f.flow, EPROTO);
+  const abi::CtlEvent* ad = f.h.last_event(abi::CtlEventKind::kAdopted);
+  REQUIRE(ad != nullptr);
+  CHECK(ad->id == 6);
+  CHECK(ad->error == EPROTO);
+}
+
+TEST_CASE("Drop hold: the child closes its unused copy after the parent did -> FIN") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  abi::AppRequest r{};
+  r.ctx = f.parent;
+  r.slot = f.slot;
+  r.gen = f.gen;
+  REQUIRE(f.h.request(f.child, abi::AppRequestKind::kDropHold, r).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
+  CHECK(f.h.request(f.child, abi::AppRequestKind::kDropHold, r).error == EINVAL);  // once
+}
+
+TEST_CASE("Drop hold: on the hold link before the child registered -> same as on its context") {
+  Forked f;
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  abi::AppRequest r{};
+  r.kind = uint32_t(abi::AppRequestKind::kDropHold);
+  r.ctx = f.parent;
+  r.slot = f.slot;
+  r.gen = f.gen;
+  CHECK(f.h.cp.handle_hold_request(f.hold, r, f.h.now).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
+  r.kind = uint32_t(abi::AppRequestKind::kListen);
+  CHECK(f.h.cp.handle_hold_request(f.hold, r, f.h.now).error == EINVAL);  // only drops on a hold link
+}
+
+TEST_CASE("Fork hold: a grandchild's hold from the child's hold link -> the connection waits for both") {
+  Forked f;
+  uint32_t grand = f.h.cp.fork_hold_from_link(f.hold);
+  REQUIRE(grand != 0);
+  CHECK(f.h.cp.fork_hold_from_link(777) == 0);
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  f.h.cp.hold_link_gone(f.hold, f.h.now);
+  CHECK_FALSE(f.ended());
+  f.h.cp.hold_link_gone(grand, f.h.now);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
+}
