@@ -134,7 +134,6 @@ void ControlPlane::req_accept_ack(uint16_t ctx, const abi::AppRequest& req, abi:
   }
   it->second.unaccepted.pop_front();  // accept() takes connections in the order they were announced
   r.id = req.id;
-  share_accepted(req.id);
 }
 
 void ControlPlane::req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort) {

@@ -286,7 +286,7 @@ class ControlPlane {
   void req_share_listener(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_accepting(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void share_retarget(uint32_t group, bool advance);
-  void share_accepted(uint32_t listener_id);
+  void share_took_syn(uint32_t listener_id);
   void share_leave(uint32_t listener_id);
   void share_ctx_gone(uint16_t ctx);
 

@@ -59,6 +59,7 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
   send_synack(t, ho);
   ++l.half_open;
   half_open_.emplace(t, ho);
+  share_took_syn(listener_id);  // the next SYN on a shared port goes to the next accepting process
   spdlog::debug("listener {}: SYN {} -> SYN-RECEIVED", listener_id, tuple_str(t));
 }
 

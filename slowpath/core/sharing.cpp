@@ -4,9 +4,9 @@
 // connection lives in one context's region from the moment it is established, so each context
 // sharing a port has its own listener record (own backlog and unaccepted queue) and the port's
 // reservation names the member the next SYN goes to. The target moves round-robin over the members
-// that accept (kAccepting, or joined with kShareListener) each time one of them takes a connection
-// and whenever membership changes; with none accepting, the oldest member gets them (it may still
-// accept later). A burst of SYNs between two accept() calls lands on one member.
+// that accept (kAccepting, or joined with kShareListener) with every SYN and whenever membership
+// changes, as SO_REUSEPORT spreads connections; with none accepting, the oldest member gets them
+// (it may still accept later).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -95,7 +95,7 @@ void ControlPlane::share_retarget(uint32_t gid, bool advance) {
   res->ctx = listeners_.at(chosen).ctx;
 }
 
-void ControlPlane::share_accepted(uint32_t listener_id) {
+void ControlPlane::share_took_syn(uint32_t listener_id) {
   auto g = share_.group_of.find(listener_id);
   if (g != share_.group_of.end()) share_retarget(g->second, true);
 }

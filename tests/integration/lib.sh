@@ -146,6 +146,23 @@ for k in sys.argv[1].split("."):
 print(v)' "$1"
 }
 
+# Waits until a Python expression over `virtuosoctl status --json` holds (top-level fields are
+# names, e.g. 'flows == 0 and held_refs == 0'; `fastpath` and `slowpath` are dicts), at most $2
+# seconds; fails with the expression and the values it last saw.
+vt_wait_status() {
+  local deadline=$((SECONDS + $2)) last
+  while :; do
+    last=$("$VT_BIN/virtuosoctl" status --json | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+ok = eval(sys.argv[1], {}, dict(v))
+print("ok" if ok else {k: x for k, x in v.items() if not isinstance(x, dict)})' "$1") || last="status failed"
+    [ "$last" = ok ] && return 0
+    [ $SECONDS -ge $deadline ] && vt_fail "status never had '$1' within $2 s; last: $last"
+    sleep 0.05
+  done
+}
+
 # Checks the JSON line a stream_client.py run printed.
 vt_check_client_result() {
   python3 - "$1" <<'PY'

@@ -224,3 +224,23 @@ TEST_CASE("Sharing: the only child exits without joining -> the closed listener'
   CHECK(h.cp.table_counts().held_refs == 0);
   CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == 0);
 }
+
+TEST_CASE("Sharing: a burst of connections before anyone accepts -> spread one by one over the members") {
+  Harness h;
+  uint16_t parent = h.add_app();
+  uint16_t c1 = h.add_app();
+  uint16_t c2 = h.add_app();
+  uint32_t l = h.listen(parent, 80);
+  inherit(h, c1, parent);
+  inherit(h, c2, parent);
+  share(h, c1, l);
+  share(h, c2, l);
+  int to_c1 = 0, to_c2 = 0;
+  for (uint16_t p = 0; p < 6; ++p) {  // nobody accept()s in between
+    auto [ctx, id] = connect_one(h, uint16_t(41000 + p));
+    (ctx == c1 ? to_c1 : to_c2)++;
+    CHECK(ctx != parent);
+  }
+  CHECK(to_c1 == 3);
+  CHECK(to_c2 == 3);
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Connections that cross fork(), with Debian's socat and Python under the shim and Linux peers:
+# a socat fork-per-connection echo server (accept, fork, the child serves) answers 8 concurrent
+# and 20 sequential Linux clients, every stream checked; Python clients under the shim hand their
+# connections to forked children (fresh, mid-stream, with unread bytes, a silent child, a
+# grandchild) against a Linux socat echo server. Afterwards the daemon holds no connection,
+# reference or hold link beyond the listening socket.
+source "$(dirname "$0")/lib.sh"
+command -v socat >/dev/null || { echo "socat not installed (scripts/install-deps.sh)" >&2; exit 77; }
+vt_init
+vt_start_daemon
+peer() { ip netns exec "$VT_NS" timeout 120 "$@"; }
+
+# 1. The server under the shim: socat's parent accepts and forks; each child runs `cat` behind a
+#    socket pair and shuttles bytes between it and the inherited connection.
+vt_spawn_shim "$VT_TMP/socat-server.out" socat -d TCP-LISTEN:7000,fork,reuseaddr EXEC:cat
+SERVER=$VT_LAST_PID
+vt_wait_status 'ports_listening == 1' 20
+pids=()
+for i in $(seq 8); do
+  peer python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port 7000 --bytes $((2 * 1024 * 1024)) \
+    --roundtrips 50 >"$VT_TMP/concurrent$i.out" 2>&1 &
+  pids+=($!)
+done
+for i in $(seq 8); do
+  wait "${pids[$((i - 1))]}" || vt_fail "concurrent client $i: $(tail -n 3 "$VT_TMP/concurrent$i.out")"
+  vt_check_client_result "$VT_TMP/concurrent$i.out" >/dev/null || vt_fail "concurrent client $i"
+done
+for i in $(seq 20); do
+  peer python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port 7000 --bytes 65536 --roundtrips 5 \
+    >"$VT_TMP/seq.out" 2>&1 || vt_fail "sequential client $i: $(tail -n 3 "$VT_TMP/seq.out")"
+  vt_check_client_result "$VT_TMP/seq.out" >/dev/null || vt_fail "sequential client $i"
+done
+kill -0 "$SERVER" || vt_fail "the socat server exited"
+moved=$(vt_status_field slowpath.flows_moved)
+[ "$moved" -ge 28 ] || vt_fail "only $moved connections moved into socat's children (28 served)"
+vt_wait_status 'flows == 0 and held_refs == 0 and hold_links == 0 and ports_listening == 1' 20
+vt_log "socat fork server: 28 connections served by forked children, $moved moved"
+
+# 2. Clients under the shim that fork with a live connection; a Linux socat echo server.
+vt_spawn_peer "$VT_TMP/linux-socat.out" socat TCP-LISTEN:7100,fork,reuseaddr EXEC:cat
+for _ in $(seq 200); do
+  ip netns exec "$VT_NS" ss -ltn | grep -q ':7100 ' && break
+  sleep 0.05
+done
+timeout 120 "$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/fork_client.py" --host "$VT_PEER_IP" --port 7100 \
+  >"$VT_TMP/fork-client.out" 2>&1 || vt_fail "fork client: $(tail -n 5 "$VT_TMP/fork-client.out")"
+for c in fresh midway unread silent grand; do
+  grep -qx "ok $c" "$VT_TMP/fork-client.out" || vt_fail "fork client case $c did not pass"
+done
+# The silent child's connection too must have ended (the daemon sent the FIN on the last close).
+vt_wait_status 'flows == 0 and held_refs == 0 and hold_links == 0' 20
+vt_pass "fork(): socat's fork-per-connection server and forking Python clients, every byte checked"
