@@ -31,12 +31,51 @@ class UnixChannel : public RequestChannel {
   UnixChannel(const KernelOps& k, int fd, uint32_t next_seq) : k_(k), fd_(fd), seq_(next_seq) {}
   ~UnixChannel() override { k_.close(fd_); }
 
-  int call(abi::AppRequest& req, abi::AppResponse& resp) override { return call_with_fd(req, resp, -1); }
-
+  int call(abi::AppRequest& req, abi::AppResponse& resp) override {
+    return exchange(req, resp, -1, nullptr);
+  }
   int call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int pass_fd) override {
+    return exchange(req, resp, pass_fd, nullptr);
+  }
+  int call_receiving_fd(abi::AppRequest& req, abi::AppResponse& resp, int& fd) override {
+    fd = -1;
+    int rc = exchange(req, resp, -1, &fd);
+    if (rc < 0 && fd >= 0) {
+      k_.close(fd);
+      fd = -1;
+    }
+    return rc;
+  }
+  int hangup_fd() const override { return fd_; }
+
+ private:
+  // `pass_fd` (>= 0) goes with the request; `keep_fd` (non-null) takes the answer's first descriptor.
+  int exchange(abi::AppRequest& req, abi::AppResponse& resp, int pass_fd, int* keep_fd) {
     std::lock_guard<std::mutex> lk(mu_);
     req.seq = seq_++;
-    struct iovec siov = {&req, sizeof req};
+    if (int rc = send_request(req, pass_fd); rc < 0) return rc;
+    for (;;) {
+      char cbuf[CMSG_SPACE(4 * sizeof(int))];
+      struct iovec iov = {&resp, sizeof resp};
+      struct msghdr m = {};
+      m.msg_iov = &iov;
+      m.msg_iovlen = 1;
+      m.msg_control = cbuf;
+      m.msg_controllen = sizeof cbuf;
+      ssize_t n = k_.recvmsg(fd_, &m, MSG_CMSG_CLOEXEC);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno == EAGAIN ? -ETIMEDOUT : -errno;
+      bool ours = n == static_cast<ssize_t>(sizeof resp) && resp.seq == req.seq;
+      take_passed_fds(m, ours ? keep_fd : nullptr);  // nothing else may leak into the app
+      if (n == 0) return -ECONNRESET;
+      if (n != static_cast<ssize_t>(sizeof resp)) return -EPROTO;
+      if (ours) return resp.kind == req.kind ? 0 : -EPROTO;
+      if (static_cast<int32_t>(resp.seq - req.seq) > 0) return -EPROTO;  // an answer from the future
+    }
+  }
+
+  int send_request(const abi::AppRequest& req, int pass_fd) {
+    struct iovec siov = {const_cast<abi::AppRequest*>(&req), sizeof req};
     struct msghdr sm = {};
     sm.msg_iov = &siov;
     sm.msg_iovlen = 1;
@@ -55,35 +94,22 @@ class UnixChannel : public RequestChannel {
       n = k_.sendmsg(fd_, &sm, MSG_NOSIGNAL);
     } while (n < 0 && errno == EINTR);
     if (n != static_cast<ssize_t>(sizeof req)) return n < 0 ? -errno : -EPROTO;
-    for (;;) {
-      char cbuf[CMSG_SPACE(4 * sizeof(int))];
-      struct iovec iov = {&resp, sizeof resp};
-      struct msghdr m = {};
-      m.msg_iov = &iov;
-      m.msg_iovlen = 1;
-      m.msg_control = cbuf;
-      m.msg_controllen = sizeof cbuf;
-      n = k_.recvmsg(fd_, &m, MSG_CMSG_CLOEXEC);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno == EAGAIN ? -ETIMEDOUT : -errno;
-      close_passed_fds(m);  // no answer after kRegister carries descriptors
-      if (n == 0) return -ECONNRESET;
-      if (n != static_cast<ssize_t>(sizeof resp)) return -EPROTO;
-      if (resp.seq == req.seq) return resp.kind == req.kind ? 0 : -EPROTO;
-      if (static_cast<int32_t>(resp.seq - req.seq) > 0) return -EPROTO;  // an answer from the future
-    }
+    return 0;
   }
-  int hangup_fd() const override { return fd_; }
 
- private:
-  void close_passed_fds(struct msghdr& m) {
+  // Closes every descriptor the message carried, but the first one when `keep` wants it.
+  void take_passed_fds(struct msghdr& m, int* keep) {
     for (struct cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr; c = CMSG_NXTHDR(&m, c)) {
       if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
       size_t nfds = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       for (size_t i = 0; i < nfds; ++i) {
         int fd;
         memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
-        k_.close(fd);
+        if (keep != nullptr && *keep < 0) {
+          *keep = fd;
+        } else {
+          k_.close(fd);
+        }
       }
     }
   }
@@ -163,6 +189,12 @@ int register_app(const KernelOps& k, int sock, Registration& reg, std::string& w
 
 }  // namespace
 
+std::unique_ptr<RequestChannel> make_unix_channel(const KernelOps& k, int fd) {
+  struct timeval tv = {kRequestTimeoutSec, 0};
+  k.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return std::make_unique<UnixChannel>(k, fd, 1);
+}
+
 std::string run_dir_from_env() {
   const char* d = getenv(abi::kRunDirEnv);
   return (d != nullptr && *d != '\0') ? d : abi::kDefaultRunDir;
@@ -236,9 +268,13 @@ int attach_to_daemon(const KernelOps& k, const std::string& run_dir,
       }
     }
   }
+  if (reg.nfds > 0) {
+    k.close(reg.fds[0]);  // the mapping keeps the region alive
+    reg.fds[0] = -1;
+  }
   if (!why.empty()) {
     if (base != MAP_FAILED) munmap(base, bytes);
-    for (int i = 0; i < reg.nfds; ++i) k.close(reg.fds[i]);
+    for (int i = 1; i < reg.nfds; ++i) k.close(reg.fds[i]);
     k.close(sock);
     say_once(k, g_warned_other, "cannot attach to the daemon at " + path + ": " + why);
     return -EAFNOSUPPORT;
@@ -249,7 +285,6 @@ int attach_to_daemon(const KernelOps& k, const std::string& run_dir,
   p.view.layout = reg.resp.layout;
   p.app_doorbell = reg.fds[1];
   p.fp_doorbell = reg.fds[2];
-  p.region_fd = reg.fds[0];  // kept: a fork() child proves its descent with it (kInherit)
   p.ctx_id = reg.resp.ctx_id;
   p.local_ip = reg.resp.local_ip;
   p.channel = std::make_unique<UnixChannel>(k, sock, 2);

@@ -12,6 +12,9 @@ namespace virtuoso::shim {
 // How long one request may wait for its answer before the link counts as broken.
 inline constexpr int kRequestTimeoutSec = 10;
 
+// A request channel over a Unix seqpacket link to the daemon (a fork hold link); owns `fd`.
+std::unique_ptr<RequestChannel> make_unix_channel(const KernelOps& k, int fd);
+
 // $VIRTUOSO_RUN_DIR, or /run/virtuoso.
 std::string run_dir_from_env();
 

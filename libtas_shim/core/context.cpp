@@ -26,14 +26,8 @@ Context::Context(const KernelOps& k, Params p)
       slots_(p_.view.layout.n_slots, nullptr) {}
 
 Context::~Context() {
-  if (on_gone_) {
-    std::vector<int> kept = {p_.region_fd};
-    if (p_.channel && p_.channel->hangup_fd() >= 0) kept.push_back(p_.channel->hangup_fd());
-    on_gone_(kept);
-  }
   p_.channel.reset();
   if (p_.release) p_.release();
-  if (p_.region_fd >= 0) k_.close(p_.region_fd);
 }
 
 void Context::mark_dead() {
@@ -45,6 +39,10 @@ void Context::mark_dead() {
     touch(*s);
   }
   for (auto& [cookie, s] : cookies_) {
+    if (s != nullptr && s->state == SockState::kClaiming) {
+      s->fail_claim(ECONNRESET);
+      touch(*s);
+    }
     if (s == nullptr || s->state != SockState::kConnecting) continue;
     s->state = SockState::kFresh;
     s->so_error = ENETDOWN;
@@ -202,6 +200,9 @@ void Context::on_ctl_event(const abi::CtlEvent& ev) {
     case abi::CtlEventKind::kConnectFailed:
       on_connect_failed(ev);
       return;
+    case abi::CtlEventKind::kAdopted:
+      on_adopted(ev);
+      return;
     case abi::CtlEventKind::kReset:
       if (Socket* s = socket_for(ev.slot, ev.gen)) {
         s->fail(sane_errno(ev.error, ECONNRESET));
@@ -306,6 +307,58 @@ void Context::on_connect_failed(const abi::CtlEvent& ev) {
   touch(*s);
 }
 
+void Context::on_adopted(const abi::CtlEvent& ev) {
+  auto it = cookies_.find(ev.id);
+  if (it == cookies_.end()) {
+    ++counters_.stale_events;
+    return;
+  }
+  Socket* s = it->second;
+  cookies_.erase(it);
+  if (ev.error != 0) {
+    if (s != nullptr && s->state == SockState::kClaiming) {
+      s->fail_claim(sane_errno(ev.error, ECONNRESET));
+      touch(*s);
+    }
+    return;
+  }
+  if (!slot_free(ev.slot)) {
+    ++counters_.bad_events;
+    if (s != nullptr && s->state == SockState::kClaiming) {
+      s->fail_claim(EIO);
+      touch(*s);
+    }
+    return;
+  }
+  if (s == nullptr || s->state != SockState::kClaiming) {
+    close_shared_later(ev.slot, ev.gen);  // closed while the claim waited: let go of it now
+    return;
+  }
+  s->state = SockState::kConnected;
+  s->slot = ev.slot;
+  s->gen = ev.gen;
+  if (ev.mss != 0) s->mss = ev.mss;
+  s->forked = true;  // the parent or a sibling may still hold it
+  attach_flow(*s);   // the positions the parent left: rings were copied, positions preserved
+  if (s->shut_wr && !s->fin_queued) {  // shutdown(SHUT_WR) while the claim waited
+    push_cmd(*s, abi::AppCmdKind::kTxFin);
+    s->fin_queued = true;
+  }
+  keepalive_on_open(*this, *s);
+  ++s->rx_seq;
+  ++s->tx_seq;
+  touch(*s);
+}
+
+void Context::close_shared_later(uint32_t slot, uint32_t gen) {
+  abi::AppRequest r{};
+  r.kind = static_cast<uint32_t>(abi::AppRequestKind::kClose);
+  r.slot = slot;
+  r.gen = gen;
+  r.flags = abi::kCloseShared;
+  defer(r);
+}
+
 void Context::attach_flow(Socket& s) {
   slots_[s.slot] = &s;
   const abi::FlowSlot& fs = flow_slot(s.slot);
@@ -361,12 +414,11 @@ void Context::rescan_all() {
 
 void Context::touch(Socket& s) { touch_watchers(s); }
 
-std::vector<int> Context::abandon(std::function<void(const std::vector<int>&)> on_gone) {
+std::vector<int> Context::abandon() {
   std::vector<int> closed;
   if (abandoned_) return closed;  // a grandchild: the grandparent's context was abandoned before
   abandoned_ = true;
-  on_gone_ = std::move(on_gone);
-  closed = {p_.app_doorbell, p_.fp_doorbell};
+  closed = own_fds();
   dead_ = true;
   link_broken_.store(true, std::memory_order_release);
   hub_.forget_all();
@@ -376,18 +428,14 @@ std::vector<int> Context::abandon(std::function<void(const std::vector<int>&)> o
   parked_accepts_.clear();
   pending_cmds_.clear();
   deferred_.clear();
+  p_.channel.reset();            // the parent's link to the daemon
   if (p_.release) p_.release();  // the parent's mapping copy and doorbells
   p_.release = nullptr;
   return closed;
 }
 
-bool Context::inherits_from(uint32_t ctx_id) const {
-  return std::find(inherited_ids_.begin(), inherited_ids_.end(), ctx_id) != inherited_ids_.end();
-}
-
 std::vector<int> Context::own_fds() const {
   std::vector<int> fds = {p_.app_doorbell, p_.fp_doorbell};
-  if (p_.region_fd >= 0) fds.push_back(p_.region_fd);
   if (p_.channel && p_.channel->hangup_fd() >= 0) fds.push_back(p_.channel->hangup_fd());
   return fds;
 }
@@ -413,6 +461,14 @@ int Context::request(abi::AppRequest& req, abi::AppResponse& resp) {
 int Context::call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int fd) {
   if (link_broken()) return -ENETDOWN;
   int rc = p_.channel->call_with_fd(req, resp, fd);
+  if (rc < 0 && rc != -EOPNOTSUPP) link_broken_.store(true, std::memory_order_release);
+  return rc;
+}
+
+int Context::call_receiving_fd(abi::AppRequest& req, abi::AppResponse& resp, int& fd) {
+  fd = -1;
+  if (link_broken()) return -ENETDOWN;
+  int rc = p_.channel->call_receiving_fd(req, resp, fd);
   if (rc < 0 && rc != -EOPNOTSUPP) link_broken_.store(true, std::memory_order_release);
   return rc;
 }

@@ -24,7 +24,6 @@ class Context : public std::enable_shared_from_this<Context> {
     abi::AppRegionView view{};
     int app_doorbell = -1;
     int fp_doorbell = -1;
-    int region_fd = -1;  // the region memfd, kept open: proof of descent for fork() children
     uint32_t ctx_id = 0;
     uint32_t local_ip = 0;  // the stack's own address (getsockname on INADDR_ANY)
     std::unique_ptr<RequestChannel> channel;
@@ -72,25 +71,19 @@ class Context : public std::enable_shared_from_this<Context> {
   void attach_flow(Socket& s);
   void detach_flow(const Socket& s);
   uint32_t add_cookie(Socket& s);
-  void drop_cookie(uint32_t cookie);    // the kConnect request failed
-  void orphan_cookie(uint32_t cookie);  // released while connecting: abort what completes later
+  void drop_cookie(uint32_t cookie);    // the kConnect / kClaim request failed
+  // Released while connecting (what completes later is aborted) or claiming (closed, shared).
+  void orphan_cookie(uint32_t cookie);
   void begin_listen() { ++listens_in_flight_; }
   void end_listen(uint32_t id, Socket* s);  // s null if kListen failed
   void remove_listener(uint32_t id) { listeners_.erase(id); }
 
-  // In the child after fork(): the parent owns everything; drop it without touching the daemon.
-  // The region memfd and the link stay open (kept_fds): the memfd proves the child's descent
-  // (kInherit), and the link keeps the parent's context, and so its listeners, alive while this
-  // process holds inherited sockets, as a forked child keeps a Linux socket open. They are closed
-  // with the last inherited socket; `on_gone` hears of them first. Returns the descriptors closed.
-  std::vector<int> abandon(std::function<void(const std::vector<int>&)> on_gone);
-  void forget_on_gone() { on_gone_ = nullptr; }  // whoever `on_gone` reports to is going away
-  int region_fd() const { return p_.region_fd; }
-  // The daemon's descriptors this context holds (doorbells, the app.sock link, the region memfd).
+  // In the child after fork(): the queues and the link are the parent's. Forgets every socket,
+  // unmaps the region and closes the doorbells and the link, without a word to the daemon (the
+  // child's references travel on its hold link). Returns the descriptors it closed.
+  std::vector<int> abandon();
+  // The daemon's descriptors this context holds (doorbells, the app.sock link).
   std::vector<int> own_fds() const;
-  // Contexts (by id) whose descent was proven on this one with kInherit.
-  bool inherits_from(uint32_t ctx_id) const;
-  void add_inherited(uint32_t ctx_id) { inherited_ids_.push_back(ctx_id); }
 
   void defer(const abi::AppRequest& req, bool after_slot_cmds = false);
   std::vector<Deferred> take_deferred();
@@ -98,6 +91,7 @@ class Context : public std::enable_shared_from_this<Context> {
   // Slow path round trip; called WITHOUT the stack lock. 0 or -errno (the link broke).
   int request(abi::AppRequest& req, abi::AppResponse& resp);
   int call_with_fd(abi::AppRequest& req, abi::AppResponse& resp, int fd);
+  int call_receiving_fd(abi::AppRequest& req, abi::AppResponse& resp, int& fd);
   bool link_broken() const { return link_broken_.load(std::memory_order_acquire); }
 
  private:
@@ -106,6 +100,8 @@ class Context : public std::enable_shared_from_this<Context> {
   void on_accepted(const abi::CtlEvent& ev);
   void on_connected(const abi::CtlEvent& ev);
   void on_connect_failed(const abi::CtlEvent& ev);
+  void on_adopted(const abi::CtlEvent& ev);
+  void close_shared_later(uint32_t slot, uint32_t gen);
   Socket* socket_for(uint32_t slot, uint32_t gen);
   bool slot_free(uint32_t slot) const;
   std::shared_ptr<Socket> make_accepted(const abi::CtlEvent& ev);
@@ -119,12 +115,11 @@ class Context : public std::enable_shared_from_this<Context> {
   WakeHub hub_;
   bool dead_ = false;
   bool abandoned_ = false;
-  std::function<void(const std::vector<int>&)> on_gone_;
-  std::vector<uint32_t> inherited_ids_;
   std::atomic<bool> link_broken_{false};
   std::vector<Socket*> slots_;  // slot -> the socket owning it (connected or waiting in a backlog)
   std::unordered_map<uint32_t, Socket*> listeners_;
-  std::unordered_map<uint32_t, Socket*> cookies_;  // null: released while connecting
+  // Connect and claim cookies; null: released while connecting or claiming.
+  std::unordered_map<uint32_t, Socket*> cookies_;
   uint32_t next_cookie_ = 1;
   int listens_in_flight_ = 0;
   std::vector<abi::CtlEvent> parked_accepts_;  // kAccepted that beat their kListen answer

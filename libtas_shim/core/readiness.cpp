@@ -44,6 +44,7 @@ uint32_t connected_mask(Socket& s) {
 
 uint32_t poll_mask(Socket& s) {
   // Released: another thread closed it under a blocked call; the slot is no longer ours to read.
+  // Inherited (not adopted): bound or connecting when the parent forked, unusable here.
   if (s.inherited || s.released) return EPOLLERR | EPOLLHUP;
   switch (s.state) {
     case SockState::kListening:
@@ -51,6 +52,8 @@ uint32_t poll_mask(Socket& s) {
       return (!s.accept_queue.empty() || s.ctx->dead()) ? kIn : 0;
     case SockState::kConnecting:
       return s.so_error != 0 ? uint32_t{EPOLLERR} : 0u;
+    case SockState::kClaiming:
+      return 0;  // until kAdopted: neither readable nor writable
     case SockState::kFresh: {
       uint32_t m = kOut | EPOLLHUP;  // TCP_CLOSE: writable (send fails at once) and hung up
       if (s.shut_rd) m |= kIn | EPOLLRDHUP;

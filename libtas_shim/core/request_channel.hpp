@@ -1,5 +1,5 @@
-// The synchronous request/response link to the slow path (app.sock), as an interface so the core
-// can be driven by a fake daemon in tests.
+// The synchronous request/response link to the slow path (app.sock, or a fork hold link), as an
+// interface so the core can be driven by a fake daemon in tests.
 #pragma once
 #include <errno.h>
 #include "virtuoso/abi/unix_proto.hpp"
@@ -17,6 +17,14 @@ class RequestChannel {
     (void)req;
     (void)resp;
     (void)fd;
+    return -EOPNOTSUPP;
+  }
+  // The same, taking the one descriptor the response carries (kForkHold) into `fd` (O_CLOEXEC;
+  // -1 if the response carried none). The caller owns it.
+  virtual int call_receiving_fd(abi::AppRequest& req, abi::AppResponse& resp, int& fd) {
+    (void)req;
+    (void)resp;
+    fd = -1;
     return -EOPNOTSUPP;
   }
   // A descriptor that reports POLLRDHUP when the daemon goes away, or -1.

@@ -18,6 +18,8 @@ enum class SockState : uint8_t {
   kListening,   // has a listener id; accepted connections queue in accept_queue
   kConnecting,  // kConnect was accepted; waiting for kConnected / kConnectFailed with our cookie
   kConnected,   // owns slot/gen until released with kClose / kAbort
+  kClaiming,    // an inherited connection asked for with kClaim (cookie); slot/gen still name it
+                //   in context flow_ctx until kAdopted moves it into ours: not readable/writable
 };
 
 struct SockOptions {
@@ -49,10 +51,14 @@ struct Socket {
   std::shared_ptr<Context> ctx;
   SockState state = SockState::kFresh;
   bool nonblocking = false;
-  bool inherited = false;  // crossed fork(): the parent owns the flow, this process cannot use it
+  bool inherited = false;  // crossed fork() and not yet made this process's own (adopt) or closed
   bool released = false;   // the last descriptor was closed; nothing may use the flow any more
   bool busy = false;       // a slow-path request for this socket is in flight (lock released)
   int fd_refs = 0;         // descriptors naming this socket (dup)
+  // This process forked while holding it (or claimed it from its parent): other processes may
+  // hold it too, so a connection's end is the daemon's decision (kCloseShared), and a listener's
+  // accepts are spread over the processes (kAccepting).
+  bool forked = false;
 
   // Host byte order. local_* come from bind, the daemon's answers or kConnected/kAccepted.
   uint32_t local_ip = 0;
@@ -66,7 +72,8 @@ struct Socket {
   bool connect_unreported = false;  // a connect finished; the next connect() call reports it
   int so_error = 0;
 
-  // Flow (kConnected).
+  // Flow (kConnected). An inherited or claimed one lives in context flow_ctx until it is adopted.
+  uint32_t flow_ctx = 0;
   uint32_t slot = 0;
   uint32_t gen = 0;
   uint16_t mss = 0;
@@ -83,7 +90,6 @@ struct Socket {
   // Listener.
   uint32_t listener_id = 0;
   uint32_t backlog = 0;
-  bool forked = false;           // this process forked while holding it: a child may share it
   bool accept_declared = false;  // kAccepting was sent since then
   std::deque<std::shared_ptr<Socket>> accept_queue;  // established, not yet accept()ed
 
@@ -103,6 +109,15 @@ struct Socket {
     if (failed) return;
     failed = true;
     so_error = err;
+    ++rx_seq;
+    ++tx_seq;
+  }
+  // A kClaim that will not complete: the connection is gone, as after a reset with `err`.
+  void fail_claim(int err) {
+    state = SockState::kFresh;
+    so_error = err;
+    shut_rd = true;  // after the error, reads see the end of the stream
+    shut_wr = true;
     ++rx_seq;
     ++tx_seq;
   }

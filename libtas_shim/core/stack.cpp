@@ -7,20 +7,20 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "attach.hpp"
 #include "flow_rings.hpp"
 #include "readiness.hpp"
 
 namespace virtuoso::shim {
 
-Stack::Stack(const KernelOps& k, StackConfig cfg, ContextFactory attach)
-    : k_(k), cfg_(cfg), attach_(std::move(attach)) {}
+Stack::Stack(const KernelOps& k, StackConfig cfg, ContextFactory attach,
+             HoldChannelFactory hold_channel)
+    : k_(k), cfg_(cfg), attach_(std::move(attach)), hold_factory_(std::move(hold_channel)) {
+  if (!hold_factory_) hold_factory_ = make_unix_channel;
+}
 
 Stack::~Stack() {
   std::lock_guard<std::mutex> lk(mu_);
-  // An abandoned context may outlive the stack (held by a socket someone else keeps).
-  for (const std::weak_ptr<Context>& w : abandoned_) {
-    if (std::shared_ptr<Context> c = w.lock()) c->forget_on_gone();
-  }
   epolls_.clear();
   for (int fd : kick_pool_) k_.close(fd);
 }
@@ -46,7 +46,21 @@ int Stack::ensure_context(std::shared_ptr<Context>& out) {
   std::shared_ptr<Context> fresh;
   int rc = attach_(k_, fresh);  // a Unix socket round trip: without the stack lock
   if (rc < 0) return rc;
+  // A fork() child: what it inherited becomes this context's (kInherit with the hold link).
+  int hold_fd;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    hold_fd = hold_fd_;
+  }
+  abi::AppResponse inherit{};
+  if (hold_fd >= 0) {
+    abi::AppRequest req{};
+    req.kind = static_cast<uint32_t>(abi::AppRequestKind::kInherit);
+    rc = fresh->call_with_fd(req, inherit, hold_fd);
+    if (rc < 0) return rc;  // the new link broke: the hold stays for the next attempt
+  }
   std::lock_guard<std::mutex> lk(mu_);
+  if (hold_fd >= 0) pass_hold(*fresh, inherit);
   if (ctx_) {
     for (int fd : ctx_->own_fds()) fds_.unmark_internal(fd);
   }
@@ -106,34 +120,23 @@ void Stack::release(Socket& s) {
   // Like Linux, epoll registrations go away with the last descriptor of the socket.
   std::vector<EpollWatch> watches = s.watches;
   for (const EpollWatch& w : watches) w.set->remove(w.fd);
-  if (s.inherited) return;
+  if (s.inherited) {  // never used here: give back the reference the fork gave us
+    drop_inherited(s);
+    settle(s);
+    return;
+  }
   Context& c = *s.ctx;
   switch (s.state) {
     case SockState::kListening:
       stop_listening(s);
       break;
     case SockState::kConnecting:
+    case SockState::kClaiming:  // closed when kAdopted brings it (kCloseShared)
       c.orphan_cookie(s.cookie);
       break;
-    case SockState::kConnected: {
-      c.refresh(s);
-      const abi::AppLayout& l = c.view().layout;
-      // Linux answers a close with unread data, or SO_LINGER {1, 0}, with a reset.
-      bool unread = !s.rings_bad && rx_readable(c.flow_slot(s.slot), s.rx_tail, l.rx_size) > 0;
-      bool abort = (s.opt.linger_on && s.opt.linger_secs == 0) || unread;
-      if (!abort && !s.fin_queued && !s.failed) {
-        c.push_cmd(s, abi::AppCmdKind::kTxFin);
-        s.fin_queued = true;
-      }
-      c.detach_flow(s);
-      abi::AppRequest r{};
-      r.kind = static_cast<uint32_t>(abort ? abi::AppRequestKind::kAbort
-                                           : abi::AppRequestKind::kClose);
-      r.slot = s.slot;
-      r.gen = s.gen;
-      c.defer(r, !abort);
+    case SockState::kConnected:
+      close_flow(c, s);
       break;
-    }
     case SockState::kFresh:
       if (s.reserved) {
         abi::AppRequest r{};
@@ -147,6 +150,31 @@ void Stack::release(Socket& s) {
   }
   // Threads still blocked in this socket must stop looking at the slot.
   if (!c.hub().idle()) c.hub().kick_all(nullptr);
+}
+
+void Stack::close_flow(Context& c, Socket& s) {
+  c.refresh(s);
+  bool linger0 = s.opt.linger_on && s.opt.linger_secs == 0;
+  bool abort = linger0;
+  abi::AppRequest r{};
+  if (s.forked) {
+    // Other processes may hold it (it crossed fork()): the daemon ends it, with a FIN, or a reset
+    // for unread data, when the last holder lets go, as Linux does on the last close of a file.
+    r.flags = abi::kCloseShared;
+  } else {
+    // Linux answers a close with unread data, or SO_LINGER {1, 0}, with a reset.
+    const abi::AppLayout& l = c.view().layout;
+    abort = abort || (!s.rings_bad && rx_readable(c.flow_slot(s.slot), s.rx_tail, l.rx_size) > 0);
+    if (!abort && !s.fin_queued && !s.failed) {
+      c.push_cmd(s, abi::AppCmdKind::kTxFin);
+      s.fin_queued = true;
+    }
+  }
+  c.detach_flow(s);
+  r.kind = static_cast<uint32_t>(abort ? abi::AppRequestKind::kAbort : abi::AppRequestKind::kClose);
+  r.slot = s.slot;
+  r.gen = s.gen;
+  c.defer(r, !abort);  // after the bytes (and the FIN) still waiting for room in the atx queue
 }
 
 int Stack::dup(int fd, int min_fd, bool cloexec) {
@@ -212,6 +240,9 @@ int Stack::fcntl(int fd, int cmd, uintptr_t arg) {
 }
 
 int Stack::ioctl(int fd, unsigned long req, void* arg) {
+  if (req == FIONREAD || req == TIOCOUTQ) {
+    if (int rc = adopt(fd); rc < 0) return rc;  // the counts need the flow
+  }
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
@@ -248,12 +279,6 @@ int Stack::ioctl(int fd, unsigned long req, void* arg) {
   }
 }
 
-void Stack::fork_prepare() {
-  adopt_mu_.lock();   // adopt_mu_, attach_mu_, then mu_, as everywhere
-  attach_mu_.lock();
-  mu_.lock();
-}
-
 void Stack::close_all_at_exit() {
   // Exit closes every descriptor; Linux then sends FIN (or RST for unread data) on each socket.
   // exit() may come from a signal handler that interrupted a call holding the lock: then the
@@ -270,10 +295,12 @@ void Stack::close_all_at_exit() {
   mu_.unlock();
   Guard g(*this);
   // A socket that crossed fork() may still be held by a child (nginx's master exits after
-  // daemonizing; the child keeps the listeners): as in Linux, it stays open. The child holds this
-  // process's link to the daemon, so the daemon closes such sockets when the last holder exits.
+  // daemonizing; the child keeps the listeners): it is closed with kCloseShared (stop_listening
+  // and close_flow), and the daemon keeps it for the other holders, as Linux keeps a file
+  // another process holds. Inherited sockets never used need no kDropHold each: the link that
+  // holds them closes with the process.
   fds_.for_each([&](int, std::shared_ptr<Socket>& s) {
-    if (!s->released && !s->inherited && !s->forked) release(*s);
+    if (!s->released && !s->inherited) release(*s);
   });
 }
 

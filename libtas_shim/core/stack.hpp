@@ -27,6 +27,7 @@
 #include "fd_table.hpp"
 #include "flow_rings.hpp"
 #include "kernel_ops.hpp"
+#include "request_channel.hpp"
 #include "socket.hpp"
 
 namespace virtuoso::shim {
@@ -37,6 +38,9 @@ struct StackConfig {
 
 // Attaches to the daemon: 0 and a context, or -errno (the reason was already reported).
 using ContextFactory = std::function<int(const KernelOps&, std::shared_ptr<Context>&)>;
+// A request channel over a fork hold link (a descriptor from kForkHold); the channel owns `fd`.
+// Null: make_unix_channel (attach.hpp).
+using HoldChannelFactory = std::function<std::unique_ptr<RequestChannel>(const KernelOps&, int fd)>;
 
 class Guard;
 
@@ -62,7 +66,8 @@ struct Deadline {
 
 class Stack {
  public:
-  Stack(const KernelOps& k, StackConfig cfg, ContextFactory attach);
+  Stack(const KernelOps& k, StackConfig cfg, ContextFactory attach,
+        HoldChannelFactory hold_channel = nullptr);
   ~Stack();
   Stack(const Stack&) = delete;
   Stack& operator=(const Stack&) = delete;
@@ -81,15 +86,19 @@ class Stack {
   int dup3(int oldfd, int newfd, int flags, bool dup2_semantics);
   int fcntl(int fd, int cmd, uintptr_t arg);
   int ioctl(int fd, unsigned long req, void* arg);
-  // pthread_atfork handlers: the locks are held across fork() so the child gets whole state.
+  // stack_fork.cpp: pthread_atfork handlers. The locks are held across fork() so the child gets
+  // whole state; before them, the parent asks the daemon for a hold link for the child.
   void fork_prepare();
-  void fork_parent();  // stack_inherit.cpp
-  void fork_child();   // stack_inherit.cpp
-  // stack_inherit.cpp: called WITHOUT the stack lock by calls that may act on an inherited
-  // socket: makes it this process's own where possible (a listener shared with the parent).
+  void fork_parent();
+  void fork_child();
+  // stack_inherit.cpp: called WITHOUT the stack lock by calls that need an inherited socket's
+  // flow or listener: makes it this process's own (shares a listener, claims a connection).
   int adopt(int fd);
   // adopt() for each descriptor of an array of structs (pollfd...), `stride` bytes apart.
   int adopt_fds(const int* fds, size_t n, size_t stride);
+  // Sockets inherited through fork() and not yet adopted or closed: while 0, adopt() costs one
+  // atomic load.
+  uint32_t sockets_to_adopt() const { return to_adopt_.load(std::memory_order_relaxed); }
   FdTable::Kind fd_kind(int fd) const { return fds_.kind(fd); }
   void close_all_at_exit();
 
@@ -134,6 +143,7 @@ class Stack {
   int new_placeholder(bool cloexec);
   int install(int fd, std::shared_ptr<Socket> s);
   void release(Socket& s);
+  void close_flow(Context& c, Socket& s);
   void drain(Context& ctx, const Sleeper* self = nullptr);
   // Re-checks `ready` for up to poll_us (lock dropped between checks); true if it became ready.
   bool spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready);
@@ -147,6 +157,19 @@ class Stack {
 
   // stack_inherit.cpp
   void declare_accepting(Socket& s);
+  int share_listener(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
+  int claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
+  void settle(Socket& s);  // no longer inherited: adopted or closed
+  void drop_inherited(const Socket& s);  // kDropHold for an inherited socket closed unused
+
+  // stack_fork.cpp: the hold link a fork() child got from its parent, until kInherit passes it on.
+  bool daemon_holds_anything();
+  int take_fork_hold();
+  void inherit_on_fork(Socket& s);
+  void pass_hold(Context& fresh, const abi::AppResponse& inherit);
+  void close_hold();
+  void queue_hold_request(const abi::AppRequest& r);
+  void send_hold_deferred();
 
   // stack_conn.cpp
   int request(Socket& s, abi::AppRequest& req, abi::AppResponse& resp, Guard& g);
@@ -181,8 +204,16 @@ class Stack {
   std::vector<int> kick_pool_;
   std::mutex attach_mu_;  // one attach at a time; taken before mu_, never while holding it
   std::mutex adopt_mu_;   // one adoption of an inherited socket at a time; taken before attach_mu_
-  std::atomic<bool> inherited_any_{false};  // this process was forked with stack state
-  std::vector<std::weak_ptr<Context>> abandoned_;  // the parent's contexts, alive while sockets use them
+  std::atomic<uint32_t> to_adopt_{0};  // see sockets_to_adopt()
+
+  // fork(). The hold link is replaced only with attach_mu_ and mu_ held, and used for requests
+  // with attach_mu_ held; the rest is guarded by mu_.
+  HoldChannelFactory hold_factory_;
+  int hold_fd_ = -1;  // our reference-holding link to the daemon (from the parent's kForkHold)
+  std::unique_ptr<RequestChannel> hold_;
+  std::vector<abi::AppRequest> hold_deferred_;  // kDropHold to send on the hold link
+  bool holds_refs_ = false;  // the daemon counts this process as holding what it inherited
+  int fork_hold_fd_ = -1;    // from fork_prepare to fork_parent / fork_child: the child's hold link
 };
 
 // Holds the stack lock for one call. On the way out it sends the slow-path requests that were

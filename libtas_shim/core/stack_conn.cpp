@@ -23,7 +23,7 @@ abi::AppRequest make_request(abi::AppRequestKind kind) {
 
 // The call cannot go on with this socket in this process (or any more).
 int unusable(const Socket& s) {
-  if (s.inherited) return -EOPNOTSUPP;  // crossed fork(): only the parent may use the flow
+  if (s.inherited) return -EOPNOTSUPP;  // bound or connecting when the parent forked: the parent's
   if (s.released) return -EBADF;        // closed by another thread meanwhile
   return 0;
 }
@@ -173,6 +173,7 @@ int Stack::connect(int fd, const struct sockaddr* addr, socklen_t len) {
       }
       return -EISCONN;
     case SockState::kListening:
+    case SockState::kClaiming:
       return -EISCONN;
     case SockState::kConnecting:
       return s->nonblocking ? -EALREADY : connect_wait(g, s);
@@ -282,6 +283,11 @@ int Stack::shutdown(int fd, int how) {
       s->shut_rd = s->shut_rd || rd;
       notify(*s);
       return -ENOTCONN;
+    case SockState::kClaiming:  // the FIN is queued once the connection is ours (on_adopted)
+      s->shut_rd = s->shut_rd || rd;
+      s->shut_wr = s->shut_wr || wr;
+      notify(*s);
+      return 0;
     case SockState::kConnected:
       break;
   }

@@ -1,11 +1,11 @@
-// fork() and the sockets a child inherits: the child's own context, listeners shared with the
-// parent (kInherit + kShareListener), and telling the daemon which process accepts (kAccepting).
+// Sockets a fork() child inherited, made its own on first use: a listener joins the parent's
+// (kShareListener), a connection moves into the child's context (kClaim, completed by kAdopted),
+// one closed unused gives its reference back (kDropHold); and a parent that forked telling the
+// daemon when it accepts (kAccepting).
 //
-// The parent's context is its own: a child must never push to its queues (single producer). So
-// the child registers a context of its own the first time it uses an inherited socket, proves its
-// descent with the parent's region memfd, and joins the parent's listener: the daemon then gives
-// each new connection to one of the processes accepting on the port. An inherited established
-// connection stays the parent's: in the child it fails with EOPNOTSUPP (close is harmless).
+// A claimed connection moves once every other holder's app let go of it (a fork-per-connection
+// server's parent closes its copy right after fork()); until then it is neither readable nor
+// writable here. A connection is used by one process at a time.
 #include <errno.h>
 
 #include "stack.hpp"
@@ -19,53 +19,12 @@ abi::AppRequest make_request(abi::AppRequestKind kind) {
   return r;
 }
 
+int answer_error(int rc, const abi::AppResponse& resp) {
+  if (rc < 0) return -rc;
+  return resp.error == 0 ? 0 : (resp.error > 0 && resp.error < 4096) ? resp.error : EIO;
+}
+
 }  // namespace
-
-void Stack::fork_parent() {
-  // Listeners may now be shared with the child: from here on the daemon must hear which of the
-  // processes accept. A listener already in an epoll set is being accepted on.
-  fds_.for_each([&](int, std::shared_ptr<Socket>& s) {
-    if (s->inherited || s->released) return;
-    s->forked = true;  // also kept open at exit: the child may hold it (see close_all_at_exit)
-    if (s->state != SockState::kListening) return;
-    s->accept_declared = false;
-    if (!s->watches.empty()) declare_accepting(*s);
-  });
-  mu_.unlock();
-  attach_mu_.unlock();
-  adopt_mu_.unlock();
-}
-
-void Stack::fork_child() {
-  mu_.unlock();
-  attach_mu_.unlock();
-  adopt_mu_.unlock();
-  // The locks were held across fork(), so the state is whole; the flows stay the parent's.
-  std::lock_guard<std::mutex> lk(mu_);
-  fds_.for_each([](int, std::shared_ptr<Socket>& s) {
-    s->inherited = true;
-    s->accept_queue.clear();  // connections the parent was told of: the parent's to accept
-  });
-  inherited_any_.store(true, std::memory_order_relaxed);
-  if (ctx_) {
-    // The parent's doorbells go; its region memfd and link stay (marked internal, so that an
-    // app closing "every descriptor" cannot close them) until the last inherited socket goes.
-    FdTable* fds = &fds_;
-    for (int fd : ctx_->abandon([fds](const std::vector<int>& kept) {
-           for (int fd : kept) fds->unmark_internal(fd);
-         })) {
-      fds_.unmark_internal(fd);
-    }
-    abandoned_.push_back(ctx_);
-    ctx_.reset();  // the last inherited socket of it destroys it
-  }
-  // Kick descriptors are eventfds shared with the parent: writing one would wake its threads.
-  for (int fd : kick_pool_) {
-    fds_.unmark_internal(fd);
-    k_.close(fd);
-  }
-  kick_pool_.clear();
-}
 
 void Stack::declare_accepting(Socket& s) {
   if (!s.forked || s.accept_declared || s.state != SockState::kListening) return;
@@ -75,8 +34,29 @@ void Stack::declare_accepting(Socket& s) {
   s.ctx->defer(r);
 }
 
+void Stack::settle(Socket& s) {
+  if (!s.inherited) return;
+  s.inherited = false;
+  to_adopt_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Stack::drop_inherited(const Socket& s) {
+  if (!holds_refs_) return;  // the daemon counts no reference of ours
+  abi::AppRequest r = make_request(abi::AppRequestKind::kDropHold);
+  if (s.state == SockState::kListening) {
+    r.id = s.listener_id;
+  } else if (s.state == SockState::kConnected) {
+    r.ctx = s.flow_ctx;
+    r.slot = s.slot;
+    r.gen = s.gen;
+  } else {
+    return;  // bound or connecting when the parent forked: nothing the hold covers
+  }
+  queue_hold_request(r);
+}
+
 int Stack::adopt_fds(const int* fds, size_t n, size_t stride) {
-  if (!inherited_any_.load(std::memory_order_relaxed)) return 0;
+  if (to_adopt_.load(std::memory_order_relaxed) == 0) return 0;
   for (size_t i = 0; i < n; ++i) {
     int fd = *reinterpret_cast<const int*>(reinterpret_cast<const char*>(fds) + i * stride);
     if (fd < 0 || !is_socket(fd)) continue;
@@ -85,10 +65,11 @@ int Stack::adopt_fds(const int* fds, size_t n, size_t stride) {
   return 0;
 }
 
-// Makes inherited socket `fd` this process's own, if it can be: 0 (also when there is nothing to
-// do, or when it stays the parent's and the call will say EOPNOTSUPP), or -errno.
+// Makes inherited socket `fd` this process's own: 0 (also when there is nothing to do, or when it
+// cannot be and the call will say EOPNOTSUPP), or -errno. A claimed connection is kClaiming on
+// return; a claim the daemon refused leaves it failed with the daemon's error.
 int Stack::adopt(int fd) {
-  if (!inherited_any_.load(std::memory_order_relaxed)) return 0;
+  if (to_adopt_.load(std::memory_order_relaxed) == 0) return 0;
   std::lock_guard<std::mutex> adopt_lk(adopt_mu_);  // one adoption at a time; before mu_
   std::shared_ptr<Socket> s;
   {
@@ -96,28 +77,26 @@ int Stack::adopt(int fd) {
     s = lookup(fd);
     if (!s || !s->inherited || s->released) return 0;
     bool fresh_unbound = s->state == SockState::kFresh && !s->reserved;
-    if (!fresh_unbound && s->state != SockState::kListening) return 0;
+    if (!fresh_unbound && s->state != SockState::kListening && s->state != SockState::kConnected) {
+      return 0;  // bound or connecting when the parent forked: the parent's
+    }
   }
   std::shared_ptr<Context> own;
-  if (int rc = ensure_context(own); rc < 0) return rc;
+  if (int rc = ensure_context(own); rc < 0) return rc;  // registers, then kInherit
   Guard g(*this);
   if (!s->inherited || s->released) return 0;
   if (s->state == SockState::kFresh) {  // nothing of it lives in the daemon yet
     s->ctx = own;
-    s->inherited = false;
+    s->forked = false;
+    settle(*s);
     return 0;
   }
-  std::shared_ptr<Context> parent = s->ctx;
-  if (!own->inherits_from(parent->ctx_id())) {
-    abi::AppRequest req = make_request(abi::AppRequestKind::kInherit);
-    abi::AppResponse resp{};
-    g.unlock();
-    int rc = own->call_with_fd(req, resp, parent->region_fd());
-    g.lock();
-    if (rc < 0) return rc;
-    if (resp.error != 0) return -(resp.error == ESRCH ? EBADF : resp.error);  // the parent's context is gone
-    own->add_inherited(parent->ctx_id());
-  }
+  if (!holds_refs_) return -EBADF;  // the parent got no hold for us, or the daemon refused it
+  return s->state == SockState::kListening ? share_listener(g, s, own) : claim(g, s, own);
+}
+
+int Stack::share_listener(Guard& g, const std::shared_ptr<Socket>& s,
+                          const std::shared_ptr<Context>& own) {
   abi::AppRequest req = make_request(abi::AppRequestKind::kShareListener);
   req.id = s->listener_id;
   req.backlog = s->backlog;
@@ -126,12 +105,11 @@ int Stack::adopt(int fd) {
   g.unlock();
   int rc = own->request(req, resp);
   g.lock();
-  if (rc == 0 && resp.error != 0) rc = -((resp.error > 0 && resp.error < 4096) ? resp.error : EIO);
-  if (rc < 0) {
+  if (int e = answer_error(rc, resp); e != 0) {
     own->end_listen(0, nullptr);
-    return rc == -EINVAL ? -EBADF : rc;  // the parent closed it before we joined
+    return -e;
   }
-  if (s->released) {
+  if (s->released) {  // closed meanwhile (its kDropHold finds the reference used up)
     own->end_listen(resp.id, nullptr);
     abi::AppRequest undo = make_request(abi::AppRequestKind::kUnlisten);
     undo.id = resp.id;
@@ -139,11 +117,35 @@ int Stack::adopt(int fd) {
     return 0;
   }
   s->ctx = own;
-  s->inherited = false;
+  settle(*s);
   s->listener_id = resp.id;
-  s->forked = false;
+  s->forked = false;  // our own listener record on the port
   own->end_listen(resp.id, s.get());
   notify(*s);
+  return 0;
+}
+
+int Stack::claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own) {
+  abi::AppRequest req = make_request(abi::AppRequestKind::kClaim);
+  req.ctx = s->flow_ctx;
+  req.slot = s->slot;
+  req.gen = s->gen;
+  s->ctx = own;
+  s->state = SockState::kClaiming;
+  s->cookie = own->add_cookie(*s);  // before the request: kAdopted may beat the answer
+  req.id = s->cookie;
+  settle(*s);
+  abi::AppResponse resp{};
+  g.unlock();
+  int rc = own->request(req, resp);
+  g.lock();
+  if (int e = answer_error(rc, resp); e != 0) {
+    own->drop_cookie(req.id);  // no kAdopted will come
+    if (s->state == SockState::kClaiming) {
+      s->fail_claim(e);
+      notify(*s);
+    }
+  }
   return 0;
 }
 

@@ -23,7 +23,7 @@ int take_error(Socket& s, int fallback) {
 }
 
 int unusable(const Socket& s) {
-  if (s.inherited) return -EOPNOTSUPP;
+  if (s.inherited) return -EOPNOTSUPP;  // bound or connecting when the parent forked
   if (s.released) return -EBADF;
   return 0;
 }
@@ -33,7 +33,8 @@ int unusable(const Socket& s) {
 ssize_t Stack::try_send(Socket& s, IovCursor& cur) {
   switch (s.state) {
     case SockState::kConnecting:
-      return 0;  // Linux waits for the handshake (sk_stream_wait_connect)
+    case SockState::kClaiming:
+      return 0;  // Linux waits for the handshake (sk_stream_wait_connect); we for the claim
     case SockState::kFresh:
     case SockState::kListening:
       return take_error(s, EPIPE);
@@ -63,6 +64,7 @@ ssize_t Stack::send(int fd, const struct iovec* iov, int iovcnt, int flags) {
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return total;
   if (flags & MSG_OOB) return -EOPNOTSUPP;
+  if (int rc = adopt(fd); rc < 0) return rc;
   IovCursor cur(iov, iovcnt);
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
@@ -94,6 +96,7 @@ ssize_t Stack::try_recv(Socket& s, IovCursor& cur, int flags) {
     case SockState::kListening:
       return -ENOTCONN;
     case SockState::kConnecting:
+    case SockState::kClaiming:
       return -EAGAIN;
     case SockState::kFresh:
       if (s.so_error != 0) return take_error(s, ENOTCONN);
@@ -135,6 +138,7 @@ ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
   if (total < 0) return total;
   if (flags & MSG_OOB) return -EINVAL;  // no urgent data on stack sockets
   if (flags & MSG_ERRQUEUE) return -EAGAIN;  // nothing is ever queued there
+  if (int rc = adopt(fd); rc < 0) return rc;
   IovCursor cur(iov, iovcnt);
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);

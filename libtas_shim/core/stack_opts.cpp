@@ -150,7 +150,8 @@ int Stack::getpeername(int fd, struct sockaddr* addr, socklen_t* len) {
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
   drain(*s->ctx);
-  if (s->state != SockState::kConnected || s->failed || s->closed_by_stack) return -ENOTCONN;
+  bool connected = s->state == SockState::kConnected || s->state == SockState::kClaiming;
+  if (!connected || s->failed || s->closed_by_stack) return -ENOTCONN;
   return fill_sockaddr_in(addr, len, s->remote_ip, s->remote_port);
 }
 
@@ -172,6 +173,9 @@ int Stack::setsockopt(int fd, int level, int name, const void* val, socklen_t le
 int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
   if (val == nullptr || len == nullptr) return -EFAULT;
   if (static_cast<int>(*len) < 0) return -EINVAL;
+  if (level == IPPROTO_TCP && name == TCP_INFO) {
+    if (int rc = adopt(fd); rc < 0) return rc;  // the figures come from the flow
+  }
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;

@@ -18,6 +18,7 @@ uint8_t tcp_state_of(const Socket& s) {
     case SockState::kFresh: return TCP_CLOSE;
     case SockState::kListening: return TCP_LISTEN;
     case SockState::kConnecting: return TCP_SYN_SENT;
+    case SockState::kClaiming: return TCP_ESTABLISHED;
     case SockState::kConnected: break;
   }
   if (s.failed || s.closed_by_stack) return TCP_CLOSE;

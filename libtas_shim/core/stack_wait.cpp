@@ -72,10 +72,12 @@ const struct timespec* Deadline::remaining(struct timespec& buf, int64_t cap_ns)
 Guard::~Guard() {
   if (!lk_.owns_lock()) lk_.lock();
   std::shared_ptr<Context> ctx = st_.ctx_;
-  if (!ctx) return;
-  std::vector<Context::Deferred> list = ctx->take_deferred();
+  std::vector<Context::Deferred> list;
+  if (ctx) list = ctx->take_deferred();
+  bool hold_requests = !st_.hold_deferred_.empty();  // a fork() child before it registered
   lk_.unlock();
   if (!list.empty()) st_.send_deferred(ctx, list);
+  if (hold_requests) st_.send_hold_deferred();
 }
 
 void Stack::send_deferred(const std::shared_ptr<Context>& ctx,

@@ -97,11 +97,18 @@ class ChannelScript {
   uint32_t next_seq = 1;
   uint32_t last_listen_id = 0;
   std::vector<int> passed_fds;  // descriptors sent with requests (kInherit), in order
+  std::vector<int> handed_fds;  // descriptors answers carried (kForkHold: a hold link), in order
 };
 
+// A link to the fake slow path: app.sock, or a hold link (then it owns the descriptor standing
+// for it, as the real channel does).
 class FakeChannel : public RequestChannel {
  public:
-  explicit FakeChannel(std::shared_ptr<ChannelScript> s) : script_(std::move(s)) {}
+  explicit FakeChannel(std::shared_ptr<ChannelScript> s, int owned_fd = -1)
+      : script_(std::move(s)), owned_fd_(owned_fd) {}
+  ~FakeChannel() override {
+    if (owned_fd_ >= 0) ::close(owned_fd_);
+  }
   int call(abi::AppRequest& req, abi::AppResponse& resp) override {
     return script_->call(req, resp);
   }
@@ -112,10 +119,29 @@ class FakeChannel : public RequestChannel {
     }
     return script_->call(req, resp);
   }
+  // A successful answer carries a fresh descriptor (an eventfd standing for a hold link).
+  int call_receiving_fd(abi::AppRequest& req, abi::AppResponse& resp, int& fd) override {
+    fd = -1;
+    int rc = script_->call(req, resp);
+    if (rc == 0 && resp.error == 0) {
+      fd = eventfd(0, EFD_CLOEXEC);
+      std::lock_guard<std::mutex> lk(script_->mu);
+      script_->handed_fds.push_back(fd);
+    }
+    return rc;
+  }
 
  private:
   std::shared_ptr<ChannelScript> script_;
+  int owned_fd_;
 };
+
+// Hold links the stack makes from kForkHold descriptors, all answered by `script`.
+inline HoldChannelFactory fake_hold_links(std::shared_ptr<ChannelScript> script) {
+  return [script](const KernelOps&, int fd) -> std::unique_ptr<RequestChannel> {
+    return std::make_unique<FakeChannel>(script, fd);
+  };
+}
 
 class FakeDaemon {
  public:
@@ -157,7 +183,6 @@ class FakeDaemon {
     p.fp_doorbell = fp_doorbell_;
     p.ctx_id = ctx_id;
     p.local_ip = local_ip;
-    p.region_fd = dup(app_doorbell_);  // any descriptor of our own stands in for the memfd
     p.channel = std::make_unique<FakeChannel>(channel);
     return std::make_shared<Context>(k, std::move(p));
   }
@@ -217,6 +242,17 @@ class FakeDaemon {
     ev.kind = static_cast<uint16_t>(abi::CtlEventKind::kConnectFailed);
     ev.id = cookie;
     ev.error = err;
+    push_ctl(ev);
+  }
+  // The kClaim with `cookie` completed into `s`/`gen` of this context (or failed with `err`).
+  void adopted(uint32_t cookie, uint32_t s, uint32_t gen, int err = 0) {
+    abi::CtlEvent ev{};
+    ev.kind = static_cast<uint16_t>(abi::CtlEventKind::kAdopted);
+    ev.id = cookie;
+    ev.slot = s;
+    ev.gen = gen;
+    ev.error = err;
+    ev.mss = 1460;
     push_ctl(ev);
   }
   void reset(uint32_t s, uint32_t gen, int err) {
@@ -301,10 +337,13 @@ struct Harness {
     StackConfig cfg;
     cfg.poll_us = poll_us;
     std::shared_ptr<Context> c = ctx;
-    stack = std::make_unique<Stack>(k, cfg, [c](const KernelOps&, std::shared_ptr<Context>& out) {
-      out = c;
-      return 0;
-    });
+    stack = std::make_unique<Stack>(
+        k, cfg,
+        [c](const KernelOps&, std::shared_ptr<Context>& out) {
+          out = c;
+          return 0;
+        },
+        fake_hold_links(hold_links));
   }
   ChannelScript& channel() { return *daemon.channel; }
 
@@ -344,6 +383,7 @@ struct Harness {
   FakeDaemon daemon;
   KernelOps k;
   std::shared_ptr<Context> ctx;
+  std::shared_ptr<ChannelScript> hold_links = std::make_shared<ChannelScript>();
   std::unique_ptr<Stack> stack;
 };
 

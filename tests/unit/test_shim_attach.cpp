@@ -2,6 +2,7 @@
 // and the request channel that follows.
 #include <catch2/catch.hpp>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -102,9 +103,29 @@ class AppSockServer {
       r.kind = req.kind;
       r.seq = req.seq;
       r.port = 4242;
-      ::send(c, &r, sizeof r, 0);
+      bool hold = req.kind == static_cast<uint32_t>(abi::AppRequestKind::kForkHold);
+      send_answer(c, r, hold ? eventfd(0, 0) : -1);
     }
     ::close(c);
+  }
+  // One answer, carrying descriptor `fd` (then closed here) if it is >= 0.
+  static void send_answer(int c, abi::AppResponse& r, int fd) {
+    char cbuf[CMSG_SPACE(sizeof(int))] = {};
+    struct iovec iov = {&r, sizeof r};
+    struct msghdr m = {};
+    m.msg_iov = &iov;
+    m.msg_iovlen = 1;
+    if (fd >= 0) {
+      m.msg_control = cbuf;
+      m.msg_controllen = sizeof cbuf;
+      struct cmsghdr* cm = CMSG_FIRSTHDR(&m);
+      cm->cmsg_level = SOL_SOCKET;
+      cm->cmsg_type = SCM_RIGHTS;
+      cm->cmsg_len = CMSG_LEN(sizeof(int));
+      std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+    }
+    ::sendmsg(c, &m, 0);
+    if (fd >= 0) ::close(fd);
   }
 
   Flaw flaw_;
@@ -134,7 +155,55 @@ TEST_CASE("shim_attach_registers_maps_region_and_keeps_a_request_channel", "[shi
   CHECK(ctx->request(req, resp) == 0);
   CHECK(resp.port == 4242);
   CHECK(resp.seq == req.seq);
-  CHECK(ctx->own_fds().size() == 4);  // two doorbells, the link and the region memfd
+  CHECK(ctx->own_fds().size() == 3);  // two doorbells and the link: the region memfd was closed
+}
+
+TEST_CASE("shim_attach_channel_receives_the_hold_link_close_on_exec", "[shim][attach][fork]") {
+  AppSockServer server(AppSockServer::Flaw::kNone);
+  std::shared_ptr<Context> ctx;
+  REQUIRE(attach_to_daemon(libc_kernel_ops(), server.dir(), ctx) == 0);
+  abi::AppRequest req{};
+  req.kind = static_cast<uint32_t>(abi::AppRequestKind::kForkHold);
+  abi::AppResponse resp{};
+  int fd = -1;
+  REQUIRE(ctx->call_receiving_fd(req, resp, fd) == 0);
+  REQUIRE(fd >= 0);
+  CHECK((fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0);
+  ::close(fd);
+  // An answer without a descriptor: none, and the link goes on.
+  req.kind = static_cast<uint32_t>(abi::AppRequestKind::kBind);
+  CHECK(ctx->call_receiving_fd(req, resp, fd) == 0);
+  CHECK(fd == -1);
+  CHECK(resp.port == 4242);
+}
+
+TEST_CASE("shim_hold_link_channel_speaks_the_request_framing_and_owns_its_descriptor",
+          "[shim][attach][fork]") {
+  int sv[2];
+  REQUIRE(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0);
+  std::thread daemon([fd = sv[1]] {
+    abi::AppRequest req{};
+    while (::recv(fd, &req, sizeof req, 0) == sizeof req) {
+      abi::AppResponse r{};
+      r.kind = req.kind;
+      r.seq = req.seq;
+      r.id = req.id + 1;
+      ::send(fd, &r, sizeof r, 0);
+    }
+    ::close(fd);
+  });
+  {
+    std::unique_ptr<RequestChannel> ch = make_unix_channel(libc_kernel_ops(), sv[0]);
+    abi::AppRequest req{};
+    req.kind = static_cast<uint32_t>(abi::AppRequestKind::kDropHold);
+    req.id = 41;
+    abi::AppResponse resp{};
+    CHECK(ch->call(req, resp) == 0);
+    CHECK(resp.id == 42);
+    CHECK(resp.seq == req.seq);
+  }
+  CHECK(fcntl(sv[0], F_GETFD) < 0);  // closed with the channel: the daemon sees the link end
+  daemon.join();
 }
 
 TEST_CASE("shim_attach_refuses_a_region_with_a_bad_magic", "[shim][attach]") {
@@ -182,23 +251,4 @@ TEST_CASE("shim_check_region_names_each_mismatch", "[shim][attach]") {
   abi::AppLayout bad = l;
   bad.rx_size = 3000;
   CHECK_THAT(check_region(bad, h, l.total_bytes()), Catch::Contains("invalid"));
-}
-
-TEST_CASE("shim_inherited_sockets_after_fork_are_inert", "[shim][fork]") {
-  testing::Harness h;
-  int fd = h.connect_socket(1, 1);
-  // The child-side handler, run here: the flow stays the parent's.
-  h.stack->fork_prepare();
-  h.stack->fork_child();
-  char c = 'x';
-  struct iovec iov = {&c, 1};
-  CHECK(h.stack->send(fd, &iov, 1, 0) == -EOPNOTSUPP);
-  CHECK(h.stack->recv(fd, &iov, 1, 0) == -EOPNOTSUPP);
-  struct pollfd p = {fd, POLLIN, 0};
-  struct timespec zero = {0, 0};
-  CHECK(h.stack->poll(&p, 1, &zero, nullptr) == 1);
-  CHECK(p.revents == (POLLERR | POLLHUP));
-  CHECK(h.stack->close(fd) == 0);
-  CHECK(h.channel().of_kind(abi::AppRequestKind::kClose).empty());  // the parent still owns it
-  CHECK(h.daemon.take_cmds().empty());
 }
