@@ -194,27 +194,35 @@ void epoll_worker(const Options& o, int t) {
   close(ep);
 }
 
-// While the others stream: fork; the child opens its own connection and echoes through it, and
-// finds the inherited sockets the parent's (EOPNOTSUPP); the parent's traffic goes on.
+// Echoes one 4 KiB pattern through `fd`; false if a byte differs or the connection failed.
+bool echo_once(int fd, uint32_t seed) {
+  uint8_t out[4096], in[4096];
+  for (size_t k = 0; k < sizeof out; ++k) out[k] = pattern(seed, k);
+  return write_all(fd, out, sizeof out) && read_all(fd, in, sizeof in) &&
+         memcmp(in, out, sizeof in) == 0;
+}
+
+// While the others stream: fork, as a fork-per-connection server does: the parent connects,
+// forks and closes its copy; the child serves that connection (it moves into the child's
+// context), closes the long-lived inherited one unused, and echoes through one of its own too.
+// The parent's traffic goes on, and its own copy of the long-lived connection stays open.
 void forker(const Options& o, int inherited_fd) {
   for (int i = 0; i < o.forks && !g_traffic_done.load(); ++i) {
+    int handoff = connect_to(o, false);
+    if (handoff < 0) return fail("connect before fork");
     pid_t pid = fork();
     if (pid < 0) return fail("fork", errno);
     if (pid == 0) {
-      char b = 'x';
       int rc = 0;
-      if (send(inherited_fd, &b, 1, MSG_NOSIGNAL) != -1 || errno != EOPNOTSUPP) rc = 2;
+      close(inherited_fd);  // never used here: the parent keeps it
+      if (!echo_once(handoff, 0xbeef + i)) rc = 2;
+      close(handoff);
       int fd = connect_to(o, false);
-      uint8_t out[4096], in[4096];
-      for (size_t k = 0; k < sizeof out; ++k) out[k] = pattern(0xfeed, k);
-      if (fd < 0 || !write_all(fd, out, sizeof out) || !read_all(fd, in, sizeof in) ||
-          memcmp(in, out, sizeof in) != 0) {
-        rc = 3;
-      }
+      if (fd < 0 || !echo_once(fd, 0xfeed)) rc = 3;
       if (fd >= 0) close(fd);
-      close(inherited_fd);
       _exit(rc);
     }
+    close(handoff);  // the child serves it
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
@@ -224,6 +232,7 @@ void forker(const Options& o, int inherited_fd) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // spread forks over the traffic
   }
+  if (!echo_once(inherited_fd, 0xcafe)) fail("the connection the fork children closed is gone");
 }
 
 // A thread blocked in recv() on a socket another thread closes must return, not hang.
