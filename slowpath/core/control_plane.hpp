@@ -298,6 +298,7 @@ class ControlPlane {
   void drop_listener_ref(uint32_t listener_id);
   bool take_flow_ref(HoldRefs& refs, uint32_t flow);  // true if `refs` held it (and no longer does)
   bool take_listener_ref(HoldRefs& refs, uint32_t listener_id);
+  uint32_t claimed_flow(const abi::AppRequest& req) const;  // kNoFlow: none
   void req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi::AppResponse& r);
   bool shared(const Conn& c) const { return c.holds != 0 || c.claimant >= 0 || c.moving; }

@@ -171,14 +171,23 @@ void ControlPlane::req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi
   drop_flow_ref({flow, conns_[flow].serial});
 }
 
-void ControlPlane::req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
-  uint32_t flow = kNoFlow;
-  if (req.ctx < ctxs_.size() && req.slot < ctxs_[req.ctx].slots.size()) {
-    const SlotInfo& si = ctxs_[req.ctx].slots[req.slot];
-    if (si.used && si.gen == req.gen) flow = si.flow;
+// The connection a kClaim names: by slot, or by addresses (a program exec'd with the socket).
+uint32_t ControlPlane::claimed_flow(const abi::AppRequest& req) const {
+  if (req.slot == abi::kClaimByTuple) {
+    auto it = by_tuple_.find(FourTuple{req.local_ip, req.ip, req.local_port, req.port});
+    return it == by_tuple_.end() ? kNoFlow : it->second;
   }
+  if (req.ctx >= ctxs_.size() || req.slot >= ctxs_[req.ctx].slots.size()) return kNoFlow;
+  const SlotInfo& si = ctxs_[req.ctx].slots[req.slot];
+  if (!si.used || si.gen != req.gen) return kNoFlow;
+  uint32_t flow = si.flow;
+  return flow != kNoFlow && conns_[flow].ctx == req.ctx ? flow : kNoFlow;
+}
+
+void ControlPlane::req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
+  uint32_t flow = claimed_flow(req);
   HoldRefs& mine = holds_.ctxs[ctx];
-  if (flow == kNoFlow || conns_[flow].ctx != req.ctx || !take_flow_ref(mine, flow)) {
+  if (flow == kNoFlow || !take_flow_ref(mine, flow)) {
     ++stats_.claims_failed;
     r.error = EBADF;  // not a connection this app inherited, or it is over
     return;
@@ -186,9 +195,10 @@ void ControlPlane::req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppR
   Conn& c = conns_[flow];
   --c.holds;
   if (c.claimant >= 0 || c.moving || !c.installed) {
-    // Another process took it first, or it ended: this process's copy is void.
+    // Another process took it first (two processes using one connection at once is not
+    // supported), or it ended: this process's copy is void.
     ++stats_.claims_failed;
-    r.error = c.installed ? EBUSY : ECONNRESET;
+    r.error = c.installed ? EOPNOTSUPP : ECONNRESET;
     if (!shared(c) && !app_holds(c)) end_unheld(flow, c, false);
     return;
   }

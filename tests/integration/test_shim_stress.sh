@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Stress of the shim itself: shim-stress under the shim against its own echo server on Linux in
 # the peer namespace: 64 threads x 64 connections (blocking and epoll, level and edge, every
-# echoed byte checked), fork during the traffic (the child attaches on its own and echoes; the
-# inherited sockets stay the parent's), close of sockets other threads are blocked in, SA_RESTART
-# and EINTR. VT_STRESS_THREADS / VT_STRESS_CONNS scale it. VT_STRESS_BIN: the bin/ of another
+# echoed byte checked), fork during the traffic (each child serves a connection the parent opened
+# and closed, and drops an inherited one unused; the parent's copy still echoes afterwards), close
+# of sockets other threads are blocked in, SA_RESTART and EINTR. VT_STRESS_THREADS / VT_STRESS_CONNS scale it. VT_STRESS_BIN: the bin/ of another
 # build (e.g. -DVIRTUOSO_SANITIZE=address or thread) whose shim-stress and libtas_shim.so to run.
 source "$(dirname "$0")/lib.sh"
 vt_init

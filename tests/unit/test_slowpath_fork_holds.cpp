@@ -236,3 +236,36 @@ TEST_CASE("Fork hold: a grandchild's hold from the child's hold link -> the conn
   f.h.cp.hold_link_gone(grand, f.h.now);
   CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
 }
+
+TEST_CASE("Claim: by addresses (a program exec'd with the socket) -> the same move as by slot") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  abi::AppRequest r{};
+  r.id = 3;
+  r.slot = abi::kClaimByTuple;
+  r.local_ip = f.h.settings.local_ip;
+  r.local_port = 80;
+  r.ip = kPeerIp;
+  r.port = 40000;
+  abi::AppRequest wrong = r;
+  wrong.port = 40001;
+  CHECK(f.h.request(f.child, abi::AppRequestKind::kClaim, wrong).error == EBADF);
+  REQUIRE(f.h.request(f.child, abi::AppRequestKind::kClaim, r).error == 0);
+  f.rehomed();
+  const abi::CtlEvent* ad = f.h.last_event(abi::CtlEventKind::kAdopted);
+  REQUIRE(ad != nullptr);
+  CHECK(ad->id == 3);
+  CHECK(ad->error == 0);
+}
+
+TEST_CASE("Claim: a second process claims while the first claim waits -> EOPNOTSUPP") {
+  Forked f;
+  f.child_registers();
+  uint16_t sibling = f.h.add_app();
+  uint32_t hold2 = f.h.cp.fork_hold(f.parent);
+  uint16_t origin = 0;
+  REQUIRE(f.h.cp.inherit_hold(sibling, hold2, origin) == 0);
+  REQUIRE(f.claim(f.child).error == 0);
+  CHECK(f.claim(sibling).error == EOPNOTSUPP);
+}

@@ -46,13 +46,17 @@ enum class AppRequestKind : uint32_t {
                         //   holds. Only the child keeps it; it ends (references dropped) when the
                         //   child exits or execs without having passed it on with kInherit.
                         //   Also accepted on a hold link (a child forking before it registered).
-  kClaim = 15,          // id = cookie; ctx, slot, gen = an inherited connection in context `ctx`:
+  kClaim = 15,          // id = cookie; ctx, slot, gen = an inherited connection in context `ctx`
+                        //   (or slot kClaimByTuple and local_ip, local_port, ip, port = its
+                        //   addresses: a program exec'd with it knows no more than that):
                         //   move it into this context. Answer 0, then CtlEvent kAdopted with the
                         //   cookie once it moved: not before every other holder's app let go of it
                         //   (the usual fork-per-connection server closes its copy right away).
   kDropHold = 16,       // id = listener, or id 0 and ctx, slot, gen = connection: this process closed
                         //   an inherited descriptor it never used. Also accepted on a hold link.
 };
+
+inline constexpr uint32_t kClaimByTuple = 0xffffffffu;  // AppRequest::slot of a kClaim naming addresses
 
 // AppRequest::flags
 inline constexpr uint32_t kCloseShared = 1u << 0;  // kClose/kAbort of a descriptor other processes
