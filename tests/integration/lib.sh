@@ -163,6 +163,15 @@ print("ok" if ok else {k: x for k, x in v.items() if not isinstance(x, dict)})' 
   done
 }
 
+# Waits until a Linux program in the peer namespace listens on TCP port $1 (at most 10 s).
+vt_wait_listening_peer() {
+  local deadline=$((SECONDS + 10))
+  until ip netns exec "$VT_NS" ss -Hltn "sport = :$1" | grep -q .; do
+    [ $SECONDS -ge $deadline ] && vt_fail "nothing listens on port $1 in the peer namespace"
+    sleep 0.05
+  done
+}
+
 # Checks the JSON line a stream_client.py run printed.
 vt_check_client_result() {
   python3 - "$1" <<'PY'

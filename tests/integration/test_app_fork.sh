@@ -39,10 +39,7 @@ vt_log "socat fork server: 28 connections served by forked children, $moved move
 
 # 2. Clients under the shim that fork with a live connection; a Linux socat echo server.
 vt_spawn_peer "$VT_TMP/linux-socat.out" socat TCP-LISTEN:7100,fork,reuseaddr EXEC:cat
-for _ in $(seq 200); do
-  ip netns exec "$VT_NS" ss -ltn | grep -q ':7100 ' && break
-  sleep 0.05
-done
+vt_wait_listening_peer 7100
 timeout 120 "$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/fork_client.py" --host "$VT_PEER_IP" --port 7100 \
   >"$VT_TMP/fork-client.out" 2>&1 || vt_fail "fork client: $(tail -n 5 "$VT_TMP/fork-client.out")"
 for c in fresh midway unread silent grand; do

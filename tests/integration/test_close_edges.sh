@@ -95,10 +95,5 @@ grep -q "^reset" "$VT_TMP/linger.out" || vt_fail "SO_LINGER 0: Linux saw $(cat "
 vt_log "SO_LINGER 0: the Linux peer saw a reset"
 
 # Nothing left: the flows and slots of all three went away (TIME_WAIT aside).
-for _ in $(seq 100); do
-  [ "$(vt_status_field flows)" = 0 ] && [ "$(vt_status_field slots_in_use)" = 0 ] && break
-  sleep 0.05
-done
-[ "$(vt_status_field flows)" = 0 ] || vt_fail "flows left: $(vt_status_field flows)"
-[ "$(vt_status_field slots_in_use)" = 0 ] || vt_fail "slots left: $(vt_status_field slots_in_use)"
+vt_wait_status 'flows == 0 and slots_in_use == 0' 5
 vt_pass "half-close both ways, SO_LINGER 0 seen by Linux as a reset"

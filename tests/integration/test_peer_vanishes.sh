@@ -98,26 +98,17 @@ finish_app() {
 vanish() { ip -n "$VT_NS" addr del "$VT_PEER_IP/24" dev "$VT_TAP"; }
 reappear() { ip -n "$VT_NS" addr add "$VT_PEER_IP/24" dev "$VT_TAP"; }
 
-# Waits (bounded) until status field $1 equals $2.
-wait_field() {
-  for _ in $(seq 200); do
-    [ "$(vt_status_field "$1")" = "$2" ] && return 0
-    sleep 0.05
-  done
-  vt_fail "status $1 is $(vt_status_field "$1"), expected $2"
-}
-
 # (a) Data in flight, then nothing answers.
 start_app inflight 9200
 [ "$(vt_status_field flows)" = 1 ] || vt_fail "(a) expected one flow while connected"
 vanish
 echo go >&"$CTL"
 expect_result inflight "$RETRY_BOUND_S" ETIMEDOUT
-wait_field flows 0  # released while the app still holds its socket
+vt_wait_status 'flows == 0' 10  # released while the app still holds its socket
 [ "$(vt_status_field slowpath.aborts_timeout)" -ge 1 ] || vt_fail "(a) aborts_timeout not counted"
 finish_app
 reappear
-wait_field slots_in_use 0
+vt_wait_status 'slots_in_use == 0' 10
 
 # (b) The peer process dies with SO_LINGER 0: Linux resets the connection.
 vt_spawn_peer "$VT_TMP/rst.out" python3 -c "
@@ -140,27 +131,23 @@ vt_wait_line "$VT_TMP/rst.out" "accepted" 20 "$rst_peer"
 echo go >&"$CTL"
 { kill -KILL "$rst_peer" && wait "$rst_peer"; } 2>/dev/null || true  # quiet: the death is the point
 expect_result idle 2 ECONNRESET
-wait_field flows 0
+vt_wait_status 'flows == 0' 10
 [ "$(vt_status_field slowpath.rsts_received)" -ge 1 ] || vt_fail "(b) rsts_received not counted"
 finish_app
 
 # (c) Keepalive on an idle connection: probes answered while the peer is there...
 start_app keepalive 9200
-for _ in $(seq 100); do
-  [ "$(vt_status_field slowpath.keepalive_probes)" -ge 2 ] && break
-  sleep 0.05
-done
-[ "$(vt_status_field slowpath.keepalive_probes)" -ge 2 ] || vt_fail "(c) no keepalive probes after 5 s idle"
+vt_wait_status 'slowpath["keepalive_probes"] >= 2' 5  # (c) probes while idle
 [ "$(vt_status_field flows)" = 1 ] || vt_fail "(c) answered probes did not keep the connection"
 # ... then not any more.
 vanish
 echo go >&"$CTL"
 expect_result keepalive "$KEEPALIVE_BOUND_S" ETIMEDOUT
 [ "$(vt_status_field slowpath.keepalive_timeouts)" = 1 ] || vt_fail "(c) keepalive_timeouts is not 1"
-wait_field flows 0
+vt_wait_status 'flows == 0' 10
 finish_app
 reappear
 
-wait_field slots_in_use 0
-wait_field ports_in_use 0
+vt_wait_status 'slots_in_use == 0' 10
+vt_wait_status 'ports_in_use == 0' 10
 vt_pass "vanished peers: ETIMEDOUT by retransmission and by keepalive, ECONNRESET by RST; flows released"

@@ -74,12 +74,8 @@ wait_tables "$before"
 vt_log "after:  $(tables)"
 # The fast path's packet buffers: the same number out of the pool as before the run (the gauge is
 # sampled every 1024 loop iterations, so it is read until it settles, within a bound).
-for _ in $(seq 100); do
-  bufs_after=$(vt_status_field fastpath.port_buffers_in_use)
-  [ "$bufs_after" -le $((bufs_before + 64)) ] && break
-  sleep 0.05
-done
-[ "$bufs_after" -le $((bufs_before + 64)) ] || vt_fail "packet buffers in use: $bufs_before before, $bufs_after after"
+vt_wait_status "fastpath['port_buffers_in_use'] <= $((bufs_before + 64))" 5
+bufs_after=$(vt_status_field fastpath.port_buffers_in_use)
 vt_log "packet buffers in use: $bufs_before before, $bufs_after after"
 [ "$(vt_status_field slowpath.active_opens)" -ge $((N_CONN * PER_CONN)) ] || vt_fail "active_opens too low"
 [ "$(vt_status_field slowpath.passive_opens)" -ge $((N_CONN * PER_CONN)) ] || vt_fail "passive_opens too low"
