@@ -32,6 +32,20 @@ abi::AppResponse accepting(Harness& h, uint16_t ctx, uint32_t listener) {
   return h.request(ctx, abi::AppRequestKind::kAccepting, r);
 }
 
+// listen() on port 80 by `ctx`: the errno (0: it listens now).
+int listen_80(Harness& h, uint16_t ctx) {
+  abi::AppRequest r{};
+  r.port = 80;
+  r.backlog = 4;
+  return h.request(ctx, abi::AppRequestKind::kListen, r).error;
+}
+
+void unlisten(Harness& h, uint16_t ctx, uint32_t listener) {
+  abi::AppRequest r{};
+  r.id = listener;
+  REQUIRE(h.request(ctx, abi::AppRequestKind::kUnlisten, r).error == 0);
+}
+
 void accept_ack(Harness& h, uint16_t ctx, uint32_t listener) {
   abi::AppRequest r{};
   r.id = listener;
@@ -142,14 +156,9 @@ TEST_CASE("Sharing: the parent exits -> the port stays the child's until it clos
   auto [ctx, id] = connect_one(h, 40000);
   CHECK(ctx == child);
   CHECK(id == m);
-  abi::AppRequest port80{};
-  port80.port = 80;
-  port80.backlog = 4;
-  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == EADDRINUSE);
-  abi::AppRequest un{};
-  un.id = m;
-  REQUIRE(h.request(child, abi::AppRequestKind::kUnlisten, un).error == 0);
-  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == 0);
+  CHECK(listen_80(h, other) == EADDRINUSE);
+  unlisten(h, child, m);
+  CHECK(listen_80(h, other) == 0);
 }
 
 TEST_CASE("Sharing: the child closes its listener -> the parent keeps the port and its connections") {
@@ -159,9 +168,7 @@ TEST_CASE("Sharing: the child closes its listener -> the parent keeps the port a
   uint32_t l = h.listen(parent, 80);
   inherit(h, child, parent);
   uint32_t m = share(h, child, l).id;
-  abi::AppRequest un{};
-  un.id = m;
-  REQUIRE(h.request(child, abi::AppRequestKind::kUnlisten, un).error == 0);
+  unlisten(h, child, m);
   auto [ctx, id] = connect_one(h, 40000);
   CHECK(ctx == parent);
   CHECK(id == l);
@@ -175,10 +182,7 @@ TEST_CASE("Sharing: the parent exits before the child joins -> the child still g
   uint32_t l = h.listen(parent, 80);
   inherit(h, child, parent);
   h.cp.app_disconnected(parent, h.now);
-  abi::AppRequest port80{};
-  port80.port = 80;
-  port80.backlog = 4;
-  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == EADDRINUSE);  // still held
+  CHECK(listen_80(h, other) == EADDRINUSE);  // still held
   auto r = share(h, child, l);
   REQUIRE(r.error == 0);
   CHECK(h.cp.listeners() == 1);  // the parent's record went with its last holder
@@ -193,9 +197,7 @@ TEST_CASE("Sharing: the parent closes its listener before the child joins -> SYN
   uint16_t child = h.add_app();
   uint32_t l = h.listen(parent, 80);
   inherit(h, child, parent);
-  abi::AppRequest un{};
-  un.id = l;
-  REQUIRE(h.request(parent, abi::AppRequestKind::kUnlisten, un).error == 0);
+  unlisten(h, parent, l);
   h.out.clear();
   h.rx(PeerSeg{wire::kTcpSyn, 1000, 0, 65535, 1460, 7, {}, kPeerIp, 40000, 80});
   CHECK(h.out.frames.empty());  // neither SYN-ACK nor RST: the peer retransmits
@@ -212,17 +214,12 @@ TEST_CASE("Sharing: the only child exits without joining -> the closed listener'
   uint16_t other = h.add_app();
   uint32_t l = h.listen(parent, 80);
   uint32_t hold = h.cp.fork_hold(parent);
-  abi::AppRequest un{};
-  un.id = l;
-  REQUIRE(h.request(parent, abi::AppRequestKind::kUnlisten, un).error == 0);
-  abi::AppRequest port80{};
-  port80.port = 80;
-  port80.backlog = 4;
-  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == EADDRINUSE);
+  unlisten(h, parent, l);
+  CHECK(listen_80(h, other) == EADDRINUSE);
   h.cp.hold_link_gone(hold, h.now);
   CHECK(h.cp.listeners() == 0);
   CHECK(h.cp.table_counts().held_refs == 0);
-  CHECK(h.request(other, abi::AppRequestKind::kListen, port80).error == 0);
+  CHECK(listen_80(h, other) == 0);
 }
 
 TEST_CASE("Sharing: a burst of connections before anyone accepts -> spread one by one over the members") {
