@@ -30,6 +30,12 @@ Context::~Context() {
   if (p_.release) p_.release();
 }
 
+std::shared_ptr<Context> Context::detached(const KernelOps& k) {
+  auto c = std::make_shared<Context>(k, Params{});
+  c->abandon();
+  return c;
+}
+
 void Context::mark_dead() {
   if (dead_) return;
   dead_ = true;

@@ -42,6 +42,9 @@ class Context : public std::enable_shared_from_this<Context> {
 
   Context(const KernelOps& k, Params p);
   ~Context();
+  // What an inherited socket names as its context in a program that got it through exec (it
+  // never had the one the socket came from): dead, owning nothing, as an abandoned one.
+  static std::shared_ptr<Context> detached(const KernelOps& k);
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
 

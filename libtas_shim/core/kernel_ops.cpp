@@ -22,6 +22,9 @@ KernelOps libc_kernel_ops() {
   k.epoll_pwait = ::epoll_pwait;
   k.socket = ::socket;
   k.connect = ::connect;
+  k.bind = ::bind;
+  k.getsockname = ::getsockname;
+  k.getsockopt = ::getsockopt;
   k.sendmsg = ::sendmsg;
   k.recvmsg = ::recvmsg;
   k.setsockopt = ::setsockopt;

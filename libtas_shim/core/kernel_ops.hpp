@@ -19,6 +19,9 @@ struct KernelOps {
   int (*epoll_pwait)(int, struct epoll_event*, int, int, const sigset_t*) = nullptr;
   int (*socket)(int, int, int) = nullptr;
   int (*connect)(int, const struct sockaddr*, socklen_t) = nullptr;
+  int (*bind)(int, const struct sockaddr*, socklen_t) = nullptr;
+  int (*getsockname)(int, struct sockaddr*, socklen_t*) = nullptr;
+  int (*getsockopt)(int, int, int, void*, socklen_t*) = nullptr;
   ssize_t (*sendmsg)(int, const struct msghdr*, int) = nullptr;
   ssize_t (*recvmsg)(int, struct msghdr*, int) = nullptr;
   int (*setsockopt)(int, int, int, const void*, socklen_t) = nullptr;

@@ -59,6 +59,11 @@ struct Socket {
   // hold it too, so a connection's end is the daemon's decision (kCloseShared), and a listener's
   // accepts are spread over the processes (kAccepting).
   bool forked = false;
+  // Exec: the placeholder is bound to its exec name (exec_name.hpp), so its O_NONBLOCK is kept
+  // equal to `nonblocking` for the program it may be passed to; came_through_exec: this program
+  // got it that way, knowing only what the name says (a connection is claimed by its addresses).
+  bool exec_named = false;
+  bool came_through_exec = false;
 
   // Host byte order. local_* come from bind, the daemon's answers or kConnected/kAccepted.
   uint32_t local_ip = 0;

@@ -21,6 +21,7 @@ Stack::Stack(const KernelOps& k, StackConfig cfg, ContextFactory attach,
 
 Stack::~Stack() {
   std::lock_guard<std::mutex> lk(mu_);
+  unexpose_hold();
   epolls_.clear();
   for (int fd : kick_pool_) k_.close(fd);
 }
@@ -187,6 +188,7 @@ int Stack::dup(int fd, int min_fd, bool cloexec) {
     k_.close(nfd);
     return -EMFILE;
   }
+  if (!cloexec) expose_for_exec(nfd, *s);
   return install(nfd, std::move(s));
 }
 
@@ -211,7 +213,9 @@ int Stack::dup3(int oldfd, int newfd, int flags, bool dup2_semantics) {
   if (std::shared_ptr<Socket> victim = fds_.take(newfd)) {
     if (--victim->fd_refs == 0) release(*victim);
   }
-  if (from) install(newfd, std::move(from));
+  if (!from) return newfd;
+  if (!(flags & O_CLOEXEC)) expose_for_exec(newfd, *from);  // dup2 onto 0 and 1, then exec
+  install(newfd, std::move(from));
   return newfd;
 }
 
@@ -230,11 +234,14 @@ int Stack::fcntl(int fd, int cmd, uintptr_t arg) {
     }
     case F_SETFL:
       s->nonblocking = (arg & O_NONBLOCK) != 0;
+      if (s->exec_named) mirror_nonblocking(fd, *s);
       return 0;
     default: {
       // F_GETFD/F_SETFD and the rest act on the placeholder, which carries FD_CLOEXEC.
       int r = k_.fcntl(fd, cmd, arg);
-      return r < 0 ? -errno : r;
+      if (r < 0) return -errno;
+      if (cmd == F_SETFD && !(arg & FD_CLOEXEC)) expose_for_exec(fd, *s);
+      return r;
     }
   }
 }
@@ -250,6 +257,11 @@ int Stack::ioctl(int fd, unsigned long req, void* arg) {
     case FIONBIO:
       if (arg == nullptr) return -EFAULT;
       s->nonblocking = *static_cast<int*>(arg) != 0;
+      if (s->exec_named) mirror_nonblocking(fd, *s);
+      return 0;
+    case FIONCLEX:
+      if (k_.ioctl(fd, req, arg) < 0) return -errno;
+      expose_for_exec(fd, *s);
       return 0;
     case FIONREAD:  // SIOCINQ
     case TIOCOUTQ: {  // SIOCOUTQ

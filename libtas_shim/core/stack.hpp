@@ -102,6 +102,15 @@ class Stack {
   FdTable::Kind fd_kind(int fd) const { return fds_.kind(fd); }
   void close_all_at_exit();
 
+  // stack_exec.cpp: stack sockets that survive exec(). At load, in a program a fork() child
+  // exec'd: takes the hold link VIRTUOSO_HOLD_FD names, and the descriptors bound to exec names
+  // (exec_name.hpp) as inherited sockets, used as a fork child uses its own. Nothing without it.
+  void start_after_exec();
+  // libc failed a call on descriptor `fd`, which is not a stack socket: if it is a placeholder
+  // that came through exec without its hold link, the error to report instead (EBADF, explained
+  // once on stderr); else 0.
+  int exec_orphan_error(int fd);
+
   // stack_conn.cpp: connection life cycle.
   int bind(int fd, const struct sockaddr* addr, socklen_t len);
   int listen(int fd, int backlog);
@@ -171,6 +180,15 @@ class Stack {
   void queue_hold_request(const abi::AppRequest& r);
   void send_hold_deferred();
 
+  // stack_exec.cpp: a fork() child giving the sockets an exec would keep a name, and its hold
+  // link to the program exec'd (VIRTUOSO_HOLD_FD). All with the stack lock held.
+  void expose_for_exec(int fd, Socket& s);  // descriptor `fd` of `s` survives exec
+  void expose_on_fork();                    // those without FD_CLOEXEC when the process forked
+  void unexpose_hold();                     // the hold link is closing or went to a context
+  bool name_for_exec(int fd, Socket& s);
+  void mirror_nonblocking(int fd, const Socket& s);
+  void report_exec_problem();
+
   // stack_conn.cpp
   int request(Socket& s, abi::AppRequest& req, abi::AppResponse& resp, Guard& g);
   int connect_wait(Guard& g, const std::shared_ptr<Socket>& s);
@@ -214,6 +232,10 @@ class Stack {
   std::vector<abi::AppRequest> hold_deferred_;  // kDropHold to send on the hold link
   bool holds_refs_ = false;  // the daemon counts this process as holding what it inherited
   int fork_hold_fd_ = -1;    // from fork_prepare to fork_parent / fork_child: the child's hold link
+  // exec(). Guarded by mu_ but exec_problem_, written once at load.
+  bool hold_exposed_ = false;  // hold_fd_ survives exec and VIRTUOSO_HOLD_FD names it
+  std::string exec_problem_;   // why the sockets this program got through exec cannot be used
+  std::atomic<bool> exec_problem_said_{false};
 };
 
 // Holds the stack lock for one call. On the way out it sends the slow-path requests that were

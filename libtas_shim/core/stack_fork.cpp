@@ -121,6 +121,7 @@ void Stack::fork_child() {
     if (seen.insert(s.get()).second) inherit_on_fork(*s);
   });
   to_adopt_.store(static_cast<uint32_t>(seen.size()), std::memory_order_relaxed);
+  expose_on_fork();  // an exec may keep some of them: their names, and the hold for the new program
   if (ctx_) {
     // The parent's link, doorbells and mapping: the parent's. Its Context object stays, empty,
     // as long as inherited sockets name it.
@@ -169,6 +170,7 @@ void Stack::pass_hold(Context& fresh, const abi::AppResponse& inherit) {
 }
 
 void Stack::close_hold() {
+  unexpose_hold();
   if (hold_fd_ >= 0) fds_.unmark_internal(hold_fd_);
   hold_.reset();  // closes the descriptor
   hold_fd_ = -1;

@@ -80,6 +80,10 @@ int Stack::adopt(int fd) {
     if (!fresh_unbound && s->state != SockState::kListening && s->state != SockState::kConnected) {
       return 0;  // bound or connecting when the parent forked: the parent's
     }
+    if (s->came_through_exec && !holds_refs_) {
+      report_exec_problem();  // VIRTUOSO_HOLD_FD named no hold link: nothing to register for
+      return -EBADF;
+    }
   }
   std::shared_ptr<Context> own;
   if (int rc = ensure_context(own); rc < 0) return rc;  // registers, then kInherit
@@ -127,9 +131,18 @@ int Stack::share_listener(Guard& g, const std::shared_ptr<Socket>& s,
 
 int Stack::claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own) {
   abi::AppRequest req = make_request(abi::AppRequestKind::kClaim);
-  req.ctx = s->flow_ctx;
-  req.slot = s->slot;
-  req.gen = s->gen;
+  if (s->came_through_exec) {
+    // Its addresses are all that stays true: it may have moved since the name was made.
+    req.slot = abi::kClaimByTuple;
+    req.local_ip = s->local_ip;
+    req.local_port = s->local_port;
+    req.ip = s->remote_ip;
+    req.port = s->remote_port;
+  } else {
+    req.ctx = s->flow_ctx;
+    req.slot = s->slot;
+    req.gen = s->gen;
+  }
   s->ctx = own;
   s->state = SockState::kClaiming;
   s->cookie = own->add_cookie(*s);  // before the request: kAdopted may beat the answer

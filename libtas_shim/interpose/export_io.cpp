@@ -30,46 +30,47 @@ void no_address(socklen_t* len) {
 
 VIRTUOSO_EXPORT ssize_t read(int fd, void* buf, size_t len) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().read(fd, buf, len);
+  if (!st.is_socket(fd)) return passed_through(real().read(fd, buf, len), fd);
   return stack_recv(st, fd, buf, len, 0);
 }
 
 VIRTUOSO_EXPORT ssize_t __read_chk(int fd, void* buf, size_t len, size_t buflen) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().read_chk(fd, buf, len, buflen);
+  if (!st.is_socket(fd)) return passed_through(real().read_chk(fd, buf, len, buflen), fd);
   if (len > buflen) __chk_fail();
   return stack_recv(st, fd, buf, len, 0);
 }
 
 VIRTUOSO_EXPORT ssize_t write(int fd, const void* buf, size_t len) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().write(fd, buf, len);
+  if (!st.is_socket(fd)) return passed_through(real().write(fd, buf, len), fd);
   return stack_send(st, fd, buf, len, 0);
 }
 
 VIRTUOSO_EXPORT ssize_t recv(int fd, void* buf, size_t len, int flags) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().recv(fd, buf, len, flags);
+  if (!st.is_socket(fd)) return passed_through(real().recv(fd, buf, len, flags), fd);
   return stack_recv(st, fd, buf, len, flags);
 }
 
 VIRTUOSO_EXPORT ssize_t __recv_chk(int fd, void* buf, size_t len, size_t buflen, int flags) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().recv_chk(fd, buf, len, buflen, flags);
+  if (!st.is_socket(fd)) return passed_through(real().recv_chk(fd, buf, len, buflen, flags), fd);
   if (len > buflen) __chk_fail();
   return stack_recv(st, fd, buf, len, flags);
 }
 
 VIRTUOSO_EXPORT ssize_t send(int fd, const void* buf, size_t len, int flags) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().send(fd, buf, len, flags);
+  if (!st.is_socket(fd)) return passed_through(real().send(fd, buf, len, flags), fd);
   return stack_send(st, fd, buf, len, flags);
 }
 
 VIRTUOSO_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struct sockaddr* src,
                                  socklen_t* srclen) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().recvfrom(fd, buf, len, flags, src, srclen);
+  if (!st.is_socket(fd))
+    return passed_through(real().recvfrom(fd, buf, len, flags, src, srclen), fd);
   ssize_t r = stack_recv(st, fd, buf, len, flags);
   if (r >= 0 && src != nullptr) no_address(srclen);
   return r;
@@ -78,7 +79,8 @@ VIRTUOSO_EXPORT ssize_t recvfrom(int fd, void* buf, size_t len, int flags, struc
 VIRTUOSO_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buflen, int flags,
                                        struct sockaddr* src, socklen_t* srclen) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().recvfrom_chk(fd, buf, len, buflen, flags, src, srclen);
+  if (!st.is_socket(fd))
+    return passed_through(real().recvfrom_chk(fd, buf, len, buflen, flags, src, srclen), fd);
   if (len > buflen) __chk_fail();
   ssize_t r = stack_recv(st, fd, buf, len, flags);
   if (r >= 0 && src != nullptr) no_address(srclen);
@@ -88,25 +90,25 @@ VIRTUOSO_EXPORT ssize_t __recvfrom_chk(int fd, void* buf, size_t len, size_t buf
 VIRTUOSO_EXPORT ssize_t sendto(int fd, const void* buf, size_t len, int flags,
                                const struct sockaddr* dst, socklen_t dstlen) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().sendto(fd, buf, len, flags, dst, dstlen);
+  if (!st.is_socket(fd)) return passed_through(real().sendto(fd, buf, len, flags, dst, dstlen), fd);
   return stack_send(st, fd, buf, len, flags);  // TCP ignores the address on a connected socket
 }
 
 VIRTUOSO_EXPORT ssize_t readv(int fd, const struct iovec* iov, int iovcnt) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().readv(fd, iov, iovcnt);
+  if (!st.is_socket(fd)) return passed_through(real().readv(fd, iov, iovcnt), fd);
   return to_libc(st.recv(fd, iov, iovcnt, 0));
 }
 
 VIRTUOSO_EXPORT ssize_t writev(int fd, const struct iovec* iov, int iovcnt) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().writev(fd, iov, iovcnt);
+  if (!st.is_socket(fd)) return passed_through(real().writev(fd, iov, iovcnt), fd);
   return send_result(st.send(fd, iov, iovcnt, 0), 0);
 }
 
 VIRTUOSO_EXPORT ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().recvmsg(fd, msg, flags);
+  if (!st.is_socket(fd)) return passed_through(real().recvmsg(fd, msg, flags), fd);
   if (msg == nullptr) {
     errno = EFAULT;
     return -1;
@@ -122,7 +124,7 @@ VIRTUOSO_EXPORT ssize_t recvmsg(int fd, struct msghdr* msg, int flags) {
 
 VIRTUOSO_EXPORT ssize_t sendmsg(int fd, const struct msghdr* msg, int flags) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().sendmsg(fd, msg, flags);
+  if (!st.is_socket(fd)) return passed_through(real().sendmsg(fd, msg, flags), fd);
   if (msg == nullptr) {
     errno = EFAULT;
     return -1;

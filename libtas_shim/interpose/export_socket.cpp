@@ -63,7 +63,7 @@ VIRTUOSO_EXPORT int getsockname(int fd, struct sockaddr* addr, socklen_t* len) {
 
 VIRTUOSO_EXPORT int getpeername(int fd, struct sockaddr* addr, socklen_t* len) {
   Stack& st = stack();
-  if (!st.is_socket(fd)) return real().getpeername(fd, addr, len);
+  if (!st.is_socket(fd)) return passed_through(real().getpeername(fd, addr, len), fd);
   return to_libc(st.getpeername(fd, addr, len));
 }
 

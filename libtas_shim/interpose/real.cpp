@@ -94,6 +94,9 @@ KernelOps real_kernel_ops() {
   k.epoll_pwait = r.epoll_pwait;
   k.socket = r.socket;
   k.connect = r.connect;
+  k.bind = r.bind;
+  k.getsockname = r.getsockname;
+  k.getsockopt = r.getsockopt;
   k.sendmsg = r.sendmsg;
   k.recvmsg = r.recvmsg;
   k.setsockopt = r.setsockopt;

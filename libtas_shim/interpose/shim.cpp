@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/attach.hpp"
+#include "core/exec_name.hpp"
 
 namespace virtuoso::shim {
 namespace {
@@ -43,6 +44,12 @@ Stack* make_stack() {
   auto* st = new Stack(real_kernel_ops(), cfg, std::move(attach));
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   return st;
+}
+
+// A program exec'd by a fork() child that held stack sockets takes them back before main() (or
+// another library's constructor) can read its descriptor 0. Without VIRTUOSO_HOLD_FD: nothing.
+__attribute__((constructor)) void take_sockets_after_exec() {
+  if (getenv(kHoldFdEnv) != nullptr) stack().start_after_exec();
 }
 
 // Exit closes every descriptor; the kernel would then finish each connection with FIN (or RST

@@ -16,6 +16,7 @@ TEST_CASE("shim_fork_child_joins_the_inherited_listener_passing_its_hold", "[shi
   uint32_t parent_id = 0;
   int fd = h.listener(8080, parent_id);
   REQUIRE(fd >= 0);
+  REQUIRE(h.stack->fcntl(fd, F_SETFD, FD_CLOEXEC) == 0);  // nothing for an exec to keep
   h.fork_child();
   REQUIRE(h.parent().of_kind(abi::AppRequestKind::kForkHold).size() == 1);
   int hold = h.hold_fd();
