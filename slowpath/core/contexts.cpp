@@ -59,6 +59,7 @@ std::optional<uint32_t> ControlPlane::alloc_slot(uint16_t ctx, uint32_t flow) {
   shm::store_relaxed(fs->rx_tail, 0u);
   shm::store_relaxed(fs->tx_head, 0u);
   shm::store_relaxed(fs->tx_tail, 0u);
+  shm::store_relaxed(fs->app_busy, 0u);
   shm::store_release(fs->gen, si.gen);
   return *slot;
 }

@@ -306,6 +306,7 @@ class ControlPlane {
   // else holds it any more (FIN, or RST for `abort` or unread bytes, as a last close()).
   void owner_let_go(uint32_t flow, Conn& c, bool abort);
   void end_unheld(uint32_t flow, Conn& c, bool abort);
+  bool take_from_owner(uint32_t flow, Conn& c);  // false: its app is working on it, try again later
   void start_move(uint32_t flow, Conn& c);
   void on_moved(uint32_t flow, Conn& c, int error);
   void claim_failed(Conn& c, int error);

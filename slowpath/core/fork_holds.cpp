@@ -159,11 +159,7 @@ void ControlPlane::req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi
     drop_listener_ref(req.id);
     return;
   }
-  uint32_t flow = kNoFlow;
-  if (req.ctx < ctxs_.size() && req.slot < ctxs_[req.ctx].slots.size()) {
-    const SlotInfo& si = ctxs_[req.ctx].slots[req.slot];
-    if (si.used && si.gen == req.gen) flow = si.flow;
-  }
+  uint32_t flow = claimed_flow(req);
   if (flow == kNoFlow || !take_flow_ref(refs, flow)) {
     r.error = EINVAL;  // not held (or the connection is over: its references are void)
     return;
@@ -205,8 +201,28 @@ void ControlPlane::req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppR
   c.claimant = ctx;
   c.claim_cookie = req.id;
   r.id = req.id;
-  spdlog::debug("flow {}: claimed by context {}{}", flow, ctx, app_holds(c) ? " (waits for its owner)" : "");
-  if (!app_holds(c)) start_move(flow, c);
+  spdlog::debug("flow {}: claimed by context {}", flow, ctx);
+  if (!app_holds(c)) {
+    start_move(flow, c);
+  } else {
+    take_from_owner(flow, c);  // now, or on a later tick if its app is working on it
+  }
+}
+
+// The claimed connection's owner app still holds it: take the slot while that app is not working
+// on it (FlowSlot::app_busy). Its app keeps a reference, and hears kTaken before anything else
+// about the slot, so it never touches the slot again; it claims the connection back to use it.
+bool ControlPlane::take_from_owner(uint32_t flow, Conn& c) {
+  abi::FlowSlot* fs = ctxs_[c.ctx].view.slot(c.slot);
+  if (!shm::compare_exchange(fs->app_busy, 0u, abi::kSlotTaken)) return false;
+  emit_ctl(c, abi::CtlEventKind::kTaken, 0);
+  ctxs_[c.ctx].slots[c.slot].app_holds = false;
+  holds_.ctxs[c.ctx].flows.push_back({flow, c.serial});
+  ++c.holds;
+  ++stats_.flows_taken;
+  spdlog::debug("flow {}: taken from context {} for context {}", flow, c.ctx, c.claimant);
+  start_move(flow, c);
+  return true;
 }
 
 void ControlPlane::owner_let_go(uint32_t flow, Conn& c, bool abort) {

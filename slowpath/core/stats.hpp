@@ -48,6 +48,7 @@ struct SlowpathStats {
   uint64_t app_request_errors = 0;
   uint64_t fork_holds = 0;           // hold links made for fork() children (kForkHold)
   uint64_t flows_moved = 0;          // connections moved into a forked process's context (kClaim)
+  uint64_t flows_taken = 0;          // of those, taken from an app that still held them
   uint64_t claims_failed = 0;        // kClaim answered or completed with an error
   uint64_t syn_dropped_no_owner = 0; // SYN for a listener only unregistered fork() children hold
 };
@@ -101,6 +102,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"app_request_errors", &SlowpathStats::app_request_errors},
     {"fork_holds", &SlowpathStats::fork_holds},
     {"flows_moved", &SlowpathStats::flows_moved},
+    {"flows_taken", &SlowpathStats::flows_taken},
     {"claims_failed", &SlowpathStats::claims_failed},
     {"syn_dropped_no_owner", &SlowpathStats::syn_dropped_no_owner},
 };

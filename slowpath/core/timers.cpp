@@ -13,6 +13,7 @@ namespace virtuoso::slowpath {
 using shm::load_relaxed;
 
 void ControlPlane::tick_conn(uint32_t flow, Conn& c, TimeMs now) {
+  if (c.claimant >= 0 && !c.moving && c.installed && app_holds(c)) take_from_owner(flow, c);  // was busy
   tick_keepalive(flow, c, now);  // if it fails the flow, the state below is kRemoving
   switch (c.state) {
     case ConnState::kSynSent: tick_syn_sent(flow, c, now); return;

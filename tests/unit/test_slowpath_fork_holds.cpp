@@ -141,9 +141,10 @@ TEST_CASE("Claim: parent closed first -> kRehome into a child slot, then kAdopte
   CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
 }
 
-TEST_CASE("Claim: parent still holds it -> the move waits for the parent's close") {
+TEST_CASE("Claim: parent still holds it, working on it -> the move waits for the parent's close") {
   Forked f;
   f.child_registers();
+  f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;
   REQUIRE(f.claim(f.child).error == 0);
   CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 0);
   REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
@@ -151,9 +152,66 @@ TEST_CASE("Claim: parent still holds it -> the move waits for the parent's close
   CHECK_FALSE(f.ended());
 }
 
+TEST_CASE("Claim: parent still holds it, idle -> taken at once: kTaken to the parent, which keeps a reference") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.claim(f.child, 4).error == 0);
+  CHECK(f.h.slot(f.parent, f.slot).app_busy == abi::kSlotTaken);
+  REQUIRE(f.h.out.events.size() == 1);
+  CHECK(f.h.out.events[0].first == f.parent);
+  CHECK(f.h.out.events[0].second.kind == uint16_t(abi::CtlEventKind::kTaken));
+  CHECK(f.h.out.events[0].second.slot == f.slot);
+  f.rehomed();
+  REQUIRE(f.h.last_event(abi::CtlEventKind::kAdopted) != nullptr);
+  CHECK(f.h.cp.stats().flows_taken == 1);
+  CHECK(f.h.cp.table_counts().held_refs == 1);  // the parent's
+  CHECK_FALSE(f.ended());
+}
+
+TEST_CASE("Claim: parent busy at the claim -> taken on the first tick after it is done") {
+  Forked f;
+  f.child_registers();
+  abi::FlowSlot& fs = f.h.slot(f.parent, f.slot);
+  fs.app_busy = abi::kSlotBusy;
+  REQUIRE(f.claim(f.child).error == 0);
+  f.h.advance(30);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 0);
+  fs.app_busy = 0;
+  f.h.advance(10);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 1);
+  CHECK(fs.app_busy == abi::kSlotTaken);
+}
+
+TEST_CASE("Claim: taken from the parent, then claimed back by the parent -> taken from the child in turn") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.claim(f.child, 4).error == 0);
+  f.rehomed();
+  const abi::CtlEvent ad = *f.h.last_event(abi::CtlEventKind::kAdopted);
+  abi::AppRequest back{};
+  back.id = 8;
+  back.slot = abi::kClaimByTuple;
+  back.local_ip = ad.local_ip;
+  back.local_port = ad.local_port;
+  back.ip = ad.remote_ip;
+  back.port = ad.remote_port;
+  f.h.out.clear();
+  REQUIRE(f.h.request(f.parent, abi::AppRequestKind::kClaim, back).error == 0);
+  const abi::FpCommand* cmd = f.h.last_command(abi::FpCommandKind::kRehome);
+  REQUIRE(cmd != nullptr);
+  CHECK(cmd->ctx == f.parent);
+  CHECK(f.h.slot(f.child, ad.slot).app_busy == abi::kSlotTaken);
+  f.rehomed();
+  const abi::CtlEvent* again = f.h.last_event(abi::CtlEventKind::kAdopted);
+  REQUIRE(again != nullptr);
+  CHECK(again->id == 8);
+  CHECK(f.h.cp.stats().flows_moved == 2);
+}
+
 TEST_CASE("Claim: parent exits while the child waits -> the connection moves to the child") {
   Forked f;
   f.child_registers();
+  f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;  // it died in the middle of a send
   REQUIRE(f.claim(f.child).error == 0);
   f.h.cp.app_disconnected(f.parent, f.h.now);
   CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 1);
@@ -190,6 +248,7 @@ TEST_CASE("Claim: the fast path refuses the move -> kAdopted carries the error, 
 TEST_CASE("Claim: the connection fails while the claim waits -> kAdopted with that error") {
   Forked f;
   f.child_registers();
+  f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;
   REQUIRE(f.claim(f.child, 6).error == 0);
   f.h.event(abi::FpEventKind::kFlowError, f.flow, EPROTO);
   const abi::CtlEvent* ad = f.h.last_event(abi::CtlEventKind::kAdopted);
@@ -266,6 +325,39 @@ TEST_CASE("Claim: a second process claims while the first claim waits -> EOPNOTS
   uint32_t hold2 = f.h.cp.fork_hold(f.parent);
   uint16_t origin = 0;
   REQUIRE(f.h.cp.inherit_hold(sibling, hold2, origin) == 0);
+  f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;
   REQUIRE(f.claim(f.child).error == 0);
   CHECK(f.claim(sibling).error == EOPNOTSUPP);
+}
+
+TEST_CASE("Drop hold: by addresses, from a parent the connection was taken from -> its reference goes") {
+  Forked f;
+  f.child_registers();
+  REQUIRE(f.claim(f.child, 4).error == 0);  // taken from the idle parent
+  f.rehomed();
+  const abi::CtlEvent ad = *f.h.last_event(abi::CtlEventKind::kAdopted);
+  abi::AppRequest r{};
+  r.slot = abi::kClaimByTuple;
+  r.local_ip = ad.local_ip;
+  r.local_port = ad.local_port;
+  r.ip = ad.remote_ip;
+  r.port = ad.remote_port;
+  REQUIRE(f.h.request(f.parent, abi::AppRequestKind::kDropHold, r).error == 0);
+  CHECK(f.h.cp.table_counts().held_refs == 0);
+  CHECK_FALSE(f.ended());  // the child still holds it
+  REQUIRE(f.close(f.child, ad.slot, ad.gen).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kFin) == 1);
+}
+
+TEST_CASE("Claim: the owner is closing (it took its own slot) -> the move waits for its kClose") {
+  Forked f;
+  f.child_registers();
+  f.h.slot(f.parent, f.slot).app_busy = abi::kSlotTaken;  // the parent's close() is on its way
+  REQUIRE(f.claim(f.child).error == 0);
+  f.h.advance(20);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 0);
+  CHECK(f.h.cp.stats().flows_taken == 0);
+  REQUIRE(f.close(f.parent, f.slot, f.gen).error == 0);
+  CHECK(f.h.count_commands(abi::FpCommandKind::kRehome) == 1);
+  CHECK(f.h.cp.table_counts().held_refs == 0);
 }

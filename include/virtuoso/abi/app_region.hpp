@@ -60,6 +60,9 @@ enum class CtlEventKind : uint16_t {
   kClosed = 5,         // slot/gen finished its orderly close in both directions
   kAdopted = 6,        // the kClaim with cookie `id` completed: the connection is now slot/gen of
                        //   this context (or `error`: it is gone)
+  kTaken = 7,          // another process holding slot/gen claimed it while this app was not
+                       //   working on it (FlowSlot::app_busy): it is moving away; this app keeps a
+                       //   reference and claims it back (kClaim by addresses) to use it again
 };
 struct CtlEvent {
   uint16_t kind;
@@ -78,7 +81,10 @@ struct CtlEvent {
 };
 static_assert(sizeof(CtlEvent) == 40 && std::is_trivially_copyable_v<CtlEvent>);
 
-// Per-flow ring positions. Each field has one writer, on its own cache line.
+inline constexpr uint32_t kSlotBusy = 1;   // FlowSlot::app_busy
+inline constexpr uint32_t kSlotTaken = 2;
+
+// Per-flow ring positions. Each field has one writer (app_busy: see there), on its own cache line.
 // Positions are free-running byte counts (mod 2^32); used = head - tail; ring index = pos & (size-1).
 struct alignas(64) FlowSlot {
   alignas(64) uint32_t rx_head;  // fast path: bytes ever placed in the rx ring
@@ -92,6 +98,12 @@ struct alignas(64) FlowSlot {
   alignas(64) uint32_t rx_tail;  // app: bytes ever consumed from the rx ring
   uint32_t tx_nospace;           // app: 1 while a writer found the tx ring full; only then (or with
                                  //   the ring over half full) does freed space earn a kTxSpace event
+  uint32_t app_busy;             // a slot other processes hold references on (after fork()): the app
+                                 //   sets kSlotBusy (compare-and-swap from 0) while it works on the
+                                 //   slot and 0 after; the slow path swaps 0 for kSlotTaken when
+                                 //   another holder claims the connection, which then moves away.
+                                 //   An app closing the socket swaps 0 for kSlotTaken itself first
+                                 //   (then sends kClose), so that nobody takes it meanwhile
   alignas(64) uint32_t tx_head;  // app: bytes ever written into the tx ring
   alignas(64) uint32_t tx_tail;  // fast path: bytes ever acknowledged by the peer (freed)
 };

@@ -50,13 +50,15 @@ enum class AppRequestKind : uint32_t {
                         //   (or slot kClaimByTuple and local_ip, local_port, ip, port = its
                         //   addresses: a program exec'd with it knows no more than that):
                         //   move it into this context. Answer 0, then CtlEvent kAdopted with the
-                        //   cookie once it moved: not before every other holder's app let go of it
-                        //   (the usual fork-per-connection server closes its copy right away).
-  kDropHold = 16,       // id = listener, or id 0 and ctx, slot, gen = connection: this process closed
-                        //   an inherited descriptor it never used. Also accepted on a hold link.
+                        //   cookie once it moved. If the app owning it still holds it, the slow
+                        //   path takes it (FlowSlot::app_busy) as soon as that app is not working
+                        //   on it, and tells it with CtlEvent kTaken.
+  kDropHold = 16,       // id = listener, or id 0 and a connection named as in kClaim: this process
+                        //   closed a descriptor it holds a reference on but never used (inherited,
+                        //   or taken from it: kTaken). Also accepted on a hold link.
 };
 
-inline constexpr uint32_t kClaimByTuple = 0xffffffffu;  // AppRequest::slot of a kClaim naming addresses
+inline constexpr uint32_t kClaimByTuple = 0xffffffffu;  // AppRequest::slot of a kClaim/kDropHold naming addresses
 
 // AppRequest::flags
 inline constexpr uint32_t kCloseShared = 1u << 0;  // kClose/kAbort of a descriptor other processes

@@ -26,6 +26,11 @@ template <typename T>
 inline void store_seq_cst(T& field, T value) {
   std::atomic_ref<T>(field).store(value, std::memory_order_seq_cst);
 }
+// Compare-and-swap: true if `field` held `expected` and now holds `desired`.
+template <typename T>
+inline bool compare_exchange(T& field, T expected, T desired) {
+  return std::atomic_ref<T>(field).compare_exchange_strong(expected, desired, std::memory_order_acq_rel);
+}
 inline void full_fence() { std::atomic_thread_fence(std::memory_order_seq_cst); }
 
 }  // namespace virtuoso::shm
