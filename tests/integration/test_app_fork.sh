@@ -3,8 +3,9 @@
 # a socat fork-per-connection echo server (accept, fork, the child serves) answers 8 concurrent
 # and 20 sequential Linux clients, every stream checked; Python clients under the shim hand their
 # connections to forked children (fresh, mid-stream, with unread bytes, a silent child, a
-# grandchild) against a Linux socat echo server. Afterwards the daemon holds no connection,
-# reference or hold link beyond the listening socket.
+# grandchild, a parent that keeps its copy and waits, parent and child taking turns) against a
+# Linux socat echo server. Afterwards the daemon holds no connection, reference or hold link
+# beyond the listening socket.
 source "$(dirname "$0")/lib.sh"
 command -v socat >/dev/null || { echo "socat not installed (scripts/install-deps.sh)" >&2; exit 77; }
 vt_init
@@ -42,7 +43,7 @@ vt_spawn_peer "$VT_TMP/linux-socat.out" socat TCP-LISTEN:7100,fork,reuseaddr EXE
 vt_wait_listening_peer 7100
 timeout 120 "$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/fork_client.py" --host "$VT_PEER_IP" --port 7100 \
   >"$VT_TMP/fork-client.out" 2>&1 || vt_fail "fork client: $(tail -n 5 "$VT_TMP/fork-client.out")"
-for c in fresh midway unread silent grand; do
+for c in fresh midway unread silent grand keep turns; do
   grep -qx "ok $c" "$VT_TMP/fork-client.out" || vt_fail "fork client case $c did not pass"
 done
 # The silent child's connection too must have ended (the daemon sent the FIN on the last close).

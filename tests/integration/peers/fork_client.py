@@ -8,6 +8,8 @@ closes its copy (as fork-per-connection programs do), checking every byte the ch
   unread   echoed bytes are waiting, unread, when the process forks; the child reads them
   silent   the child exits without touching it: the connection must still end (FIN)
   grand    the child forks again; the grandchild talks, the child closes its copy
+  keep     the parent keeps its copy open and waits for the child, then talks again itself
+  turns    parent and child take turns on one connection, each waiting for the other
 Prints "ok CASE" for each; exits 1 with a reason on the first failure.
 """
 import argparse
@@ -20,7 +22,7 @@ p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--host", required=True)
 p.add_argument("--port", type=int, required=True)
 p.add_argument("--size", type=int, default=1 << 20, help="bytes each child streams")
-p.add_argument("--cases", default="fresh,midway,unread,silent,grand")
+p.add_argument("--cases", default="fresh,midway,unread,silent,grand,keep,turns")
 args = p.parse_args()
 
 
@@ -137,8 +139,38 @@ def case_grand():
     wait_ok(pid, "grand")
 
 
+def case_keep():
+    s = connect()
+    echo_check(s, os.urandom(1000))
+    pid = in_child(lambda: echo_check(s, os.urandom(args.size)))
+    wait_ok(pid, "keep")  # the parent never closed its copy meanwhile
+    echo_check(s, os.urandom(args.size // 4))
+    s.close()
+
+
+def case_turns():
+    s = connect()
+    r, w = os.pipe()  # the parent's go-ahead for the child, one byte per turn
+    r2, w2 = os.pipe()  # the child's "done" for the parent
+
+    def child():
+        for _ in range(3):
+            os.read(r, 1)
+            echo_check(s, os.urandom(20000))
+            os.write(w2, b"x")
+
+    pid = in_child(child)
+    for _ in range(3):
+        echo_check(s, os.urandom(20000))
+        os.write(w, b"x")
+        os.read(r2, 1)
+    wait_ok(pid, "turns")
+    echo_check(s, os.urandom(1000))
+    s.close()
+
+
 CASES = {"fresh": case_fresh, "midway": case_midway, "unread": case_unread, "silent": case_silent,
-         "grand": case_grand}
+         "grand": case_grand, "keep": case_keep, "turns": case_turns}
 for name in args.cases.split(","):
     CASES[name]()
     print("ok", name, flush=True)
