@@ -7,6 +7,7 @@
 
 #include "epoll_set.hpp"
 #include "flow_rings.hpp"
+#include "shared_slot.hpp"
 #include "stack_keepalive.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
@@ -146,6 +147,9 @@ bool Context::drain() {
 void Context::refresh(Socket& s) const {
   if (s.state != SockState::kConnected || s.failed) return;
   const abi::FlowSlot& fs = flow_slot(s.slot);
+  // A shared connection's slot may have been taken and given to another flow since we drained:
+  // its positions say nothing about ours (the next step on the slot finds out it was taken).
+  if (s.forked && shm::load_acquire(fs.gen) != s.gen) return;
   const abi::AppLayout& l = p_.view.layout;
   if (rx_readable(fs, s.rx_tail, l.rx_size) < 0 || tx_in_flight(fs, s.tx_head, l.tx_size) < 0) {
     s.rings_bad = true;
@@ -208,6 +212,9 @@ void Context::on_ctl_event(const abi::CtlEvent& ev) {
       return;
     case abi::CtlEventKind::kAdopted:
       on_adopted(ev);
+      return;
+    case abi::CtlEventKind::kTaken:
+      on_taken(ev);
       return;
     case abi::CtlEventKind::kReset:
       if (Socket* s = socket_for(ev.slot, ev.gen)) {
@@ -347,13 +354,35 @@ void Context::on_adopted(const abi::CtlEvent& ev) {
   s->forked = true;  // the parent or a sibling may still hold it
   attach_flow(*s);   // the positions the parent left: rings were copied, positions preserved
   if (s->shut_wr && !s->fin_queued) {  // shutdown(SHUT_WR) while the claim waited
-    push_cmd(*s, abi::AppCmdKind::kTxFin);
-    s->fin_queued = true;
+    SlotWork busy(*s);
+    if (busy.ok()) {  // else taken again already: the FIN goes once it is claimed back
+      push_cmd(*s, abi::AppCmdKind::kTxFin);
+      s->fin_queued = true;
+    }
   }
   keepalive_on_open(*this, *s);
   ++s->rx_seq;
   ++s->tx_seq;
   touch(*s);
+}
+
+void Context::on_taken(const abi::CtlEvent& ev) {
+  // It comes before any later event re-using the slot, so slot/gen still name our socket, unless
+  // a call already found app_busy taken and let the slot go.
+  Socket* s = socket_for(ev.slot, ev.gen);
+  if (s == nullptr || s->state != SockState::kConnected) return;
+  lose_slot(*s);
+  ++newly_taken_;
+}
+
+void Context::lose_slot(Socket& s) {
+  detach_flow(s);
+  s.taken = true;
+  s.by_tuple = true;
+  s.inherited = true;  // what an inherited connection is: held, not ours, claimed on use
+  ++s.rx_seq;  // watchers and sleepers re-evaluate it (and claim it)
+  ++s.tx_seq;
+  touch(s);
 }
 
 void Context::close_shared_later(uint32_t slot, uint32_t gen) {

@@ -70,6 +70,17 @@ class Context : public std::enable_shared_from_this<Context> {
   // Re-reads what the fast path publishes for a connected socket: its error and its positions.
   void refresh(Socket& s) const;
 
+  // Shared connection `s` lost its slot to another holder's claim (kTaken, or app_busy found
+  // kSlotTaken): forgets the slot and leaves `s` holding a reference, to be claimed back by its
+  // addresses (Socket::taken). take_newly_taken() counts the kTaken events that did so since it
+  // was last called (the stack counts them among the sockets to adopt).
+  void lose_slot(Socket& s);
+  uint32_t take_newly_taken() {
+    uint32_t n = newly_taken_;
+    newly_taken_ = 0;
+    return n;
+  }
+
   // Ownership maps.
   void attach_flow(Socket& s);
   void detach_flow(const Socket& s);
@@ -104,6 +115,7 @@ class Context : public std::enable_shared_from_this<Context> {
   void on_connected(const abi::CtlEvent& ev);
   void on_connect_failed(const abi::CtlEvent& ev);
   void on_adopted(const abi::CtlEvent& ev);
+  void on_taken(const abi::CtlEvent& ev);
   void close_shared_later(uint32_t slot, uint32_t gen);
   Socket* socket_for(uint32_t slot, uint32_t gen);
   bool slot_free(uint32_t slot) const;
@@ -128,6 +140,7 @@ class Context : public std::enable_shared_from_this<Context> {
   std::vector<abi::CtlEvent> parked_accepts_;  // kAccepted that beat their kListen answer
   std::deque<abi::AppCmd> pending_cmds_;
   bool fp_ring_due_ = false;
+  uint32_t newly_taken_ = 0;
   std::vector<Deferred> deferred_;
   Counters counters_;
 };

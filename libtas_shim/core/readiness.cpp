@@ -6,6 +6,7 @@
 
 #include "context.hpp"
 #include "flow_rings.hpp"
+#include "shared_slot.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
 namespace virtuoso::shim {
@@ -32,7 +33,10 @@ uint32_t connected_mask(Socket& s) {
     int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);
     if (used >= 0 && stream_writable(static_cast<uint32_t>(used), l.tx_size)) {
       m |= kOut;
-      if (s.tx_full_seen) shm::store_relaxed(c.flow_slot(s.slot).tx_nospace, 0u);
+      if (s.tx_full_seen) {
+        SlotWork busy(s);  // a slot taken meanwhile is left alone: the next call finds out
+        if (busy.ok()) shm::store_relaxed(c.flow_slot(s.slot).tx_nospace, 0u);
+      }
       s.tx_full_seen = false;  // the shortage is over: later ACKs are not new edges
     }
   }
@@ -44,6 +48,9 @@ uint32_t connected_mask(Socket& s) {
 
 uint32_t poll_mask(Socket& s) {
   // Released: another thread closed it under a blocked call; the slot is no longer ours to read.
+  // Taken from us: readable and writable, so that the app's next call claims it back (and then
+  // waits for it as for any claim).
+  if (s.taken && !s.released) return kIn | kOut;
   // Inherited (not adopted): bound or connecting when the parent forked, unusable here.
   if (s.inherited || s.released) return EPOLLERR | EPOLLHUP;
   switch (s.state) {

@@ -59,6 +59,14 @@ struct Socket {
   // hold it too, so a connection's end is the daemon's decision (kCloseShared), and a listener's
   // accepts are spread over the processes (kAccepting).
   bool forked = false;
+  // A shared connection (forked) whose slot another holder took while this process was not
+  // working on it (kTaken, or FlowSlot::app_busy found kSlotTaken): it no longer names a slot of
+  // ours; this process's context holds a reference, and the next call that needs the connection
+  // claims it back (inherited is set meanwhile), or close gives the reference back (kDropHold).
+  bool taken = false;
+  // Claims and kDropHold name the connection by its addresses (kClaimByTuple): it came through
+  // exec, or it was taken and may have moved any number of times since.
+  bool by_tuple = false;
   // Exec: the placeholder is bound to its exec name (exec_name.hpp), so its O_NONBLOCK is kept
   // equal to `nonblocking` for the program it may be passed to; came_through_exec: this program
   // got it that way, knowing only what the name says (a connection is claimed by its addresses).

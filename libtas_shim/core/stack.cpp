@@ -10,6 +10,7 @@
 #include "attach.hpp"
 #include "flow_rings.hpp"
 #include "readiness.hpp"
+#include "virtuoso/shm/atomic.hpp"
 
 namespace virtuoso::shim {
 
@@ -161,6 +162,20 @@ void Stack::close_flow(Context& c, Socket& s) {
   if (s.forked) {
     // Other processes may hold it (it crossed fork()): the daemon ends it, with a FIN, or a reset
     // for unread data, when the last holder lets go, as Linux does on the last close of a file.
+    // The slot is marked taken first, so no claim takes it while the kClose is on its way; if a
+    // claim took it already, all we hold is a reference.
+    abi::FlowSlot& fs = c.flow_slot(s.slot);
+    bool ours = shm::compare_exchange(fs.app_busy, 0u, abi::kSlotTaken);
+    if (ours && shm::load_acquire(fs.gen) != s.gen) {
+      shm::store_release(fs.app_busy, 0u);  // another flow's slot by now: not ours to mark
+      ours = false;
+    }
+    if (!ours) {
+      c.lose_slot(s);
+      drop_inherited(s);  // kDropHold by its addresses
+      s.inherited = false;  // released: nothing is left to claim
+      return;
+    }
     r.flags = abi::kCloseShared;
   } else {
     // Linux answers a close with unread data, or SO_LINGER {1, 0}, with a reset.

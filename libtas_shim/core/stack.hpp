@@ -44,6 +44,10 @@ using HoldChannelFactory = std::function<std::unique_ptr<RequestChannel>(const K
 
 class Guard;
 
+// Internal result of one attempt of a call on a shared connection that found its slot taken: the
+// call claims the connection back (adopt) and tries again. Never returned to the app.
+inline constexpr int kClaimAgain = -(1 << 20);
+
 // How long one sleep may last at most (ns, -1: no limit). A command waiting for room in the atx
 // queue is retried every 100 us; a sleeper that got no kick descriptor (out of descriptors)
 // cannot be woken by others and re-checks every millisecond.
@@ -170,6 +174,8 @@ class Stack {
   int claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
   void settle(Socket& s);  // no longer inherited: adopted or closed
   void drop_inherited(const Socket& s);  // kDropHold for an inherited socket closed unused
+  // Shared connection `s` found its slot taken: it becomes a held reference to claim back.
+  void lost_slot(Socket& s);
 
   // stack_fork.cpp: the hold link a fork() child got from its parent, until kInherit passes it on.
   bool daemon_holds_anything();
@@ -200,6 +206,10 @@ class Stack {
   // stack_io.cpp
   ssize_t try_send(Socket& s, IovCursor& cur);
   ssize_t try_recv(Socket& s, IovCursor& cur, int flags);
+  // One attempt of send/recv/shutdown: kClaimAgain if the connection was taken meanwhile.
+  ssize_t send_once(int fd, IovCursor& cur, int flags);
+  ssize_t recv_once(int fd, IovCursor& cur, int flags, ssize_t total);
+  int shutdown_once(int fd, bool rd, bool wr);
 
   // stack_epoll.cpp
   std::shared_ptr<EpollSet> epoll_set_for(int epfd, bool create, int& err);

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "readiness.hpp"
+#include "shared_slot.hpp"
 #include "sockaddr.hpp"
 #include "stack.hpp"
 #include "stack_keepalive.hpp"
@@ -263,13 +264,22 @@ int Stack::shutdown(int fd, int how) {
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return -EINVAL;
   bool rd = how != SHUT_WR;
   bool wr = how != SHUT_RD;
-  if (int rc = adopt(fd); rc < 0) return rc;
+  for (int round = 0;; ++round) {
+    if (int rc = adopt(fd); rc < 0) return rc;
+    int r = shutdown_once(fd, rd, wr);
+    if (r != kClaimAgain || round == 8) return r == kClaimAgain ? -EAGAIN : r;
+  }
+}
+
+int Stack::shutdown_once(int fd, bool rd, bool wr) {
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
+  if (s->taken) return kClaimAgain;  // taken after adopt() looked
   if (int rc = unusable(*s); rc < 0) return rc;
   Context& c = *s->ctx;
   drain(c);
+  if (s->taken) return kClaimAgain;  // the FIN (or SHUT_RD) applies to it once it is ours again
   switch (s->state) {
     case SockState::kListening:
       if (rd) stop_listening(*s);  // wakes threads blocked in accept() (EINVAL), as Linux does
@@ -292,14 +302,17 @@ int Stack::shutdown(int fd, int how) {
       break;
   }
   c.refresh(*s);
-  if (rd) s->shut_rd = true;
-  if (wr && !s->shut_wr) {
-    s->shut_wr = true;
-    if (!s->failed && !s->fin_queued) {
-      c.push_cmd(*s, abi::AppCmdKind::kTxFin);
-      s->fin_queued = true;
+  if (wr && !s->shut_wr && !s->failed && !s->fin_queued) {
+    SlotWork busy(*s);
+    if (!busy.ok()) {
+      lost_slot(*s);
+      return kClaimAgain;
     }
+    c.push_cmd(*s, abi::AppCmdKind::kTxFin);
+    s->fin_queued = true;
   }
+  if (rd) s->shut_rd = true;
+  if (wr) s->shut_wr = true;
   notify(*s);
   return (s->failed || s->closed_by_stack) ? -ENOTCONN : 0;
 }

@@ -113,6 +113,7 @@ std::shared_ptr<Socket> socket_from_name(const ExecName& n, std::shared_ptr<Cont
   auto s = std::make_shared<Socket>(std::move(detached));
   s->inherited = true;
   s->came_through_exec = true;
+  s->by_tuple = true;
   s->exec_named = true;
   s->local_ip = n.local_ip;
   s->local_port = n.local_port;

@@ -34,7 +34,7 @@ bool in_daemon(const Socket& s) {
 bool Stack::daemon_holds_anything() {
   bool any = false;
   fds_.for_each([&](int, std::shared_ptr<Socket>& s) {
-    any = any || (!s->released && in_daemon(*s) && (!s->inherited || holds_refs_));
+    any = any || (!s->released && in_daemon(*s) && (!s->inherited || holds_refs_ || s->taken));
   });
   return any;
 }
@@ -151,6 +151,9 @@ void Stack::inherit_on_fork(Socket& s) {
     queue_hold_request(r);
   }
   s.accept_queue.clear();
+  // A connection taken from the parent: the parent's context holds that reference, the hold link
+  // one for us; either way it is claimed by its addresses.
+  s.taken = false;
   if (s.state == SockState::kClaiming) {
     s.state = SockState::kConnected;  // still where flow_ctx, slot and gen say: claimed again here
   } else if (!s.inherited) {

@@ -3,9 +3,10 @@
 // one closed unused gives its reference back (kDropHold); and a parent that forked telling the
 // daemon when it accepts (kAccepting).
 //
-// A claimed connection moves once every other holder's app let go of it (a fork-per-connection
-// server's parent closes its copy right after fork()); until then it is neither readable nor
-// writable here. A connection is used by one process at a time.
+// A claimed connection moves as soon as the app owning it is not working on it (FlowSlot::app_busy):
+// the daemon takes it from that app, which keeps a reference and claims it back (by addresses)
+// when it uses it again. Until it arrives it is neither readable nor writable here. A connection is
+// used by one process at a time.
 #include <errno.h>
 
 #include "stack.hpp"
@@ -24,6 +25,15 @@ int answer_error(int rc, const abi::AppResponse& resp) {
   return resp.error == 0 ? 0 : (resp.error > 0 && resp.error < 4096) ? resp.error : EIO;
 }
 
+// Names connection `s` by its addresses in a kClaim or kDropHold (slot kClaimByTuple).
+void name_by_tuple(abi::AppRequest& r, const Socket& s) {
+  r.slot = abi::kClaimByTuple;
+  r.local_ip = s.local_ip != 0 ? s.local_ip : s.ctx->local_ip();  // a connection's: the stack's own
+  r.local_port = s.local_port;
+  r.ip = s.remote_ip;
+  r.port = s.remote_port;
+}
+
 }  // namespace
 
 void Stack::declare_accepting(Socket& s) {
@@ -40,11 +50,25 @@ void Stack::settle(Socket& s) {
   to_adopt_.fetch_sub(1, std::memory_order_relaxed);
 }
 
+void Stack::lost_slot(Socket& s) {
+  Context& c = *s.ctx;
+  c.lose_slot(s);
+  to_adopt_.fetch_add(1, std::memory_order_relaxed);
+  notify(s);
+}
+
 void Stack::drop_inherited(const Socket& s) {
-  if (!holds_refs_) return;  // the daemon counts no reference of ours
   abi::AppRequest r = make_request(abi::AppRequestKind::kDropHold);
+  if (s.taken) {  // our context holds the reference the take left us
+    name_by_tuple(r, s);
+    s.ctx->defer(r);
+    return;
+  }
+  if (!holds_refs_) return;  // the daemon counts no reference of ours
   if (s.state == SockState::kListening) {
     r.id = s.listener_id;
+  } else if (s.state == SockState::kConnected && s.by_tuple) {
+    name_by_tuple(r, s);  // it may have moved since the name or the take we know it by
   } else if (s.state == SockState::kConnected) {
     r.ctx = s.flow_ctx;
     r.slot = s.slot;
@@ -95,7 +119,9 @@ int Stack::adopt(int fd) {
     settle(*s);
     return 0;
   }
-  if (!holds_refs_) return -EBADF;  // the parent got no hold for us, or the daemon refused it
+  // The parent got no hold for us, or the daemon refused it (a connection taken from us is held
+  // by our context instead).
+  if (!holds_refs_ && !s->taken) return -EBADF;
   return s->state == SockState::kListening ? share_listener(g, s, own) : claim(g, s, own);
 }
 
@@ -131,18 +157,16 @@ int Stack::share_listener(Guard& g, const std::shared_ptr<Socket>& s,
 
 int Stack::claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own) {
   abi::AppRequest req = make_request(abi::AppRequestKind::kClaim);
-  if (s->came_through_exec) {
-    // Its addresses are all that stays true: it may have moved since the name was made.
-    req.slot = abi::kClaimByTuple;
-    req.local_ip = s->local_ip;
-    req.local_port = s->local_port;
-    req.ip = s->remote_ip;
-    req.port = s->remote_port;
+  if (s->by_tuple) {
+    // Its addresses are all that stays true: it may have moved since the name was made, or since
+    // it was taken from us.
+    name_by_tuple(req, *s);
   } else {
     req.ctx = s->flow_ctx;
     req.slot = s->slot;
     req.gen = s->gen;
   }
+  s->taken = false;  // the claim uses the reference up, whatever the answer
   s->ctx = own;
   s->state = SockState::kClaiming;
   s->cookie = own->add_cookie(*s);  // before the request: kAdopted may beat the answer

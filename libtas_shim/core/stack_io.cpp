@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "readiness.hpp"
+#include "shared_slot.hpp"
 #include "stack.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
@@ -28,6 +29,10 @@ int unusable(const Socket& s) {
   return 0;
 }
 
+// How often one call claims back a connection taken from under it before it gives up (each
+// claim waits for kAdopted, so more than one means another process keeps taking it).
+constexpr int kClaimRounds = 8;
+
 }  // namespace
 
 ssize_t Stack::try_send(Socket& s, IovCursor& cur) {
@@ -46,6 +51,8 @@ ssize_t Stack::try_send(Socket& s, IovCursor& cur) {
   if (s.failed || s.shut_wr || s.closed_by_stack) return take_error(s, EPIPE);
   const abi::AppLayout& l = c.view().layout;
   abi::FlowSlot& fs = c.flow_slot(s.slot);
+  SlotWork busy(s);
+  if (!busy.ok()) return kClaimAgain;
   int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);  // refresh() checked it is possible
   size_t n = std::min<size_t>(l.tx_size - static_cast<uint32_t>(used), cur.remaining());
   if (n < cur.remaining() && !s.tx_full_seen) {
@@ -64,8 +71,16 @@ ssize_t Stack::send(int fd, const struct iovec* iov, int iovcnt, int flags) {
   ssize_t total = iov_total(iov, iovcnt);
   if (total < 0) return total;
   if (flags & MSG_OOB) return -EOPNOTSUPP;
-  if (int rc = adopt(fd); rc < 0) return rc;
   IovCursor cur(iov, iovcnt);
+  for (int round = 0;; ++round) {
+    if (int rc = adopt(fd); rc < 0) return rc;
+    ssize_t r = send_once(fd, cur, flags);
+    if (r != kClaimAgain) return r;
+    if (round == kClaimRounds) return -EAGAIN;
+  }
+}
+
+ssize_t Stack::send_once(int fd, IovCursor& cur, int flags) {
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
@@ -75,8 +90,13 @@ ssize_t Stack::send(int fd, const struct iovec* iov, int iovcnt, int flags) {
   ssize_t sent = 0;
   for (;;) {
     drain(c);
+    if (s->taken) return sent > 0 ? sent : kClaimAgain;
     if (int rc = unusable(*s); rc < 0) return sent > 0 ? sent : rc;
     ssize_t r = try_send(*s, cur);
+    if (r == kClaimAgain) {
+      lost_slot(*s);
+      return sent > 0 ? sent : kClaimAgain;
+    }
     if (r < 0) return sent > 0 ? sent : r;  // the error is reported by the next call
     sent += r;
     if (cur.done()) return sent;
@@ -112,6 +132,9 @@ ssize_t Stack::try_recv(Socket& s, IovCursor& cur, int flags) {
   bool peer_fin = shm::load_acquire(fs.rx_fin) != 0;
   int64_t avail = s.rings_bad ? 0 : rx_readable(fs, s.rx_tail, l.rx_size);
   if (avail > 0) {
+    // Even a peek: once taken, the slot may be given to another flow while we copy.
+    SlotWork busy(s);
+    if (!busy.ok()) return kClaimAgain;
     size_t n = std::min<size_t>(static_cast<size_t>(avail), cur.remaining());
     if (flags & MSG_PEEK) {
       cur.fill_from_ring(c.view().rx_buf(s.slot), l.rx_size, s.rx_tail, n);
@@ -138,11 +161,20 @@ ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
   if (total < 0) return total;
   if (flags & MSG_OOB) return -EINVAL;  // no urgent data on stack sockets
   if (flags & MSG_ERRQUEUE) return -EAGAIN;  // nothing is ever queued there
-  if (int rc = adopt(fd); rc < 0) return rc;
   IovCursor cur(iov, iovcnt);
+  for (int round = 0;; ++round) {
+    if (int rc = adopt(fd); rc < 0) return rc;
+    ssize_t r = recv_once(fd, cur, flags, total);
+    if (r != kClaimAgain) return r;
+    if (round == kClaimRounds) return -EAGAIN;
+  }
+}
+
+ssize_t Stack::recv_once(int fd, IovCursor& cur, int flags, ssize_t total) {
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
+  if (s->taken) return kClaimAgain;  // taken after adopt() looked
   if (int rc = unusable(*s); rc < 0) return rc;
   if (s->state == SockState::kListening) return -ENOTCONN;
   if (total == 0) return 0;
@@ -152,8 +184,13 @@ ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
   ssize_t got = 0;
   for (;;) {
     drain(c);
+    if (s->taken) return got > 0 ? got : kClaimAgain;
     if (int rc = unusable(*s); rc < 0) return got > 0 ? got : rc;
     ssize_t r = try_recv(*s, cur, flags);
+    if (r == kClaimAgain) {
+      lost_slot(*s);
+      return got > 0 ? got : kClaimAgain;
+    }
     if (r > 0) {
       got += r;
       if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) || cur.done()) return got;

@@ -100,7 +100,10 @@ void Stack::send_deferred(const std::shared_ptr<Context>& ctx,
 }
 
 void Stack::drain(Context& ctx, const Sleeper* self) {
-  if (ctx.drain() && !ctx.hub().idle()) ctx.hub().kick_all(self);
+  bool changed = ctx.drain();
+  // Connections taken from us (kTaken) are claimed back on use, as inherited ones are.
+  if (uint32_t n = ctx.take_newly_taken(); n != 0) to_adopt_.fetch_add(n, std::memory_order_relaxed);
+  if (changed && !ctx.hub().idle()) ctx.hub().kick_all(self);
 }
 
 void Stack::notify(Socket& s) {

@@ -199,6 +199,7 @@ class FakeDaemon {
     f.rx_head = f.rx_tail = f.tx_head = f.tx_tail = start;
     f.rx_fin = 0;
     f.error = 0;
+    f.app_busy = 0;
   }
   bool push_ctl(const abi::CtlEvent& ev) {
     bool ok;
@@ -254,6 +255,18 @@ class FakeDaemon {
     ev.error = err;
     ev.mss = 1460;
     push_ctl(ev);
+  }
+  // Slow path: another holder's claim takes slot `s` from this app, as the daemon does: swaps
+  // app_busy 0 -> kSlotTaken and, if that worked, tells the app with kTaken. False: the app is
+  // working on the slot (or closing it).
+  bool take(uint32_t s, uint32_t gen) {
+    if (!shm::compare_exchange(slot(s).app_busy, 0u, abi::kSlotTaken)) return false;
+    abi::CtlEvent ev{};
+    ev.kind = static_cast<uint16_t>(abi::CtlEventKind::kTaken);
+    ev.slot = s;
+    ev.gen = gen;
+    push_ctl(ev);
+    return true;
   }
   void reset(uint32_t s, uint32_t gen, int err) {
     abi::CtlEvent ev{};
