@@ -151,8 +151,10 @@ void Stack::inherit_on_fork(Socket& s) {
     queue_hold_request(r);
   }
   s.accept_queue.clear();
-  // A connection taken from the parent: the parent's context holds that reference, the hold link
-  // one for us; either way it is claimed by its addresses.
+  // A connection is claimed and given back by its addresses: by the time the child uses it, the
+  // parent's slot may be gone (a sibling took it). One taken from the parent: the parent's
+  // context holds that reference, the hold link one for us.
+  if (s.state == SockState::kConnected || s.state == SockState::kClaiming) s.by_tuple = true;
   s.taken = false;
   if (s.state == SockState::kClaiming) {
     s.state = SockState::kConnected;  // still where flow_ctx, slot and gen say: claimed again here
