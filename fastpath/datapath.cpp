@@ -1,6 +1,7 @@
 // The datapath loop: port RX demultiplexing, slow-path commands and frames, events and doorbells.
 #include "datapath.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -286,6 +287,18 @@ void Datapath::rehome_flow(const abi::FpCommand& cmd) {
     return;
   }
   abi::FlowEntry& e = *ctrl_.flow(cmd.flow);
+  // What the old app queued for the flow before it was taken (a kTxFin above all) would be refused
+  // once the slot is gone: take its queue first. One pass over at most what the queue holds.
+  Context& old_ctx = ctxs_[e.ctx];
+  for (uint32_t left = old_ctx.view.layout.atx_capacity; left > 0 && old_ctx.active;) {
+    uint32_t n = poll_app(e.ctx, old_ctx);
+    if (n == 0) break;
+    left -= std::min(left, n);
+  }
+  if (int err = check_rehome(cmd); err != 0) {  // one of those commands may have failed the flow
+    emit_sp_event(FpEventKind::kRehomed, cmd.ctx, cmd.flow, err);
+    return;
+  }
   Context& from = ctxs_[e.ctx];
   Context& to = ctxs_[cmd.ctx];
   const abi::FlowSlot& src = *from.view.slot(e.slot);

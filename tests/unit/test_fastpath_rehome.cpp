@@ -209,6 +209,23 @@ TEST_CASE("ESTABLISHED with bytes written but their bump never processed: kRehom
   CHECK(std::string(out[0].payload.begin(), out[0].payload.end()) == "late");
 }
 
+TEST_CASE("ESTABLISHED with the old app's kTxFin still queued: kRehome -> the FIN goes out, not refused") {
+  FastpathHarness h;
+  h.establish();
+  OtherContext other(h, kNewCtx, h.alayout);
+  h.app_send("last");
+  h.take_sent();
+  // shutdown(SHUT_WR) in the old app, then the move before the fast path read its queue.
+  REQUIRE(h.view.atx().try_push({3, 7, uint16_t(abi::AppCmdKind::kTxFin), 0, 0}));
+  REQUIRE(rehome(h, 0, kNewCtx, kNewSlot, kNewGen).value == 0);
+  CHECK(h.flow().fp_flags & abi::kFlowFinQueued);
+  auto out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.flags & kTcpFin);
+  CHECK(out[0].f.tcp.seq == 1004);
+  CHECK(h.flow().ctx == kNewCtx);
+}
+
 TEST_CASE("ESTABLISHED with a full rx ring read but its kRxConsumed never processed: kRehome -> window update sent") {
   FastpathHarness h;
   h.establish();
