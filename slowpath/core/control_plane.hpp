@@ -192,6 +192,7 @@ class ControlPlane {
     uint32_t holds = 0;
     int32_t claimant = -1;     // the context waiting to take it (kClaim), -1: none
     uint32_t claim_cookie = 0;
+    std::deque<std::pair<uint16_t, uint32_t>> claim_queue;  // (context, cookie) claims after it
     bool moving = false;       // kRehome sent, kRehomed not yet received
     uint32_t move_slot = 0;    // the claimant's slot it is moving into
     int end_error = 0;         // why it failed, for a claimant that hears of it after the fact
@@ -301,7 +302,9 @@ class ControlPlane {
   uint32_t claimed_flow(const abi::AppRequest& req) const;  // kNoFlow: none
   void req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi::AppResponse& r);
-  bool shared(const Conn& c) const { return c.holds != 0 || c.claimant >= 0 || c.moving; }
+  bool shared(const Conn& c) const {
+    return c.holds != 0 || c.claimant >= 0 || c.moving || !c.claim_queue.empty();
+  }
   // The owner app let go of a connection others hold: hand it to a claimant, or end it if nobody
   // else holds it any more (FIN, or RST for `abort` or unread bytes, as a last close()).
   void owner_let_go(uint32_t flow, Conn& c, bool abort);
@@ -310,6 +313,9 @@ class ControlPlane {
   void start_move(uint32_t flow, Conn& c);
   void on_moved(uint32_t flow, Conn& c, int error);
   void claim_failed(Conn& c, int error);
+  void fail_queued_claims(Conn& c, int error);
+  void tell_claim_failed(uint16_t ctx, uint32_t cookie, int error);
+  void next_claim(uint32_t flow, Conn& c);
   void listener_owner_gone(uint32_t listener_id);  // the owner let go while others hold it
   void ctx_refs_gone(uint16_t ctx);
 

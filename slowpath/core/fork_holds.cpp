@@ -190,17 +190,19 @@ void ControlPlane::req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppR
   }
   Conn& c = conns_[flow];
   --c.holds;
-  if (c.claimant >= 0 || c.moving || !c.installed) {
-    // Another process took it first (two processes using one connection at once is not
-    // supported), or it ended: this process's copy is void.
+  r.id = req.id;
+  if (!c.installed) {  // it ended: this process's copy is void
     ++stats_.claims_failed;
-    r.error = c.installed ? EOPNOTSUPP : ECONNRESET;
+    r.error = ECONNRESET;
     if (!shared(c) && !app_holds(c)) end_unheld(flow, c, false);
+    return;
+  }
+  if (c.claimant >= 0 || c.moving) {  // another process's claim goes first; this one follows it
+    c.claim_queue.emplace_back(ctx, req.id);
     return;
   }
   c.claimant = ctx;
   c.claim_cookie = req.id;
-  r.id = req.id;
   spdlog::debug("flow {}: claimed by context {}", flow, ctx);
   if (!app_holds(c)) {
     start_move(flow, c);
@@ -260,7 +262,7 @@ void ControlPlane::start_move(uint32_t flow, Conn& c) {
   std::optional<uint32_t> slot = attached_ctx(to) ? alloc_slot(to, flow) : std::nullopt;
   if (!slot) {
     claim_failed(c, attached_ctx(to) ? EMFILE : ECONNRESET);  // no free slot in the claimant's region
-    if (!shared(c) && !app_holds(c)) end_unheld(flow, c, false);
+    next_claim(flow, c);
     return;
   }
   c.moving = true;
@@ -275,15 +277,44 @@ void ControlPlane::start_move(uint32_t flow, Conn& c) {
 }
 
 void ControlPlane::claim_failed(Conn& c, int error) {
-  ++stats_.claims_failed;
-  if (attached_ctx(uint16_t(c.claimant))) {
-    abi::CtlEvent ev{};
-    ev.kind = uint16_t(abi::CtlEventKind::kAdopted);
-    ev.id = c.claim_cookie;
-    ev.error = error;
-    out_.ctl_event(uint16_t(c.claimant), ev);
-  }
+  tell_claim_failed(uint16_t(c.claimant), c.claim_cookie, error);
   c.claimant = -1;
+}
+
+void ControlPlane::fail_queued_claims(Conn& c, int error) {
+  for (auto [ctx, cookie] : c.claim_queue) tell_claim_failed(ctx, cookie, error);
+  c.claim_queue.clear();
+}
+
+void ControlPlane::tell_claim_failed(uint16_t ctx, uint32_t cookie, int error) {
+  ++stats_.claims_failed;
+  if (!attached_ctx(ctx)) return;
+  abi::CtlEvent ev{};
+  ev.kind = uint16_t(abi::CtlEventKind::kAdopted);
+  ev.id = cookie;
+  ev.error = error;
+  out_.ctl_event(ctx, ev);
+}
+
+// The current claim is over (done or failed): the next process waiting for the connection gets its
+// turn, taking it from the one that has it as soon as that one is not in a call on it. With nobody
+// waiting, a connection nobody holds any more ends.
+void ControlPlane::next_claim(uint32_t flow, Conn& c) {
+  while (c.claimant < 0 && !c.moving && !c.claim_queue.empty()) {
+    auto [ctx, cookie] = c.claim_queue.front();
+    c.claim_queue.pop_front();
+    if (!attached_ctx(ctx)) continue;
+    c.claimant = ctx;
+    c.claim_cookie = cookie;
+    if (!c.installed) {
+      claim_failed(c, c.end_error ? c.end_error : ECONNRESET);
+    } else if (!app_holds(c)) {
+      start_move(flow, c);
+    } else {
+      take_from_owner(flow, c);  // now, or on a later tick
+    }
+  }
+  if (!shared(c) && !app_holds(c)) end_unheld(flow, c, false);
 }
 
 // kRehomed: the fast path moved the flow into the claimant's slot (or refused, error != 0).
@@ -298,7 +329,7 @@ void ControlPlane::on_moved(uint32_t flow, Conn& c, int error) {
     --y.conns;
     claim_failed(c, c.end_error ? c.end_error : ECONNRESET);
     maybe_detach(to);
-    if (!shared(c) && !app_holds(c)) end_unheld(flow, c, false);
+    next_claim(flow, c);
     return;
   }
   uint16_t from = c.ctx;
@@ -318,9 +349,8 @@ void ControlPlane::on_moved(uint32_t flow, Conn& c, int error) {
     emit_ctl(c, abi::CtlEventKind::kAdopted, 0, c.claim_cookie);
     if (c.state == ConnState::kRemoving)  // it ended while moving: tell the new owner how
       emit_ctl(c, c.end_error ? abi::CtlEventKind::kReset : abi::CtlEventKind::kClosed, c.end_error);
-  } else if (!shared(c)) {
-    end_unheld(flow, c, false);  // the claimant exited meanwhile
   }
+  next_claim(flow, c);  // a claim queued behind this one, or the end if the claimant exited meanwhile
   maybe_detach(from);
 }
 
@@ -341,9 +371,12 @@ void ControlPlane::ctx_refs_gone(uint16_t ctx) {
   }
   for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
     Conn& c = conns_[flow];
-    if (c.state == ConnState::kFree || c.claimant != ctx || c.moving) continue;
-    c.claimant = -1;
-    if (!shared(c) && !app_holds(c)) end_unheld(flow, c, false);
+    if (c.state == ConnState::kFree) continue;
+    size_t queued = c.claim_queue.size();
+    std::erase_if(c.claim_queue, [ctx](const auto& q) { return q.first == ctx; });
+    bool was_claimant = c.claimant == ctx && !c.moving;
+    if (was_claimant) c.claimant = -1;
+    if (was_claimant || queued != c.claim_queue.size()) next_claim(flow, c);
   }
 }
 

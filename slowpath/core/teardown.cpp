@@ -99,6 +99,7 @@ void ControlPlane::abort_flow(uint32_t flow, Conn& c, bool send_rst) {
 void ControlPlane::fail_flow(uint32_t flow, Conn& c, int error, bool send_rst) {
   c.end_error = error;
   if (c.claimant >= 0 && !c.moving) claim_failed(c, error);
+  fail_queued_claims(c, error);
   if (app_holds(c)) {
     shm::store_release(ctxs_[c.ctx].view.slot(c.slot)->error, uint32_t(error));
     emit_ctl(c, abi::CtlEventKind::kReset, error);
@@ -112,6 +113,7 @@ void ControlPlane::release_conn(uint32_t flow) {
   Conn& c = conns_[flow];
   if (c.arp_wait) arp_.cancel(flow);
   if (c.claimant >= 0 && !c.moving) claim_failed(c, c.end_error ? c.end_error : ECONNRESET);
+  fail_queued_claims(c, c.end_error ? c.end_error : ECONNRESET);
   if (auto it = by_tuple_.find(c.tuple); it != by_tuple_.end() && it->second == flow) by_tuple_.erase(it);
   ports_.remove_connection(c.tuple.local_port);
   uint16_t ctx = c.ctx;

@@ -318,7 +318,7 @@ TEST_CASE("Claim: by addresses (a program exec'd with the socket) -> the same mo
   CHECK(ad->error == 0);
 }
 
-TEST_CASE("Claim: a second process claims while the first claim waits -> EOPNOTSUPP") {
+TEST_CASE("Claim: a second process claims while the first claim waits -> its turn comes after the first's") {
   Forked f;
   f.child_registers();
   uint16_t sibling = f.h.add_app();
@@ -326,8 +326,41 @@ TEST_CASE("Claim: a second process claims while the first claim waits -> EOPNOTS
   uint16_t origin = 0;
   REQUIRE(f.h.cp.inherit_hold(sibling, hold2, origin) == 0);
   f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;
-  REQUIRE(f.claim(f.child).error == 0);
-  CHECK(f.claim(sibling).error == EOPNOTSUPP);
+  REQUIRE(f.claim(f.child, 1).error == 0);
+  REQUIRE(f.claim(sibling, 2).error == 0);  // queued
+  f.h.slot(f.parent, f.slot).app_busy = 0;
+  f.h.advance(10);
+  const abi::FpCommand first = *f.h.last_command(abi::FpCommandKind::kRehome);
+  CHECK(first.ctx == f.child);
+  f.rehomed();  // the child has it; the sibling's turn: taken from the idle child
+  const abi::FpCommand* second = f.h.last_command(abi::FpCommandKind::kRehome);
+  REQUIRE(second != nullptr);
+  CHECK(second->ctx == sibling);
+  CHECK(f.h.slot(f.child, first.slot).app_busy == abi::kSlotTaken);
+  f.rehomed();
+  const abi::CtlEvent* ad = f.h.last_event(abi::CtlEventKind::kAdopted);
+  REQUIRE(ad != nullptr);
+  CHECK(ad->id == 2);
+  CHECK(f.h.out.events.back().first == sibling);
+  CHECK(f.h.cp.stats().flows_moved == 2);
+}
+
+TEST_CASE("Claim: queued claims when the connection fails -> each hears the error") {
+  Forked f;
+  f.child_registers();
+  uint16_t sibling = f.h.add_app();
+  uint32_t hold2 = f.h.cp.fork_hold(f.parent);
+  uint16_t origin = 0;
+  REQUIRE(f.h.cp.inherit_hold(sibling, hold2, origin) == 0);
+  f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;
+  REQUIRE(f.claim(f.child, 1).error == 0);
+  REQUIRE(f.claim(sibling, 2).error == 0);
+  f.h.out.clear();
+  f.h.event(abi::FpEventKind::kFlowError, f.flow, EPROTO);
+  int told = 0;
+  for (const auto& [ctx, ev] : f.h.out.events)
+    if (ev.kind == uint16_t(abi::CtlEventKind::kAdopted) && ev.error == EPROTO) ++told;
+  CHECK(told == 2);
 }
 
 TEST_CASE("Drop hold: by addresses, from a parent the connection was taken from -> its reference goes") {

@@ -52,7 +52,8 @@ enum class AppRequestKind : uint32_t {
                         //   move it into this context. Answer 0, then CtlEvent kAdopted with the
                         //   cookie once it moved. If the app owning it still holds it, the slow
                         //   path takes it (FlowSlot::app_busy) as soon as that app is not working
-                        //   on it, and tells it with CtlEvent kTaken.
+                        //   on it, and tells it with CtlEvent kTaken. A claim made while another
+                        //   is under way waits for it, then takes the connection in turn.
   kDropHold = 16,       // id = listener, or id 0 and a connection named as in kClaim: this process
                         //   closed a descriptor it holds a reference on but never used (inherited,
                         //   or taken from it: kTaken). Also accepted on a hold link.
