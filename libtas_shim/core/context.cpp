@@ -303,14 +303,20 @@ void Context::on_connected(const abi::CtlEvent& ev) {
   touch(*s);
 }
 
-void Context::on_connect_failed(const abi::CtlEvent& ev) {
-  auto it = cookies_.find(ev.id);
+bool Context::take_cookie(uint32_t cookie, Socket*& s) {
+  auto it = cookies_.find(cookie);
   if (it == cookies_.end()) {
     ++counters_.stale_events;
-    return;
+    return false;
   }
-  Socket* s = it->second;
+  s = it->second;
   cookies_.erase(it);
+  return true;
+}
+
+void Context::on_connect_failed(const abi::CtlEvent& ev) {
+  Socket* s = nullptr;
+  if (!take_cookie(ev.id, s)) return;
   if (s == nullptr || s->state != SockState::kConnecting) return;
   s->state = SockState::kFresh;
   s->so_error = sane_errno(ev.error, ECONNREFUSED);
@@ -321,13 +327,8 @@ void Context::on_connect_failed(const abi::CtlEvent& ev) {
 }
 
 void Context::on_adopted(const abi::CtlEvent& ev) {
-  auto it = cookies_.find(ev.id);
-  if (it == cookies_.end()) {
-    ++counters_.stale_events;
-    return;
-  }
-  Socket* s = it->second;
-  cookies_.erase(it);
+  Socket* s = nullptr;
+  if (!take_cookie(ev.id, s)) return;
   if (ev.error != 0) {
     if (s != nullptr && s->state == SockState::kClaiming) {
       s->fail_claim(sane_errno(ev.error, ECONNRESET));

@@ -6,6 +6,13 @@
 
 namespace virtuoso::shim {
 
+// A request of `kind` with every other field zero (the channel fills in seq).
+inline abi::AppRequest make_request(abi::AppRequestKind kind) {
+  abi::AppRequest r{};
+  r.kind = static_cast<uint32_t>(kind);
+  return r;
+}
+
 class RequestChannel {
  public:
   virtual ~RequestChannel() = default;

@@ -16,12 +16,6 @@ namespace {
 
 constexpr uint32_t kMaxBacklog = 4096;  // Linux's default somaxconn
 
-abi::AppRequest make_request(abi::AppRequestKind kind) {
-  abi::AppRequest r{};
-  r.kind = static_cast<uint32_t>(kind);
-  return r;
-}
-
 // The call cannot go on with this socket in this process (or any more).
 int unusable(const Socket& s) {
   if (s.inherited) return -EOPNOTSUPP;  // bound or connecting when the parent forked: the parent's

@@ -17,12 +17,6 @@
 namespace virtuoso::shim {
 namespace {
 
-abi::AppRequest make_request(abi::AppRequestKind kind) {
-  abi::AppRequest r{};
-  r.kind = static_cast<uint32_t>(kind);
-  return r;
-}
-
 // The daemon has a record of it that a child can hold a reference on.
 bool in_daemon(const Socket& s) {
   return s.state == SockState::kListening || s.state == SockState::kConnected ||

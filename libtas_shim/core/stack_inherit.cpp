@@ -14,12 +14,6 @@
 namespace virtuoso::shim {
 namespace {
 
-abi::AppRequest make_request(abi::AppRequestKind kind) {
-  abi::AppRequest r{};
-  r.kind = static_cast<uint32_t>(kind);
-  return r;
-}
-
 int answer_error(int rc, const abi::AppResponse& resp) {
   if (rc < 0) return -rc;
   return resp.error == 0 ? 0 : (resp.error > 0 && resp.error < 4096) ? resp.error : EIO;

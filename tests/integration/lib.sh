@@ -172,6 +172,27 @@ vt_wait_listening_peer() {
   done
 }
 
+# Runs $2 concurrent, then $3 sequential stream_client.py clients from the peer namespace against
+# port $1 of the stack (concurrent: 2 MiB echoed and 50 round trips each; sequential: 64 KiB and
+# 5), failing on the first that does not get every byte back.
+vt_peer_stream_clients() {
+  local port=$1 n_conc=$2 n_seq=$3 i pids=()
+  for i in $(seq "$n_conc"); do
+    ip netns exec "$VT_NS" timeout 120 python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port "$port" \
+      --bytes $((2 * 1024 * 1024)) --roundtrips 50 >"$VT_TMP/concurrent$i.out" 2>&1 &
+    pids+=($!)
+  done
+  for i in $(seq "$n_conc"); do
+    wait "${pids[$((i - 1))]}" || vt_fail "concurrent client $i: $(tail -n 3 "$VT_TMP/concurrent$i.out")"
+    vt_check_client_result "$VT_TMP/concurrent$i.out" >/dev/null || vt_fail "concurrent client $i"
+  done
+  for i in $(seq "$n_seq"); do
+    ip netns exec "$VT_NS" timeout 120 python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port "$port" \
+      --bytes 65536 --roundtrips 5 >"$VT_TMP/seq.out" 2>&1 || vt_fail "sequential client $i: $(tail -n 3 "$VT_TMP/seq.out")"
+    vt_check_client_result "$VT_TMP/seq.out" >/dev/null || vt_fail "sequential client $i"
+  done
+}
+
 # Checks the JSON line a stream_client.py run printed.
 vt_check_client_result() {
   python3 - "$1" <<'PY'

@@ -23,20 +23,7 @@ vt_spawn_shim "$VT_TMP/socat-exec.out" socat -d TCP-LISTEN:7200,fork,reuseaddr E
 SERVER=$VT_LAST_PID
 vt_wait_status 'ports_listening == 1' 20
 moved0=$(vt_status_field slowpath.flows_moved)
-pids=()
-for i in $(seq 4); do
-  client 7200 "$VT_TMP/concurrent$i.out" --bytes $((2 * 1024 * 1024)) --roundtrips 50 &
-  pids+=($!)
-done
-for i in $(seq 4); do
-  wait "${pids[$((i - 1))]}" || vt_fail "concurrent client $i: $(tail -n 3 "$VT_TMP/concurrent$i.out")"
-  vt_check_client_result "$VT_TMP/concurrent$i.out" >/dev/null || vt_fail "concurrent client $i"
-done
-for i in $(seq 10); do
-  client 7200 "$VT_TMP/seq.out" --bytes 65536 --roundtrips 5 ||
-    vt_fail "sequential client $i: $(tail -n 3 "$VT_TMP/seq.out")"
-  vt_check_client_result "$VT_TMP/seq.out" >/dev/null || vt_fail "sequential client $i"
-done
+vt_peer_stream_clients 7200 4 10
 kill -0 "$SERVER" || vt_fail "the socat server exited"
 grep -q 'libtas_shim:' "$VT_TMP/socat-exec.out" && vt_fail "the shim complained: $(grep libtas_shim: "$VT_TMP/socat-exec.out")"
 moved=$(($(vt_status_field slowpath.flows_moved) - moved0))

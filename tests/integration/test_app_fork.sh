@@ -10,28 +10,13 @@ source "$(dirname "$0")/lib.sh"
 command -v socat >/dev/null || { echo "socat not installed (scripts/install-deps.sh)" >&2; exit 77; }
 vt_init
 vt_start_daemon
-peer() { ip netns exec "$VT_NS" timeout 120 "$@"; }
 
 # 1. The server under the shim: socat's parent accepts and forks; each child runs `cat` behind a
 #    socket pair and shuttles bytes between it and the inherited connection.
 vt_spawn_shim "$VT_TMP/socat-server.out" socat -d TCP-LISTEN:7000,fork,reuseaddr EXEC:cat
 SERVER=$VT_LAST_PID
 vt_wait_status 'ports_listening == 1' 20
-pids=()
-for i in $(seq 8); do
-  peer python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port 7000 --bytes $((2 * 1024 * 1024)) \
-    --roundtrips 50 >"$VT_TMP/concurrent$i.out" 2>&1 &
-  pids+=($!)
-done
-for i in $(seq 8); do
-  wait "${pids[$((i - 1))]}" || vt_fail "concurrent client $i: $(tail -n 3 "$VT_TMP/concurrent$i.out")"
-  vt_check_client_result "$VT_TMP/concurrent$i.out" >/dev/null || vt_fail "concurrent client $i"
-done
-for i in $(seq 20); do
-  peer python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port 7000 --bytes 65536 --roundtrips 5 \
-    >"$VT_TMP/seq.out" 2>&1 || vt_fail "sequential client $i: $(tail -n 3 "$VT_TMP/seq.out")"
-  vt_check_client_result "$VT_TMP/seq.out" >/dev/null || vt_fail "sequential client $i"
-done
+vt_peer_stream_clients 7000 8 20
 kill -0 "$SERVER" || vt_fail "the socat server exited"
 moved=$(vt_status_field slowpath.flows_moved)
 [ "$moved" -ge 28 ] || vt_fail "only $moved connections moved into socat's children (28 served)"

@@ -34,6 +34,13 @@ struct Forked {
     hold = h.cp.fork_hold(parent);
     h.out.clear();
   }
+  // Another child of the parent, registered with its own hold.
+  uint16_t second_child() {
+    uint16_t ctx = h.add_app();
+    uint16_t origin = 0;
+    REQUIRE(h.cp.inherit_hold(ctx, h.cp.fork_hold(parent), origin) == 0);
+    return ctx;
+  }
   void child_registers() {
     uint16_t origin = 0;
     REQUIRE(h.cp.inherit_hold(child, hold, origin) == 0);
@@ -321,10 +328,7 @@ TEST_CASE("Claim: by addresses (a program exec'd with the socket) -> the same mo
 TEST_CASE("Claim: a second process claims while the first claim waits -> its turn comes after the first's") {
   Forked f;
   f.child_registers();
-  uint16_t sibling = f.h.add_app();
-  uint32_t hold2 = f.h.cp.fork_hold(f.parent);
-  uint16_t origin = 0;
-  REQUIRE(f.h.cp.inherit_hold(sibling, hold2, origin) == 0);
+  uint16_t sibling = f.second_child();
   f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;
   REQUIRE(f.claim(f.child, 1).error == 0);
   REQUIRE(f.claim(sibling, 2).error == 0);  // queued
@@ -348,10 +352,7 @@ TEST_CASE("Claim: a second process claims while the first claim waits -> its tur
 TEST_CASE("Claim: queued claims when the connection fails -> each hears the error") {
   Forked f;
   f.child_registers();
-  uint16_t sibling = f.h.add_app();
-  uint32_t hold2 = f.h.cp.fork_hold(f.parent);
-  uint16_t origin = 0;
-  REQUIRE(f.h.cp.inherit_hold(sibling, hold2, origin) == 0);
+  uint16_t sibling = f.second_child();
   f.h.slot(f.parent, f.slot).app_busy = abi::kSlotBusy;
   REQUIRE(f.claim(f.child, 1).error == 0);
   REQUIRE(f.claim(sibling, 2).error == 0);
