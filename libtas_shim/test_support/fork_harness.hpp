@@ -8,6 +8,20 @@
 
 namespace virtuoso::shim::testing {
 
+// recv() of at most `max` bytes into `out` (resized to what came); the call's result.
+inline ssize_t recv_str(Stack& st, int fd, std::string& out, size_t max = 64, int flags = 0) {
+  out.assign(max, '\0');
+  struct iovec iov = {out.data(), max};
+  ssize_t n = st.recv(fd, &iov, 1, flags);
+  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return n;
+}
+
+inline ssize_t send_str(Stack& st, int fd, const std::string& s) {
+  struct iovec iov = {const_cast<char*>(s.data()), s.size()};
+  return st.send(fd, &iov, 1, 0);
+}
+
 struct ForkHarness {
   ForkHarness() : k(libc_kernel_ops()) {
     child_daemon.ctx_id = 2;

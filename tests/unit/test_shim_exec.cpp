@@ -78,19 +78,6 @@ bool cloexec(int fd) {
   return (::fcntl(fd, F_GETFD) & FD_CLOEXEC) != 0;
 }
 
-ssize_t recv_str(Stack& st, int fd, std::string& out, int flags = MSG_DONTWAIT) {
-  out.assign(64, '\0');
-  struct iovec iov = {out.data(), out.size()};
-  ssize_t n = st.recv(fd, &iov, 1, flags);
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return n;
-}
-
-ssize_t send_str(Stack& st, int fd, const std::string& s) {
-  struct iovec iov = {const_cast<char*>(s.data()), s.size()};
-  return st.send(fd, &iov, 1, 0);
-}
-
 // The program exec'd by a fork child: its own daemon context, and the hold link it was given.
 struct ExecHarness {
   ExecHarness() : k(libc_kernel_ops()) {
@@ -232,7 +219,7 @@ TEST_CASE("shim_exec_fork_child_names_a_connection_when_dup2_makes_it_survive_ex
 
   // Used here after all: the hold goes to this process's context and no longer crosses exec.
   std::string got;
-  CHECK(recv_str(*h.stack, target, got) == -EAGAIN);
+  CHECK(recv_str(*h.stack, target, got, 64, MSG_DONTWAIT) == -EAGAIN);
   CHECK(h.child().passed_fds.size() == 1);
   CHECK(env_hold().empty());
   CHECK(h.stack->close(fd) == 0);
@@ -291,7 +278,7 @@ TEST_CASE("shim_exec_new_program_takes_dups_as_one_socket_and_claims_it_by_addre
   CHECK(ntohs(sa.sin_port) == 7200);
 
   std::string got;
-  CHECK(recv_str(*h.stack, a, got) == -EAGAIN);  // registered, hold passed on, claim waiting
+  CHECK(recv_str(*h.stack, a, got, 64, MSG_DONTWAIT) == -EAGAIN);  // registered, hold passed on, claim waiting
   REQUIRE(h.own().passed_fds.size() == 1);
   CHECK(h.own().passed_fds[0] == hold);
   CHECK(h.own().of_kind(abi::AppRequestKind::kInherit).size() == 1);
@@ -308,7 +295,7 @@ TEST_CASE("shim_exec_new_program_takes_dups_as_one_socket_and_claims_it_by_addre
   h.daemon.prepare_slot(4, 11, 500);
   h.daemon.deliver(4, "hi");
   h.daemon.adopted(claims[0].id, 4, 11);
-  CHECK(recv_str(*h.stack, b, got) == 2);  // the other descriptor: the same socket
+  CHECK(recv_str(*h.stack, b, got, 64, MSG_DONTWAIT) == 2);  // the other descriptor: the same socket
   CHECK(got == "hi");
   CHECK(send_str(*h.stack, a, "ok") == 2);
   CHECK(h.daemon.take_tx(4) == "ok");
@@ -388,7 +375,7 @@ TEST_CASE("shim_exec_new_program_with_a_wrong_hold_fd_fails_its_sockets_with_eba
   REQUIRE(h.stack->is_socket(fd));
   CHECK(env_hold().empty());
   std::string got;
-  CHECK(recv_str(*h.stack, fd, got) == -EBADF);
+  CHECK(recv_str(*h.stack, fd, got, 64, MSG_DONTWAIT) == -EBADF);
   CHECK(send_str(*h.stack, fd, "x") == -EBADF);
   CHECK(h.own().requests.empty());           // nothing registered for sockets it cannot have
   CHECK(::fcntl(not_a_link, F_GETFD) >= 0);  // not ours to close

@@ -19,19 +19,6 @@ namespace {
 
 constexpr struct timespec kZero = {0, 0};
 
-ssize_t recv_str(Stack& st, int fd, std::string& out, size_t max = 64, int flags = 0) {
-  out.assign(max, '\0');
-  struct iovec iov = {out.data(), max};
-  ssize_t n = st.recv(fd, &iov, 1, flags);
-  out.resize(n > 0 ? static_cast<size_t>(n) : 0);
-  return n;
-}
-
-ssize_t send_str(Stack& st, int fd, const std::string& s) {
-  struct iovec iov = {const_cast<char*>(s.data()), s.size()};
-  return st.send(fd, &iov, 1, 0);
-}
-
 uint32_t busy_word(ForkHarness& h, uint32_t slot) {
   return shm::load_acquire(h.parent_daemon.slot(slot).app_busy);
 }
