@@ -1,6 +1,7 @@
 // One stack socket as the shim sees it: where it is in its life, its addresses and options, the
 // app-owned ring positions of its flow, and the epoll sets watching it. Guarded by the stack lock.
 #pragma once
+#include <cerrno>
 #include <sys/time.h>
 
 #include <cstdint>
@@ -52,6 +53,9 @@ struct Socket {
   SockState state = SockState::kFresh;
   bool nonblocking = false;
   bool inherited = false;  // crossed fork() and not yet made this process's own (adopt) or closed
+  int unadoptable = 0;  // inherited for good: the errno its calls fail with (EOPNOTSUPP: the
+                        //   parent's bound or connecting socket; EBADF: no hold to claim it
+                        //   with); not counted in Stack's to_adopt_
   bool released = false;   // the last descriptor was closed; nothing may use the flow any more
   bool busy = false;       // a slow-path request for this socket is in flight (lock released)
   int fd_refs = 0;         // descriptors naming this socket (dup)
@@ -135,5 +139,12 @@ struct Socket {
     ++tx_seq;
   }
 };
+
+// The call cannot go on with this socket in this process (or any more): -errno, or 0.
+inline int unusable(const Socket& s) {
+  if (s.inherited) return s.unadoptable != 0 ? -s.unadoptable : -EOPNOTSUPP;  // the parent's
+  if (s.released) return -EBADF;  // closed by another thread meanwhile
+  return 0;
+}
 
 }  // namespace virtuoso::shim

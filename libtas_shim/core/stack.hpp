@@ -173,6 +173,7 @@ class Stack {
   int share_listener(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
   int claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
   void settle(Socket& s);  // no longer inherited: adopted or closed
+  void give_up(Socket& s, int err);  // inherited for good: calls fail with `err`
   void drop_inherited(const Socket& s);  // kDropHold for an inherited socket closed unused
   // Shared connection `s` found its slot taken: it becomes a held reference to claim back.
   void lost_slot(Socket& s);

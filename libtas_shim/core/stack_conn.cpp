@@ -16,12 +16,6 @@ namespace {
 
 constexpr uint32_t kMaxBacklog = 4096;  // Linux's default somaxconn
 
-// The call cannot go on with this socket in this process (or any more).
-int unusable(const Socket& s) {
-  if (s.inherited) return -EOPNOTSUPP;  // bound or connecting when the parent forked: the parent's
-  if (s.released) return -EBADF;        // closed by another thread meanwhile
-  return 0;
-}
 
 }  // namespace
 

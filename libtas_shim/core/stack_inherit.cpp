@@ -41,6 +41,15 @@ void Stack::declare_accepting(Socket& s) {
 void Stack::settle(Socket& s) {
   if (!s.inherited) return;
   s.inherited = false;
+  if (s.unadoptable == 0) to_adopt_.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// An inherited socket that can never become this process's (the parent's bound or connecting
+// socket, or no hold to claim it with): it stays inherited, its calls fail, and it no longer
+// keeps every other call on the adoption path.
+void Stack::give_up(Socket& s, int err) {
+  if (!s.inherited || s.unadoptable != 0) return;
+  s.unadoptable = err;
   to_adopt_.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -96,10 +105,14 @@ int Stack::adopt(int fd) {
     if (!s || !s->inherited || s->released) return 0;
     bool fresh_unbound = s->state == SockState::kFresh && !s->reserved;
     if (!fresh_unbound && s->state != SockState::kListening && s->state != SockState::kConnected) {
+      give_up(*s, EOPNOTSUPP);
       return 0;  // bound or connecting when the parent forked: the parent's
     }
-    if (s->came_through_exec && !holds_refs_) {
-      report_exec_problem();  // VIRTUOSO_HOLD_FD named no hold link: nothing to register for
+    if (!fresh_unbound && !holds_refs_ && !s->taken) {
+      // The parent got no hold for us, the daemon refused it, or VIRTUOSO_HOLD_FD named none:
+      // nothing to register a context for.
+      if (s->came_through_exec) report_exec_problem();
+      give_up(*s, EBADF);
       return -EBADF;
     }
   }
@@ -113,9 +126,10 @@ int Stack::adopt(int fd) {
     settle(*s);
     return 0;
   }
-  // The parent got no hold for us, or the daemon refused it (a connection taken from us is held
-  // by our context instead).
-  if (!holds_refs_ && !s->taken) return -EBADF;
+  if (!holds_refs_ && !s->taken) {  // the daemon refused the hold in kInherit just now
+    give_up(*s, EBADF);
+    return -EBADF;
+  }
   return s->state == SockState::kListening ? share_listener(g, s, own) : claim(g, s, own);
 }
 

@@ -23,11 +23,6 @@ int take_error(Socket& s, int fallback) {
   return -(e != 0 ? e : fallback);
 }
 
-int unusable(const Socket& s) {
-  if (s.inherited) return -EOPNOTSUPP;  // bound or connecting when the parent forked
-  if (s.released) return -EBADF;
-  return 0;
-}
 
 // How often one call claims back a connection taken from under it before it gives up (each
 // claim waits for kAdopted, so more than one means another process keeps taking it).

@@ -201,8 +201,12 @@ TEST_CASE("shim_fork_refused_hold_leaves_inherited_sockets_unusable", "[shim][fo
   CHECK(h.stack->recv(cfd, &iov, 1, 0) == -EBADF);
   CHECK(h.child().of_kind(abi::AppRequestKind::kInherit).empty());
   CHECK(h.child().of_kind(abi::AppRequestKind::kClaim).empty());
+  CHECK(h.child().of_kind(abi::AppRequestKind::kRegister).empty());  // nothing to register for
+  CHECK(h.stack->sockets_to_adopt() == 0);  // both are hopeless: other calls skip the adoption path
+  CHECK(h.stack->recv(cfd, &iov, 1, 0) == -EBADF);  // and they still say so
   h.stack->close(cfd);
   h.stack->close(lfd);
+  CHECK(h.stack->sockets_to_adopt() == 0);
   CHECK(h.child().of_kind(abi::AppRequestKind::kDropHold).empty());  // nothing held
 }
 
