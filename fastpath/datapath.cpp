@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/shm/byte_ring.hpp"
 #include "virtuoso/wire/arp.hpp"
 
 namespace virtuoso::fastpath {
@@ -295,19 +296,22 @@ void Datapath::rehome_flow(const abi::FpCommand& cmd) {
     if (n == 0) break;
     left -= std::min(left, n);
   }
-  if (int err = check_rehome(cmd); err != 0) {  // one of those commands may have failed the flow
-    emit_sp_event(FpEventKind::kRehomed, cmd.ctx, cmd.flow, err);
-    return;
-  }
   Context& from = ctxs_[e.ctx];
   Context& to = ctxs_[cmd.ctx];
   const abi::FlowSlot& src = *from.view.slot(e.slot);
   abi::FlowSlot& dst = *to.view.slot(cmd.slot);
-  // The app's positions first, then the bytes they cover.
+  // The app's positions first, then only the bytes they cover: unread bytes up to the last one
+  // held out of order, and written bytes not yet acknowledged.
   uint32_t rx_tail = shm::load_acquire(src.rx_tail);
   uint32_t tx_head = shm::load_acquire(src.tx_head);
-  std::memcpy(to.view.rx_buf(cmd.slot), from.view.rx_buf(e.slot), from.view.layout.rx_size);
-  std::memcpy(to.view.tx_buf(cmd.slot), from.view.tx_buf(e.slot), from.view.layout.tx_size);
+  const FlowPriv& p = priv_[cmd.flow];
+  uint32_t rx_end = src.rx_head + (p.ooo.empty() ? 0u : p.ooo[p.ooo.size() - 1].end - e.rcv_nxt);
+  uint32_t rx_size = from.view.layout.rx_size;
+  uint32_t tx_size = from.view.layout.tx_size;
+  shm::ring_copy(to.view.rx_buf(cmd.slot), from.view.rx_buf(e.slot), rx_size, rx_tail,
+                 std::min(rx_end - rx_tail, rx_size));
+  shm::ring_copy(to.view.tx_buf(cmd.slot), from.view.tx_buf(e.slot), tx_size, src.tx_tail,
+                 std::min(tx_head - src.tx_tail, tx_size));
   shm::store_relaxed(dst.srtt_us, shm::load_relaxed(src.srtt_us));
   shm::store_relaxed(dst.rttvar_us, shm::load_relaxed(src.rttvar_us));
   shm::store_relaxed(dst.retransmits, shm::load_relaxed(src.retransmits));

@@ -27,4 +27,13 @@ inline void ring_read(const uint8_t* ring, uint32_t size, uint32_t pos, void* ds
   std::memcpy(static_cast<uint8_t*>(dst) + first, ring, len - first);
 }
 
+// Copy the `len` bytes at position `pos` of ring `src` to the same position of ring `dst` (both
+// `size` bytes). Requires len <= size.
+inline void ring_copy(uint8_t* dst, const uint8_t* src, uint32_t size, uint32_t pos, size_t len) {
+  uint32_t off = pos & (size - 1);
+  size_t first = std::min<size_t>(len, size - off);
+  std::memcpy(dst + off, src + off, first);
+  std::memcpy(dst, src, len - first);
+}
+
 }  // namespace virtuoso::shm
