@@ -26,11 +26,19 @@ vt_log "socat fork server: 28 connections served by forked children, $moved move
 # 2. Clients under the shim that fork with a live connection; a Linux socat echo server.
 vt_spawn_peer "$VT_TMP/linux-socat.out" socat TCP-LISTEN:7100,fork,reuseaddr EXEC:cat
 vt_wait_listening_peer 7100
+aborts0=$(vt_status_field slowpath.aborts_app)
+taken0=$(vt_status_field slowpath.flows_taken)
 timeout 120 "$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/fork_client.py" --host "$VT_PEER_IP" --port 7100 \
   >"$VT_TMP/fork-client.out" 2>&1 || vt_fail "fork client: $(tail -n 5 "$VT_TMP/fork-client.out")"
 for c in fresh midway unread silent grand keep turns; do
   grep -qx "ok $c" "$VT_TMP/fork-client.out" || vt_fail "fork client case $c did not pass"
 done
-# The silent child's connection too must have ended (the daemon sent the FIN on the last close).
+# Every connection ended with a FIN, the silent child's too (the daemon's, on the last close):
+# none was reset.
 vt_wait_status 'flows == 0 and held_refs == 0 and hold_links == 0' 20
+[ "$(vt_status_field slowpath.aborts_app)" = "$aborts0" ] || vt_fail "a forked connection was reset, not closed"
+# "keep" and "turns" work only if connections are taken from a process that still holds them.
+taken=$(($(vt_status_field slowpath.flows_taken) - taken0))
+[ "$taken" -ge 4 ] || vt_fail "only $taken connections taken from a holding process (keep and turns need 4 or more)"
+vt_log "forking clients: $taken connections taken from a process still holding them"
 vt_pass "fork(): socat's fork-per-connection server and forking Python clients, every byte checked"

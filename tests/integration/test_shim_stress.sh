@@ -33,5 +33,6 @@ timeout 240 env LD_PRELOAD="$PRELOAD" "$STRESS_BIN/shim-stress" --connect "$VT_P
   --threads "$THREADS" --conns "$CONNS" --rounds 4 --forks 4 >"$VT_TMP/client.out" 2>"$VT_TMP/client.err" ||
   vt_fail "shim-stress: $(tail -n 20 "$VT_TMP/client.err") $(cat "$VT_TMP/client.out")"
 grep -q '"ok": true' "$VT_TMP/client.out" || vt_fail "shim-stress: $(cat "$VT_TMP/client.out")"
+grep -q '"forks": [1-9]' "$VT_TMP/client.out" || vt_fail "shim-stress forked no child during the traffic: $(cat "$VT_TMP/client.out")"
 vt_log "shim-stress: $(cat "$VT_TMP/client.out")"
 vt_pass "shim stress: $THREADS threads x $CONNS connections, fork during traffic, close while blocked, signals"

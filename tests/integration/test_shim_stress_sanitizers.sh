@@ -2,7 +2,8 @@
 # The shim stress test (test_shim_stress.sh: 64 threads x 64 connections, fork during traffic,
 # close while blocked, signals) again with the shim and the stress program built with
 # AddressSanitizer+UBSan, then with ThreadSanitizer; any sanitizer report fails it. The two
-# builds live next to the main build (sanitize-address/, sanitize-thread/) and are incremental.
+# builds live inside the main build directory (sanitize-address/, sanitize-thread/) and are
+# incremental. Each stress run cleans up after itself (test_shim_stress.sh's trap).
 set -euo pipefail
 VT_BIN=${VT_BIN:?set VT_BIN to the build/bin directory}
 SRC=$(cd "$(dirname "$0")/../.." && pwd)

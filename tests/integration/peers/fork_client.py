@@ -17,6 +17,7 @@ import hashlib
 import os
 import socket
 import sys
+import time
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--host", required=True)
@@ -102,10 +103,11 @@ def case_unread():
     s.sendall(blob)
     head = recv_exact(s, 1000)
     # Wait until the whole echo is here and unread, so it is in the rings when the process forks.
-    while True:
-        n = len(s.recv(65536, socket.MSG_PEEK))
-        if n >= len(blob) - len(head):
-            break
+    deadline = time.monotonic() + 30
+    while len(s.recv(65536, socket.MSG_PEEK)) < len(blob) - len(head):
+        if time.monotonic() > deadline:
+            fail("the echo never arrived in full")
+        time.sleep(0.001)
 
     def child():
         rest = recv_exact(s, len(blob) - len(head))
