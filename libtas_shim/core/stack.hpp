@@ -47,6 +47,9 @@ class Guard;
 // Internal result of one attempt of a call on a shared connection that found its slot taken: the
 // call claims the connection back (adopt) and tries again. Never returned to the app.
 inline constexpr int kClaimAgain = -(1 << 20);
+// How often one call claims back a connection taken from under it before it gives up (each
+// claim waits for kAdopted, so more than one means another process keeps taking it).
+inline constexpr int kClaimRounds = 8;
 
 // How long one sleep may last at most (ns, -1: no limit). A command waiting for room in the atx
 // queue is retried every 100 us; a sleeper that got no kick descriptor (out of descriptors)
@@ -100,6 +103,17 @@ class Stack {
   int adopt(int fd);
   // adopt() for each descriptor of an array of structs (pollfd...), `stride` bytes apart.
   int adopt_fds(const int* fds, size_t n, size_t stride);
+  // Runs `once` (one step on `fd`'s connection) until it no longer answers kClaimAgain, adopting
+  // (claiming back) the connection before each try; EAGAIN after kClaimRounds claims.
+  template <typename Once>
+  auto claiming(int fd, Once once) -> decltype(once()) {
+    for (int round = 0;; ++round) {
+      if (int rc = adopt(fd); rc < 0) return rc;
+      auto r = once();
+      if (r != kClaimAgain) return r;
+      if (round == kClaimRounds) return -EAGAIN;
+    }
+  }
   // Sockets inherited through fork() and not yet adopted or closed: while 0, adopt() costs one
   // atomic load.
   uint32_t sockets_to_adopt() const { return to_adopt_.load(std::memory_order_relaxed); }

@@ -252,11 +252,7 @@ int Stack::shutdown(int fd, int how) {
   if (how != SHUT_RD && how != SHUT_WR && how != SHUT_RDWR) return -EINVAL;
   bool rd = how != SHUT_WR;
   bool wr = how != SHUT_RD;
-  for (int round = 0;; ++round) {
-    if (int rc = adopt(fd); rc < 0) return rc;
-    int r = shutdown_once(fd, rd, wr);
-    if (r != kClaimAgain || round == 8) return r == kClaimAgain ? -EAGAIN : r;
-  }
+  return claiming(fd, [&] { return shutdown_once(fd, rd, wr); });
 }
 
 int Stack::shutdown_once(int fd, bool rd, bool wr) {

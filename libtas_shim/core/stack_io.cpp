@@ -24,10 +24,6 @@ int take_error(Socket& s, int fallback) {
 }
 
 
-// How often one call claims back a connection taken from under it before it gives up (each
-// claim waits for kAdopted, so more than one means another process keeps taking it).
-constexpr int kClaimRounds = 8;
-
 }  // namespace
 
 ssize_t Stack::try_send(Socket& s, IovCursor& cur) {
@@ -67,12 +63,7 @@ ssize_t Stack::send(int fd, const struct iovec* iov, int iovcnt, int flags) {
   if (total < 0) return total;
   if (flags & MSG_OOB) return -EOPNOTSUPP;
   IovCursor cur(iov, iovcnt);
-  for (int round = 0;; ++round) {
-    if (int rc = adopt(fd); rc < 0) return rc;
-    ssize_t r = send_once(fd, cur, flags);
-    if (r != kClaimAgain) return r;
-    if (round == kClaimRounds) return -EAGAIN;
-  }
+  return claiming(fd, [&] { return send_once(fd, cur, flags); });
 }
 
 ssize_t Stack::send_once(int fd, IovCursor& cur, int flags) {
@@ -157,12 +148,7 @@ ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
   if (flags & MSG_OOB) return -EINVAL;  // no urgent data on stack sockets
   if (flags & MSG_ERRQUEUE) return -EAGAIN;  // nothing is ever queued there
   IovCursor cur(iov, iovcnt);
-  for (int round = 0;; ++round) {
-    if (int rc = adopt(fd); rc < 0) return rc;
-    ssize_t r = recv_once(fd, cur, flags, total);
-    if (r != kClaimAgain) return r;
-    if (round == kClaimRounds) return -EAGAIN;
-  }
+  return claiming(fd, [&] { return recv_once(fd, cur, flags, total); });
 }
 
 ssize_t Stack::recv_once(int fd, IovCursor& cur, int flags, ssize_t total) {
