@@ -259,7 +259,7 @@ void Context::on_accepted(const abi::CtlEvent& ev) {
     if (listens_in_flight_ > 0) {
       parked_accepts_.push_back(ev);
     } else {
-      abort_later(ev.slot, ev.gen);
+      release_later(abi::AppRequestKind::kAbort, ev.slot, ev.gen);
     }
     return;
   }
@@ -284,7 +284,7 @@ void Context::on_connected(const abi::CtlEvent& ev) {
     return;
   }
   if (s == nullptr || s->state != SockState::kConnecting) {
-    abort_later(ev.slot, ev.gen);  // nobody wants this connection any more
+    release_later(abi::AppRequestKind::kAbort, ev.slot, ev.gen);  // nobody wants this connection any more
     return;
   }
   s->state = SockState::kConnected;
@@ -345,7 +345,7 @@ void Context::on_adopted(const abi::CtlEvent& ev) {
     return;
   }
   if (s == nullptr || s->state != SockState::kClaiming) {
-    close_shared_later(ev.slot, ev.gen);  // closed while the claim waited: let go of it now
+    release_later(abi::AppRequestKind::kClose, ev.slot, ev.gen, abi::kCloseShared);  // closed while the claim waited: let go of it now
     return;
   }
   s->state = SockState::kConnected;
@@ -386,12 +386,11 @@ void Context::lose_slot(Socket& s) {
   touch(s);
 }
 
-void Context::close_shared_later(uint32_t slot, uint32_t gen) {
-  abi::AppRequest r{};
-  r.kind = static_cast<uint32_t>(abi::AppRequestKind::kClose);
+void Context::release_later(abi::AppRequestKind kind, uint32_t slot, uint32_t gen, uint32_t flags) {
+  abi::AppRequest r = make_request(kind);
   r.slot = slot;
   r.gen = gen;
-  r.flags = abi::kCloseShared;
+  r.flags = flags;
   defer(r);
 }
 
@@ -431,13 +430,7 @@ void Context::end_listen(uint32_t id, Socket* s) {
   for (const abi::CtlEvent& ev : parked) on_accepted(ev);  // re-parks while other listens are pending
 }
 
-void Context::abort_later(uint32_t slot, uint32_t gen) {
-  abi::AppRequest r{};
-  r.kind = static_cast<uint32_t>(abi::AppRequestKind::kAbort);
-  r.slot = slot;
-  r.gen = gen;
-  defer(r);
-}
+
 
 void Context::rescan_all() {
   for (Socket* s : slots_) {

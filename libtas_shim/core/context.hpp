@@ -116,14 +116,14 @@ class Context : public std::enable_shared_from_this<Context> {
   void on_connect_failed(const abi::CtlEvent& ev);
   void on_adopted(const abi::CtlEvent& ev);
   void on_taken(const abi::CtlEvent& ev);
-  void close_shared_later(uint32_t slot, uint32_t gen);
   Socket* socket_for(uint32_t slot, uint32_t gen);
   // The socket a completion names by cookie, taken off the map; false (counted stale) if unknown.
   // `s` is null for a socket released while it waited.
   bool take_cookie(uint32_t cookie, Socket*& s);
   bool slot_free(uint32_t slot) const;
   std::shared_ptr<Socket> make_accepted(const abi::CtlEvent& ev);
-  void abort_later(uint32_t slot, uint32_t gen);
+  // Lets go of slot/gen in the daemon once the lock is released (kAbort, or a shared kClose).
+  void release_later(abi::AppRequestKind kind, uint32_t slot, uint32_t gen, uint32_t flags = 0);
   void rescan_all();
   void touch(Socket& s);
   void ring_fast_path();
