@@ -40,7 +40,6 @@ class Daemon final : public Outputs, public Doorbells {
   void frame(const uint8_t* data, size_t len, uint16_t flags) override { channels_.push_frame(data, len, flags); }
   void command(const abi::FpCommand& cmd) override { channels_.push_command(cmd); }
   void ctl_event(uint16_t ctx, const abi::CtlEvent& ev) override { channels_.push_ctl(ctx, ev); }
-  void app_command(uint16_t ctx, const abi::AppCmd& cmd) override { channels_.push_app_cmd(ctx, cmd); }
   void context_attached(uint16_t ctx, int error) override;
   void context_detached(uint16_t ctx) override;
   // Doorbells.

@@ -150,13 +150,7 @@ void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
     } else if (c.installed && shared(c)) {
       owner_let_go(flow, c, false);  // a forked process holds it: it lives on, or moves to its claimant
     } else if (c.installed) {
-      const abi::FlowSlot* fs = x.view.slot(c.slot);
-      if (shm::load_relaxed(fs->rx_head) != shm::load_relaxed(fs->rx_tail)) {
-        ++stats_.aborts_app;
-        abort_flow(flow, c, true);
-      } else {
-        orphan_flow(flow, c);
-      }
+      end_unheld(flow, c, false);  // as a last close(): RST for unread bytes, else a FIN
     }
   }
   maybe_detach(ctx);

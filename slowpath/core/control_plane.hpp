@@ -352,6 +352,7 @@ class ControlPlane {
   void enter_time_wait(uint32_t flow, Conn& c, TimeMs now);
   void remove_flow(uint32_t flow, Conn& c);
   void orphan_flow(uint32_t flow, Conn& c);
+  void send_fin(uint32_t flow, const Conn& c);
   void abort_flow(uint32_t flow, Conn& c, bool send_rst);
   void fail_flow(uint32_t flow, Conn& c, int error, bool send_rst);
   void release_conn(uint32_t flow);

@@ -243,14 +243,11 @@ void ControlPlane::end_unheld(uint32_t flow, Conn& c, bool abort) {
   if (abort || load_relaxed(fs->rx_head) != load_relaxed(fs->rx_tail)) {
     ++stats_.aborts_app;
     abort_flow(flow, c, true);
-    return;
+  } else if (ctxs_[c.ctx].app_gone) {
+    orphan_flow(flow, c);
+  } else {
+    send_fin(flow, c);
   }
-  if (c.state != ConnState::kEstablished && c.state != ConnState::kCloseWait) return;  // our FIN is out
-  abi::FpCommand cmd{};
-  cmd.kind = uint16_t(abi::FpCommandKind::kFin);
-  cmd.ctx = c.ctx;
-  cmd.flow = flow;
-  out_.command(cmd);
 }
 
 void ControlPlane::start_move(uint32_t flow, Conn& c) {

@@ -20,7 +20,6 @@ class Outputs {
   virtual void command(const abi::FpCommand& cmd) = 0;
   virtual void ctl_event(uint16_t ctx, const abi::CtlEvent& ev) = 0;
   // An entry for ctx's atx queue, only once its app is gone (the queue then has no other producer).
-  virtual void app_command(uint16_t ctx, const abi::AppCmd& cmd) = 0;
   // The fast path mapped ctx (error 0: answer the app) or could not (the ctx id is already free).
   virtual void context_attached(uint16_t ctx, int error) = 0;
   // The fast path unmapped ctx; its id is free again and its region may be released.

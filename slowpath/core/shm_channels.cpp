@@ -43,15 +43,6 @@ void ShmChannels::push_ctl(uint16_t ctx, const abi::CtlEvent& ev) {
   c.waiting.push_back(ev);
 }
 
-void ShmChannels::push_app_cmd(uint16_t ctx, const abi::AppCmd& cmd) {
-  if (ctx >= ctxs_.size() || !ctxs_[ctx].active) return;
-  Ctx& c = ctxs_[ctx];
-  fp_dirty_ = true;
-  if (c.atx_waiting.empty() && c.view.atx().try_push(cmd)) return;
-  ++deferred_;
-  c.atx_waiting.push_back(cmd);
-}
-
 void ShmChannels::add_context(uint16_t ctx, abi::AppRegionView view) {
   if (ctx >= ctxs_.size()) return;
   ctxs_[ctx] = Ctx{};
@@ -99,20 +90,11 @@ void ShmChannels::flush_ctl(Ctx& c) {
   }
 }
 
-void ShmChannels::flush_atx(Ctx& c) {
-  auto q = c.view.atx();
-  while (!c.atx_waiting.empty() && q.try_push(c.atx_waiting.front())) {
-    c.atx_waiting.pop_front();
-    fp_dirty_ = true;
-  }
-}
-
 void ShmChannels::flush(Doorbells& bells) {
   flush_commands();
   flush_frames();
   for (Ctx& c : ctxs_) {
     if (c.active && !c.waiting.empty()) flush_ctl(c);
-    if (c.active && !c.atx_waiting.empty()) flush_atx(c);
   }
   shm::full_fence();  // our pushes before reading their sleeping flags
   // The fast path sets the control header's flag and every region's together: one suffices.
@@ -131,7 +113,7 @@ void ShmChannels::flush(Doorbells& bells) {
 bool ShmChannels::waiting() const {
   if (!cmd_waiting_.empty() || !frame_waiting_.empty()) return true;
   for (const Ctx& c : ctxs_)
-    if (c.active && (!c.waiting.empty() || !c.atx_waiting.empty())) return true;
+    if (c.active && !c.waiting.empty()) return true;
   return false;
 }
 

@@ -1,5 +1,5 @@
 // The slow path's producer side of the shared-memory queues: inject and cmd (to the fast path),
-// each app's ctl queue, and the atx queue of an app that is gone (orphaned flows' FIN requests), with a waiting list per queue so that nothing is dropped when one is full.
+// and each app's ctl queue, with a waiting list per queue so that nothing is dropped when one is full.
 //
 // Ordering: entries of one queue leave in order. A frame flagged kPacketProcessAsRx additionally
 // waits until the fast path has taken every command pushed before it (the flow it belongs to must
@@ -30,8 +30,6 @@ class ShmChannels {
   void push_frame(const uint8_t* data, size_t len, uint16_t flags);
   void push_command(const abi::FpCommand& cmd);
   void push_ctl(uint16_t ctx, const abi::CtlEvent& ev);
-  // Only for a context whose app is gone: the slow path is then the atx queue's sole producer.
-  void push_app_cmd(uint16_t ctx, const abi::AppCmd& cmd);
 
   void add_context(uint16_t ctx, abi::AppRegionView view);
   // Drops the context's waiting events: its app is gone.
@@ -53,7 +51,6 @@ class ShmChannels {
     bool active = false;
     abi::AppRegionView view{};
     std::deque<abi::CtlEvent> waiting;
-    std::deque<abi::AppCmd> atx_waiting;
     bool dirty = false;
   };
 
@@ -62,7 +59,6 @@ class ShmChannels {
   void flush_commands();
   void flush_frames();
   void flush_ctl(Ctx& c);
-  void flush_atx(Ctx& c);
 
   abi::ControlRegionView ctrl_;
   std::deque<abi::FpCommand> cmd_waiting_;

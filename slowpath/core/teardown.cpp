@@ -73,17 +73,22 @@ void ControlPlane::remove_flow(uint32_t flow, Conn& c) {
   c.rto_deadline = 0;
 }
 
-// The app is gone, so its atx queue has no producer left: the FIN request goes there, behind
-// whatever the app queued before it died, and the usual close events finish the flow.
+// The app is gone: the fast path sends the FIN after every byte the app wrote (FpCommand kFin),
+// and the usual close events finish the flow.
 void ControlPlane::orphan_flow(uint32_t flow, Conn& c) {
   ++stats_.orphans_closed;
   spdlog::debug("flow {}: orphaned in {}, closing it", flow, to_string(c.state));
-  if (c.state != ConnState::kEstablished && c.state != ConnState::kCloseWait) return;  // our FIN is out
-  abi::AppCmd cmd{};
-  cmd.slot = c.slot;
-  cmd.gen = c.gen;
-  cmd.kind = uint16_t(abi::AppCmdKind::kTxFin);
-  out_.app_command(c.ctx, cmd);
+  send_fin(flow, c);
+}
+
+// FpCommand kFin, unless our FIN is out already.
+void ControlPlane::send_fin(uint32_t flow, const Conn& c) {
+  if (c.state != ConnState::kEstablished && c.state != ConnState::kCloseWait) return;
+  abi::FpCommand cmd{};
+  cmd.kind = uint16_t(abi::FpCommandKind::kFin);
+  cmd.ctx = c.ctx;
+  cmd.flow = flow;
+  out_.command(cmd);
 }
 
 // kRemove first, then the reset: the fast path takes commands before injected frames, so it

@@ -56,7 +56,6 @@ class Recorder : public Outputs {
   }
   void command(const abi::FpCommand& cmd) override { commands.push_back(cmd); }
   void ctl_event(uint16_t ctx, const abi::CtlEvent& ev) override { events.emplace_back(ctx, ev); }
-  void app_command(uint16_t ctx, const abi::AppCmd& cmd) override { app_commands.emplace_back(ctx, cmd); }
   void context_attached(uint16_t ctx, int error) override { attached.emplace_back(ctx, error); }
   void context_detached(uint16_t ctx) override { detached.push_back(ctx); }
 
@@ -64,12 +63,10 @@ class Recorder : public Outputs {
     frames.clear();
     commands.clear();
     events.clear();
-    app_commands.clear();
   }
   std::vector<RecordedFrame> frames;
   std::vector<abi::FpCommand> commands;
   std::vector<std::pair<uint16_t, abi::CtlEvent>> events;
-  std::vector<std::pair<uint16_t, abi::AppCmd>> app_commands;
   std::vector<std::pair<uint16_t, int>> attached;
   std::vector<uint16_t> detached;
 };

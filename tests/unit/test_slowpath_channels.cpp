@@ -121,26 +121,3 @@ TEST_CASE("Channels: context removed -> its waiting events are dropped with it")
   s.ch.push_ctl(1, abi::CtlEvent{});
   CHECK_FALSE(s.ch.waiting());
 }
-
-TEST_CASE("Channels: atx entry of a gone app, queue full -> waits, keeps order, fast path rung if asleep") {
-  Setup s;
-  shm::store_seq_cst(s.ctrl.header()->fp_sleeping, 1u);
-  for (uint32_t i = 0; i < 3; ++i) {
-    abi::AppCmd cmd{};
-    cmd.slot = i;
-    cmd.kind = uint16_t(abi::AppCmdKind::kTxFin);
-    s.ch.push_app_cmd(1, cmd);
-  }
-  CHECK(s.ch.waiting());  // capacity 2
-  s.ch.flush(s.bells);
-  CHECK(s.bells.fastpath == 1);
-  std::vector<uint32_t> got;
-  abi::AppCmd c;
-  for (int round = 0; round < 3; ++round) {
-    while (s.app.atx().try_pop(c) == shm::PopResult::kOk) got.push_back(c.slot);
-    s.ch.flush(s.bells);
-  }
-  CHECK(got == std::vector<uint32_t>{0, 1, 2});
-  CHECK_FALSE(s.ch.waiting());
-  CHECK(s.bells.fastpath == 2);  // once more for the entry that waited
-}

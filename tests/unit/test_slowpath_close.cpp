@@ -163,7 +163,7 @@ TEST_CASE("ESTABLISHED: app disconnects with unread data -> RST, kRemove, then t
   Open o;
   o.h.slot(o.ctx, o.slot).rx_head = 100;  // received, never read
   o.h.cp.app_disconnected(o.ctx, o.h.now);
-  CHECK(o.h.out.app_commands.empty());
+  CHECK(o.h.count_commands(abi::FpCommandKind::kFin) == 0);
   REQUIRE(o.h.last_command(abi::FpCommandKind::kRemove));
   CHECK((o.h.out.frames.back().tcp().tcp.flags & wire::kTcpRst));
   CHECK_FALSE(o.h.last_command(abi::FpCommandKind::kDetachCtx));  // not while a flow is installed

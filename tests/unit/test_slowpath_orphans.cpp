@@ -39,17 +39,13 @@ struct Open {
 };
 }  // namespace
 
-TEST_CASE("ESTABLISHED: app exits with nothing unread -> kTxFin on its atx queue, no RST, context kept") {
+TEST_CASE("ESTABLISHED: app exits with nothing unread -> kFin to the fast path, no RST, context kept") {
   Open o;
   o.h.slot(o.ctx, o.slot).rx_head = 100;
   o.h.slot(o.ctx, o.slot).rx_tail = 100;  // all read
   o.h.cp.app_disconnected(o.ctx, o.h.now);
-  REQUIRE(o.h.out.app_commands.size() == 1);
-  CHECK(o.h.out.app_commands[0].first == o.ctx);
-  const abi::AppCmd& cmd = o.h.out.app_commands[0].second;
-  CHECK(cmd.kind == uint16_t(abi::AppCmdKind::kTxFin));
-  CHECK(cmd.slot == o.slot);
-  CHECK(cmd.gen == o.gen);
+  REQUIRE(o.h.count_commands(abi::FpCommandKind::kFin) == 1);
+  CHECK(o.h.last_command(abi::FpCommandKind::kFin)->flow == o.flow);
   CHECK_FALSE(o.rst_sent());
   CHECK_FALSE(o.h.last_command(abi::FpCommandKind::kRemove));
   CHECK_FALSE(o.h.last_command(abi::FpCommandKind::kDetachCtx));
@@ -87,12 +83,12 @@ TEST_CASE("Orphan ESTABLISHED: peer FIN first, our FIN acked -> removed (LAST_AC
   CHECK(o.h.cp.time_wait() == 0);
 }
 
-TEST_CASE("CLOSE_WAIT: app exits -> kTxFin queued for it") {
+TEST_CASE("CLOSE_WAIT: app exits -> kFin for it") {
   Open o;
   o.h.event(abi::FpEventKind::kPeerFin, o.flow, 0, o.ctx);
   o.h.cp.app_disconnected(o.ctx, o.h.now);
-  REQUIRE(o.h.out.app_commands.size() == 1);
-  CHECK(o.h.out.app_commands[0].second.kind == uint16_t(abi::AppCmdKind::kTxFin));
+  REQUIRE(o.h.count_commands(abi::FpCommandKind::kFin) == 1);
+  CHECK(o.h.last_command(abi::FpCommandKind::kFin)->flow == o.flow);
   CHECK_FALSE(o.rst_sent());
 }
 
@@ -100,7 +96,7 @@ TEST_CASE("FIN_WAIT_2: app exits -> no command (our FIN is done), gives up after
   Open o;
   o.h.event(abi::FpEventKind::kFinAcked, o.flow, 0, o.ctx);
   o.h.cp.app_disconnected(o.ctx, o.h.now);
-  CHECK(o.h.out.app_commands.empty());
+  CHECK(o.h.count_commands(abi::FpCommandKind::kFin) == 0);
   CHECK_FALSE(o.h.last_command(abi::FpCommandKind::kRemove));
   o.h.advance(59000);
   CHECK_FALSE(o.h.last_command(abi::FpCommandKind::kRemove));
@@ -112,23 +108,23 @@ TEST_CASE("FIN_WAIT_2: app exits -> no command (our FIN is done), gives up after
   REQUIRE(o.h.last_command(abi::FpCommandKind::kDetachCtx));
 }
 
-TEST_CASE("ESTABLISHED, not accept()ed: app exits -> RST with its listener, no kTxFin") {
+TEST_CASE("ESTABLISHED, not accept()ed: app exits -> RST with its listener, no FIN") {
   Harness h;
   uint16_t ctx = h.add_app();
   h.listen(ctx, 80);
   uint32_t flow = h.accept_one();
   h.cp.app_disconnected(ctx, h.now);
-  CHECK(h.out.app_commands.empty());
+  CHECK(h.count_commands(abi::FpCommandKind::kFin) == 0);
   REQUIRE(h.last_command(abi::FpCommandKind::kRemove));
   CHECK(h.last_command(abi::FpCommandKind::kRemove)->flow == flow);
   CHECK((h.out.frames.back().tcp().tcp.flags & wire::kTcpRst));
 }
 
-TEST_CASE("ESTABLISHED: app exits with unread data -> RST, no kTxFin") {
+TEST_CASE("ESTABLISHED: app exits with unread data -> RST, no FIN") {
   Open o;
   o.h.slot(o.ctx, o.slot).rx_head = 10;
   o.h.cp.app_disconnected(o.ctx, o.h.now);
-  CHECK(o.h.out.app_commands.empty());
+  CHECK(o.h.count_commands(abi::FpCommandKind::kFin) == 0);
   CHECK(o.rst_sent());
   CHECK(o.h.cp.stats().aborts_app == 1);
 }
@@ -188,7 +184,7 @@ TEST_CASE("ESTABLISHED: app exits with two flows, one unread -> one RST, one orp
   h.out.clear();
   h.slot(ctx, h.flow(b).slot).rx_head = 1;
   h.cp.app_disconnected(ctx, h.now);
-  CHECK(h.out.app_commands.size() == 1);
+  CHECK(h.count_commands(abi::FpCommandKind::kFin) == 1);
   CHECK(h.count_commands(abi::FpCommandKind::kRemove) == 1);
   CHECK(h.last_command(abi::FpCommandKind::kRemove)->flow == b);
   h.ack_remove(b);
