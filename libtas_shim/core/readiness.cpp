@@ -36,8 +36,14 @@ uint32_t connected_mask(Socket& s) {
       if (s.tx_full_seen) {
         SlotWork busy(s);  // a slot taken meanwhile is left alone: the next call finds out
         if (busy.ok()) shm::store_relaxed(c.flow_slot(s.slot).tx_nospace, 0u);
+        // The shortage is over, and that is an EPOLLOUT edge for every watcher, whoever notices
+        // first (Linux's sk_stream_write_space). Whoever asks here (poll(), a blocked send, or
+        // an epoll set that was evaluating the socket for another reason) must not consume it:
+        // the kTxSpace event that announces the same space may be drained only later, when
+        // tx_full_seen is already clear, and would then be no edge at all.
+        ++s.tx_seq;
+        s.tx_full_seen = false;  // later ACKs are not new edges
       }
-      s.tx_full_seen = false;  // the shortage is over: later ACKs are not new edges
     }
   }
   if (s.so_error != 0) m |= EPOLLERR;

@@ -293,14 +293,16 @@ class FakeDaemon {
     app_event(s, abi::AppEventKind::kPeerFin);
   }
   // The peer acknowledged everything queued: returns the bytes and frees the tx ring.
-  std::string take_tx(uint32_t s) {
+  // Acknowledges everything written so far; `tell`: announce the space at once (kTxSpace), as
+  // the fast path does at the end of its loop pass; without it, call app_event later.
+  std::string take_tx(uint32_t s, bool tell = true) {
     abi::FlowSlot& f = slot(s);
     uint32_t tail = f.tx_tail;
     uint32_t head = shm::load_acquire(f.tx_head);
     std::string out(head - tail, '\0');
     shm::ring_read(view_.tx_buf(s), layout_.tx_size, tail, out.data(), out.size());
     shm::store_release(f.tx_tail, head);
-    app_event(s, abi::AppEventKind::kTxSpace);
+    if (tell) app_event(s, abi::AppEventKind::kTxSpace);
     return out;
   }
   void app_event(uint32_t s, abi::AppEventKind kind) {

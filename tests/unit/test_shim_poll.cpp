@@ -353,3 +353,35 @@ TEST_CASE("shim_epoll_edge_triggered_out_fires_again_only_after_the_ring_was_ful
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }
+
+// The nginx bulk-download stall: the socket was queued for evaluation by a kTxSpace drained before
+// the ring filled; the fast path freed the space before that evaluation and announced it only
+// after. The evaluation saw the socket writable; it must report that as an edge (it did not, and
+// cleared the shortage, so the late kTxSpace was no edge either and the writer waited forever).
+TEST_CASE("shim_epoll_edge_triggered_out_fires_when_space_is_seen_before_its_event", "[shim][epoll]") {
+  Harness h;
+  int ep = ::epoll_create1(EPOLL_CLOEXEC);
+  int fd = h.connect_socket(1, 1);
+  struct epoll_event ev = {};
+  ev.events = EPOLLOUT | EPOLLET;
+  REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
+  struct epoll_event out[4];
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);  // writable at registration
+  std::string small(100, 's');
+  struct iovec iov = {small.data(), small.size()};
+  REQUIRE(h.stack->send(fd, &iov, 1, 0) == 100);
+  h.daemon.take_tx(1);  // its kTxSpace waits in the queue until the next call drains it
+  std::string big(5000, 'b');
+  iov = {big.data(), big.size()};
+  REQUIRE(h.stack->send(fd, &iov, 1, MSG_DONTWAIT) == 4096);  // drains it, then fills the ring
+  REQUIRE(h.stack->send(fd, &iov, 1, MSG_DONTWAIT) == -EAGAIN);
+  h.daemon.take_tx(1, false);  // freed; announced after the app looked
+  int reported = h.stack->epoll_wait(ep, out, 4, 0, nullptr);
+  h.daemon.app_event(1, abi::AppEventKind::kTxSpace);
+  reported += h.stack->epoll_wait(ep, out, 4, 0, nullptr);
+  CHECK(reported == 1);
+  CHECK(out[0].events == EPOLLOUT);
+  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);  // one edge, not one per look
+  h.stack->close(fd);
+  h.stack->epoll_closing(ep);
+}
