@@ -1,4 +1,4 @@
-// virtuoso-slowpath: ctl.sock, one text request per connection ("status\n", "faults set rx.loss=0.1\n"),
+// virtuoso-slowpath: ctl.sock, one text request per connection ("status\n", "status connections\n", "faults set rx.loss=0.1\n"),
 // one JSON answer; fault settings are published to the fast path through the control region.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -62,9 +62,10 @@ void Daemon::on_ctl_readable(uint32_t id) {
 
 std::string Daemon::ctl_answer(std::string_view request) {
   while (!request.empty() && (request.back() == '\r' || request.back() == ' ')) request.remove_suffix(1);
-  if (request == "status") {
+  if (request == "status" || request == "status connections") {
     nlohmann::json status = status_json(cp_, *ctrl_.header(), fp_attached_);
     status["faults"] = faults_status_json(*ctrl_.header(), faults_in_effect());
+    if (request != "status") status["connections"] = connections_json(cp_);
     return status.dump();
   }
   if (request == "faults" || request.substr(0, 7) == "faults ") return faults_answer(request.substr(6));

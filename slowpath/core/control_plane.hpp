@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "arp_resolver.hpp"
+#include "conn_report.hpp"
 #include "fork_holds.hpp"
 #include "id_pool.hpp"
 #include "keyed_hash.hpp"
@@ -108,6 +109,8 @@ class ControlPlane {
     size_t held_refs = 0;        // references forked processes hold on connections and listeners
   };
   TableCounts table_counts() const;
+  // Every connection with its fast-path and app-ring positions (conn_report.cpp).
+  std::vector<ConnReport> conn_reports() const;
   ConnState conn_state(uint32_t flow) const { return flow < conns_.size() ? conns_[flow].state : ConnState::kFree; }
   CtxState ctx_state(uint16_t ctx) const { return ctx < ctxs_.size() ? ctxs_[ctx].state : CtxState::kFree; }
 

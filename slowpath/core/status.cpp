@@ -99,6 +99,52 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
   };
 }
 
+nlohmann::json connections_json(const ControlPlane& cp) {
+  nlohmann::json list = nlohmann::json::array();
+  for (const ConnReport& r : cp.conn_reports()) {
+    nlohmann::json c{
+        {"flow", r.flow},
+        {"local", fmt::format("{}:{}", ip_str(r.tuple.local_ip), r.tuple.local_port)},
+        {"remote", fmt::format("{}:{}", ip_str(r.tuple.remote_ip), r.tuple.remote_port)},
+        {"state", r.state},
+        {"installed", r.installed},
+        {"ctx", r.ctx},
+        {"slot", r.slot},
+        {"cwnd", r.cwnd},
+        {"rto_ms", r.rto_ms},
+        {"rto_armed", r.rto_armed},
+        {"rto_retries", r.rto_retries},
+        {"holds", r.holds},
+        {"moving", r.moving},
+        {"snd_una", r.snd_una},
+        {"snd_nxt", r.snd_nxt},
+        {"snd_wnd", r.snd_wnd},
+        {"rcv_nxt", r.rcv_nxt},
+        {"fp_flags", r.fp_flags},
+        {"dupacks", r.dupacks},
+        {"recoveries", r.recoveries},
+        {"srtt_us", r.srtt_us},
+        {"acked_bytes", r.acked_bytes},
+        {"segs_in", r.segs_in},
+        {"segs_out", r.segs_out},
+    };
+    if (r.has_slot) {
+      c["ring"] = nlohmann::json{
+          {"rx_head", r.rx_head},       {"rx_tail", r.rx_tail},   {"rx_size", r.rx_size},
+          {"tx_head", r.tx_head},       {"tx_tail", r.tx_tail},   {"tx_size", r.tx_size},
+          {"tx_nospace", r.tx_nospace}, {"rx_fin", r.rx_fin},     {"error", r.error},
+          // Derived, so a reader need not do modular arithmetic: bytes the app has not read,
+          // bytes written but not yet sent, bytes sent and not yet acknowledged.
+          {"rx_unread", r.rx_head - r.rx_tail},
+          {"tx_unsent", r.tx_head - (r.tx_tail + (r.snd_nxt - r.snd_una))},
+          {"tx_unacked", r.snd_nxt - r.snd_una},
+      };
+    }
+    list.push_back(std::move(c));
+  }
+  return list;
+}
+
 nlohmann::json faults_status_json(const abi::ControlHeader& hdr, const abi::FaultSettings& in_effect) {
   auto direction = [](const abi::FaultCounters& c, const uint64_t& released_early) {
     return nlohmann::json{{"lost", shm::load_relaxed(c.lost)},

@@ -11,6 +11,9 @@ namespace virtuoso::slowpath {
 // `fp_attached`: the fast path said hello and is still connected.
 nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached);
 
+// The "connections" array: every connection with its slow-path, fast-path and app-ring state.
+nlohmann::json connections_json(const ControlPlane& cp);
+
 // The "faults" object: whether the fast path runs the fault injector, the settings `in_effect`,
 // their generation and the one applied, and what was done to each direction.
 nlohmann::json faults_status_json(const abi::ControlHeader& hdr, const abi::FaultSettings& in_effect);

@@ -85,9 +85,9 @@ std::optional<std::string> ask(const std::string& socket_path, const std::string
   return answer;
 }
 
-int status(const std::string& run_dir, bool json) {
+int status(const std::string& run_dir, bool json, bool connections) {
   std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
-  auto answer = ask(path, "status\n");
+  auto answer = ask(path, connections ? "status connections\n" : "status\n");
   if (!answer) return kExitFailure;
   nlohmann::ordered_json status;
   try {
@@ -169,6 +169,10 @@ int main(int argc, char** argv) {
   auto* status_cmd = app.add_subcommand("status", "print the daemon's state and counters; exit 0 if "
                                                   "ready, 3 if not ready, 1 if no daemon answers");
   status_cmd->add_flag("--json", json, "print the daemon's JSON answer unchanged");
+  bool connections = false;
+  status_cmd->add_flag("--connections", connections,
+                       "also list every connection: TCP state, sequence numbers, windows, timers "
+                       "and the app's ring positions");
   status_cmd->fallthrough();  // "virtuosoctl status --run-dir D" works as well as the other order
   std::string fault_action;
   std::vector<std::string> fault_pairs;
@@ -200,5 +204,5 @@ int main(int argc, char** argv) {
     }
   }
   if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
-  return status(run_dir, json);
+  return status(run_dir, json, connections);
 }

@@ -1,0 +1,60 @@
+// ControlPlane::conn_reports: every connection the slow path tracks, with the fast path's and the
+// app's live positions beside its own state (status "connections", stall diagnosis).
+#include "control_plane.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+namespace virtuoso::slowpath {
+
+std::vector<ConnReport> ControlPlane::conn_reports() const {
+  std::vector<ConnReport> out;
+  for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
+    const Conn& c = conns_[flow];
+    if (c.state == ConnState::kFree) continue;
+    ConnReport r;
+    r.flow = flow;
+    r.tuple = c.tuple;
+    r.state = to_string(c.state);
+    r.installed = c.installed;
+    r.ctx = c.ctx;
+    r.slot = c.slot;
+    r.cwnd = c.cc_on ? c.cc.cwnd() : 0;
+    r.rto_ms = c.rto;
+    r.rto_retries = c.retries;
+    r.rto_armed = c.rto_deadline != 0;
+    r.holds = c.holds;
+    r.moving = c.moving;
+    if (c.installed) {
+      const abi::FlowEntry& e = *ctrl_.flow(flow);
+      r.snd_una = shm::load_relaxed(e.snd_una);
+      r.snd_nxt = shm::load_relaxed(e.snd_nxt);
+      r.snd_wnd = shm::load_relaxed(e.snd_wnd);
+      r.rcv_nxt = shm::load_relaxed(e.rcv_nxt);
+      r.fp_flags = shm::load_relaxed(e.fp_flags);
+      r.dupacks = shm::load_relaxed(e.dupacks);
+      r.recoveries = shm::load_relaxed(e.recoveries);
+      r.srtt_us = shm::load_relaxed(e.srtt_us);
+      r.acked_bytes = shm::load_relaxed(e.acked_bytes);
+      r.segs_in = shm::load_relaxed(e.segs_in);
+      r.segs_out = shm::load_relaxed(e.segs_out);
+    }
+    const Context& x = ctxs_[c.ctx];
+    if (c.installed && x.state == CtxState::kAttached && x.view.base != nullptr &&
+        c.slot < x.view.layout.n_slots) {
+      const abi::FlowSlot& s = *x.view.slot(c.slot);
+      r.has_slot = true;
+      r.rx_head = shm::load_relaxed(s.rx_head);
+      r.rx_tail = shm::load_relaxed(s.rx_tail);
+      r.tx_head = shm::load_relaxed(s.tx_head);
+      r.tx_tail = shm::load_relaxed(s.tx_tail);
+      r.tx_nospace = shm::load_relaxed(s.tx_nospace);
+      r.rx_fin = shm::load_relaxed(s.rx_fin);
+      r.error = shm::load_relaxed(s.error);
+      r.rx_size = x.view.layout.rx_size;
+      r.tx_size = x.view.layout.tx_size;
+    }
+    out.push_back(r);
+  }
+  return out;
+}
+
+}  // namespace virtuoso::slowpath

@@ -1,0 +1,49 @@
+// One installed connection as status reports it: the slow path's view, the fast path's sequence
+// state (FlowEntry) and the app's ring positions (FlowSlot), read without stopping anyone.
+#pragma once
+#include <cstdint>
+
+#include "types.hpp"
+
+namespace virtuoso::slowpath {
+
+struct ConnReport {
+  uint32_t flow = 0;
+  FourTuple tuple{};
+  const char* state = "";
+  bool installed = false;
+  uint16_t ctx = 0;
+  uint32_t slot = 0;
+  // Slow path: timers, congestion window, sharing.
+  uint32_t cwnd = 0;  // 0: no limit
+  uint32_t rto_ms = 0;
+  uint32_t rto_retries = 0;
+  bool rto_armed = false;
+  uint32_t holds = 0;
+  bool moving = false;
+  // Fast path (FlowEntry).
+  uint32_t snd_una = 0;
+  uint32_t snd_nxt = 0;
+  uint32_t snd_wnd = 0;
+  uint32_t rcv_nxt = 0;
+  uint32_t fp_flags = 0;
+  uint32_t dupacks = 0;
+  uint32_t recoveries = 0;
+  uint32_t srtt_us = 0;
+  uint64_t acked_bytes = 0;
+  uint64_t segs_in = 0;
+  uint64_t segs_out = 0;
+  // The app's slot (FlowSlot); only while the flow is installed in an attached context.
+  bool has_slot = false;
+  uint32_t rx_head = 0;
+  uint32_t rx_tail = 0;
+  uint32_t tx_head = 0;
+  uint32_t tx_tail = 0;
+  uint32_t tx_nospace = 0;
+  uint32_t rx_fin = 0;
+  uint32_t error = 0;
+  uint32_t rx_size = 0;
+  uint32_t tx_size = 0;
+};
+
+}  // namespace virtuoso::slowpath
