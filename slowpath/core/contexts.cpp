@@ -59,7 +59,9 @@ std::optional<uint32_t> ControlPlane::alloc_slot(uint16_t ctx, uint32_t flow) {
   shm::store_relaxed(fs->rx_tail, 0u);
   shm::store_relaxed(fs->tx_head, 0u);
   shm::store_relaxed(fs->tx_tail, 0u);
+  shm::store_relaxed(fs->tx_nospace, 0u);  // a former flow's writer may have left it set
   shm::store_relaxed(fs->app_busy, 0u);
+  shm::store_relaxed(fs->app_waiting, 0u);
   shm::store_release(fs->gen, si.gen);
   return *slot;
 }
