@@ -317,6 +317,7 @@ void Datapath::rehome_flow(const abi::FpCommand& cmd) {
   shm::store_relaxed(dst.retransmits, shm::load_relaxed(src.retransmits));
   shm::store_relaxed(dst.snd_mss, shm::load_relaxed(src.snd_mss));
   shm::store_relaxed(dst.tx_nospace, 0u);  // no writer of the new slot has waited yet
+  shm::store_relaxed(dst.app_waiting, 0u);
   shm::store_release(dst.error, shm::load_acquire(src.error));
   shm::store_release(dst.rx_tail, rx_tail);
   shm::store_release(dst.tx_head, tx_head);

@@ -400,6 +400,7 @@ void Context::attach_flow(Socket& s) {
   // The slow path initialised the positions before announcing the flow.
   s.rx_tail = shm::load_relaxed(fs.rx_tail);
   s.tx_head = shm::load_relaxed(fs.tx_head);
+  s.waiting = shm::load_relaxed(fs.app_waiting);
 }
 
 void Context::detach_flow(const Socket& s) {

@@ -117,6 +117,7 @@ struct Socket {
   uint64_t rx_seq = 0;
   uint64_t tx_seq = 0;
   bool tx_full_seen = false;
+  uint32_t waiting = 0;  // what this socket last published in FlowSlot::app_waiting
   std::vector<EpollWatch> watches;
 
   SockOptions opt;

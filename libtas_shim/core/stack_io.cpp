@@ -23,6 +23,14 @@ int take_error(Socket& s, int fallback) {
   return -(e != 0 ? e : fallback);
 }
 
+// Publishes whether the app now waits for room (kAppWaitsTx) or bytes (kAppWaitsRx) on the slot,
+// for status to tell a waiter nobody woke; a store only when it changes. Slot held (SlotWork).
+void note_waiting(Context& c, Socket& s, uint32_t bit, bool waits) {
+  uint32_t now = waits ? (s.waiting | bit) : (s.waiting & ~bit);
+  if (now == s.waiting) return;
+  s.waiting = now;
+  shm::store_relaxed(c.flow_slot(s.slot).app_waiting, now);
+}
 
 }  // namespace
 
@@ -46,6 +54,7 @@ ssize_t Stack::try_send(Socket& s, IovCursor& cur) {
   if (!busy.ok()) return kClaimAgain;
   int64_t used = tx_in_flight(fs, s.tx_head, l.tx_size);  // refresh() checked it is possible
   size_t n = std::min<size_t>(l.tx_size - static_cast<uint32_t>(used), cur.remaining());
+  note_waiting(c, s, abi::kAppWaitsTx, n < cur.remaining());
   if (n < cur.remaining() && !s.tx_full_seen) {
     s.tx_full_seen = true;  // the next freed space is an EPOLLOUT edge
     shm::store_release(fs.tx_nospace, 1u);  // and the fast path is to tell us of it (once)
@@ -121,6 +130,7 @@ ssize_t Stack::try_recv(Socket& s, IovCursor& cur, int flags) {
     // Even a peek: once taken, the slot may be given to another flow while we copy.
     SlotWork busy(s);
     if (!busy.ok()) return kClaimAgain;
+    note_waiting(c, s, abi::kAppWaitsRx, false);
     size_t n = std::min<size_t>(static_cast<size_t>(avail), cur.remaining());
     if (flags & MSG_PEEK) {
       cur.fill_from_ring(c.view().rx_buf(s.slot), l.rx_size, s.rx_tail, n);
@@ -139,6 +149,10 @@ ssize_t Stack::try_recv(Socket& s, IovCursor& cur, int flags) {
   if (peer_fin) return 0;  // Linux reports the orderly end before a later error
   if (s.so_error != 0) return take_error(s, ECONNRESET);
   if (s.failed || s.shut_rd || s.closed_by_stack) return 0;
+  if ((s.waiting & abi::kAppWaitsRx) == 0) {  // claim the slot only to change it
+    SlotWork busy(s);
+    if (busy.ok()) note_waiting(c, s, abi::kAppWaitsRx, true);
+  }
   return -EAGAIN;
 }
 

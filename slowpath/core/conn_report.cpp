@@ -47,6 +47,7 @@ std::vector<ConnReport> ControlPlane::conn_reports() const {
       r.tx_head = shm::load_relaxed(s.tx_head);
       r.tx_tail = shm::load_relaxed(s.tx_tail);
       r.tx_nospace = shm::load_relaxed(s.tx_nospace);
+      r.app_waiting = shm::load_relaxed(s.app_waiting);
       r.rx_fin = shm::load_relaxed(s.rx_fin);
       r.error = shm::load_relaxed(s.error);
       r.rx_size = x.view.layout.rx_size;

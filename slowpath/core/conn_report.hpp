@@ -40,6 +40,7 @@ struct ConnReport {
   uint32_t tx_head = 0;
   uint32_t tx_tail = 0;
   uint32_t tx_nospace = 0;
+  uint32_t app_waiting = 0;
   uint32_t rx_fin = 0;
   uint32_t error = 0;
   uint32_t rx_size = 0;

@@ -133,6 +133,8 @@ nlohmann::json connections_json(const ControlPlane& cp) {
           {"rx_head", r.rx_head},       {"rx_tail", r.rx_tail},   {"rx_size", r.rx_size},
           {"tx_head", r.tx_head},       {"tx_tail", r.tx_tail},   {"tx_size", r.tx_size},
           {"tx_nospace", r.tx_nospace}, {"rx_fin", r.rx_fin},     {"error", r.error},
+          {"writer_waiting", (r.app_waiting & abi::kAppWaitsTx) != 0},
+          {"reader_waiting", (r.app_waiting & abi::kAppWaitsRx) != 0},
           // Derived, so a reader need not do modular arithmetic: bytes the app has not read,
           // bytes written but not yet sent, bytes sent and not yet acknowledged.
           {"rx_unread", r.rx_head - r.rx_tail},

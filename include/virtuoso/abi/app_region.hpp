@@ -18,7 +18,7 @@
 namespace virtuoso::abi {
 
 inline constexpr uint64_t kAppRegionMagic = 0x5649525455534f41ULL;  // "VIRTUSOA"
-inline constexpr uint32_t kAbiVersion = 3;
+inline constexpr uint32_t kAbiVersion = 4;
 
 // app -> fast path: "look at slot S again". Owner: written by the app, read by the fast path.
 enum class AppCmdKind : uint16_t {
@@ -84,6 +84,9 @@ static_assert(sizeof(CtlEvent) == 40 && std::is_trivially_copyable_v<CtlEvent>);
 inline constexpr uint32_t kSlotBusy = 1;   // FlowSlot::app_busy
 inline constexpr uint32_t kSlotTaken = 2;
 
+inline constexpr uint32_t kAppWaitsTx = 1;  // FlowSlot::app_waiting
+inline constexpr uint32_t kAppWaitsRx = 2;
+
 // Per-flow ring positions. Each field has one writer (app_busy: see there), on its own cache line.
 // Positions are free-running byte counts (mod 2^32); used = head - tail; ring index = pos & (size-1).
 struct alignas(64) FlowSlot {
@@ -104,6 +107,10 @@ struct alignas(64) FlowSlot {
                                  //   another holder claims the connection, which then moves away.
                                  //   An app closing the socket swaps 0 for kSlotTaken itself first
                                  //   (then sends kClose), so that nobody takes it meanwhile
+  uint32_t app_waiting;          // app: kAppWaitsTx while the last send found no room for all
+                                 //   its bytes, kAppWaitsRx while the last recv found none; for
+                                 //   status only (a waiter with room or bytes for seconds was
+                                 //   never woken), nobody acts on it
   alignas(64) uint32_t tx_head;  // app: bytes ever written into the tx ring
   alignas(64) uint32_t tx_tail;  // fast path: bytes ever acknowledged by the peer (freed)
 };
