@@ -7,6 +7,7 @@ set -euo pipefail
 
 VT_BIN=${VT_BIN:?set VT_BIN to the build/bin directory}
 VT_PEERS=$(cd "$(dirname "${BASH_SOURCE[0]}")/peers" && pwd)
+VT_TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")/tools" && pwd)
 
 vt_log() { echo "[$(date +%H:%M:%S.%N | cut -c1-12)] $*" >&2; }
 vt_fail() {
@@ -116,6 +117,27 @@ vt_start_daemon() {
   # Segmentation offloads would hand the port frames larger than the MTU.
   ip netns exec "$VT_NS" ethtool -K "$VT_TAP" tso off gso off gro off >/dev/null 2>&1 || true
   "$VT_BIN/virtuosoctl" status >/dev/null || vt_fail "virtuosoctl status failed after ready"
+  vt_start_watchdog
+}
+
+# Reports every connection that stops making progress with bytes to move (tools/stall_watchdog.py)
+# on stderr and in $VT_STALLS; vt_pass fails if there was one, unless the test loses packets or
+# peers on purpose and says so with VT_STALLS_EXPECTED=1.
+vt_start_watchdog() {
+  [ "${VT_WATCHDOG:-1}" = 1 ] || return 0
+  VT_STALLS=$VT_TMP/stalls.jsonl
+  python3 "$VT_TOOLS/stall_watchdog.py" --ctl "$VT_BIN/virtuosoctl" --run-dir "$VT_TMP/run" \
+    --report "$VT_STALLS" --after "${VT_STALL_AFTER_S:-5}" &
+  VT_WATCHDOG_PID=$!
+  VT_PIDS+=("$VT_WATCHDOG_PID")
+}
+
+# Stops the watchdog (before a test stops the daemon and checks that nothing of it remains).
+vt_stop_watchdog() {
+  [ -n "${VT_WATCHDOG_PID:-}" ] || return 0
+  kill -TERM "$VT_WATCHDOG_PID" 2>/dev/null || true
+  wait "$VT_WATCHDOG_PID" 2>/dev/null || true
+  VT_WATCHDOG_PID=
 }
 
 # Runs a command under the shim in the background, registered for cleanup; sets VT_LAST_PID.
@@ -208,5 +230,8 @@ PY
 }
 
 vt_pass() {
+  if [ -s "${VT_STALLS:-/nonexistent}" ] && [ "${VT_STALLS_EXPECTED:-0}" != 1 ]; then
+    vt_fail "$(wc -l <"$VT_STALLS") connection(s) stalled (see 'stall watchdog' above)"
+  fi
   vt_log "PASS: $*"
 }

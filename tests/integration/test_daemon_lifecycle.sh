@@ -80,6 +80,7 @@ kill -TERM "$VT_LAST_PID"
 vt_wait_pid "$VT_LAST_PID" 10 || vt_fail "echo-server did not stop on SIGTERM"
 
 # A clean stop: exit 0, and no process, socket, shared memory or hugepage file remains.
+vt_stop_watchdog
 kill -TERM "$VT_DAEMON"
 vt_wait_pid "$VT_DAEMON" 30 || vt_fail "virtuosod did not stop within 30 s of SIGTERM"
 wait "$VT_DAEMON" 2>/dev/null && rc=0 || rc=$?

@@ -2,12 +2,17 @@
 """Watches a running daemon's connections and reports any that stop making progress.
 
 Every --interval seconds it reads `virtuosoctl status --connections --json`. A connection is
-stalled when, for --after seconds, none of its progress counters moved (bytes acknowledged,
-bytes received, bytes the app wrote or read) while it had work to do: bytes written by the app
-and not yet acknowledged, bytes received that the app has not read, or a writer waiting for
-ring space (FlowSlot::tx_nospace). Each stall is reported
-once, to stderr and to --report, with the connection's whole state, so the next stall explains
-itself. Exits when the daemon stops answering or on SIGTERM.
+stalled when none of its progress counters (bytes acknowledged, sent, received, written or read
+by the app) moved for --after seconds while one end had bytes to move and the other room for them:
+
+  unacknowledged   bytes in flight and no ACK for them (loss recovery or timers not working)
+  unsent           bytes written by the app, the peer's window open, and nothing sent
+  writer_not_woken a send found the ring full, there is room now, and the app never wrote again
+  reader_not_woken a recv found nothing, bytes arrived since, and the app never read them
+
+Each stall is reported once, on stderr and as a JSON line in --report, with the connection's whole
+state and the daemon's counters, so the next stall explains itself. Exits when the daemon stops
+answering, or on SIGTERM.
 """
 import argparse
 import json
@@ -18,42 +23,53 @@ import time
 
 
 def snapshot(ctl, run_dir):
-    out = subprocess.run([ctl, "--run-dir", run_dir, "status", "--connections", "--json"],
-                         capture_output=True, text=True, timeout=10)
-    if out.returncode not in (0, 3):
+    try:
+        out = subprocess.run([ctl, "--run-dir", run_dir, "status", "--connections", "--json"],
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode not in (0, 3):
+            return None
+        return json.loads(out.stdout)
+    except (subprocess.TimeoutExpired, json.JSONDecodeError):
         return None
-    return json.loads(out.stdout)
 
 
 def progress_key(c):
     ring = c.get("ring", {})
-    return (c["acked_bytes"], c["rcv_nxt"], ring.get("tx_head"), ring.get("rx_tail"), c["state"])
+    return (c["state"], c["acked_bytes"], c["snd_nxt"], c["rcv_nxt"], ring.get("tx_head"),
+            ring.get("rx_tail"))
 
 
-def has_work(c):
+def stuck_reason(c):
+    """Why this connection should be moving, or None."""
     ring = c.get("ring")
-    if ring is None:
-        return False
-    # tx_nospace: a writer found the ring full and waits to hear of freed space.
-    return ring["tx_head"] != ring["tx_tail"] or ring["rx_unread"] != 0 or ring["tx_nospace"] != 0
+    if ring is None or ring["error"] != 0:
+        return None
+    if ring["tx_unacked"] > 0:
+        return "unacknowledged"
+    if ring["tx_unsent"] > 0 and c["snd_wnd"] > 0:
+        return "unsent"
+    used = (ring["tx_head"] - ring["tx_tail"]) % (1 << 32)
+    free = ring["tx_size"] - used
+    if ring["writer_waiting"] and free > 0 and free >= used // 2:
+        return "writer_not_woken"
+    if ring["reader_waiting"] and ring["rx_unread"] > 0:
+        return "reader_not_woken"
+    return None
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--ctl", required=True)
+    ap.add_argument("--ctl", required=True, help="the virtuosoctl binary")
     ap.add_argument("--run-dir", required=True)
-    ap.add_argument("--report", required=True)
-    ap.add_argument("--after", type=float, default=5.0)
-    ap.add_argument("--interval", type=float, default=0.5)
+    ap.add_argument("--report", required=True, help="a file to append one JSON line per stall to")
+    ap.add_argument("--after", type=float, default=5.0, help="seconds without progress")
+    ap.add_argument("--interval", type=float, default=1.0)
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    seen = {}  # (flow, local, remote) -> (progress key, since)
+    since = {}  # (flow, local, remote) -> (progress key, monotonic time it was first seen)
     reported = set()
     while True:
-        try:
-            st = snapshot(args.ctl, args.run_dir)
-        except (subprocess.TimeoutExpired, json.JSONDecodeError):
-            st = None
+        st = snapshot(args.ctl, args.run_dir)
         if st is None:
             return
         now = time.monotonic()
@@ -62,20 +78,23 @@ def main():
             ident = (c["flow"], c["local"], c["remote"])
             live.add(ident)
             key = progress_key(c)
-            if ident not in seen or seen[ident][0] != key or not has_work(c):
-                seen[ident] = (key, now)
+            reason = stuck_reason(c)
+            if reason is None or ident not in since or since[ident][0] != key:
+                since[ident] = (key, now)
                 continue
-            if now - seen[ident][1] >= args.after and ident not in reported:
-                reported.add(ident)
-                line = json.dumps({"stalled_for_s": round(now - seen[ident][1], 1), "connection": c,
-                                   "fastpath": st.get("fastpath"), "slowpath": st.get("slowpath")})
-                print(f"stall watchdog: connection {c['local']} <- {c['remote']} made no progress "
-                      f"for {args.after:g} s with work to do: {line}", file=sys.stderr, flush=True)
-                with open(args.report, "a") as f:
-                    f.write(line + "\n")
-        for ident in list(seen):
+            idle = now - since[ident][1]
+            if idle < args.after or ident in reported:
+                continue
+            reported.add(ident)
+            line = json.dumps({"reason": reason, "no_progress_s": round(idle, 1), "connection": c,
+                               "fastpath": st.get("fastpath"), "slowpath": st.get("slowpath")})
+            print(f"stall watchdog: {c['local']} <- {c['remote']} made no progress for "
+                  f"{idle:.1f} s ({reason}): {line}", file=sys.stderr, flush=True)
+            with open(args.report, "a") as f:
+                f.write(line + "\n")
+        for ident in list(since):
             if ident not in live:
-                del seen[ident]
+                del since[ident]
         time.sleep(args.interval)
 
 
