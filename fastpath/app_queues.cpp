@@ -67,6 +67,10 @@ void Datapath::handle_app_cmd(uint16_t ctx_id, Context& ctx, const abi::AppCmd& 
 
 // Sends a window update only when it opens the window noticeably (RFC 9293 3.8.6.2.2).
 void Datapath::window_update(uint32_t flow_id) {
+  if (uint32_t peer = priv_[flow_id].circuit; peer != kNoCircuit) {
+    queue_tx(peer);  // room for what the other end of the circuit waits to move
+    return;
+  }
   abi::FlowEntry& e = *ctrl_.flow(flow_id);
   Context* ctx = context_of(e);
   if (!ctx) return;
@@ -110,6 +114,7 @@ void Datapath::fail_flow(uint32_t flow_id, int err) {
   emit_app_event(flow_id, AppEventKind::kError);
   emit_sp_event(abi::FpEventKind::kFlowError, e.ctx, flow_id, err);
   // Stop working on it until the slow path removes it.
+  circuit_leave(flow_id);
   priv_[flow_id].active = false;
   table_.erase({e.local_ip, e.remote_ip, e.local_port, e.remote_port});
   if (Context* ctx = context_of(e); ctx && e.slot < ctx->slot_flow.size())

@@ -263,12 +263,14 @@ void Datapath::install_flow(uint32_t id) {
   }
   ctx->slot_flow[e.slot] = id;
   queue_tx(id);  // the app may have written before the flow was installed
+  circuit_join(id);
 }
 
 void Datapath::remove_flow(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   if (p.active) {
+    circuit_leave(id);
     table_.erase({e.local_ip, e.remote_ip, e.local_port, e.remote_port});
     if (Context* ctx = context_of(e); ctx && e.slot < ctx->slot_flow.size() &&
                                       ctx->slot_flow[e.slot] == id)

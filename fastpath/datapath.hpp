@@ -137,6 +137,7 @@ class Datapath {
   uint32_t run_tx_queue();
   uint32_t run_ack_queue();
   uint32_t tcp_output(uint32_t flow_id);
+  uint32_t segment_output(uint32_t flow_id, uint32_t& unsent);
   uint32_t segment_room(uint32_t flow_id);
   size_t sack_blocks_to_send(const FlowPriv& p) const;
   void fill_options(uint32_t flow_id, wire::TcpOptionsOut& o);
@@ -146,6 +147,11 @@ class Datapath {
   uint32_t ts_now(const FlowPriv& p) const { return uint32_t(now_us_ / 1000) + p.ts_offset; }
   void emit_frame(Frame& frame, uint32_t dst_ip);
   uint32_t deliver_local();
+
+  // circuit.cpp: same-host connections, ring to ring
+  void circuit_join(uint32_t flow_id);
+  void circuit_leave(uint32_t flow_id);
+  uint32_t circuit_output(uint32_t flow_id, uint32_t unsent);
 
   // Ring views and validation of app-owned positions.
   abi::FlowSlot* slot_of(const abi::FlowEntry& e);

@@ -17,6 +17,8 @@ inline constexpr size_t kMaxOooRanges = 32;     // out-of-order data kept per fl
 inline constexpr size_t kMaxSackedRanges = 32;  // the sender's scoreboard
 inline constexpr size_t kSackHistory = 4;       // ranges most recently added to, newest first
 
+inline constexpr uint32_t kNoCircuit = UINT32_MAX;
+
 struct FlowPriv {
   // Transmit.
   uint32_t snd_max = 0;       // highest sequence number sent (snd_nxt goes back on retransmit)
@@ -72,6 +74,9 @@ struct FlowPriv {
   bool in_delack_list = false;
   uint64_t delack_deadline_us = 0;
   uint8_t app_events = 0;  // AppEventKind bits owed to the app, sent once per iteration
+  // Same host: the flow of the other end when both are installed here and joined as a circuit
+  // (circuit.cpp): data goes from our tx ring straight into its rx ring, no frames.
+  uint32_t circuit = kNoCircuit;
 
   // The window we last advertised, as bytes from `rcv_nxt` on.
   uint32_t advertised_bytes(uint32_t rcv_nxt) const {

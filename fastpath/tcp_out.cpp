@@ -128,13 +128,39 @@ uint32_t Datapath::tcp_output(uint32_t id) {
     return 0;
   }
   uint32_t unsent = queued - sent;
+  uint32_t segs = 0;
+  if (p.circuit != kNoCircuit) {
+    uint32_t moved = circuit_output(id, unsent);
+    unsent -= moved;
+    segs += moved > 0 ? 1 : 0;
+  } else {
+    segs = segment_output(id, unsent);  // lowers unsent by what it sent
+  }
+  bool bare_fin = unsent == 0 && (e.fp_flags & abi::kFlowFinQueued) &&
+                  !(e.fp_flags & (abi::kFlowFinSent | abi::kFlowFinAcked));
+  if (bare_fin && send_segment(id, e.snd_nxt, 0, wire::kTcpAck | wire::kTcpFin)) {
+    p.fin_seq = e.snd_nxt;
+    p.fin_seq_valid = true;
+    e.snd_nxt += 1;
+    e.fp_flags |= abi::kFlowFinSent;
+    ++segs;
+  }
+  if (wire::seq_gt(e.snd_nxt, p.snd_max)) p.snd_max = e.snd_nxt;
+  return segs;
+}
+
+// Data segments within the peer's window and the congestion window, at most
+// tx_segments_per_flow of them; `unsent` drops by the bytes sent. Returns the segments sent.
+uint32_t Datapath::segment_output(uint32_t id, uint32_t& unsent) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  uint32_t segs = 0;
   // In flight is bounded by the peer's window and by congestion control's (the slow path's).
   // SACKed bytes have left the network: they do not count against the congestion window (the
   // "pipe" of RFC 6675), so a hole at snd_una does not stop new data while it is repaired.
   uint32_t cwnd = shm::load_relaxed(e.cwnd);
   uint32_t pipe_room = cwnd ? cwnd + p.sacked.bytes() : UINT32_MAX;
   uint32_t wnd_end = e.snd_una + std::min(e.snd_wnd, pipe_room);
-  uint32_t segs = 0;
   while (unsent > 0 && segs < cfg_.tx_segments_per_flow) {
     uint32_t usable = wire::seq_gt(wnd_end, e.snd_nxt) ? wnd_end - e.snd_nxt : 0;
     if (usable == 0) break;  // the slow path's timer probes a zero window
@@ -163,16 +189,6 @@ uint32_t Datapath::tcp_output(uint32_t id) {
     }
     if (wire::seq_gt(e.snd_nxt, p.snd_max)) p.snd_max = e.snd_nxt;
   }
-  bool bare_fin = unsent == 0 && (e.fp_flags & abi::kFlowFinQueued) &&
-                  !(e.fp_flags & (abi::kFlowFinSent | abi::kFlowFinAcked));
-  if (bare_fin && send_segment(id, e.snd_nxt, 0, wire::kTcpAck | wire::kTcpFin)) {
-    p.fin_seq = e.snd_nxt;
-    p.fin_seq_valid = true;
-    e.snd_nxt += 1;
-    e.fp_flags |= abi::kFlowFinSent;
-    ++segs;
-  }
-  if (wire::seq_gt(e.snd_nxt, p.snd_max)) p.snd_max = e.snd_nxt;
   return segs;
 }
 

@@ -145,6 +145,10 @@ bool Datapath::has_unsent(uint32_t id) {
 // Linux's probe it carries seq snd_una - 1, an old sequence number, so the peer replies with an
 // ACK that says its current window without taking any data.
 void Datapath::tcp_window_probe(uint32_t id) {
+  if (priv_[id].circuit != kNoCircuit) {
+    queue_tx(id);  // a circuit sees the other end's ring: no probe needed, just look again
+    return;
+  }
   abi::FlowEntry& e = *ctrl_.flow(id);
   ++stats_->window_probes;
   send_segment(id, e.snd_una - 1, 0, wire::kTcpAck);

@@ -176,7 +176,10 @@ struct FpStats {
   uint64_t port_buffers_in_use;  // a gauge: packet buffers out of the port's pool (sampled)
   FaultCounters fault_rx;     // the fault injector on frames from the wire
   FaultCounters fault_tx;     // the fault injector on frames we send
-  uint64_t reserved[23];
+  uint64_t circuits;          // same-host connections joined as circuits (ring to ring, no frames)
+  uint64_t circuit_bytes;     // bytes moved ring to ring by circuits
+  uint64_t circuits_refused;  // same-host connections left on frames (frames were on the way)
+  uint64_t reserved[20];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 

@@ -36,4 +36,20 @@ inline void ring_copy(uint8_t* dst, const uint8_t* src, uint32_t size, uint32_t 
   std::memcpy(dst, src, len - first);
 }
 
+// Copy `len` bytes from ring `src` (`src_size` bytes) at position `src_pos` into ring `dst`
+// (`dst_size` bytes) at position `dst_pos`: each ring wraps where it wraps. Requires len no larger
+// than either ring.
+inline void ring_to_ring(uint8_t* dst, uint32_t dst_size, uint32_t dst_pos, const uint8_t* src,
+                         uint32_t src_size, uint32_t src_pos, size_t len) {
+  while (len > 0) {
+    uint32_t d = dst_pos & (dst_size - 1);
+    uint32_t s = src_pos & (src_size - 1);
+    size_t n = std::min<size_t>({len, dst_size - d, src_size - s});
+    std::memcpy(dst + d, src + s, n);
+    dst_pos += uint32_t(n);
+    src_pos += uint32_t(n);
+    len -= n;
+  }
+}
+
 }  // namespace virtuoso::shm

@@ -1,0 +1,103 @@
+// Same-host circuits: when both ends of a connection are installed here, bytes go from one app's
+// tx ring straight into the other's rx ring (one copy, any size), and both ends' sequence state
+// moves as if the segments had been sent and acknowledged at once. Everything that is not data
+// (FIN, RST, keepalives, probes) still travels as frames delivered inside the daemon, and finds
+// both ends' sequence numbers consistent, so the TCP state machines never know the difference.
+#include <algorithm>
+#include <cerrno>
+
+#include "datapath.hpp"
+#include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/shm/byte_ring.hpp"
+#include "virtuoso/wire/seq.hpp"
+
+namespace virtuoso::fastpath {
+
+namespace {
+
+// Nothing of this end in flight, nothing held out of order, no FIN either way yet.
+bool quiet(const abi::FlowEntry& e, const FlowPriv& p) {
+  return e.snd_una == e.snd_nxt && e.snd_una == p.snd_max && p.ooo.empty() && !p.peer_fin_pending &&
+         !p.in_recovery && (e.fp_flags & (abi::kFlowFinSent | abi::kFlowPeerFin)) == 0;
+}
+
+}  // namespace
+
+// Joins `id` with the flow of the other end if that is installed here too and neither has bytes
+// on the way as frames (those would arrive after the circuit moved later bytes). Called at every
+// install: the second end's install joins them.
+void Datapath::circuit_join(uint32_t id) {
+  abi::FlowEntry& a = *ctrl_.flow(id);
+  if (a.remote_ip != cfg_.local_ip) return;
+  uint32_t peer = table_.find({a.remote_ip, a.local_ip, a.remote_port, a.local_port});
+  if (peer == FlowTable::kNone || peer == id) return;
+  abi::FlowEntry& b = *ctrl_.flow(peer);
+  FlowPriv& pa = priv_[id];
+  FlowPriv& pb = priv_[peer];
+  if (pb.circuit != kNoCircuit || !slot_of(a) || !slot_of(b)) return;
+  if (!quiet(a, pa) || !quiet(b, pb) || a.snd_nxt != b.rcv_nxt || b.snd_nxt != a.rcv_nxt) {
+    ++stats_->circuits_refused;  // frames already on the way: this connection stays on frames
+    return;
+  }
+  pa.circuit = peer;
+  pb.circuit = id;
+  ++stats_->circuits;
+  queue_tx(id);  // either end may have written before the join
+  queue_tx(peer);
+}
+
+// The connection ends (removed or failed): the other end carries on alone, on frames.
+void Datapath::circuit_leave(uint32_t id) {
+  FlowPriv& p = priv_[id];
+  if (p.circuit == kNoCircuit) return;
+  priv_[p.circuit].circuit = kNoCircuit;
+  p.circuit = kNoCircuit;
+}
+
+// Moves up to `unsent` bytes from flow `id`'s tx ring into its circuit peer's rx ring, as many as
+// that ring has room for. Returns the bytes moved; the rest waits for the peer's app to read
+// (its kRxConsumed queues this flow again).
+uint32_t Datapath::circuit_output(uint32_t id, uint32_t unsent) {
+  abi::FlowEntry& a = *ctrl_.flow(id);
+  FlowPriv& pa = priv_[id];
+  uint32_t peer = pa.circuit;
+  abi::FlowEntry& b = *ctrl_.flow(peer);
+  abi::FlowSlot* as = slot_of(a);
+  abi::FlowSlot* bs = slot_of(b);
+  Context* actx = context_of(a);
+  Context* bctx = context_of(b);
+  if (!as || !bs || !actx || !bctx) return 0;
+  uint32_t rx_size = bctx->view.layout.rx_size;
+  uint32_t used = bs->rx_head - shm::load_acquire(bs->rx_tail);
+  if (used > rx_size) {
+    fail_flow(peer, EIO);  // that app corrupted its consumer position
+    return 0;
+  }
+  uint32_t n = std::min(unsent, rx_size - used);
+  a.snd_wnd = rx_size - used - n;  // what a frame from the peer would say now
+  if (n == 0) return 0;
+  const abi::AppLayout& al = actx->view.layout;
+  shm::ring_to_ring(bctx->view.rx_buf(b.slot), rx_size, bs->rx_head, actx->view.tx_buf(a.slot),
+                    al.tx_size, as->tx_tail, n);
+  // The receiving end: as an in-order segment of n bytes.
+  shm::store_release(bs->rx_head, bs->rx_head + n);
+  b.rcv_nxt += n;
+  ++b.segs_in;  // the peer spoke: keepalive's idle clock starts again
+  priv_[peer].last_ack_sent = b.rcv_nxt;
+  note_app_event(peer, abi::AppEventKind::kRxData);
+  // The sending end: as if sent and acknowledged at once. Freed room wakes a writer short of it
+  // (tx_nospace) or one that filled half the ring, as an ACK would (tcp_process_ack).
+  uint32_t queued = shm::load_acquire(as->tx_head) - as->tx_tail;
+  bool tell_app = shm::load_acquire(as->tx_nospace) != 0 || queued >= al.tx_size / 2;
+  shm::store_release(as->tx_tail, as->tx_tail + n);
+  a.snd_una += n;
+  a.snd_nxt = a.snd_una;
+  pa.snd_max = a.snd_una;
+  a.acked_bytes += n;
+  ++a.segs_out;
+  if (tell_app) note_app_event(id, abi::AppEventKind::kTxSpace);
+  stats_->circuit_bytes += n;
+  return n;
+}
+
+}  // namespace virtuoso::fastpath
