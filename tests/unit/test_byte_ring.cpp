@@ -99,3 +99,24 @@ TEST_CASE("byte ring: stream of uneven chunks across 2^32 -> reader sees the wri
   CHECK(mismatches == 0);
   CHECK(wpos < 0xffffff80u);  // the positions did wrap
 }
+
+TEST_CASE("ring_to_ring: rings of different sizes wrapping at different points -> bytes in order") {
+  constexpr uint32_t kSrc = 64, kDst = 16;
+  std::vector<uint8_t> src(kSrc), dst(kDst);
+  uint32_t spos = 0xfffffff0u, dpos = 5;
+  uint8_t next_byte = 0, expect_byte = 0;
+  uint64_t mismatches = 0;
+  for (uint32_t step = 0; step < 500; ++step) {
+    uint32_t len = 1 + (step * 11) % kDst;  // never more than the smaller ring
+    std::vector<uint8_t> chunk(len);
+    for (auto& b : chunk) b = next_byte++;
+    ring_write(src.data(), kSrc, spos, chunk.data(), len);
+    ring_to_ring(dst.data(), kDst, dpos, src.data(), kSrc, spos, len);
+    std::vector<uint8_t> out(len);
+    ring_read(dst.data(), kDst, dpos, out.data(), len);
+    spos += len;
+    dpos += len;
+    for (uint8_t b : out) mismatches += (b != expect_byte++);
+  }
+  CHECK(mismatches == 0);
+}
