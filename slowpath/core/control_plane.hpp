@@ -199,6 +199,8 @@ class ControlPlane {
     bool moving = false;       // kRehome sent, kRehomed not yet received
     uint32_t move_slot = 0;    // the claimant's slot it is moving into
     int end_error = 0;         // why it failed, for a claimant that hears of it after the fact
+    bool rst_sent = false;     // aborted while installed, with a RST at rst_seq
+    uint32_t rst_seq = 0;
   };
   struct SlotInfo {
     uint32_t gen = 0;
@@ -357,6 +359,7 @@ class ControlPlane {
   void orphan_flow(uint32_t flow, Conn& c);
   void send_fin(uint32_t flow, const Conn& c);
   void abort_flow(uint32_t flow, Conn& c, bool send_rst);
+  uint32_t send_rst_now(uint32_t flow, const Conn& c);
   void fail_flow(uint32_t flow, Conn& c, int error, bool send_rst);
   void release_conn(uint32_t flow);
   void release_by_app(uint16_t ctx, uint32_t slot);

@@ -35,6 +35,7 @@ struct SlowpathStats {
   uint64_t aborts_app = 0;           // kAbort, or flows with unread data of an app that went away
   uint64_t orphans_closed = 0;       // flows of an app that went away, closed with a FIN instead
   uint64_t fin_wait2_timeouts = 0;
+  uint64_t resets_resent = 0;        // aborts whose first RST was stale: the fast path sent more first
   uint64_t time_wait_expired = 0;
   uint64_t time_wait_acks = 0;       // ACKs answering a TIME_WAIT record's peer (retransmitted FIN...)
   uint64_t time_wait_reopened = 0;   // a new SYN ended a TIME_WAIT record (RFC 1122 4.2.2.13)
@@ -89,6 +90,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"aborts_app", &SlowpathStats::aborts_app},
     {"orphans_closed", &SlowpathStats::orphans_closed},
     {"fin_wait2_timeouts", &SlowpathStats::fin_wait2_timeouts},
+    {"resets_resent", &SlowpathStats::resets_resent},
     {"time_wait_expired", &SlowpathStats::time_wait_expired},
     {"time_wait_acks", &SlowpathStats::time_wait_acks},
     {"time_wait_reopened", &SlowpathStats::time_wait_reopened},

@@ -91,14 +91,22 @@ void ControlPlane::send_fin(uint32_t flow, const Conn& c) {
   out_.command(cmd);
 }
 
-// kRemove first, then the reset: the fast path takes commands before injected frames, so it
-// sends nothing more for the flow after our RST.
+// kRemove first, then the reset, at once. Until the fast path takes the kRemove it may still send
+// bytes the app wrote; a RST carrying the snd_nxt from before them falls below the peer's window
+// and is dropped (RFC 5961 3.2), so kRemoved sends another at the final snd_nxt if it moved.
 void ControlPlane::abort_flow(uint32_t flow, Conn& c, bool send_rst) {
-  const abi::FlowEntry& e = *ctrl_.flow(flow);
-  SegmentSpec s{c.tuple, c.peer_mac, load_relaxed(e.snd_nxt), load_relaxed(e.rcv_nxt),
-                uint8_t(wire::kTcpRst | wire::kTcpAck), 0, {}};
+  bool installed = c.installed;
   remove_flow(flow, c);
-  if (send_rst) send_segment(s);
+  if (!send_rst) return;
+  c.rst_seq = send_rst_now(flow, c);
+  c.rst_sent = installed;
+}
+
+uint32_t ControlPlane::send_rst_now(uint32_t flow, const Conn& c) {
+  const abi::FlowEntry& e = *ctrl_.flow(flow);
+  uint32_t seq = load_relaxed(e.snd_nxt);
+  send_segment({c.tuple, c.peer_mac, seq, load_relaxed(e.rcv_nxt), uint8_t(wire::kTcpRst | wire::kTcpAck), 0, {}});
+  return seq;
 }
 
 void ControlPlane::fail_flow(uint32_t flow, Conn& c, int error, bool send_rst) {
@@ -116,6 +124,10 @@ void ControlPlane::fail_flow(uint32_t flow, Conn& c, int error, bool send_rst) {
 // The entry is ours again (kRemoved), or the connection never reached the fast path.
 void ControlPlane::release_conn(uint32_t flow) {
   Conn& c = conns_[flow];
+  if (c.rst_sent && load_relaxed(ctrl_.flow(flow)->snd_nxt) != c.rst_seq) {
+    ++stats_.resets_resent;
+    send_rst_now(flow, c);  // the fast path sent more before it let go: the first RST is stale
+  }
   if (c.arp_wait) arp_.cancel(flow);
   if (c.claimant >= 0 && !c.moving) claim_failed(c, c.end_error ? c.end_error : ECONNRESET);
   fail_queued_claims(c, c.end_error ? c.end_error : ECONNRESET);

@@ -126,6 +126,30 @@ TEST_CASE("ESTABLISHED: app abort -> RST at snd_nxt and flow removed") {
   CHECK_FALSE(o.h.last_event(abi::CtlEventKind::kReset));  // the app asked for it
 }
 
+TEST_CASE("ESTABLISHED: app abort while the fast path still sends -> a second RST at its final snd_nxt") {
+  Open o;
+  uint32_t first = o.h.flow(o.flow).snd_nxt;
+  CHECK(o.app(abi::AppRequestKind::kAbort).error == 0);
+  REQUIRE(o.h.out.frames.back().tcp().tcp.seq == first);
+  size_t frames = o.h.out.frames.size();
+  o.h.flow(o.flow).snd_nxt += 5;  // the app's last bytes went out before the kRemove was taken
+  o.h.ack_remove(o.flow);
+  REQUIRE(o.h.out.frames.size() == frames + 1);
+  auto rst = o.h.out.frames.back().tcp();
+  CHECK((rst.tcp.flags & wire::kTcpRst));
+  CHECK(rst.tcp.seq == first + 5);
+  CHECK(o.h.cp.stats().resets_resent == 1);
+}
+
+TEST_CASE("ESTABLISHED: app abort and nothing sent meanwhile -> one RST only") {
+  Open o;
+  CHECK(o.app(abi::AppRequestKind::kAbort).error == 0);
+  size_t frames = o.h.out.frames.size();
+  o.h.ack_remove(o.flow);
+  CHECK(o.h.out.frames.size() == frames);
+  CHECK(o.h.cp.stats().resets_resent == 0);
+}
+
 TEST_CASE("ESTABLISHED: app close -> slot freed only after kRemoved") {
   Settings s = test_settings();
   s.app_layout = app_layout(1, 65536, 65536);  // one slot: its reuse is visible
