@@ -10,6 +10,7 @@
 namespace virtuoso::wire {
 
 inline constexpr size_t kIpv4MinHeaderLen = 20;
+inline constexpr uint8_t kIpProtoIcmp = 1;
 inline constexpr uint8_t kIpProtoTcp = 6;
 inline constexpr uint8_t kIpProtoUdp = 17;
 
