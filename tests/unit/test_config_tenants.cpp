@@ -1,6 +1,9 @@
 // Unit tests of the [[tenant]] config tables: what is read, defaults, and one test per refused
 // input, each checking that the one-line error names the field and says how to fix it.
 #include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "config/config.hpp"
@@ -404,4 +407,25 @@ TEST_CASE("tenants: reach naming the tenant itself -> refused", "[config][tenant
 TEST_CASE("tenants: reach naming a tenant twice -> refused", "[config][tenants]") {
   CHECK(error_of(tenant("a", 1, "reach = [\"b\", \"b\"]\n") + tenant("b", 2)) ==
         "v.toml: tenant[0].reach[1]: 'b' is listed twice; list it once");
+}
+
+TEST_CASE("tenants: the example file's commented tenant parses once uncommented", "[config][tenants]") {
+  auto path = std::filesystem::path(__FILE__).parent_path() / "../../docs/virtuoso.example.toml";
+  std::ifstream in(path);
+  REQUIRE(in);
+  // Uncomment the lines after "# [[tenant]]" that are TOML (a section or key = value), not prose.
+  std::string text;
+  std::string line;
+  bool in_tenant = false;
+  while (std::getline(in, line)) {
+    in_tenant = in_tenant || line == "# [[tenant]]";
+    bool toml_line = line.size() > 2 && (line[2] == '[' || line.find(" = ") != std::string::npos);
+    text += (in_tenant && line.rfind("# ", 0) == 0 && toml_line ? line.substr(2) : line) + "\n";
+  }
+  REQUIRE(in_tenant);
+  Config c = parse_config(text, "example");
+  REQUIRE(c.tenants.size() == 1);
+  CHECK(c.tenants[0].name == "web");
+  CHECK(c.tenants[0].cpu_weight == virtuoso::config::TenantConfig{}.cpu_weight);
+  CHECK(c.tenants[0].match.socket == "web");
 }

@@ -1,6 +1,7 @@
 // Unit tests of tenant matching by credentials, the /proc/PID/cgroup parser, and the address and
 // reach questions asked of a tenant.
 #include <catch2/catch.hpp>
+
 #include <string>
 #include <vector>
 
