@@ -14,12 +14,11 @@
 #include "faults.hpp"
 #include "ipv4.hpp"
 #include "table_reader.hpp"
+#include "tenant_reader.hpp"
 
 namespace virtuoso::config {
 namespace {
 
-// sockaddr_un::sun_path holds 108 bytes with the terminating NUL.
-constexpr size_t kMaxSocketPath = 107;
 constexpr std::string_view kLongestSocketName = "/app.sock";
 // One context's region: slots * (rx + tx) bytes. Beyond this an app's memfd gets absurd.
 constexpr uint64_t kMaxContextBytes = uint64_t{4} << 30;
@@ -172,10 +171,10 @@ void read_top(TableReader& r, Config& cfg) {
     r.fail("run_dir", fmt::format("'{}' is not an absolute path", cfg.run_dir),
            "write it as /path/to/dir, e.g. /run/virtuoso");
   }
-  if (cfg.run_dir.size() + kLongestSocketName.size() > kMaxSocketPath) {
+  if (cfg.run_dir.size() + kLongestSocketName.size() > kMaxUnixSocketPath) {
     r.fail("run_dir", fmt::format("'{}' is too long for a Unix socket path", cfg.run_dir),
            fmt::format("use a directory path of at most {} characters",
-                       kMaxSocketPath - kLongestSocketName.size()));
+                       kMaxUnixSocketPath - kLongestSocketName.size()));
   }
   static const std::vector<std::string_view> kLevels = {"trace", "debug", "info", "warn",
                                                          "error", "critical", "off"};
@@ -203,6 +202,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   const toml::table* tcp = top.table("tcp");
   const toml::table* apps = top.table("apps");
   const toml::table* faults = top.table("faults");
+  const toml::array* tenants = top.array("tenant", "write each tenant as a [[tenant]] section");
   read_top(top, cfg);
   top.reject_unknown();
   read_port(TableReader(port, "port", source_name), cfg.port);
@@ -212,6 +212,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   read_apps(TableReader(apps, "apps", source_name), cfg.apps);
   read_faults(TableReader(faults, "faults", source_name), cfg.faults, source_name);
   check_port(source_name, cfg.port);
+  read_tenants(tenants, cfg, source_name);
   return cfg;
 }
 

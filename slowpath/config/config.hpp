@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "tenants.hpp"
 #include "virtuoso/abi/fault_settings.hpp"
 
 namespace virtuoso::config {
@@ -73,6 +75,7 @@ struct Config {
   TcpConfig tcp;
   AppsConfig apps;
   FaultsConfig faults;
+  std::vector<TenantConfig> tenants;  // [[tenant]] tables; empty: plain mode, no tenants
 };
 
 // Thrown for a missing, unreadable or malformed file; what() is one line naming the file, the

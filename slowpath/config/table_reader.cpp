@@ -178,6 +178,27 @@ const toml::table* TableReader::table(std::string_view key) {
   return t;
 }
 
+const toml::array* TableReader::array(std::string_view key, std::string_view fix) {
+  const auto* n = node(key);
+  if (!n) return nullptr;
+  const auto* a = n->as_array();
+  if (!a) {
+    fail(key, fmt::format("expected an array, got {}", toml_type_name(n->type())), fix);
+  }
+  return a;
+}
+
+std::optional<int64_t> TableReader::any_integer(std::string_view key) {
+  const auto* n = node(key);
+  if (!n) return std::nullopt;
+  const auto* v = n->as_integer();
+  if (!v) {
+    fail(key, fmt::format("expected an integer, got {}", toml_type_name(n->type())),
+         "write a whole number without quotes");
+  }
+  return v->get();
+}
+
 void TableReader::reject_unknown() const {
   if (!table_) return;
   for (auto&& [k, v] : *table_) {

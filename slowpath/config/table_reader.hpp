@@ -2,6 +2,7 @@
 // every key nobody asked for (a typo) is reported instead of silently ignored.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -42,6 +43,10 @@ class TableReader {
   bool integer_pair(std::string_view key, int64_t lo, int64_t hi, int64_t& first, int64_t& second);
   // The sub-table `key`, or null when absent; throws when `key` is not a table.
   const toml::table* table(std::string_view key);
+  // The array `key`, or null when absent; throws when `key` is not an array, with `fix`.
+  const toml::array* array(std::string_view key, std::string_view fix);
+  // An integer of any value, for a caller that words its own range error; nullopt when absent.
+  std::optional<int64_t> any_integer(std::string_view key);
 
   // Call after every read: throws for the first key in the table that no read asked for.
   void reject_unknown() const;

@@ -1,0 +1,57 @@
+// A tenant's configuration ([[tenant]] tables) and the pure questions asked of it: owns, may reach.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace virtuoso::config {
+
+// sockaddr_un::sun_path holds 108 bytes with the terminating NUL.
+inline constexpr size_t kMaxUnixSocketPath = 107;
+
+// An IPv4 block, host byte order; `network` has no bits set beyond `len`.
+struct Ipv4Prefix {
+  uint32_t network = 0;
+  unsigned len = 32;  // 1..32
+
+  bool contains(uint32_t ip) const;
+  bool overlaps(const Ipv4Prefix& other) const;
+};
+
+// How the daemon recognises a tenant's apps; a tenant has at least one rule (see tenant_match.hpp).
+struct TenantMatchRules {
+  std::vector<uint32_t> uids;
+  std::vector<uint32_t> gids;
+  std::string cgroup;  // "/a/b": apps whose cgroup v2 path is /a/b or below it; empty: no rule
+  std::string socket;  // own app socket run_dir/tenants/<socket>/app.sock; empty: none
+};
+
+// 0 in any field: no limit beyond the host's.
+struct TenantLimits {
+  unsigned max_flows = 0;
+  unsigned max_listen_ports = 0;
+  unsigned max_shm_mb = 0;
+};
+
+struct TenantConfig {
+  std::string name;                   // [a-z0-9_-]{1,31}, unique
+  uint32_t vni = 0;                   // VXLAN network id 1..16777215, unique
+  std::vector<Ipv4Prefix> addresses;  // at least one, none overlapping another of this tenant
+  TenantMatchRules match;
+  unsigned cpu_weight = 100;  // 1..10000
+  TenantLimits limits;
+  std::vector<std::string> reach;  // other tenants this one may connect to on this host
+};
+
+// Whether `ip` (host byte order) lies in one of the tenant's address blocks.
+bool tenant_owns(const TenantConfig& tenant, uint32_t ip);
+
+// Whether an app of `from` may connect to an address of `to` on this host: always within one
+// tenant, otherwise only when `from.reach` names `to` (one direction: `to` needs its own entry).
+bool tenant_may_reach(const TenantConfig& from, const TenantConfig& to);
+
+// run_dir/tenants/<socket>/app.sock, or empty when the tenant has no socket of its own.
+std::string tenant_socket_path(const std::string& run_dir, const TenantConfig& tenant);
+
+}  // namespace virtuoso::config
