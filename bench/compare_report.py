@@ -3,6 +3,9 @@
 
 Ratios are Virtuoso against each Linux variant measured in the same run: throughput as
 virtuoso / linux (above 1: Virtuoso faster), latency as linux / virtuoso (above 1: Virtuoso lower).
+
+For Virtuoso runs, a second table: the fast path's TSC cycles per request and per segment, from
+its counters read before and after the measured window (<workload>.virtuoso.fp-{before,after}.json).
 """
 import json
 import pathlib
@@ -54,6 +57,68 @@ def error_count(result):
     return e.get("total", 0) if isinstance(e, dict) else int(e)
 
 
+BUSY_PHASES = ("rx", "local", "commands", "apps", "tx", "events")
+
+
+def fastpath_cycles(out, result):
+    """Cycles the fast path spent per request and per segment over one run's window, or None."""
+    def read(name):
+        try:
+            return json.loads((out / f"{result}.virtuoso.{name}").read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+    a, b, client = read("fp-before.json"), read("fp-after.json"), read("json")
+    if a is None or b is None:
+        return None
+    fa, fb = a["fastpath"], b["fastpath"]
+    d = {k: fb["cycles"][k] - fa["cycles"][k] for k in fb["cycles"]}
+    count = {k: fb[k] - fa[k] for k in ("rx_segments", "tx_data_segments", "tx_pure_acks", "loops")}
+    busy = sum(d[k] for k in BUSY_PHASES)
+    seconds = b["t"] - a["t"]
+    hz = fb["tsc_hz"]
+    # Requests in the window: the client's rate over it when the window is its measured one;
+    # the client's own total when the window is the whole run (no --duration).
+    requests = None
+    if client is not None:
+        if b.get("window") == "measured":
+            requests = client.get("requests_per_s", client.get("req_per_s", 0)) * seconds
+        else:
+            requests = client.get("requests", 0)
+    tx_segments = count["tx_data_segments"] + count["tx_pure_acks"]
+    return {
+        "tsc_hz": hz,
+        "window_s": round(seconds, 3),
+        "cycles": d,
+        "counts": count,
+        "busy_cycles": busy,
+        "busy_share": busy / (hz * seconds) if hz and seconds > 0 else None,
+        "cycles_per_request": busy / requests if requests else None,
+        "cycles_per_rx_segment": ((d["rx"] + d["local"]) / count["rx_segments"]
+                                  if count["rx_segments"] else None),
+        "cycles_per_tx_segment": d["tx"] / tx_segments if tx_segments else None,
+    }
+
+
+def cycles_table(out, summary):
+    header = ("| workload | fp cycles/request | fp cycles/rx segment | fp cycles/tx segment | fp busy share "
+              "| rx segments | tx segments | TSC GHz |")
+    lines = [header, "|" + "---|" * 8]
+    for w in METRICS:
+        c = fastpath_cycles(out, w)
+        if c is None:
+            continue
+        summary.setdefault("fastpath_cycles", {})[w] = c
+
+        def cell(x, f=fmt):
+            return "-" if x is None else f(x)
+        lines.append(f"| {w} | {cell(c['cycles_per_request'])} | {cell(c['cycles_per_rx_segment'])} "
+                     f"| {cell(c['cycles_per_tx_segment'])} | {cell(c['busy_share'], lambda x: f'{x:.0%}')} "
+                     f"| {c['counts']['rx_segments']:,} "
+                     f"| {c['counts']['tx_data_segments'] + c['counts']['tx_pure_acks']:,} "
+                     f"| {cell(c['tsc_hz'], lambda x: f'{x / 1e9:.3f}')} |")
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def fmt(x):
     return f"{x:,.1f}" if x < 1000 else f"{x:,.0f}"
 
@@ -84,6 +149,10 @@ def main(out):
         rc = [f"{ratios[b]:.2f}" if b in ratios else "-" for b in ("linux-lo", "linux-lo-2c", "linux-veth")]
         lines.append(f"| {w} | {m} | " + " | ".join(cells) + " | " + " | ".join(rc) + " |")
     table = "\n".join(lines)
+    cycles = cycles_table(out, summary)
+    if cycles:
+        table += ("\n\nVirtuoso's fast path (TSC cycles on its core, busy loops only; "
+                  "docs/benchmarks.md):\n\n" + cycles)
     print(table)
     (out / "summary.md").write_text(table + "\n")
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")

@@ -15,13 +15,14 @@ using abi::FpCommandKind;
 using abi::FpEventKind;
 
 Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port,
-                   Host& host, const Clock& clock)
+                   Host& host, const Clock& clock, const CycleCounter& cycles)
     : cfg_(cfg),
       ctrl_(ctrl),
       stats_(&ctrl.header()->stats),
       port_(port),
       host_(host),
       clock_(clock),
+      cycles_(cycles),
       now_us_(clock.now_us()),
       table_(ctrl.layout.max_flows),
       priv_(ctrl.layout.max_flows),
@@ -36,9 +37,14 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
   local_.reserve(4096);
   local_next_.reserve(4096);
   rx_frames_.resize(cfg.rx_burst);
+  stats_->tsc_hz = cycles.hz();
 }
 
 uint32_t Datapath::poll_once() {
+  // One counter read per phase boundary, no fences: a phase's count may be off by the few cycles
+  // the CPU moves instructions across a read, which is noise next to a phase's cost.
+  uint64_t mark[kPhaseMarks];
+  mark[0] = cycles_.now();
   if ((++stats_->loops & 1023) == 0) stats_->port_buffers_in_use = port_.counters().buffers_in_use;
   now_us_ = clock_.now_us();
   uint32_t work = 0;
@@ -51,18 +57,40 @@ uint32_t Datapath::poll_once() {
     port_.free(fr);
   }
   work += n;
+  mark[1] = cycles_.now();
   work += deliver_local();
+  mark[2] = cycles_.now();
   work += poll_commands();
   work += poll_inject();
+  mark[3] = cycles_.now();
   work += poll_apps();
+  mark[4] = cycles_.now();
   if (!delack_flows_.empty()) work += run_delayed_acks();
   work += run_tx_queue();  // data segments carry the ACKs owed...
   work += run_ack_queue();  // ...the rest go out as pure ACKs
   port_.flush();
+  mark[5] = cycles_.now();
   flush_app_events();
   flush_sp_events();
   ring_doorbells();
+  mark[6] = cycles_.now();
+  charge_cycles(mark, work != 0);
   return work;
+}
+
+void Datapath::charge_cycles(const uint64_t (&mark)[kPhaseMarks], bool busy) {
+  abi::FpCycles& c = stats_->cycles;
+  if (!busy) {
+    c.idle += mark[6] - mark[0];
+    return;
+  }
+  ++stats_->busy_loops;
+  c.rx += mark[1] - mark[0];
+  c.local += mark[2] - mark[1];
+  c.commands += mark[3] - mark[2];
+  c.apps += mark[4] - mark[3];
+  c.tx += mark[5] - mark[4];
+  c.events += mark[6] - mark[5];
 }
 
 void Datapath::receive_frame(const uint8_t* data, uint16_t len) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "clock.hpp"
+#include "cycle_counter.hpp"
 #include "flow_priv.hpp"
 #include "flow_table.hpp"
 #include "port.hpp"
@@ -55,10 +56,11 @@ struct DatapathConfig {
 class Datapath {
  public:
   Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port, Host& host,
-           const Clock& clock);
+           const Clock& clock, const CycleCounter& cycles);
 
   // One loop iteration: port RX, local deliveries, slow-path commands and frames, app queues,
-  // transmission, doorbells. Returns the number of work items done (0: idle).
+  // transmission, doorbells. Returns the number of work items done (0: idle). Each of these
+  // phases is charged its cycles in stats().cycles (an idle iteration all to `idle`).
   uint32_t poll_once();
 
   // Idle back-off support: announce or withdraw sleep to everyone who may ring us, and
@@ -148,6 +150,10 @@ class Datapath {
   void emit_frame(Frame& frame, uint32_t dst_ip);
   uint32_t deliver_local();
 
+  // The cycle counter's reads at the phase boundaries of one loop: [0] before rx ... [6] after events.
+  static constexpr size_t kPhaseMarks = 7;
+  void charge_cycles(const uint64_t (&mark)[kPhaseMarks], bool busy);
+
   // circuit.cpp: same-host connections, ring to ring
   void circuit_join(uint32_t flow_id);
   void circuit_leave(uint32_t flow_id);
@@ -163,6 +169,7 @@ class Datapath {
   PacketPort& port_;
   Host& host_;
   const Clock& clock_;
+  const CycleCounter& cycles_;
   uint64_t now_us_ = 0;  // clock_ read once per loop iteration
   FlowTable table_;
   std::vector<FlowPriv> priv_;

@@ -157,17 +157,18 @@ int main(int argc, char** argv) {
   cfg.delayed_ack_us = opt.delayed_ack_us;
   {
     virtuoso::fastpath::TscClock clock;
+    virtuoso::fastpath::TscCycles cycles;
     std::optional<virtuoso::fastpath::FaultPort> faults;  // without --faults the port is not wrapped
     if (faults_opt->count() != 0) {
       faults.emplace(port, clock, fault_settings, link.control().header());
       spdlog::info("step faults: {}", virtuoso::abi::format_fault_spec(fault_settings));
     }
     virtuoso::fastpath::PacketPort& dp_port = faults ? static_cast<virtuoso::fastpath::PacketPort&>(*faults) : port;
-    virtuoso::fastpath::Datapath dp(cfg, link.control(), dp_port, link, clock);
+    virtuoso::fastpath::Datapath dp(cfg, link.control(), dp_port, link, clock, cycles);
     virtuoso::shm::store_release(link.control().header()->fp_ready, 1u);
     auto m = port.mac();
-    spdlog::info("step loop: running on lcore {}, mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-                 rte_lcore_id(), m[0], m[1], m[2], m[3], m[4], m[5]);
+    spdlog::info("step loop: running on lcore {}, mac {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}, TSC {} Hz",
+                 rte_lcore_id(), m[0], m[1], m[2], m[3], m[4], m[5], cycles.hz());
     if (opt.ready_fd >= 0) {
       [[maybe_unused]] ssize_t r = write(opt.ready_fd, "ready\n", 6);
       close(opt.ready_fd);

@@ -25,6 +25,7 @@ void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   ++e.segs_in;
+  ++stats_->rx_segments;
   if (!(f.tcp.flags & wire::kTcpAck)) {
     ++stats_->drop_bad_tcp;  // RFC 9293 3.10.7.4: in synchronized states a segment without ACK is dropped
     return;

@@ -279,6 +279,7 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   p.ack_needed = false;
   p.delack_armed = false;
   ++e.segs_out;
+  ++(len ? stats_->tx_data_segments : stats_->tx_pure_acks);
   emit_frame(fr, e.remote_ip);
   return true;
 }

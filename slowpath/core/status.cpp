@@ -47,7 +47,41 @@ constexpr FpStatField kFpStatFields[] = {
     {"window_probes", &abi::FpStats::window_probes},
     {"delayed_acks", &abi::FpStats::delayed_acks},
     {"ce_received", &abi::FpStats::ce_received},
+    {"busy_loops", &abi::FpStats::busy_loops},
+    {"rx_segments", &abi::FpStats::rx_segments},
+    {"tx_data_segments", &abi::FpStats::tx_data_segments},
+    {"tx_pure_acks", &abi::FpStats::tx_pure_acks},
+    {"tsc_hz", &abi::FpStats::tsc_hz},
 };
+
+struct FpCycleField {
+  const char* name;
+  uint64_t abi::FpCycles::*field;
+};
+
+constexpr FpCycleField kFpCycleFields[] = {
+    {"rx", &abi::FpCycles::rx},     {"local", &abi::FpCycles::local}, {"commands", &abi::FpCycles::commands},
+    {"apps", &abi::FpCycles::apps}, {"tx", &abi::FpCycles::tx},       {"events", &abi::FpCycles::events},
+    {"idle", &abi::FpCycles::idle},
+};
+
+// null rather than a made-up figure when nothing was counted yet.
+nlohmann::json ratio(uint64_t cycles, uint64_t count) {
+  if (count == 0) return nullptr;
+  return double(cycles) / double(count);
+}
+
+// The phase cycles and what they cost per segment (docs/architecture.md, "Cycle accounting").
+void add_cycles(const abi::FpStats& st, nlohmann::json& fp) {
+  nlohmann::json c = nlohmann::json::object();
+  for (const auto& f : kFpCycleFields) c[f.name] = shm::load_relaxed(st.cycles.*f.field);
+  uint64_t rx = c["rx"].get<uint64_t>() + c["local"].get<uint64_t>();
+  uint64_t tx = c["tx"].get<uint64_t>();
+  uint64_t tx_segments = shm::load_relaxed(st.tx_data_segments) + shm::load_relaxed(st.tx_pure_acks);
+  fp["cycles"] = std::move(c);
+  fp["cycles_per_rx_segment"] = ratio(rx, shm::load_relaxed(st.rx_segments));
+  fp["cycles_per_tx_segment"] = ratio(tx, tx_segments);
+}
 
 }  // namespace
 
@@ -74,6 +108,7 @@ ControlPlane::TableCounts ControlPlane::table_counts() const {
 nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached) {
   nlohmann::json fp = nlohmann::json::object();
   for (const auto& f : kFpStatFields) fp[f.name] = shm::load_relaxed(hdr.stats.*f.field);
+  add_cycles(hdr.stats, fp);
   nlohmann::json sp = nlohmann::json::object();
   for (const auto& f : kSlowpathStatFields) sp[f.name] = cp.stats().*f.field;
   ControlPlane::TableCounts t = cp.table_counts();

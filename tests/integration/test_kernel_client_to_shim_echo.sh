@@ -8,10 +8,29 @@ vt_start_daemon
 vt_spawn_shim "$VT_TMP/server.out" "$VT_BIN/echo-server" --port 7007
 vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
 
+"$VT_BIN/virtuosoctl" status --json >"$VT_TMP/status-before.json"
 ip netns exec "$VT_NS" python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port 7007 \
   --bytes $((10 * 1024 * 1024)) --roundtrips 1000 --size 64 --timeout 120 >"$VT_TMP/client.out" ||
   vt_fail "kernel client: $(cat "$VT_TMP/client.out")"
 vt_check_client_result "$VT_TMP/client.out"
+"$VT_BIN/virtuosoctl" status --json >"$VT_TMP/status-after.json"
+
+# The fast path's cycle accounting saw the transfer: 10 MiB each way takes at least 10 MiB / 1460
+# (the largest MSS on this 1500-byte link) segments in and data segments out, and its receive
+# phase took cycles.
+python3 - "$VT_TMP/status-before.json" "$VT_TMP/status-after.json" $((10 * 1024 * 1024 / 1460)) <<'PY' ||
+import json, sys
+a, b = (json.load(open(f))["fastpath"] for f in sys.argv[1:3])
+least = int(sys.argv[3])
+rx = b["rx_segments"] - a["rx_segments"]
+tx = b["tx_data_segments"] - a["tx_data_segments"]
+cycles = b["cycles"]["rx"] - a["cycles"]["rx"]
+print(f"fast path: {rx} segments in, {tx} data segments out, {cycles} rx cycles, "
+      f"{b['cycles_per_rx_segment']} cycles per rx segment, tsc_hz {b['tsc_hz']}")
+if rx < least or tx < least or cycles <= 0 or b["tsc_hz"] <= 0:
+    sys.exit(f"expected at least {least} segments each way and rx cycles")
+PY
+  vt_fail "fast-path cycle counters"
 
 # A closed port is refused by the stack (RST), as Linux does.
 if ip netns exec "$VT_NS" python3 -c "

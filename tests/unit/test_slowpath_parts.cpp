@@ -107,3 +107,24 @@ TEST_CASE("Status: JSON names every counter, tables and readiness") {
   CHECK(status_json(h.cp, *h.ctrl.header(), true)["ready"] == true);
   CHECK(status_json(h.cp, *h.ctrl.header(), false)["ready"] == false);
 }
+
+TEST_CASE("Status: fast-path cycles per phase, TSC rate and cycles per segment") {
+  Harness h;
+  abi::FpStats& st = h.ctrl.header()->stats;
+  auto j = status_json(h.cp, *h.ctrl.header(), true);
+  CHECK(j["fastpath"]["cycles_per_rx_segment"].is_null());  // nothing counted yet
+  CHECK(j["fastpath"]["cycles_per_tx_segment"].is_null());
+  st.cycles = {300, 100, 7, 11, 500, 13, 9000};
+  st.tsc_hz = 2'000'000'000;
+  st.rx_segments = 8;
+  st.tx_data_segments = 3;
+  st.tx_pure_acks = 2;
+  j = status_json(h.cp, *h.ctrl.header(), true);
+  const auto& fp = j["fastpath"];
+  CHECK(fp["cycles"] == nlohmann::json{{"rx", 300}, {"local", 100}, {"commands", 7}, {"apps", 11},
+                                       {"tx", 500}, {"events", 13}, {"idle", 9000}});
+  CHECK(fp["tsc_hz"] == 2'000'000'000);
+  CHECK(fp["rx_segments"] == 8);
+  CHECK(fp["cycles_per_rx_segment"] == 50.0);  // (rx + local) / rx_segments
+  CHECK(fp["cycles_per_tx_segment"] == 100.0);  // tx / (data segments + pure ACKs)
+}

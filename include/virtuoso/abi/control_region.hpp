@@ -141,6 +141,19 @@ struct FaultCounters {
 };
 static_assert(sizeof(FaultCounters) == 40 && std::is_trivially_copyable_v<FaultCounters>);
 
+// TSC cycles the fast path's loop spent per phase (fast path writes, anyone reads). A loop that did
+// work charges each phase its own cycles; a loop that did none charges its whole cost to `idle`.
+struct FpCycles {
+  uint64_t rx;        // port receive burst and every received frame through demultiplexing and TCP input
+  uint64_t local;     // frames we sent to our own address, received the same way
+  uint64_t commands;  // slow-path commands and injected frames
+  uint64_t apps;      // app queues (send bumps, consumed bytes, FIN requests)
+  uint64_t tx;        // delayed ACKs, data segments, pure ACKs, port flush
+  uint64_t events;    // app and slow-path events, doorbells
+  uint64_t idle;      // whole loops that found no work
+};
+static_assert(sizeof(FpCycles) == 56 && std::is_trivially_copyable_v<FpCycles>);
+
 // Fast-path counters (fast path writes, anyone reads).
 struct FpStats {
   uint64_t rx_frames;
@@ -176,12 +189,20 @@ struct FpStats {
   uint64_t port_buffers_in_use;  // a gauge: packet buffers out of the port's pool (sampled)
   FaultCounters fault_rx;     // the fault injector on frames from the wire
   FaultCounters fault_tx;     // the fault injector on frames we send
+  FpCycles cycles;            // where the loop's time goes, in TSC cycles
+  uint64_t tsc_hz;            // TSC cycles per second (written once at start; 0: unknown)
+  uint64_t busy_loops;        // loops that did work (loops - busy_loops were idle)
+  uint64_t rx_segments;       // segments of installed flows through TCP input
+  uint64_t tx_data_segments;  // segments sent with payload (retransmissions included)
+  uint64_t tx_pure_acks;      // segments sent without payload (ACKs, window updates, bare FINs)
   uint64_t circuits;          // same-host connections joined as circuits (ring to ring, no frames)
   uint64_t circuit_bytes;     // bytes moved ring to ring by circuits
   uint64_t circuits_refused;  // same-host connections left on frames (frames were on the way)
-  uint64_t reserved[20];
+  uint64_t reserved[8];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
+static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
+              offsetof(FpStats, tx_pure_acks) == 416);
 
 struct alignas(64) ControlHeader {
   // Written by the slow path before the region is shared.

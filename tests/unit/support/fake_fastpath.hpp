@@ -97,6 +97,7 @@ class FastpathHarness {
   FakePort port;
   FakeHost host;
   fastpath::ManualClock clock;
+  fastpath::ScriptedCycles cycles;  // stands still unless a test scripts it
   fastpath::DatapathConfig cfg;
   // Options establish() installs with (abi::kFlowOpt*), and the peer's TSval from the handshake.
   uint8_t tcp_opts = 0;
@@ -119,7 +120,7 @@ class FastpathHarness {
     cfg.local_ip = kLocalIp;
     cfg.local_mac = kLocalMac;
     cfg.max_contexts = 4;
-    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host, clock);
+    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host, clock, cycles);
     abi::FpCommand attach{uint16_t(abi::FpCommandKind::kAttachCtx), 0, 0, alayout, 0, 0};
     command(attach);
   }
