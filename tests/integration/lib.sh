@@ -24,7 +24,8 @@ vt_init() {
   VT_ID=$((($$ % 200) + 20))
   VT_TMP=$(mktemp -d /tmp/virtuoso-test.XXXXXX)
   VT_NS=vt${VT_ID}peer
-  VT_TAP=vt${VT_ID}tap
+  VT_TAP=vt${VT_ID}tap    # the peer namespace's end of the port
+  VT_VETH=vt${VT_ID}xdp   # with VT_PORT=af_xdp: the daemon's end of the veth pair
   VT_IP=10.77.${VT_ID}.1
   VT_PEER_IP=10.77.${VT_ID}.2
   VT_PIDS=()
@@ -87,7 +88,7 @@ run_dir = "$VT_TMP/run"
 log_level = "${VT_LOG_LEVEL:-info}"
 
 [port]
-devargs = "net_tap0,iface=$VT_TAP,mac=02:00:00:77:$(printf %02x "$VT_ID"):01"
+devargs = "$(vt_devargs)"
 
 [fastpath]
 lcore = 1
@@ -103,19 +104,50 @@ ${VT_EXTRA_CONFIG:-}
 CONF
 }
 
-# Starts virtuosod and moves its tap into a fresh peer namespace holding $VT_PEER_IP.
+# The port the daemon's fast path drives: VT_PORT=af_xdp (a veth pair: the daemon's end
+# $VT_VETH in this namespace, the peer's end $VT_TAP in the peer namespace; no system call per
+# frame), tap (DPDK's tap device, moved into the peer namespace; a system call per frame), or auto
+# (the default: af_xdp where DPDK has the driver, else tap).
+vt_port_kind() {
+  case "${VT_PORT:-auto}" in
+    af_xdp | tap) echo "$VT_PORT" ;;
+    auto) if ls /usr/lib/*/dpdk/pmds-*/librte_net_af_xdp.so >/dev/null 2>&1; then echo af_xdp; else echo tap; fi ;;
+    *) vt_fail "VT_PORT=$VT_PORT: want af_xdp, tap or auto" ;;
+  esac
+}
+
+vt_devargs() {
+  if [ "$(vt_port_kind)" = af_xdp ]; then
+    echo "net_af_xdp0,iface=$VT_VETH,start_queue=0,queue_count=1"
+  else
+    echo "net_tap0,iface=$VT_TAP,mac=02:00:00:77:$(printf %02x "$VT_ID"):01"
+  fi
+}
+
+# Starts virtuosod with its port reaching a fresh peer namespace where $VT_TAP holds $VT_PEER_IP.
 vt_start_daemon() {
+  local kind
+  kind=$(vt_port_kind)
+  if [ "$kind" = af_xdp ]; then
+    ip netns add "$VT_NS"
+    ip link add "$VT_VETH" type veth peer name "$VT_TAP" netns "$VT_NS"
+    # The kernel would leave checksums and segmentation to an offload AF_XDP does not perform.
+    ethtool -K "$VT_VETH" tx off rx off tso off gso off gro off >/dev/null 2>&1 || true
+    ip link set "$VT_VETH" up
+  fi
   vt_write_config
   "$VT_BIN/virtuosod" --config "$VT_TMP/virtuoso.toml" >"$VT_TMP/daemon.out" 2>"$VT_TMP/daemon.err" &
   VT_DAEMON=$!
   vt_wait_line "$VT_TMP/daemon.out" "virtuosod: ready" 60 "$VT_DAEMON"
-  ip netns add "$VT_NS"
-  ip link set "$VT_TAP" netns "$VT_NS"
+  if [ "$kind" = tap ]; then
+    ip netns add "$VT_NS"
+    ip link set "$VT_TAP" netns "$VT_NS"
+  fi
   ip -n "$VT_NS" addr add "$VT_PEER_IP/24" dev "$VT_TAP"
   ip -n "$VT_NS" link set "$VT_TAP" up
   ip -n "$VT_NS" link set lo up
   # Segmentation offloads would hand the port frames larger than the MTU.
-  ip netns exec "$VT_NS" ethtool -K "$VT_TAP" tso off gso off gro off >/dev/null 2>&1 || true
+  ip netns exec "$VT_NS" ethtool -K "$VT_TAP" tx off tso off gso off gro off >/dev/null 2>&1 || true
   "$VT_BIN/virtuosoctl" status >/dev/null || vt_fail "virtuosoctl status failed after ready"
   vt_start_watchdog
 }
