@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "support/config_text.hpp"
 #include "config/ipv4.hpp"
 
 using virtuoso::config::Config;
@@ -16,26 +17,10 @@ using virtuoso::config::parse_config;
 
 namespace {
 
-constexpr const char* kMinimal = R"(
-[port]
-devargs = "net_tap0,iface=vtap0"
-[network]
-ip = "10.0.0.2"
-)";
+constexpr const char* kMinimal = virtuoso::test::kMinimalConfig;
 
 // The error text parse_config gives for `text`, or a test failure if it accepts it.
-std::string error_of(const std::string& text) {
-  try {
-    parse_config(text, "virtuoso.toml");
-  } catch (const ConfigError& e) {
-    std::string what = e.what();
-    CHECK(what.find('\n') == std::string::npos);
-    CHECK(what.rfind("virtuoso.toml: ", 0) == 0);
-    return what;
-  }
-  FAIL("accepted: " << text);
-  return {};
-}
+std::string error_of(const std::string& text) { return virtuoso::test::config_error(text, "virtuoso.toml"); }
 
 // kMinimal with `extra` appended; TOML forbids reopening a table, so `extra` adds new sections.
 std::string minimal_plus(const std::string& extra) { return std::string(kMinimal) + extra; }

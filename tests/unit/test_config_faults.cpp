@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "support/config_text.hpp"
 #include "tools/eal_args.hpp"
 
 using virtuoso::config::Config;
@@ -16,27 +17,11 @@ using virtuoso::config::parse_config;
 
 namespace {
 
-constexpr const char* kMinimal = R"(
-[port]
-devargs = "net_tap0,iface=vtap0"
-[network]
-ip = "10.0.0.2"
-)";
+constexpr const char* kMinimal = virtuoso::test::kMinimalConfig;
 
 Config parse_with(const std::string& extra) { return parse_config(std::string(kMinimal) + extra, "v.toml"); }
 
-std::string error_of(const std::string& extra) {
-  try {
-    parse_with(extra);
-  } catch (const ConfigError& e) {
-    std::string what = e.what();
-    CHECK(what.find('\n') == std::string::npos);
-    CHECK(what.rfind("v.toml: ", 0) == 0);
-    return what;
-  }
-  FAIL("accepted: " << extra);
-  return {};
-}
+std::string error_of(const std::string& extra) { return virtuoso::test::config_error(std::string(kMinimal) + extra); }
 
 }  // namespace
 

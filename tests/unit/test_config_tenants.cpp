@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "support/config_text.hpp"
 
 using virtuoso::config::Config;
 using virtuoso::config::ConfigError;
@@ -14,12 +15,7 @@ using virtuoso::config::parse_config;
 
 namespace {
 
-constexpr const char* kMinimal = R"(
-[port]
-devargs = "net_tap0,iface=vtap0"
-[network]
-ip = "10.0.0.2"
-)";
+constexpr const char* kMinimal = virtuoso::test::kMinimalConfig;
 
 // A tenant valid on its own, named `name` with VNI `vni`; `extra` adds keys to its table and
 // `match` replaces its one rule (uid 1000 + vni).
@@ -35,18 +31,7 @@ Config parse_with(const std::string& extra) {
 }
 
 // The error for the whole file `text`, or a test failure if it is accepted.
-std::string error_in(const std::string& text) {
-  try {
-    parse_config(text, "v.toml");
-  } catch (const ConfigError& e) {
-    std::string what = e.what();
-    CHECK(what.find('\n') == std::string::npos);
-    CHECK(what.rfind("v.toml: ", 0) == 0);
-    return what;
-  }
-  FAIL("accepted: " << text);
-  return {};
-}
+std::string error_in(const std::string& text) { return virtuoso::test::config_error(text); }
 
 std::string error_of(const std::string& extra) {
   return error_in(std::string(kMinimal) + extra);
