@@ -421,7 +421,11 @@ void Datapath::emit_sp_event(FpEventKind kind, uint16_t ctx, uint32_t flow, int3
   sp_ring_pending_ = true;
   if (sp_backlog_.empty() && ctrl_.evt().try_push(ev)) return;
   // Full is normal: keep the event and retry; events are bounded by flows and contexts.
-  if (sp_backlog_.size() < sp_backlog_.capacity()) sp_backlog_.push_back(ev);
+  if (sp_backlog_.size() < sp_backlog_.capacity()) {
+    sp_backlog_.push_back(ev);
+  } else {
+    ++stats_->sp_events_lost;  // never expected (the backlog holds four per flow): say so if it is
+  }
 }
 
 void Datapath::flush_sp_events() {

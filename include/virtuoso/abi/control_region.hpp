@@ -198,7 +198,8 @@ struct FpStats {
   uint64_t circuits;          // same-host connections joined as circuits (ring to ring, no frames)
   uint64_t circuit_bytes;     // bytes moved ring to ring by circuits
   uint64_t circuits_refused;  // same-host connections left on frames (frames were on the way)
-  uint64_t reserved[8];
+  uint64_t sp_events_lost;    // events for the slow path dropped: its queue and our backlog full
+  uint64_t reserved[7];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
