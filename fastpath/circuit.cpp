@@ -25,25 +25,34 @@ bool quiet(const abi::FlowEntry& e, const FlowPriv& p) {
 
 // Joins `id` with the flow of the other end if that is installed here too and neither has bytes
 // on the way as frames (those would arrive after the circuit moved later bytes). Called at every
-// install: the second end's install joins them.
-void Datapath::circuit_join(uint32_t id) {
+// install (the second end's install joins them) and, for a same-host flow left on frames, again
+// whenever an ACK leaves it with nothing in flight (circuit_retry).
+bool Datapath::circuit_join(uint32_t id, bool at_install) {
   abi::FlowEntry& a = *ctrl_.flow(id);
-  if (a.remote_ip != cfg_.local_ip) return;
+  if (a.remote_ip != cfg_.local_ip) return false;
   uint32_t peer = table_.find({a.remote_ip, a.local_ip, a.remote_port, a.local_port});
-  if (peer == FlowTable::kNone || peer == id) return;
+  if (peer == FlowTable::kNone || peer == id) return false;
   abi::FlowEntry& b = *ctrl_.flow(peer);
   FlowPriv& pa = priv_[id];
   FlowPriv& pb = priv_[peer];
-  if (pb.circuit != kNoCircuit || !slot_of(a) || !slot_of(b)) return;
+  if (pb.circuit != kNoCircuit || !slot_of(a) || !slot_of(b)) return false;
   if (!quiet(a, pa) || !quiet(b, pb) || a.snd_nxt != b.rcv_nxt || b.snd_nxt != a.rcv_nxt) {
-    ++stats_->circuits_refused;  // frames already on the way: this connection stays on frames
-    return;
+    if (at_install) ++stats_->circuits_refused;
+    return false;  // frames on the way: they go first, the next quiet moment joins them
   }
   pa.circuit = peer;
   pb.circuit = id;
   ++stats_->circuits;
   queue_tx(id);  // either end may have written before the join
   queue_tx(peer);
+  return true;
+}
+
+// A same-host flow on frames whose ACK just left nothing in flight: try again, once per such ACK.
+void Datapath::circuit_retry(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  if (priv_[id].circuit != kNoCircuit || e.remote_ip != cfg_.local_ip) return;
+  if (circuit_join(id, false)) ++stats_->circuits_late;
 }
 
 // The connection ends (removed or failed): the other end carries on alone, on frames.

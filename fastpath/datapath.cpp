@@ -291,7 +291,7 @@ void Datapath::install_flow(uint32_t id) {
   }
   ctx->slot_flow[e.slot] = id;
   queue_tx(id);  // the app may have written before the flow was installed
-  circuit_join(id);
+  circuit_join(id, true);
 }
 
 void Datapath::remove_flow(uint32_t id) {

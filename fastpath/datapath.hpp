@@ -155,7 +155,8 @@ class Datapath {
   void charge_cycles(const uint64_t (&mark)[kPhaseMarks], bool busy);
 
   // circuit.cpp: same-host connections, ring to ring
-  void circuit_join(uint32_t flow_id);
+  bool circuit_join(uint32_t flow_id, bool at_install);
+  void circuit_retry(uint32_t flow_id);
   void circuit_leave(uint32_t flow_id);
   uint32_t circuit_output(uint32_t flow_id, uint32_t unsent);
 

@@ -134,6 +134,8 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     }
     if (p.in_recovery) tcp_recovery_ack(id, ack);
     queue_tx(id);
+    // A same-host connection left on frames: with nothing in flight it may become a circuit.
+    if (e.snd_una == p.snd_max && e.remote_ip == cfg_.local_ip) circuit_retry(id);
     return;
   }
   if (ack != e.snd_una) return;  // an old ACK: nothing to learn from it

@@ -31,6 +31,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"circuits", &abi::FpStats::circuits},
     {"circuit_bytes", &abi::FpStats::circuit_bytes},
     {"circuits_refused", &abi::FpStats::circuits_refused},
+    {"circuits_late", &abi::FpStats::circuits_late},
     {"sp_events_lost", &abi::FpStats::sp_events_lost},
     {"app_cmd_bad", &abi::FpStats::app_cmd_bad},
     {"loops", &abi::FpStats::loops},

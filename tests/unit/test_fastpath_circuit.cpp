@@ -205,6 +205,27 @@ TEST_CASE("circuit: data already sent as frames before the second install -> no 
   CHECK(c.h.dp->stats().circuits_refused == 1);
 }
 
+TEST_CASE("circuit: refused at install -> joined once the early frames are acknowledged, bytes intact") {
+  Circuit c;
+  c.install_client();
+  c.send(3, "early");  // a frame the server's flow will not see: it is not installed yet
+  c.run();
+  c.install_server();
+  REQUIRE(c.h.dp->stats().circuits == 0);
+  // The frame was punted; the peer's stack would send it again once installed: so does ours.
+  c.h.punted();
+  c.h.ctrl.cmd().try_push({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
+  c.run(2);
+  CHECK(c.read(4) == "early");
+  for (int i = 0; i < 3; ++i) c.h.advance_us(1000);  // the server's delayed ACK comes back
+  CHECK(c.h.dp->stats().circuits == 1);
+  CHECK(c.h.dp->stats().circuits_late == 1);
+  c.send(3, "later");
+  c.run();
+  CHECK(c.read(4) == "later");
+  CHECK(c.h.dp->stats().circuit_bytes == 5);
+}
+
 TEST_CASE("circuit: an end at another address is never joined") {
   FastpathHarness h;
   h.establish();

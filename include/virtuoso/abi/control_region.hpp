@@ -197,9 +197,10 @@ struct FpStats {
   uint64_t tx_pure_acks;      // segments sent without payload (ACKs, window updates, bare FINs)
   uint64_t circuits;          // same-host connections joined as circuits (ring to ring, no frames)
   uint64_t circuit_bytes;     // bytes moved ring to ring by circuits
-  uint64_t circuits_refused;  // same-host connections left on frames (frames were on the way)
+  uint64_t circuits_refused;  // same-host installs not joined at once (frames were on the way)
+  uint64_t circuits_late;     // of those, joined later, once an ACK left nothing in flight
   uint64_t sp_events_lost;    // events for the slow path dropped: its queue and our backlog full
-  uint64_t reserved[7];
+  uint64_t reserved[6];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
