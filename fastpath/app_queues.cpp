@@ -80,6 +80,19 @@ void Datapath::window_update(uint32_t flow_id) {
   if (now > before && (now - before >= threshold || before < e.mss)) queue_ack(flow_id);
 }
 
+// The peer has `n` more bytes: they leave the tx ring. True if that room is news the app is owed:
+// like Linux's SOCK_NOSPACE, only for a writer short of room or one that had filled half the ring,
+// not after every ACK (which would wake a request/response server once more per reply).
+bool Datapath::free_tx(uint32_t flow_id, uint32_t n) {
+  abi::FlowEntry& e = *ctrl_.flow(flow_id);
+  abi::FlowSlot* s = slot_of(e);
+  if (!s) return false;
+  uint32_t used = shm::load_acquire(s->tx_head) - s->tx_tail;
+  bool owed = shm::load_acquire(s->tx_nospace) != 0 || used >= context_of(e)->view.layout.tx_size / 2;
+  shm::store_release(s->tx_tail, s->tx_tail + n);
+  return owed;
+}
+
 void Datapath::emit_app_event(uint32_t flow_id, AppEventKind kind) {
   abi::FlowEntry& e = *ctrl_.flow(flow_id);
   Context* ctx = context_of(e);

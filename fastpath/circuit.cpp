@@ -94,11 +94,8 @@ uint32_t Datapath::circuit_output(uint32_t id, uint32_t unsent) {
   ++b.segs_in;  // the peer spoke: keepalive's idle clock starts again
   priv_[peer].last_ack_sent = b.rcv_nxt;
   note_app_event(peer, abi::AppEventKind::kRxData);
-  // The sending end: as if sent and acknowledged at once. Freed room wakes a writer short of it
-  // (tx_nospace) or one that filled half the ring, as an ACK would (tcp_process_ack).
-  uint32_t queued = shm::load_acquire(as->tx_head) - as->tx_tail;
-  bool tell_app = shm::load_acquire(as->tx_nospace) != 0 || queued >= al.tx_size / 2;
-  shm::store_release(as->tx_tail, as->tx_tail + n);
+  // The sending end: as if sent and acknowledged at once.
+  bool tell_app = free_tx(id, n);
   a.snd_una += n;
   a.snd_nxt = a.snd_una;
   pa.snd_max = a.snd_una;

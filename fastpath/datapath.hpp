@@ -106,6 +106,7 @@ class Datapath {
   void window_update(uint32_t flow_id);
   void emit_app_event(uint32_t flow_id, abi::AppEventKind kind);
   void note_app_event(uint32_t flow_id, abi::AppEventKind kind);
+  bool free_tx(uint32_t flow_id, uint32_t n);
   void flush_app_events();
   void fail_flow(uint32_t flow_id, int err);
 

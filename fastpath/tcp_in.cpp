@@ -112,14 +112,7 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     uint32_t acked = ack - e.snd_una;
     bool fin_acked = p.fin_seq_valid && ack == p.fin_seq + 1 && !(e.fp_flags & abi::kFlowFinAcked);
     uint32_t data_acked = acked - (fin_acked ? 1 : 0);
-    bool tell_app = false;
-    if (abi::FlowSlot* s = slot_of(e); s && data_acked) {
-      // Like Linux's SOCK_NOSPACE: freed space wakes the app only if a writer is short of it,
-      // not after every ACK (which would wake a request/response server once more per reply).
-      uint32_t used = shm::load_acquire(s->tx_head) - s->tx_tail;
-      tell_app = shm::load_acquire(s->tx_nospace) != 0 || used >= context_of(e)->view.layout.tx_size / 2;
-      shm::store_release(s->tx_tail, s->tx_tail + data_acked);
-    }
+    bool tell_app = data_acked && free_tx(id, data_acked);
     tcp_sample_rtt(id, f, ack);
     e.snd_una = ack;
     if (seq_lt(e.snd_nxt, ack)) e.snd_nxt = ack;  // after a go-back-N the peer had more than we thought
@@ -134,8 +127,7 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     }
     if (p.in_recovery) tcp_recovery_ack(id, ack);
     queue_tx(id);
-    // A same-host connection left on frames: with nothing in flight it may become a circuit.
-    if (e.snd_una == p.snd_max && e.remote_ip == cfg_.local_ip) circuit_retry(id);
+    if (e.snd_una == p.snd_max) circuit_retry(id);  // a same-host flow left on frames may join now
     return;
   }
   if (ack != e.snd_una) return;  // an old ACK: nothing to learn from it
