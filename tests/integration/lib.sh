@@ -172,6 +172,21 @@ vt_stop_watchdog() {
   VT_WATCHDOG_PID=
 }
 
+# Starts nginx under the shim with config $1 (error log in $VT_TMP/nginx/error.log) and waits
+# until its master logged $2 workers; the master ($VT_NGINX_MASTER) and the workers are
+# registered for cleanup.
+vt_start_nginx() {
+  local deadline=$((SECONDS + 30)) pid
+  vt_spawn_shim "$VT_TMP/nginx.out" nginx -c "$1" -e "$VT_TMP/nginx/error.log"
+  VT_NGINX_MASTER=$VT_LAST_PID
+  until [ "$(grep -c "start worker process [0-9]" "$VT_TMP/nginx/error.log" 2>/dev/null)" = "$2" ]; do
+    kill -0 "$VT_NGINX_MASTER" 2>/dev/null || vt_fail "nginx exited: $(tail -n 5 "$VT_TMP/nginx/error.log")"
+    [ $SECONDS -ge $deadline ] && vt_fail "nginx did not start $2 workers"
+    sleep 0.05
+  done
+  for pid in $(pgrep -P "$VT_NGINX_MASTER"); do VT_PIDS+=("$pid"); done
+}
+
 # Runs a command under the shim in the background, registered for cleanup; sets VT_LAST_PID.
 vt_spawn_shim() {
   local out=$1

@@ -38,16 +38,8 @@ http {
   }
 }
 CONF
-vt_spawn_shim "$VT_TMP/nginx.out" nginx -c "$VT_TMP/nginx.conf" -e "$VT_TMP/nginx/error.log"
-MASTER=$VT_LAST_PID
-# The master logs one line per worker it started; then they are registered for cleanup too.
-deadline=$((SECONDS + 30))
-until [ "$(grep -c "start worker process [0-9]" "$VT_TMP/nginx/error.log" 2>/dev/null)" = "$WORKERS" ]; do
-  kill -0 "$MASTER" 2>/dev/null || vt_fail "nginx exited: $(tail -n 5 "$VT_TMP/nginx/error.log")"
-  [ $SECONDS -ge $deadline ] && vt_fail "nginx did not start $WORKERS workers"
-  sleep 0.05
-done
-for pid in $(pgrep -P "$MASTER"); do VT_PIDS+=("$pid"); done
+vt_start_nginx "$VT_TMP/nginx.conf" "$WORKERS"
+MASTER=$VT_NGINX_MASTER
 
 peer() { ip netns exec "$VT_NS" timeout 120 "$@"; }
 # The first request also waits until a worker has joined the listener.

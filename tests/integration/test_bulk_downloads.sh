@@ -38,15 +38,7 @@ http {
   server { listen 8080; root $VT_TMP/www; access_log off; }
 }
 CONF
-vt_spawn_shim "$VT_TMP/nginx.out" nginx -c "$VT_TMP/nginx.conf" -e "$VT_TMP/nginx/error.log"
-MASTER=$VT_LAST_PID
-deadline=$((SECONDS + 30))
-until [ "$(grep -c "start worker process [0-9]" "$VT_TMP/nginx/error.log" 2>/dev/null)" = "$WORKERS" ]; do
-  kill -0 "$MASTER" 2>/dev/null || vt_fail "nginx exited: $(tail -n 5 "$VT_TMP/nginx/error.log")"
-  [ $SECONDS -ge $deadline ] && vt_fail "nginx did not start $WORKERS workers"
-  sleep 0.05
-done
-for pid in $(pgrep -P "$MASTER"); do VT_PIDS+=("$pid"); done
+vt_start_nginx "$VT_TMP/nginx.conf" "$WORKERS"
 vt_spawn_shim "$VT_TMP/pyserver.out" python3 "$VT_PEERS/sendfile_server.py" "$VT_TMP/www" 8081
 vt_wait_line "$VT_TMP/pyserver.out" listening 30 "$VT_LAST_PID"
 
