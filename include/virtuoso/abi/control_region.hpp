@@ -127,9 +127,22 @@ struct alignas(64) FlowEntry {
   alignas(64) uint32_t recoveries;  // fast path: loss recoveries entered (duplicate ACKs, SACK, lost resends)
   uint32_t cwnd;                    // slow path, also while installed: bytes allowed in flight; 0: no limit
   uint32_t reserved1[14];
+
+  // A tenant's flow inside its virtual network (VXLAN, RFC 7348). Written by the slow path while the
+  // entry is not installed; constant while installed. vni 0: a plain flow, no encapsulation; else
+  // local_ip/remote_ip/ports are the inner ones, remote_mac is the underlay next hop towards
+  // vtep_ip, and every segment goes out inside outer Ethernet/IPv4/UDP/VXLAN headers.
+  alignas(64) uint32_t vni;
+  uint32_t vtep_ip;              // the remote tunnel endpoint (underlay address)
+  uint8_t inner_remote_mac[6];   // the peer's MAC inside the virtual network
+  uint8_t inner_local_mac[6];    // ours inside it
+  uint16_t vxlan_src_port;       // outer UDP source port, from the inner flow hash
+  uint16_t reserved2;
+  uint32_t reserved3[10];
 };
-static_assert(sizeof(FlowEntry) == 192 && std::is_trivially_copyable_v<FlowEntry>);
-static_assert(offsetof(FlowEntry, snd_una) == 64 && offsetof(FlowEntry, recoveries) == 128);
+static_assert(sizeof(FlowEntry) == 256 && std::is_trivially_copyable_v<FlowEntry>);
+static_assert(offsetof(FlowEntry, snd_una) == 64 && offsetof(FlowEntry, recoveries) == 128 &&
+              offsetof(FlowEntry, vni) == 192);
 
 // What the fault injector did to one direction of the port (fast path writes, anyone reads).
 struct FaultCounters {
@@ -200,11 +213,41 @@ struct FpStats {
   uint64_t circuits_refused;  // same-host installs not joined at once (frames were on the way)
   uint64_t circuits_late;     // of those, joined later, once an ACK left nothing in flight
   uint64_t sp_events_lost;    // events for the slow path dropped: its queue and our backlog full
-  uint64_t reserved[6];
+  uint64_t vxlan_rx;          // VXLAN frames for a known VNI taken apart (then handled as any inner frame)
+  uint64_t vxlan_tx;          // segments sent inside VXLAN
+  uint64_t drop_vxlan_outer;  // UDP to port 4789 with a malformed outer or VXLAN header
+  uint64_t drop_vxlan_vni;    // VXLAN frames for a VNI no tenant has
+  uint64_t drop_vxlan_inner;  // inner frames that are not Ethernet/IPv4/TCP or ARP, or not for us
+  uint64_t reserved[1];
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
               offsetof(FpStats, tx_pure_acks) == 416);
+
+// The tenants' VNIs, so the fast path can drop frames for any other VNI before they cost more.
+// Written by the slow path before the region is shared, constant after; sorted by vni.
+inline constexpr uint32_t kMaxTenants = 255;  // tenant ids 1..255; 0 is the host's own (plain mode)
+struct TenantVni {
+  uint32_t vni;
+  uint32_t tenant;
+};
+struct TenantTable {
+  uint32_t count;
+  uint32_t reserved;
+  TenantVni entries[kMaxTenants];
+
+  // The tenant id of `vni`, or 0 when no tenant has it.
+  uint32_t tenant_of(uint32_t vni) const {
+    uint32_t lo = 0, hi = count < kMaxTenants ? count : kMaxTenants;
+    while (lo < hi) {
+      uint32_t mid = (lo + hi) / 2;
+      if (entries[mid].vni < vni) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < count && lo < kMaxTenants && entries[lo].vni == vni ? entries[lo].tenant : 0;
+  }
+};
+static_assert(sizeof(TenantTable) == 2048 && std::is_trivially_copyable_v<TenantTable>);
 
 struct alignas(64) ControlHeader {
   // Written by the slow path before the region is shared.
@@ -223,11 +266,12 @@ struct alignas(64) ControlHeader {
   alignas(64) uint32_t sp_sleeping;  // slow path: nonzero while it waits in epoll
   alignas(64) FpStats stats;         // fast path
   FaultControl faults;               // settings: slow path; what was applied: fast path
+  alignas(64) TenantTable tenants;   // slow path, before the region is shared
 };
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
               offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 704 &&
-              sizeof(ControlHeader) == 896);
+              offsetof(ControlHeader, tenants) == 896 && sizeof(ControlHeader) == 2944);
 
 struct ControlLayout {
   uint32_t max_flows;
