@@ -6,19 +6,56 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <stdexcept>
+
+#include "app_identity.hpp"
+#include "config/tenant_match.hpp"
 #include "daemon.hpp"
 
 namespace virtuoso::slowpath {
 
-void Daemon::accept_app() {
+void Daemon::listen_tenant_sockets() {
+  tenant_listen_.resize(cfg_.tenants.size());
+  for (size_t i = 0; i < cfg_.tenants.size(); ++i) {
+    std::string path = config::tenant_socket_path(cfg_.run_dir, cfg_.tenants[i]);
+    if (path.empty()) continue;
+    std::string dir = path.substr(0, path.rfind('/'));
+    for (const std::string& d : {dir.substr(0, dir.rfind('/')), dir}) {
+      if (mkdir(d.c_str(), 0755) != 0 && errno != EEXIST)
+        throw std::runtime_error(fmt::format("cannot create {}: {}", d, std::strerror(errno)));
+    }
+    tenant_listen_[i] = ListeningSocket(path, SOCK_SEQPACKET, 0666);
+    watch(tenant_listen_[i].get(), Tag::kAppListen, uint32_t(i + 1));
+    spdlog::info("tenant '{}': own app socket {}", cfg_.tenants[i].name, path);
+  }
+}
+
+std::optional<uint16_t> Daemon::tenant_for(const AppConn& conn) const {
+  if (cfg_.tenants.empty()) return 0;
+  config::TenantMatch m = config::match_tenant(cfg_.tenants, app_credentials(conn.cred, conn.tenant_socket));
+  if (!m.matched()) {
+    spdlog::warn("app pid {} uid {} gid {}: refused, {}", conn.cred.pid, conn.cred.uid, conn.cred.gid,
+                 config::describe_match(cfg_.tenants, m));
+    return std::nullopt;
+  }
+  spdlog::info("app pid {}: {}", conn.cred.pid, config::describe_match(cfg_.tenants, m));
+  return uint16_t(m.tenant + 1);
+}
+
+void Daemon::accept_app(uint32_t socket_id) {
+  int listen_fd = socket_id == 0 ? app_listen_.get() : tenant_listen_[socket_id - 1].get();
   for (;;) {
-    UniqueFd fd = accept_unix(app_listen_.get());
+    UniqueFd fd = accept_unix(listen_fd);
     if (!fd) return;
     uint32_t id = next_conn_id_++;
     if (next_conn_id_ == 0) next_conn_id_ = 1;
     AppConn& conn = apps_[id];
     conn.fd = std::move(fd);
     if (auto cred = peer_credentials(conn.fd.get())) conn.cred = *cred;
+    if (socket_id != 0) conn.tenant_socket = socket_id - 1;
     watch(conn.fd.get(), Tag::kApp, id);
   }
 }
@@ -80,9 +117,12 @@ void Daemon::on_register(uint32_t id, AppConn& conn, const abi::AppRequest& req)
     r.error = EPROTO;
   } else if (!fp_attached_) {
     r.error = ENETDOWN;
+  } else if (auto tenant = tenant_for(conn); !tenant) {
+    r.error = EACCES;  // tenants are configured and the app is none of theirs
+    cp_.note_app_refused();
   } else {
     conn.register_seq = req.seq;
-    r.error = create_context(id, conn);
+    r.error = create_context(id, conn, *tenant);
     if (r.error == 0) return;  // answered when the fast path has mapped the region
   }
   spdlog::info("app pid {} uid {}: registration refused (errno {})", conn.cred.pid, conn.cred.uid, r.error);
@@ -90,7 +130,7 @@ void Daemon::on_register(uint32_t id, AppConn& conn, const abi::AppRequest& req)
 }
 
 // Region, doorbell, context id; then the region to the fast path's socket, then the command.
-int Daemon::create_context(uint32_t id, AppConn& conn) {
+int Daemon::create_context(uint32_t id, AppConn& conn, uint16_t tenant) {
   const abi::AppLayout& layout = settings_.app_layout;
   SharedMemory region;
   UniqueFd bell;
@@ -102,7 +142,7 @@ int Daemon::create_context(uint32_t id, AppConn& conn) {
     return ENOMEM;
   }
   abi::AppRegionView view{region.base(), layout};
-  auto ctx = cp_.add_context(view);
+  auto ctx = cp_.add_context(view, tenant);
   if (!ctx) return EMFILE;  // apps.max_contexts reached
   abi::FpMessage msg{};
   msg.kind = uint32_t(abi::FpMessageKind::kAttachCtx);
@@ -144,7 +184,7 @@ void Daemon::context_attached(uint16_t ctx, int error) {
   }
   r.ctx_id = ctx;
   r.layout = settings_.app_layout;
-  r.local_ip = settings_.local_ip;
+  r.local_ip = cp_.default_ip(ctx);
   conn.answered = true;
   send_response(conn, r, {res.region.fd(), res.doorbell.get(), fp_bell_.get()});
 }

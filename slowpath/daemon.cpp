@@ -57,6 +57,7 @@ Settings settings_from_config(const config::Config& cfg) {
   s.max_contexts = cfg.apps.max_contexts;
   s.max_flows = cfg.apps.max_flows;
   s.app_layout = app_layout(cfg.apps.slots_per_context, cfg.apps.rx_buffer, cfg.apps.tx_buffer);
+  s.tenants = cfg.tenants;
   return s;
 }
 
@@ -76,6 +77,7 @@ Daemon::Daemon(const config::Config& cfg)
   if (!ctrl_.layout.valid())
     throw std::runtime_error("apps.max_flows must be between 1 and 1048576");
   init_control_region(ctrl_);
+  write_tenant_table(ctrl_.header()->tenants, settings_.tenants);
 
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw std::runtime_error(fmt::format("epoll_create1 failed: {}", std::strerror(errno)));
@@ -95,6 +97,7 @@ Daemon::Daemon(const config::Config& cfg)
   watch(fp_listen_.get(), Tag::kFpListen, 0);
   watch(app_listen_.get(), Tag::kAppListen, 0);
   watch(ctl_listen_.get(), Tag::kCtlListen, 0);
+  listen_tenant_sockets();
   spdlog::info("slow path up: ip {}/{}, run_dir {}, {} flows, {} contexts of {} slots", ip_str(settings_.local_ip),
                settings_.prefix_len, cfg_.run_dir, settings_.max_flows, settings_.max_contexts,
                settings_.app_layout.n_slots);
@@ -149,7 +152,7 @@ void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
       break;
     case Tag::kDoorbell: drain_eventfd(sp_bell_.get()); break;
     case Tag::kFpListen: accept_fastpath(); break;
-    case Tag::kAppListen: accept_app(); break;
+    case Tag::kAppListen: accept_app(id); break;
     case Tag::kCtlListen: accept_ctl(); break;
     case Tag::kFp: on_fastpath_readable(); break;
     case Tag::kApp: on_app_readable(id, now); break;

@@ -54,6 +54,7 @@ class Daemon final : public Outputs, public Doorbells {
     bool answered = false;  // the kRegister answer was sent
     uint32_t register_seq = 0;
     PeerCred cred{};
+    std::optional<size_t> tenant_socket;  // it connected to tenant i's own socket
     // A hold link (kForkHold): the daemon's end of a socket pair whose other end went to an app
     // about to fork. `hold` is 0 once a child passed it on with kInherit.
     bool hold_link = false;
@@ -83,10 +84,14 @@ class Daemon final : public Outputs, public Doorbells {
   void fastpath_gone(const char* why);
 
   // app_link.cpp
-  void accept_app();
+  void listen_tenant_sockets();
+  void accept_app(uint32_t socket_id);  // 0: app.sock; i + 1: tenant i's own socket
+  // The tenant id for the app (0 in plain mode), or nullopt when tenants are configured and it
+  // belongs to none: its registration is refused with EACCES.
+  std::optional<uint16_t> tenant_for(const AppConn& conn) const;
   void on_app_readable(uint32_t id, TimeMs now);
   void on_register(uint32_t id, AppConn& conn, const abi::AppRequest& req);
-  int create_context(uint32_t id, AppConn& conn);
+  int create_context(uint32_t id, AppConn& conn, uint16_t tenant);
   bool send_response(AppConn& conn, const abi::AppResponse& r, std::initializer_list<int> fds = {});
   void drop_app(uint32_t id, TimeMs now);
   void release_ctx(uint16_t ctx);
@@ -118,6 +123,7 @@ class Daemon final : public Outputs, public Doorbells {
   ListeningSocket fp_listen_;  // their files are removed when the daemon ends
   ListeningSocket app_listen_;
   ListeningSocket ctl_listen_;
+  std::vector<ListeningSocket> tenant_listen_;  // per tenant: its own app.sock, or none
   UniqueFd fp_conn_;
   bool fp_attached_ = false;
   bool timer_armed_ = false;

@@ -177,7 +177,7 @@ int register_app(const KernelOps& k, int sock, Registration& reg, std::string& w
   }
   if (reg.resp.error != 0) {
     why = std::string("the daemon refused the registration: ") + strerror(reg.resp.error);
-    return -EPROTO;
+    return -reg.resp.error;
   }
   if (reg.nfds != 3 || (m.msg_flags & MSG_CTRUNC)) {
     why = "the registration answer carried " + std::to_string(reg.nfds) +
@@ -277,7 +277,8 @@ int attach_to_daemon(const KernelOps& k, const std::string& run_dir,
     for (int i = 1; i < reg.nfds; ++i) k.close(reg.fds[i]);
     k.close(sock);
     say_once(k, g_warned_other, "cannot attach to the daemon at " + path + ": " + why);
-    return -EAFNOSUPPORT;
+    // An app the daemon does not let in (it belongs to no tenant) hears why from socket() itself.
+    return rc == -EACCES ? -EACCES : -EAFNOSUPPORT;
   }
 
   Context::Params p;

@@ -125,6 +125,45 @@ std::vector<Ipv4Prefix> read_addresses(TableReader& r) {
   return out;
 }
 
+// [[tenant.remote]] tables: a prefix of the virtual network behind a tunnel endpoint.
+std::vector<TenantRemote> read_remotes(TableReader& r, const std::string& where, const std::string& src) {
+  std::vector<TenantRemote> out;
+  const toml::array* a = r.array("remote", "write each entry as a [[tenant.remote]] section");
+  if (!a) return out;
+  for (size_t i = 0; i < a->size(); ++i) {
+    std::string field = indexed("remote", i);
+    const toml::table* t = a->get(i)->as_table();
+    if (!t) {
+      r.fail(field, fmt::format("expected a table, got {}", toml_type_name(a->get(i)->type())),
+             "write each entry as a [[tenant.remote]] section with prefix and vtep");
+    }
+    TableReader rr(t, where + "." + field, src);
+    std::string prefix_text, vtep_text;
+    bool has_prefix = rr.has("prefix"), has_vtep = rr.has("vtep");
+    rr.string("prefix", prefix_text);
+    rr.string("vtep", vtep_text);
+    rr.reject_unknown();
+    if (!has_prefix) rr.fail("prefix", "missing", "add prefix = \"a.b.c.d/len\": the inner addresses behind it");
+    if (!has_vtep) rr.fail("vtep", "missing", "add vtep = \"a.b.c.d\": the remote host's underlay address");
+    TenantRemote remote;
+    remote.prefix = parse_address(rr, "prefix", prefix_text);
+    auto vtep = parse_ipv4(vtep_text);
+    if (!vtep || *vtep == 0 || (*vtep >> 24) == 127 || (*vtep >> 24) >= 224) {
+      rr.fail("vtep", fmt::format("'{}' is not a unicast IPv4 address", vtep_text),
+              "write the remote host's underlay address as a.b.c.d");
+    }
+    remote.vtep = *vtep;
+    for (size_t j = 0; j < out.size(); ++j) {
+      if (out[j].prefix.network == remote.prefix.network && out[j].prefix.len == remote.prefix.len) {
+        rr.fail("prefix", fmt::format("'{}' is also {}", prefix_text, r.field(indexed("remote", j))),
+                "list each prefix once");
+      }
+    }
+    out.push_back(remote);
+  }
+  return out;
+}
+
 // "/a/b": absolute, no empty, "." or ".." component, not the root (which would hold every app).
 bool valid_cgroup(std::string_view s) {
   if (s.size() < 2 || s.front() != '/' || s.back() == '/') return false;
@@ -182,6 +221,7 @@ TenantConfig read_tenant(const toml::table& t, size_t index, const Config& cfg,
   tc.addresses = read_addresses(r);
   r.integer("cpu_weight", tc.cpu_weight, 1, 10000);
   tc.reach = read_strings(r, "reach", "[\"other-tenant\"]");
+  tc.remotes = read_remotes(r, where, src);
   r.reject_unknown();
   if (!has_name) r.fail("name", "missing", "add name = \"...\" to each [[tenant]]");
   if (!valid_name(tc.name))
@@ -311,6 +351,10 @@ void check_across(const std::vector<TenantConfig>& ts, const std::string& src) {
 
 void read_tenants(const toml::array* tables, Config& cfg, const std::string& source) {
   if (!tables) return;
+  if (tables->size() > kMaxTenantCount) {
+    config_fail(source, "tenant", fmt::format("{} tenants, at most {}", tables->size(), kMaxTenantCount),
+                "merge tenants, or run another daemon");
+  }
   for (size_t i = 0; i < tables->size(); ++i) {
     const toml::node* n = tables->get(i);
     if (!n->is_table()) {

@@ -31,4 +31,17 @@ std::string tenant_socket_path(const std::string& run_dir, const TenantConfig& t
   return run_dir + "/tenants/" + tenant.match.socket + "/app.sock";
 }
 
+uint32_t tenant_default_ip(const TenantConfig& tenant) {
+  if (tenant.addresses.empty()) return 0;
+  const Ipv4Prefix& p = tenant.addresses.front();
+  return p.len >= 31 ? p.network : p.network + 1;
+}
+
+const TenantRemote* tenant_remote_for(const TenantConfig& tenant, uint32_t ip) {
+  const TenantRemote* best = nullptr;
+  for (const TenantRemote& r : tenant.remotes)
+    if (r.prefix.contains(ip) && (!best || r.prefix.len > best->prefix.len)) best = &r;
+  return best;
+}
+
 }  // namespace virtuoso::config

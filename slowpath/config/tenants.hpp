@@ -34,6 +34,15 @@ struct TenantLimits {
   unsigned max_shm_mb = 0;
 };
 
+// A switch-table entry of the tenant's virtual network: inner addresses in `prefix` live behind
+// the remote tunnel endpoint `vtep` (an underlay address, reached like any peer of network.ip).
+struct TenantRemote {
+  Ipv4Prefix prefix;
+  uint32_t vtep = 0;
+};
+
+inline constexpr size_t kMaxTenantCount = 255;  // tenant ids 1..255 in shared memory; 0 is the host
+
 struct TenantConfig {
   std::string name;                   // [a-z0-9_-]{1,31}, unique
   uint32_t vni = 0;                   // VXLAN network id 1..16777215, unique
@@ -42,7 +51,15 @@ struct TenantConfig {
   unsigned cpu_weight = 100;  // 1..10000
   TenantLimits limits;
   std::vector<std::string> reach;  // other tenants this one may connect to on this host
+  std::vector<TenantRemote> remotes;  // [[tenant.remote]]: the switch's entries towards other hosts
 };
+
+// The address an app of the tenant sends from when it bound none: the first usable address of
+// its first block (the block's network address for /31 and /32).
+uint32_t tenant_default_ip(const TenantConfig& tenant);
+
+// The remote entry whose prefix holds `ip`, the longest prefix winning; null when none does.
+const TenantRemote* tenant_remote_for(const TenantConfig& tenant, uint32_t ip);
 
 // Whether `ip` (host byte order) lies in one of the tenant's address blocks.
 bool tenant_owns(const TenantConfig& tenant, uint32_t ip);

@@ -39,33 +39,36 @@ int ControlPlane::next_hop(uint32_t remote, uint32_t& hop) const {
 }
 
 void ControlPlane::req_connect(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, TimeMs now) {
-  uint32_t local = s_.local_ip;
+  uint32_t vni = vni_of(ctx);
+  if ((r.error = check_local_ip(ctx, req.local_ip))) return;
+  uint32_t local = vni && req.local_ip ? req.local_ip : default_ip(ctx);
   uint32_t remote = req.ip ? req.ip : local;  // like Linux, 0.0.0.0 means this host
   if (req.port == 0) {
     r.error = ECONNREFUSED;
     return;
   }
-  if ((r.error = check_local_ip(req.local_ip))) return;
   uint32_t hop = 0;
-  if ((r.error = next_hop(remote, hop))) return;
+  PeerPath path;
+  if ((r.error = vni ? tenant_route(ctx, remote, path, hop) : next_hop(remote, hop))) return;
+  PortTable& ports = ports_of(vni);
   if (flow_ids_.full() || ctxs_[ctx].free_slots.full()) {
     r.error = EAGAIN;
     return;
   }
   auto taken = [&](uint16_t lport) {
-    FourTuple t{local, remote, lport, req.port};
+    FourTuple t{local, remote, lport, req.port, vni};
     return by_tuple_.count(t) != 0 || half_open_.count(t) != 0 || time_wait_.count(t) != 0;
   };
   uint16_t lport = req.local_port;
   if (lport != 0) {
-    const Reservation* res = ports_.find(lport);
+    const Reservation* res = ports.find(lport);
     if ((res && (res->ctx != ctx || res->kind != ReservationKind::kBind)) || taken(lport)) {
       r.error = EADDRINUSE;
       return;
     }
-    if (res) ports_.release(lport);  // the bound port now belongs to the connection
+    if (res) ports.release(lport);  // the bound port now belongs to the connection
   } else {
-    auto p = ports_.pick_for_connect(hash_.port_offset(local, remote, req.port),
+    auto p = ports.pick_for_connect(hash_.port_offset(local, remote, req.port),
                                      [&](uint16_t port) { return !taken(port); });
     if (!p) {
       r.error = EAGAIN;
@@ -73,19 +76,21 @@ void ControlPlane::req_connect(uint16_t ctx, const abi::AppRequest& req, abi::Ap
     }
     lport = *p;
   }
-  FourTuple t{local, remote, lport, req.port};
+  FourTuple t{local, remote, lport, req.port, vni};
   uint32_t flow = *new_conn(ctx, t);
   Conn& c = conns_[flow];
   c.state = ConnState::kSynSent;
   c.cookie = req.id;
   c.iss = hash_.initial_seq(t, now);
   c.ts_offset = hash_.ts_offset(t);
-  if (remote == local) {
-    c.peer_mac = mac_;
+  c.path = path;
+  if (remote == local && !vni) {
+    c.path.mac = mac_;
     start_syn(c, now);
   } else if (auto mac = arp_.lookup(hop, now)) {
-    c.peer_mac = *mac;
-    start_syn(c, now);
+    c.path.mac = *mac;
+    if (vni) resolve_inner(flow, c, now);
+    else start_syn(c, now);
   } else {
     c.arp_wait = true;
     if (arp_.wait_for(hop, flow, now)) send_arp_request(hop);
@@ -110,11 +115,11 @@ void ControlPlane::start_syn(Conn& c, TimeMs now) {
 void ControlPlane::send_syn(const Conn& c) {
   SegmentSpec s;
   s.tuple = c.tuple;
-  s.dst_mac = c.peer_mac;
+  s.path = c.path;
   s.seq = c.iss;
   s.flags = kTcpSyn | (s_.ecn ? wire::kTcpEce | wire::kTcpCwr : 0);  // RFC 3168 6.1.1
   s.window = syn_window();
-  s.opts = syn_options(nullptr, c.ts_offset);
+  s.opts = syn_options(nullptr, c.ts_offset, c.tuple.vni);
   send_segment(s);
 }
 
@@ -122,14 +127,15 @@ void ControlPlane::on_arp_resolved(uint32_t flow, const wire::MacAddr& mac, Time
   Conn& c = conns_[flow];
   if (c.state != ConnState::kSynSent || !c.arp_wait) return;
   c.arp_wait = false;
-  c.peer_mac = mac;
-  start_syn(c, now);
+  c.path.mac = mac;
+  if (c.tuple.vni) resolve_inner(flow, c, now);
+  else start_syn(c, now);
 }
 
 void ControlPlane::on_syn_sent_segment(uint32_t flow, Conn& c, const Segment& seg, TimeMs now) {
   const wire::TcpFrame& f = seg.f;
   uint8_t flags = f.tcp.flags;
-  bool ack_ok = !c.arp_wait && (flags & kTcpAck) && f.tcp.ack == c.iss + 1;
+  bool ack_ok = !c.arp_wait && !c.inner_arp_wait && (flags & kTcpAck) && f.tcp.ack == c.iss + 1;
   // RFC 9293 3.10.7.3: a reset counts only if it acknowledges our SYN.
   if (flags & kTcpRst) {
     if (ack_ok) {
@@ -141,7 +147,7 @@ void ControlPlane::on_syn_sent_segment(uint32_t flow, Conn& c, const Segment& se
     return;
   }
   if ((flags & kTcpAck) && !ack_ok) {
-    reply_rst(f);
+    reply_rst(seg);
     return;
   }
   if (!(flags & kTcpSyn) || !ack_ok) {
@@ -151,7 +157,7 @@ void ControlPlane::on_syn_sent_segment(uint32_t flow, Conn& c, const Segment& se
   bool ws = f.tcp.opts.wscale >= 0;
   uint16_t peer_mss = f.tcp.opts.mss ? f.tcp.opts.mss : kDefaultMss;
   InstallParams p{};
-  p.mss = std::max(kMinMss, std::min(peer_mss, our_mss()));
+  p.mss = std::max(kMinMss, std::min(peer_mss, our_mss(c.tuple.vni)));
   p.snd_wscale = ws ? uint8_t(f.tcp.opts.wscale) : 0;
   p.rcv_wscale = ws ? our_wscale() : 0;
   p.snd_una = c.iss + 1;
@@ -161,7 +167,7 @@ void ControlPlane::on_syn_sent_segment(uint32_t flow, Conn& c, const Segment& se
   p.tcp_opts = agreed_options(peer);
   p.ts_recent = peer.ts_val;
   install(flow, c, p, c.hs, now);
-  SegmentSpec ack{c.tuple, c.peer_mac, p.snd_una, p.rcv_nxt, kTcpAck, rcv_window(c), {}};
+  SegmentSpec ack{c.tuple, c.path, p.snd_una, p.rcv_nxt, kTcpAck, rcv_window(c), {}};
   if (c.tcp_opts & abi::kFlowOptTimestamps) {
     ack.opts.timestamps = true;
     ack.opts.ts_val = ts_now(c.ts_offset);
@@ -194,7 +200,7 @@ void ControlPlane::connect_failed(uint32_t flow, int error) {
 }
 
 void ControlPlane::tick_syn_sent(uint32_t flow, Conn& c, TimeMs now) {
-  if (c.arp_wait || now < c.hs.deadline) return;
+  if (c.arp_wait || c.inner_arp_wait || now < c.hs.deadline) return;
   if (c.hs.retransmits >= s_.syn_retries) {
     connect_failed(flow, ETIMEDOUT);
     return;

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "control_plane.hpp"
+#include "log_format.hpp"
 
 namespace virtuoso::slowpath {
 
@@ -32,7 +33,7 @@ abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppReques
       case AppRequestKind::kAccepting: req_accepting(ctx, req, r); break;
       case AppRequestKind::kKeepalive: req_keepalive(ctx, req, r, now); break;
       case AppRequestKind::kClaim: req_claim(ctx, req, r); break;
-      case AppRequestKind::kDropHold: req_drop_hold(holds_.ctxs[ctx], req, r); break;
+      case AppRequestKind::kDropHold: req_drop_hold(holds_.ctxs[ctx], vni_of(ctx), req, r); break;
       default: r.error = EINVAL; break;  // kRegister twice, or a kind we do not know
     }
   }
@@ -43,30 +44,42 @@ abi::AppResponse ControlPlane::handle_request(uint16_t ctx, const abi::AppReques
   return r;
 }
 
-// The stack has one address: an app may name it or 0.0.0.0, nothing else.
-int ControlPlane::check_local_ip(uint32_t ip) const { return ip == 0 || ip == s_.local_ip ? 0 : EADDRNOTAVAIL; }
+// A plain app may name the stack's address or 0.0.0.0; a tenant's app 0.0.0.0 or one of its
+// tenant's addresses, never the host's or another tenant's.
+int ControlPlane::check_local_ip(uint16_t ctx, uint32_t ip) {
+  if (ip == 0) return 0;
+  const config::TenantConfig* t = tenant(ctxs_[ctx].tenant);
+  if (t ? config::tenant_owns(*t, ip) : ip == s_.local_ip) return 0;
+  if (t) {
+    spdlog::info("context {} (tenant '{}'): refused address {}, not the tenant's", ctx, t->name, ip_str(ip));
+    ++stats_.tenant_refusals;
+  }
+  return EADDRNOTAVAIL;
+}
 
-std::optional<uint16_t> ControlPlane::choose_local_port(uint16_t port, int& error) {
+std::optional<uint16_t> ControlPlane::choose_local_port(uint16_t ctx, uint16_t port, int& error) {
+  PortTable& ports = ports_of(vni_of(ctx));
   if (port != 0) {
-    if (ports_.find(port)) {
+    if (ports.find(port)) {
       error = EADDRINUSE;
       return std::nullopt;
     }
     return port;
   }
-  auto p = ports_.pick_unused();
+  auto p = ports.pick_unused();
   if (!p) error = EAGAIN;
   return p;
 }
 
 void ControlPlane::req_listen(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
-  if ((r.error = check_local_ip(req.ip))) return;
+  if ((r.error = check_local_ip(ctx, req.ip))) return;
+  PortTable& ports = ports_of(vni_of(ctx));
   uint32_t backlog = std::clamp<uint32_t>(req.backlog, 1, s_.max_backlog);
   uint32_t id = next_listener_id_++;
   if (next_listener_id_ == 0) next_listener_id_ = 1;
   uint32_t ip = req.ip;
   uint16_t port = req.port;
-  if (Reservation* res = port ? ports_.find(port) : nullptr) {
+  if (Reservation* res = port ? ports.find(port) : nullptr) {
     // listen() on a socket bound before: the reservation becomes the listener.
     if (res->ctx != ctx || res->kind != ReservationKind::kBind) {
       r.error = EADDRINUSE;
@@ -76,10 +89,10 @@ void ControlPlane::req_listen(uint16_t ctx, const abi::AppRequest& req, abi::App
     res->listener = id;
     ip = res->ip;
   } else {
-    auto chosen = choose_local_port(port, r.error);
+    auto chosen = choose_local_port(ctx, port, r.error);
     if (!chosen) return;
     port = *chosen;
-    ports_.reserve(port, Reservation{ctx, ip, ReservationKind::kListen, id});
+    ports.reserve(port, Reservation{ctx, ip, ReservationKind::kListen, id});
   }
   Listener& l = listeners_[id];
   l.ctx = ctx;
@@ -108,21 +121,23 @@ void ControlPlane::req_unlisten(uint16_t ctx, const abi::AppRequest& req, abi::A
 }
 
 void ControlPlane::req_bind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
-  if ((r.error = check_local_ip(req.ip))) return;
-  auto port = choose_local_port(req.port, r.error);
+  if ((r.error = check_local_ip(ctx, req.ip))) return;
+  PortTable& ports = ports_of(vni_of(ctx));
+  auto port = choose_local_port(ctx, req.port, r.error);
   if (!port) return;
-  ports_.reserve(*port, Reservation{ctx, req.ip, ReservationKind::kBind, 0});
+  ports.reserve(*port, Reservation{ctx, req.ip, ReservationKind::kBind, 0});
   r.ip = req.ip;
   r.port = *port;
 }
 
 void ControlPlane::req_unbind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
-  const Reservation* res = ports_.find(req.port);
+  PortTable& ports = ports_of(vni_of(ctx));
+  const Reservation* res = ports.find(req.port);
   if (!res || res->ctx != ctx || res->kind != ReservationKind::kBind) {
     r.error = EINVAL;
     return;
   }
-  ports_.release(req.port);
+  ports.release(req.port);
   r.port = req.port;
 }
 

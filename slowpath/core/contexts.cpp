@@ -7,12 +7,14 @@
 
 namespace virtuoso::slowpath {
 
-std::optional<uint16_t> ControlPlane::add_context(abi::AppRegionView view) {
+std::optional<uint16_t> ControlPlane::add_context(abi::AppRegionView view, uint16_t tenant) {
+  if (tenant > s_.tenants.size()) return std::nullopt;
   auto id = ctx_ids_.alloc();
   if (!id) return std::nullopt;
   Context& x = ctxs_[*id];
   x = Context{};
   x.state = CtxState::kAttaching;
+  x.tenant = tenant;
   x.view = view;
   x.slots.assign(view.layout.n_slots, SlotInfo{});
   x.free_slots = IdPool(view.layout.n_slots);
@@ -140,7 +142,7 @@ void ControlPlane::app_disconnected(uint16_t ctx, TimeMs /*now*/) {
       drop_listener(id);
     }
   }
-  ports_.release_ctx(ctx, [this](const Reservation& r) {
+  ports_of(vni_of(ctx)).release_ctx(ctx, [this](const Reservation& r) {
     return r.kind == ReservationKind::kListen && listeners_.count(r.listener) != 0;
   });
   for (SlotInfo& si : x.slots) si.app_holds = false;

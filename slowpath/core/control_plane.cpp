@@ -34,7 +34,8 @@ ControlPlane::ControlPlane(const Settings& s, abi::ControlRegionView ctrl, Outpu
       out_(out),
       hash_(s.secret0, s.secret1),
       arp_(s.arp_retry_ms, s.arp_tries, s.arp_ttl_ms),
-      ports_(s.ephemeral_lo, s.ephemeral_hi),
+      ports_(s.tenants.size() + 1, PortTable(s.ephemeral_lo, s.ephemeral_hi)),
+      inner_arp_(s.tenants.size() + 1, ArpResolver(s.arp_retry_ms, s.arp_tries, s.arp_ttl_ms)),
       ctxs_(s.max_contexts),
       ctx_ids_(s.max_contexts),
       conns_(s.max_flows),
@@ -54,11 +55,15 @@ void ControlPlane::handle_frame(const uint8_t* data, size_t len, TimeMs now) {
   }
   // The fast path verified the checksums already; verifying again costs little at this rate.
   auto parsed = wire::parse_tcp_frame(data, len, true);
+  if (parsed.error == wire::FrameError::kNotTcp) {
+    handle_vxlan(data, len, now);  // a tenant's frame, or nothing we know
+    return;
+  }
   if (parsed.error != wire::FrameError::kOk || parsed.f.ip.dst != s_.local_ip) {
     ++stats_.bad_frames;
     return;
   }
-  handle_tcp(Segment{parsed.f, data, len}, now);
+  handle_tcp(Segment{parsed.f, data, len, 0, PeerPath{parsed.f.eth.src}}, now);
 }
 
 void ControlPlane::handle_arp(const uint8_t* data, size_t len, TimeMs now) {
@@ -75,7 +80,7 @@ void ControlPlane::handle_arp(const uint8_t* data, size_t len, TimeMs now) {
 
 void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
   const wire::TcpFrame& f = seg.f;
-  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, seg.vni};
   // Before the flow table: a record's flow may still be on its way back from the fast path.
   if (auto it = time_wait_.find(t); it != time_wait_.end() && on_time_wait_segment(t, it->second, seg, now)) return;
   if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
@@ -96,7 +101,7 @@ void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
   }
   uint8_t ctl = f.tcp.flags & (kTcpSyn | kTcpAck | kTcpRst | wire::kTcpFin);
   if (ctl == kTcpSyn) {
-    if (uint32_t id = listener_for(f.ip.dst, f.tcp.dst_port)) {
+    if (uint32_t id = listener_for(seg.vni, f.ip.dst, f.tcp.dst_port)) {
       on_listen_syn(id, seg, now);
       return;
     }
@@ -105,7 +110,7 @@ void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
     ++stats_.rsts_ignored;  // RFC 9293 3.10.7.1: never answer a reset
     return;
   }
-  reply_rst(f);
+  reply_rst(seg);
 }
 
 void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
@@ -136,6 +141,7 @@ void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
 void ControlPlane::tick(TimeMs now) {
   now_ = now;
   tick_arp(now);
+  tick_inner_arp(now);
   tick_time_wait(now);
   tick_half_open(now);
   for (uint32_t flow = 0; flow < conns_.size(); ++flow)
@@ -143,21 +149,23 @@ void ControlPlane::tick(TimeMs now) {
 }
 
 bool ControlPlane::timers_pending() const {
-  return arp_.pending() || !half_open_.empty() || flow_ids_.used() > 0 || !time_wait_.empty();
+  bool inner_arp = std::any_of(inner_arp_.begin(), inner_arp_.end(), [](const ArpResolver& a) { return a.pending(); });
+  return arp_.pending() || inner_arp || !half_open_.empty() || flow_ids_.used() > 0 || !time_wait_.empty();
 }
 
 void ControlPlane::send_segment(const SegmentSpec& spec) {
-  FrameBuf fb = build_segment(mac_, spec);
+  FrameBuf fb = build_segment(underlay(), spec);
   out_.frame(fb.data.data(), fb.len, 0);
   if (spec.flags & kTcpRst) ++stats_.rsts_sent;
 }
 
 // RFC 9293 3.10.7.1: for a segment to no connection, if ACK is set send <SEQ=SEG.ACK><CTL=RST>,
 // else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. The caller never passes a RST.
-void ControlPlane::reply_rst(const wire::TcpFrame& f) {
+void ControlPlane::reply_rst(const Segment& seg) {
+  const wire::TcpFrame& f = seg.f;
   SegmentSpec s;
-  s.tuple = FourTuple{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
-  s.dst_mac = f.eth.src;
+  s.tuple = FourTuple{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, seg.vni};
+  s.path = seg.path;
   if (f.tcp.flags & kTcpAck) {
     s.seq = f.tcp.ack;
     s.flags = kTcpRst;
@@ -187,9 +195,9 @@ ControlPlane::PeerSyn ControlPlane::peer_syn(const wire::TcpFrame& f) {
   return PeerSyn{f.tcp.seq, o.mss, o.wscale, o.sack_permitted, o.has_timestamps, o.ts_val, ecn};
 }
 
-wire::TcpOptionsOut ControlPlane::syn_options(const PeerSyn* peer, uint32_t ts_offset) const {
+wire::TcpOptionsOut ControlPlane::syn_options(const PeerSyn* peer, uint32_t ts_offset, uint32_t vni) const {
   wire::TcpOptionsOut o;
-  o.mss = our_mss();
+  o.mss = our_mss(vni);
   // RFC 7323 1.3 / RFC 2018 2: a SYN-ACK carries an option only if the SYN did.
   o.wscale = !peer || peer->wscale >= 0 ? int8_t(our_wscale()) : int8_t(-1);
   o.sack_permitted = s_.sack && (!peer || peer->sack_ok);

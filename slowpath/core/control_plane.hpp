@@ -6,7 +6,8 @@
 // app_requests.cpp, passive_open.cpp, active_open.cpp, flow_install.cpp, teardown.cpp, time_wait.cpp,
 // timers.cpp, keepalive.cpp, rst_validation.cpp (RST and SYN of synchronized connections), status.cpp
 // (table counts), sharing.cpp (listeners shared across fork()), fork_holds.cpp (references forked
-// processes hold, and moving a connection into the process that uses it).
+// processes hold, and moving a connection into the process that uses it), tenancy.cpp (tenants:
+// their addresses, port spaces and VXLAN frames, the switch's remote entries, ARP inside them).
 #pragma once
 #include <cstdint>
 #include <deque>
@@ -30,6 +31,7 @@
 #include "sharing.hpp"
 #include "stats.hpp"
 #include "types.hpp"
+#include "config/tenants.hpp"
 #include "virtuoso/abi/unix_proto.hpp"
 #include "virtuoso/wire/frame.hpp"
 
@@ -61,7 +63,11 @@ class ControlPlane {
   // App contexts (contexts.cpp). add_context initialises the region and reserves an id
   // (nullopt: max_contexts reached). attach_context pushes FpCommand kAttachCtx: call it after the
   // region was sent on the fast path's socket. cancel_context frees an id never attached.
-  std::optional<uint16_t> add_context(abi::AppRegionView view);
+  // `tenant` is the tenant id (1..settings().tenants.size()) the daemon matched the app to, 0 in
+  // plain mode.
+  std::optional<uint16_t> add_context(abi::AppRegionView view, uint16_t tenant = 0);
+  // The address the context's app sends from when it bound none (network.ip, or its tenant's).
+  uint32_t default_ip(uint16_t ctx) const;
   void attach_context(uint16_t ctx);
   void cancel_context(uint16_t ctx);
   // The app's Unix socket closed: like Linux closing a dying process's sockets, established
@@ -86,6 +92,9 @@ class ControlPlane {
   void handle_event(const abi::FpEvent& ev, TimeMs now);
   void tick(TimeMs now);
   bool timers_pending() const;
+
+  // An app was refused because it belongs to no tenant (counted for status).
+  void note_app_refused() { ++stats_.apps_refused; }
 
   // Status.
   const SlowpathStats& stats() const { return stats_; }
@@ -142,7 +151,7 @@ class ControlPlane {
   };
   struct HalfOpen {  // SYN-RECEIVED: no flow entry or slot yet
     uint32_t listener = 0;
-    wire::MacAddr peer_mac{};
+    PeerPath path;
     uint32_t iss = 0;
     uint32_t ts_offset = 0;
     PeerSyn peer;
@@ -152,11 +161,12 @@ class ControlPlane {
     ConnState state = ConnState::kFree;
     bool installed = false;  // kInstall pushed and no kRemove since
     bool arp_wait = false;   // SYN-SENT: the next hop is not resolved yet
+    bool inner_arp_wait = false;  // SYN-SENT, a tenant's flow: the peer's inner MAC is not known yet
     uint16_t ctx = 0;
     uint32_t slot = 0;
     uint32_t gen = 0;
     FourTuple tuple{};
-    wire::MacAddr peer_mac{};
+    PeerPath path;
     uint32_t cookie = 0;  // active open: the app's connect cookie
     uint32_t iss = 0;
     uint8_t rcv_wscale = 0;  // our shift, if negotiated
@@ -210,6 +220,7 @@ class ControlPlane {
   };
   struct Context {
     CtxState state = CtxState::kFree;
+    uint16_t tenant = 0;  // 0: the host's own (plain mode)
     bool app_gone = false;
     abi::AppRegionView view{};
     std::vector<SlotInfo> slots;
@@ -219,7 +230,7 @@ class ControlPlane {
   // TIME_WAIT after the flow left the fast path and gave back its slot: only what answering the
   // peer needs (RFC 9293 3.10.7.4), and the 4-tuple stays taken until `deadline`.
   struct TimeWait {
-    wire::MacAddr peer_mac{};
+    PeerPath path;
     uint32_t snd_nxt = 0;  // after our FIN
     uint32_t rcv_nxt = 0;  // after the peer's FIN
     uint16_t window = 0;   // as last advertised (scaled form)
@@ -244,23 +255,46 @@ class ControlPlane {
     uint8_t tcp_opts;
     uint32_t ts_recent;  // the peer's latest TSval
   };
-  struct Segment {  // one parsed punted TCP frame and its bytes (to replay it)
+  struct Segment {  // one parsed punted TCP frame (the inner one of a tenant's) and its bytes (to replay it)
     const wire::TcpFrame& f;
-    const uint8_t* raw;
+    const uint8_t* raw;  // the whole frame as received, outer headers included
     size_t raw_len;
+    uint32_t vni;        // 0: plain
+    PeerPath path;       // the way back to its sender
   };
+
+  // tenancy.cpp: tenants, their virtual networks and the switch's remote entries
+  const config::TenantConfig* tenant(uint16_t id) const {
+    return id >= 1 && id <= s_.tenants.size() ? &s_.tenants[id - 1] : nullptr;
+  }
+  uint16_t tenant_of_vni(uint32_t vni) const;  // 0: no tenant has it (or vni 0)
+  uint32_t vni_of(uint16_t ctx) const;
+  PortTable& ports_of(uint32_t vni);
+  const PortTable& ports_of(uint32_t vni) const;
+  void handle_vxlan(const uint8_t* data, size_t len, TimeMs now);
+  void handle_inner_arp(uint16_t tenant_id, const uint8_t* inner, size_t inner_len, const PeerPath& back, TimeMs now);
+  void send_inner_arp_request(uint16_t tenant_id, const PeerPath& path, uint32_t local_ip, uint32_t target_ip);
+  // connect() inside the context's virtual network: the tunnel towards `remote` (path.vtep) and
+  // the underlay next hop to resolve (`hop`); 0 or the errno for connect().
+  int tenant_route(uint16_t ctx, uint32_t remote, PeerPath& path, uint32_t& hop);
+  // SYN-SENT of a tenant's flow: the underlay MAC is known; resolve the peer's inner MAC, then SYN.
+  void resolve_inner(uint32_t flow, Conn& c, TimeMs now);
+  void tick_inner_arp(TimeMs now);
+  Underlay underlay() const { return Underlay{mac_, s_.local_ip}; }
+  uint16_t tunnel_overhead(uint32_t vni) const;  // bytes of outer headers a flow's segments carry
 
   // control_plane.cpp: dispatch and shared helpers
   void handle_arp(const uint8_t* data, size_t len, TimeMs now);
   void handle_tcp(const Segment& seg, TimeMs now);
   void send_segment(const SegmentSpec& spec);
-  void reply_rst(const wire::TcpFrame& f);
+  void reply_rst(const Segment& seg);
   uint8_t our_wscale() const;
-  uint16_t our_mss() const { return uint16_t(s_.mtu - 40); }
+  // Our MSS: the MTU less IPv4 and TCP headers, and a tenant's VXLAN headers (vni != 0).
+  uint16_t our_mss(uint32_t vni) const { return uint16_t(s_.mtu - 40 - tunnel_overhead(vni)); }
   uint16_t syn_window() const;
   static PeerSyn peer_syn(const wire::TcpFrame& f);
   // Options our SYN or SYN-ACK offers; for a SYN-ACK, only what the peer's SYN offered (`peer`).
-  wire::TcpOptionsOut syn_options(const PeerSyn* peer, uint32_t ts_offset) const;
+  wire::TcpOptionsOut syn_options(const PeerSyn* peer, uint32_t ts_offset, uint32_t vni) const;
   uint8_t agreed_options(const PeerSyn& peer) const;
   uint32_t ts_now(uint32_t ts_offset) const { return uint32_t(now_) + ts_offset; }
   // RFC 7323 3.2: once timestamps are agreed every segment but a reset carries them.
@@ -285,8 +319,8 @@ class ControlPlane {
   void req_unbind(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_accept_ack(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
   void req_close(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, bool abort);
-  int check_local_ip(uint32_t ip) const;
-  std::optional<uint16_t> choose_local_port(uint16_t port, int& error);
+  int check_local_ip(uint16_t ctx, uint32_t ip);
+  std::optional<uint16_t> choose_local_port(uint16_t ctx, uint16_t port, int& error);
 
   // sharing.cpp: listeners shared across fork()
   void req_share_listener(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
@@ -304,9 +338,9 @@ class ControlPlane {
   void drop_listener_ref(uint32_t listener_id);
   bool take_flow_ref(HoldRefs& refs, uint32_t flow);  // true if `refs` held it (and no longer does)
   bool take_listener_ref(HoldRefs& refs, uint32_t listener_id);
-  uint32_t claimed_flow(const abi::AppRequest& req) const;  // kNoFlow: none
+  uint32_t claimed_flow(uint32_t vni, const abi::AppRequest& req) const;  // kNoFlow: none; vni: the network it is in
   void req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r);
-  void req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi::AppResponse& r);
+  void req_drop_hold(HoldRefs& refs, uint32_t vni, const abi::AppRequest& req, abi::AppResponse& r);
   bool shared(const Conn& c) const {
     return c.holds != 0 || c.claimant >= 0 || c.moving || !c.claim_queue.empty();
   }
@@ -331,7 +365,7 @@ class ControlPlane {
   void complete_passive(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now);
   void tick_half_open(TimeMs now);
   void drop_listener(uint32_t listener_id);
-  uint32_t listener_for(uint32_t ip, uint16_t port) const;  // 0: none
+  uint32_t listener_for(uint32_t vni, uint32_t ip, uint16_t port) const;  // 0: none
 
   // active_open.cpp
   void req_connect(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r, TimeMs now);
@@ -404,7 +438,8 @@ class ControlPlane {
   wire::MacAddr mac_{};
   KeyedHash hash_;
   ArpResolver arp_;
-  PortTable ports_;
+  std::vector<PortTable> ports_;      // per tenant id: each virtual network has its own ports
+  std::vector<ArpResolver> inner_arp_;  // per tenant id: MACs inside its virtual network
   SlowpathStats stats_;
 
   std::vector<Context> ctxs_;

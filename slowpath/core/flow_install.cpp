@@ -32,7 +32,7 @@ std::optional<uint32_t> ControlPlane::new_conn(uint16_t ctx, const FourTuple& t)
   c.tuple = t;
   c.serial = holds_.next_serial++;
   by_tuple_[t] = flow;
-  ports_.add_connection(t.local_port);
+  ports_of(t.vni).add_connection(t.local_port);
   return flow;
 }
 
@@ -45,7 +45,14 @@ void ControlPlane::install(uint32_t flow, Conn& c, const InstallParams& p, const
   e.remote_ip = c.tuple.remote_ip;
   e.local_port = c.tuple.local_port;
   e.remote_port = c.tuple.remote_port;
-  std::memcpy(e.remote_mac, c.peer_mac.data(), 6);
+  std::memcpy(e.remote_mac, c.path.mac.data(), 6);
+  if (c.tuple.vni != 0) {  // a tenant's flow: the fast path wraps every segment in VXLAN
+    e.vni = c.tuple.vni;
+    e.vtep_ip = c.path.vtep;
+    std::memcpy(e.inner_remote_mac, c.path.inner_mac.data(), 6);
+    std::memcpy(e.inner_local_mac, tenant_mac(c.tuple.vni).data(), 6);
+    e.vxlan_src_port = c.path.src_port;
+  }
   e.mss = p.mss;
   e.snd_wscale = p.snd_wscale;
   e.rcv_wscale = p.rcv_wscale;
@@ -94,7 +101,7 @@ void ControlPlane::on_installed_segment(uint32_t /*flow*/, Conn& c, const Segmen
 
 void ControlPlane::send_ack(uint32_t flow, const Conn& c) {
   const abi::FlowEntry& e = *ctrl_.flow(flow);
-  SegmentSpec s{c.tuple, c.peer_mac, load_relaxed(e.snd_nxt), load_relaxed(e.rcv_nxt), kTcpAck, rcv_window(c), {}};
+  SegmentSpec s{c.tuple, c.path, load_relaxed(e.snd_nxt), load_relaxed(e.rcv_nxt), kTcpAck, rcv_window(c), {}};
   add_timestamps(s, c);
   send_segment(s);
 }

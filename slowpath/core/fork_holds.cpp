@@ -73,7 +73,7 @@ abi::AppResponse ControlPlane::handle_hold_request(uint32_t hold, const abi::App
     r.error = EINVAL;
     return r;
   }
-  req_drop_hold(it->second.refs, req, r);
+  req_drop_hold(it->second.refs, vni_of(it->second.origin), req, r);
   return r;
 }
 
@@ -149,7 +149,7 @@ bool ControlPlane::take_listener_ref(HoldRefs& refs, uint32_t listener_id) {
   return true;
 }
 
-void ControlPlane::req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi::AppResponse& r) {
+void ControlPlane::req_drop_hold(HoldRefs& refs, uint32_t vni, const abi::AppRequest& req, abi::AppResponse& r) {
   if (req.id != 0) {
     if (!take_listener_ref(refs, req.id)) {
       r.error = EINVAL;
@@ -159,7 +159,7 @@ void ControlPlane::req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi
     drop_listener_ref(req.id);
     return;
   }
-  uint32_t flow = claimed_flow(req);
+  uint32_t flow = claimed_flow(vni, req);
   if (flow == kNoFlow || !take_flow_ref(refs, flow)) {
     r.error = EINVAL;  // not held (or the connection is over: its references are void)
     return;
@@ -168,9 +168,9 @@ void ControlPlane::req_drop_hold(HoldRefs& refs, const abi::AppRequest& req, abi
 }
 
 // The connection a kClaim names: by slot, or by addresses (a program exec'd with the socket).
-uint32_t ControlPlane::claimed_flow(const abi::AppRequest& req) const {
+uint32_t ControlPlane::claimed_flow(uint32_t vni, const abi::AppRequest& req) const {
   if (req.slot == abi::kClaimByTuple) {
-    auto it = by_tuple_.find(FourTuple{req.local_ip, req.ip, req.local_port, req.port});
+    auto it = by_tuple_.find(FourTuple{req.local_ip, req.ip, req.local_port, req.port, vni});
     return it == by_tuple_.end() ? kNoFlow : it->second;
   }
   if (req.ctx >= ctxs_.size() || req.slot >= ctxs_[req.ctx].slots.size()) return kNoFlow;
@@ -181,7 +181,7 @@ uint32_t ControlPlane::claimed_flow(const abi::AppRequest& req) const {
 }
 
 void ControlPlane::req_claim(uint16_t ctx, const abi::AppRequest& req, abi::AppResponse& r) {
-  uint32_t flow = claimed_flow(req);
+  uint32_t flow = claimed_flow(vni_of(ctx), req);
   HoldRefs& mine = holds_.ctxs[ctx];
   if (flow == kNoFlow || !take_flow_ref(mine, flow)) {
     ++stats_.claims_failed;

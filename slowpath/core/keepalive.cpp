@@ -82,7 +82,7 @@ void ControlPlane::tick_keepalive(uint32_t flow, Conn& c, TimeMs now) {
 // tcp_xmit_probe_skb); a FIN already sent and acknowledged is counted in snd_una the same way.
 void ControlPlane::send_keepalive_probe(const Conn& c, const abi::FlowEntry& e) {
   ++stats_.keepalive_probes;
-  SegmentSpec s{c.tuple, c.peer_mac, load_relaxed(e.snd_una) - 1, load_relaxed(e.rcv_nxt), wire::kTcpAck,
+  SegmentSpec s{c.tuple, c.path, load_relaxed(e.snd_una) - 1, load_relaxed(e.rcv_nxt), wire::kTcpAck,
                 rcv_window(c), {}};
   add_timestamps(s, c);
   send_segment(s);

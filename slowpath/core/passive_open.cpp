@@ -22,8 +22,8 @@ constexpr uint16_t kDefaultMss = 536;
 constexpr uint16_t kMinMss = 64;
 }  // namespace
 
-uint32_t ControlPlane::listener_for(uint32_t ip, uint16_t port) const {
-  const Reservation* res = ports_.find(port);
+uint32_t ControlPlane::listener_for(uint32_t vni, uint32_t ip, uint16_t port) const {
+  const Reservation* res = ports_of(vni).find(port);
   if (!res || res->kind != ReservationKind::kListen) return 0;
   return res->ip == 0 || res->ip == ip ? res->listener : 0;
 }
@@ -48,10 +48,10 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
     ++stats_.syn_dropped_no_memory;
     return;
   }
-  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, seg.vni};
   HalfOpen ho;
   ho.listener = listener_id;
-  ho.peer_mac = f.eth.src;  // answer the way the SYN came (the gateway for an off-link peer)
+  ho.path = seg.path;  // answer the way the SYN came (the gateway for an off-link peer, the tunnel for a tenant's)
   ho.iss = hash_.initial_seq(t, now);
   ho.ts_offset = hash_.ts_offset(t);
   ho.peer = peer_syn(f);
@@ -66,13 +66,13 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
 void ControlPlane::send_synack(const FourTuple& t, const HalfOpen& ho) {
   SegmentSpec s;
   s.tuple = t;
-  s.dst_mac = ho.peer_mac;
+  s.path = ho.path;
   s.seq = ho.iss;
   s.ack = ho.peer.irs + 1;
   s.flags = kTcpSyn | kTcpAck;
   if (agreed_options(ho.peer) & abi::kFlowOptEcn) s.flags |= wire::kTcpEce;  // RFC 3168 6.1.1
   s.window = syn_window();
-  s.opts = syn_options(&ho.peer, ho.ts_offset);
+  s.opts = syn_options(&ho.peer, ho.ts_offset, t.vni);
   send_segment(s);
 }
 
@@ -89,7 +89,7 @@ void ControlPlane::on_half_open_segment(const FourTuple& t, HalfOpen& ho, const 
         half_open_.erase(t);
         break;
       case RstVerdict::kChallenge: {
-        SegmentSpec s{t, ho.peer_mac, ho.iss + 1, rcv_nxt, kTcpAck, syn_window(), {}};
+        SegmentSpec s{t, ho.path, ho.iss + 1, rcv_nxt, kTcpAck, syn_window(), {}};
         send_segment(s);
         break;
       }
@@ -113,11 +113,11 @@ void ControlPlane::on_half_open_segment(const FourTuple& t, HalfOpen& ho, const 
     return;
   }
   if (f.tcp.ack != ho.iss + 1) {
-    reply_rst(f);  // RFC 9293 3.10.7.4: unacceptable ACK in SYN-RECEIVED -> <SEQ=SEG.ACK><CTL=RST>
+    reply_rst(seg);  // RFC 9293 3.10.7.4: unacceptable ACK in SYN-RECEIVED -> <SEQ=SEG.ACK><CTL=RST>
     return;
   }
   if (!wire::seq_in(f.tcp.seq, ho.peer.irs + 1, ho.peer.irs + 1 + s_.app_layout.rx_size)) {
-    SegmentSpec s{t, ho.peer_mac, ho.iss + 1, ho.peer.irs + 1, kTcpAck, syn_window(), {}};
+    SegmentSpec s{t, ho.path, ho.iss + 1, ho.peer.irs + 1, kTcpAck, syn_window(), {}};
     send_segment(s);  // RFC 9293 3.10.7.4: unacceptable sequence number -> ACK, drop
     return;
   }
@@ -136,13 +136,13 @@ void ControlPlane::complete_passive(const FourTuple& t, HalfOpen& ho, const Segm
     return;
   }
   Conn& c = conns_[*flow];
-  c.peer_mac = ho.peer_mac;
+  c.path = ho.path;
   c.iss = ho.iss;
   c.ts_offset = ho.ts_offset;
   bool ws = ho.peer.wscale >= 0;
   uint16_t peer_mss = ho.peer.mss ? ho.peer.mss : kDefaultMss;
   InstallParams p{};
-  p.mss = std::max(kMinMss, std::min(peer_mss, our_mss()));
+  p.mss = std::max(kMinMss, std::min(peer_mss, our_mss(t.vni)));
   p.snd_wscale = ws ? uint8_t(ho.peer.wscale) : 0;
   p.rcv_wscale = ws ? our_wscale() : 0;
   p.snd_una = ho.iss + 1;
@@ -200,7 +200,7 @@ void ControlPlane::drop_listener(uint32_t listener_id) {
       continue;
     }
     const HalfOpen& ho = it->second;
-    SegmentSpec s{it->first, ho.peer_mac, ho.iss + 1, ho.peer.irs + 1, kTcpRst | kTcpAck, 0, {}};
+    SegmentSpec s{it->first, ho.path, ho.iss + 1, ho.peer.irs + 1, kTcpRst | kTcpAck, 0, {}};
     send_segment(s);
     it = half_open_.erase(it);
   }
@@ -212,8 +212,9 @@ void ControlPlane::drop_listener(uint32_t listener_id) {
     release_by_app(l.ctx, slot);
     if (flow != kNoFlow && conns_[flow].installed) abort_flow(flow, conns_[flow], true);
   }
-  const Reservation* res = ports_.find(l.port);
-  if (res && res->kind == ReservationKind::kListen && res->listener == listener_id) ports_.release(l.port);
+  PortTable& ports = ports_of(vni_of(l.ctx));
+  const Reservation* res = ports.find(l.port);
+  if (res && res->kind == ReservationKind::kListen && res->listener == listener_id) ports.release(l.port);
   spdlog::debug("listener {}: closed (port {})", listener_id, l.port);
   listeners_.erase(lit);
 }

@@ -1,6 +1,7 @@
 // Control and app region initialisation.
 #include "regions.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace virtuoso::slowpath {
@@ -46,6 +47,14 @@ void init_app_region(const abi::AppRegionView& v, uint16_t ctx_id) {
   v.arx().reset();
   v.ctl().reset();
   std::memset(static_cast<void*>(v.slot(0)), 0, size_t{v.layout.n_slots} * sizeof(abi::FlowSlot));
+}
+
+void write_tenant_table(abi::TenantTable& table, const std::vector<config::TenantConfig>& tenants) {
+  table = abi::TenantTable{};
+  size_t n = std::min<size_t>(tenants.size(), abi::kMaxTenants);  // the config allows no more
+  for (size_t i = 0; i < n; ++i) table.entries[i] = abi::TenantVni{tenants[i].vni, uint32_t(i + 1)};
+  std::sort(table.entries, table.entries + n, [](const abi::TenantVni& a, const abi::TenantVni& b) { return a.vni < b.vni; });
+  table.count = uint32_t(n);
 }
 
 }  // namespace virtuoso::slowpath

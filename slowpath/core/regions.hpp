@@ -1,6 +1,9 @@
 // Layouts and first-time initialisation of the regions the slow path creates.
 #pragma once
 #include <cstdint>
+#include <vector>
+
+#include "config/tenants.hpp"
 
 #include "virtuoso/abi/app_region.hpp"
 #include "virtuoso/abi/control_region.hpp"
@@ -20,6 +23,8 @@ abi::AppLayout app_layout(uint32_t slots, uint32_t rx_buffer, uint32_t tx_buffer
 
 // Writes the header and empties the queues of a zero-filled region of layout.total_bytes().
 void init_control_region(const abi::ControlRegionView& v);
+// The tenants' VNIs for the fast path, sorted by VNI; tenant i of the config is id i + 1.
+void write_tenant_table(abi::TenantTable& table, const std::vector<config::TenantConfig>& tenants);
 // Writes the header, empties the queues and zeroes every slot (generation 0: never used).
 void init_app_region(const abi::AppRegionView& v, uint16_t ctx_id);
 

@@ -1,6 +1,9 @@
 // What the control plane needs from the configuration, as plain values (tests fill it directly).
 #pragma once
 #include <cstdint>
+#include <vector>
+
+#include "config/tenants.hpp"
 
 #include "virtuoso/abi/app_region.hpp"
 
@@ -41,6 +44,8 @@ struct Settings {
   uint32_t max_flows = 16384;
   uint32_t max_backlog = 4096;  // listen backlogs are clamped to this (SOMAXCONN)
   abi::AppLayout app_layout{1024, 65536, 65536, 4096, 4096, 1024};
+  // Tenants ([[tenant]]), tenant id i+1 for entry i; empty: plain mode.
+  std::vector<config::TenantConfig> tenants;
   // Secret key for initial sequence numbers and ephemeral port selection (RFC 6528, RFC 6056).
   uint64_t secret0 = 0;
   uint64_t secret1 = 0;

@@ -70,7 +70,7 @@ void ControlPlane::share_retarget(uint32_t gid, bool advance) {
   if (git == share_.groups.end() || git->second.members.empty()) return;
   ShareState::Group& g = git->second;
   const Listener& any = listeners_.at(g.members.front());
-  Reservation* res = ports_.find(any.port);
+  Reservation* res = ports_of(vni_of(any.ctx)).find(any.port);
   if (!res || res->kind != ReservationKind::kListen) return;
   size_t n = g.members.size();
   size_t cur = std::find(g.members.begin(), g.members.end(), res->listener) - g.members.begin();

@@ -10,6 +10,12 @@ struct SlowpathStats {
   uint64_t arp_frames = 0;
   uint64_t arp_requests_sent = 0;
   uint64_t arp_failures = 0;         // connections failed with EHOSTUNREACH
+  uint64_t vxlan_frames = 0;         // tenants' frames punted inside VXLAN
+  uint64_t vxlan_dropped = 0;        // of those: malformed, unknown VNI, or not for the tenant
+  uint64_t switch_no_entry = 0;      // from an inner address no remote entry of the tenant holds, or the wrong VTEP
+  uint64_t inner_arp_replies = 0;    // ARP requests inside a virtual network answered for a tenant's address
+  uint64_t apps_refused = 0;         // registrations refused: tenants are configured and the app is none of theirs
+  uint64_t tenant_refusals = 0;      // bind/listen/connect naming an address or network the app's tenant lacks
   uint64_t rsts_sent = 0;
   uint64_t rsts_received = 0;        // acceptable resets that ended a connection
   uint64_t rsts_ignored = 0;         // resets outside the window or for nothing
@@ -65,6 +71,12 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"arp_frames", &SlowpathStats::arp_frames},
     {"arp_requests_sent", &SlowpathStats::arp_requests_sent},
     {"arp_failures", &SlowpathStats::arp_failures},
+    {"vxlan_frames", &SlowpathStats::vxlan_frames},
+    {"vxlan_dropped", &SlowpathStats::vxlan_dropped},
+    {"switch_no_entry", &SlowpathStats::switch_no_entry},
+    {"inner_arp_replies", &SlowpathStats::inner_arp_replies},
+    {"tenant_refusals", &SlowpathStats::tenant_refusals},
+    {"apps_refused", &SlowpathStats::apps_refused},
     {"rsts_sent", &SlowpathStats::rsts_sent},
     {"rsts_received", &SlowpathStats::rsts_received},
     {"rsts_ignored", &SlowpathStats::rsts_ignored},

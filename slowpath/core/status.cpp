@@ -33,6 +33,11 @@ constexpr FpStatField kFpStatFields[] = {
     {"circuits_refused", &abi::FpStats::circuits_refused},
     {"circuits_late", &abi::FpStats::circuits_late},
     {"sp_events_lost", &abi::FpStats::sp_events_lost},
+    {"vxlan_rx", &abi::FpStats::vxlan_rx},
+    {"vxlan_tx", &abi::FpStats::vxlan_tx},
+    {"drop_vxlan_outer", &abi::FpStats::drop_vxlan_outer},
+    {"drop_vxlan_vni", &abi::FpStats::drop_vxlan_vni},
+    {"drop_vxlan_inner", &abi::FpStats::drop_vxlan_inner},
     {"app_cmd_bad", &abi::FpStats::app_cmd_bad},
     {"loops", &abi::FpStats::loops},
     {"idle_sleeps", &abi::FpStats::idle_sleeps},
@@ -91,14 +96,16 @@ ControlPlane::TableCounts ControlPlane::table_counts() const {
   TableCounts n;
   for (const Context& x : ctxs_)
     if (x.state != CtxState::kFree) n.slots_in_use += x.free_slots.used();
-  n.ports_bound = ports_.reservations(ReservationKind::kBind);
-  n.ports_listening = ports_.reservations(ReservationKind::kListen);
-  n.ports_in_use = ports_.ports_in_use();
-  n.port_refs = ports_.port_refs();
+  for (const PortTable& ports : ports_) {
+    n.ports_bound += ports.reservations(ReservationKind::kBind);
+    n.ports_listening += ports.reservations(ReservationKind::kListen);
+    n.ports_in_use += ports.ports_in_use();
+    n.port_refs += ports.port_refs();
+  }
   for (const Conn& c : conns_) {
     if (c.state == ConnState::kFree) continue;
     n.syn_sent += c.state == ConnState::kSynSent;
-    n.arp_waiting += c.arp_wait;
+    n.arp_waiting += c.arp_wait || c.inner_arp_wait;
     n.orphans += c.installed && !app_holds(c) && !shared(c);
     n.held_refs += c.holds;
   }

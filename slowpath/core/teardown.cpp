@@ -51,7 +51,7 @@ void ControlPlane::enter_time_wait(uint32_t flow, Conn& c, TimeMs now) {
   if (app_holds(c)) emit_ctl(c, abi::CtlEventKind::kClosed, 0);
   const abi::FlowEntry& e = *ctrl_.flow(flow);
   TimeWait tw;
-  tw.peer_mac = c.peer_mac;
+  tw.path = c.path;
   tw.snd_nxt = load_relaxed(e.snd_nxt);
   tw.rcv_nxt = load_relaxed(e.rcv_nxt);
   tw.window = rcv_window(c);
@@ -105,7 +105,7 @@ void ControlPlane::abort_flow(uint32_t flow, Conn& c, bool send_rst) {
 uint32_t ControlPlane::send_rst_now(uint32_t flow, const Conn& c) {
   const abi::FlowEntry& e = *ctrl_.flow(flow);
   uint32_t seq = load_relaxed(e.snd_nxt);
-  send_segment({c.tuple, c.peer_mac, seq, load_relaxed(e.rcv_nxt), uint8_t(wire::kTcpRst | wire::kTcpAck), 0, {}});
+  send_segment({c.tuple, c.path, seq, load_relaxed(e.rcv_nxt), uint8_t(wire::kTcpRst | wire::kTcpAck), 0, {}});
   return seq;
 }
 
@@ -129,10 +129,11 @@ void ControlPlane::release_conn(uint32_t flow) {
     send_rst_now(flow, c);  // the fast path sent more before it let go: the first RST is stale
   }
   if (c.arp_wait) arp_.cancel(flow);
+  if (c.inner_arp_wait) inner_arp_[tenant_of_vni(c.tuple.vni)].cancel(flow);
   if (c.claimant >= 0 && !c.moving) claim_failed(c, c.end_error ? c.end_error : ECONNRESET);
   fail_queued_claims(c, c.end_error ? c.end_error : ECONNRESET);
   if (auto it = by_tuple_.find(c.tuple); it != by_tuple_.end() && it->second == flow) by_tuple_.erase(it);
-  ports_.remove_connection(c.tuple.local_port);
+  ports_of(c.tuple.vni).remove_connection(c.tuple.local_port);
   uint16_t ctx = c.ctx;
   Context& x = ctxs_[ctx];
   SlotInfo& si = x.slots[c.slot];

@@ -31,13 +31,13 @@ void ControlPlane::add_time_wait(const FourTuple& t, const TimeWait& tw) {
     return;
   }
   auto [it, fresh] = time_wait_.insert_or_assign(t, tw);
-  if (fresh) ports_.add_connection(t.local_port);
+  if (fresh) ports_of(t.vni).add_connection(t.local_port);
   it->second.serial = next_time_wait_serial_++;
   time_wait_timers_.push(TimeWaitTimer{tw.deadline, it->second.serial, t});
 }
 
 void ControlPlane::drop_time_wait(const FourTuple& t) {
-  if (time_wait_.erase(t)) ports_.remove_connection(t.local_port);
+  if (time_wait_.erase(t)) ports_of(t.vni).remove_connection(t.local_port);
 }
 
 // RFC 9293 3.10.7.4 for TIME-WAIT (the peer's FIN and ours are both acknowledged).
@@ -86,7 +86,7 @@ bool ControlPlane::on_time_wait_segment(const FourTuple& t, TimeWait& tw, const 
 
 void ControlPlane::send_time_wait_ack(const FourTuple& t, const TimeWait& tw) {
   ++stats_.time_wait_acks;
-  SegmentSpec s{t, tw.peer_mac, tw.snd_nxt, tw.rcv_nxt, kTcpAck, tw.window, {}};
+  SegmentSpec s{t, tw.path, tw.snd_nxt, tw.rcv_nxt, kTcpAck, tw.window, {}};
   add_timestamps(s, tw.tcp_opts, tw.ts_offset);
   send_segment(s);
 }

@@ -1,0 +1,172 @@
+// Control plane: tenants. Their addresses and port spaces, their frames inside VXLAN (the fast path
+// punts the whole outer frame), the switch's remote entries, and ARP inside their networks.
+#include <spdlog/spdlog.h>
+
+#include <cerrno>
+
+#include "control_plane.hpp"
+#include "log_format.hpp"
+#include "virtuoso/wire/arp.hpp"
+#include "virtuoso/wire/vxlan.hpp"
+
+namespace virtuoso::slowpath {
+
+uint16_t ControlPlane::tenant_of_vni(uint32_t vni) const {
+  if (vni == 0) return 0;
+  for (size_t i = 0; i < s_.tenants.size(); ++i)
+    if (s_.tenants[i].vni == vni) return uint16_t(i + 1);
+  return 0;
+}
+
+uint32_t ControlPlane::vni_of(uint16_t ctx) const {
+  const config::TenantConfig* t = ctx < ctxs_.size() ? tenant(ctxs_[ctx].tenant) : nullptr;
+  return t ? t->vni : 0;
+}
+
+PortTable& ControlPlane::ports_of(uint32_t vni) { return ports_[tenant_of_vni(vni)]; }
+const PortTable& ControlPlane::ports_of(uint32_t vni) const { return ports_[tenant_of_vni(vni)]; }
+
+uint32_t ControlPlane::default_ip(uint16_t ctx) const {
+  const config::TenantConfig* t = ctx < ctxs_.size() ? tenant(ctxs_[ctx].tenant) : nullptr;
+  return t ? config::tenant_default_ip(*t) : s_.local_ip;
+}
+
+uint16_t ControlPlane::tunnel_overhead(uint32_t vni) const { return vni ? uint16_t(wire::kVxlanOverhead) : 0; }
+
+// A frame the fast path punted that is not plain TCP: VXLAN for a tenant, or junk.
+void ControlPlane::handle_vxlan(const uint8_t* data, size_t len, TimeMs now) {
+  auto v = wire::parse_vxlan_frame(data, len, true);
+  if (v.error != wire::VxlanError::kOk || v.f.outer_dst_ip != s_.local_ip) {
+    ++stats_.bad_frames;
+    return;
+  }
+  ++stats_.vxlan_frames;
+  uint16_t tid = tenant_of_vni(v.f.vni);
+  auto eth = wire::parse_eth(v.f.inner, v.f.inner_len);
+  if (!tid || !eth) {
+    ++stats_.vxlan_dropped;
+    return;
+  }
+  // Answers go back the way the frame came: to its VTEP, through the underlay hop that sent it.
+  PeerPath back{v.f.outer_src_mac, v.f.outer_src_ip, eth->src, 0};
+  if (eth->ethertype == wire::kEtherTypeArp) {
+    handle_inner_arp(tid, v.f.inner, v.f.inner_len, back, now);
+    return;
+  }
+  const config::TenantConfig& t = *tenant(tid);
+  auto parsed = wire::parse_tcp_frame(v.f.inner, v.f.inner_len, true);
+  if (parsed.error != wire::FrameError::kOk || eth->dst != tenant_mac(t.vni) ||
+      !config::tenant_owns(t, parsed.f.ip.dst)) {
+    ++stats_.vxlan_dropped;
+    return;
+  }
+  // The switch: a sender must live behind the tunnel endpoint it came from.
+  const config::TenantRemote* remote = config::tenant_remote_for(t, parsed.f.ip.src);
+  if (!remote || remote->vtep != v.f.outer_src_ip) {
+    ++stats_.switch_no_entry;
+    return;
+  }
+  const wire::TcpFrame& f = parsed.f;
+  back.src_port = tunnel_src_port(FourTuple{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, t.vni});
+  handle_tcp(Segment{f, data, len, t.vni, back}, now);
+}
+
+// ARP inside a virtual network: the switch answers for the tenant's own addresses (nothing is
+// flooded) and learns the MACs of the peers behind its remote entries.
+void ControlPlane::handle_inner_arp(uint16_t tid, const uint8_t* inner, size_t inner_len, const PeerPath& back,
+                                    TimeMs now) {
+  const config::TenantConfig& t = *tenant(tid);
+  auto arp = wire::parse_arp(inner + wire::kEthHeaderLen, inner_len - wire::kEthHeaderLen);
+  if (!arp || arp->sender_ip == 0 || wire::is_multicast(arp->sender_mac)) {
+    ++stats_.vxlan_dropped;
+    return;
+  }
+  const config::TenantRemote* remote = config::tenant_remote_for(t, arp->sender_ip);
+  if (!remote || remote->vtep != back.vtep) {
+    ++stats_.switch_no_entry;
+    return;
+  }
+  bool for_us = config::tenant_owns(t, arp->target_ip);
+  for (uint32_t flow : inner_arp_[tid].learn(arp->sender_ip, arp->sender_mac, now, for_us)) {
+    Conn& c = conns_[flow];
+    if (c.state != ConnState::kSynSent || !c.inner_arp_wait) continue;
+    c.inner_arp_wait = false;
+    c.path.inner_mac = arp->sender_mac;
+    start_syn(c, now);
+  }
+  if (arp->op != wire::kArpRequest || !for_us) return;
+  uint8_t frame[64] = {};
+  wire::MacAddr mine = tenant_mac(t.vni);
+  wire::ArpPacket reply{wire::kArpReply, mine, arp->target_ip, arp->sender_mac, arp->sender_ip};
+  size_t n = wire::build_arp_frame(frame, arp->sender_mac, mine, reply);
+  PeerPath to = back;
+  to.src_port = wire::vxlan_source_port(wire::vxlan_inner_flow_hash(frame, n));
+  FrameBuf fb;
+  if (!encapsulate(fb, frame, n < kMinFrameLen ? kMinFrameLen : n, underlay(), t.vni, to)) return;
+  out_.frame(fb.data.data(), fb.len, 0);
+  ++stats_.inner_arp_replies;
+}
+
+void ControlPlane::send_inner_arp_request(uint16_t tid, const PeerPath& path, uint32_t local_ip, uint32_t target_ip) {
+  uint32_t vni = tenant(tid)->vni;
+  FrameBuf inner = build_arp_request(tenant_mac(vni), local_ip, target_ip);
+  PeerPath to = path;
+  to.src_port = wire::vxlan_source_port(wire::vxlan_inner_flow_hash(inner.data.data(), inner.len));
+  FrameBuf fb;
+  if (!encapsulate(fb, inner.data.data(), inner.len, underlay(), vni, to)) return;
+  out_.frame(fb.data.data(), fb.len, 0);
+  ++stats_.arp_requests_sent;
+}
+
+int ControlPlane::tenant_route(uint16_t ctx, uint32_t remote, PeerPath& path, uint32_t& hop) {
+  const config::TenantConfig& t = *tenant(ctxs_[ctx].tenant);
+  const config::TenantRemote* entry = config::tenant_remote_for(t, remote);
+  if (!entry) {
+    // Its own addresses too: connections between apps on this host inside a tenant need circuits
+    // across VNIs, which are not built yet.
+    ++stats_.switch_no_entry;
+    spdlog::debug("context {} (tenant '{}'): no switch entry for {}", ctx, t.name, ip_str(remote));
+    return ENETUNREACH;
+  }
+  path.vtep = entry->vtep;
+  return next_hop(entry->vtep, hop);
+}
+
+void ControlPlane::resolve_inner(uint32_t flow, Conn& c, TimeMs now) {
+  uint16_t tid = tenant_of_vni(c.tuple.vni);
+  c.path.src_port = tunnel_src_port(c.tuple);
+  if (auto mac = inner_arp_[tid].lookup(c.tuple.remote_ip, now)) {
+    c.path.inner_mac = *mac;
+    start_syn(c, now);
+    return;
+  }
+  c.inner_arp_wait = true;
+  if (inner_arp_[tid].wait_for(c.tuple.remote_ip, flow, now))
+    send_inner_arp_request(tid, c.path, c.tuple.local_ip, c.tuple.remote_ip);
+}
+
+void ControlPlane::tick_inner_arp(TimeMs now) {
+  for (uint16_t tid = 1; tid < inner_arp_.size(); ++tid) {
+    ArpResolver& arp = inner_arp_[tid];
+    if (!arp.pending()) continue;
+    auto ex = arp.tick(now);
+    const config::TenantConfig& t = *tenant(tid);
+    for (uint32_t ip : ex.resend) {
+      const config::TenantRemote* entry = config::tenant_remote_for(t, ip);
+      uint32_t hop = 0;
+      if (!entry || next_hop(entry->vtep, hop) != 0) continue;
+      auto mac = arp_.lookup(hop, now);
+      if (!mac) continue;  // the underlay forgot it meanwhile: the resolution fails below
+      send_inner_arp_request(tid, PeerPath{*mac, entry->vtep, {}, 0}, config::tenant_default_ip(t), ip);
+    }
+    for (uint32_t flow : ex.failed) {
+      Conn& c = conns_[flow];
+      if (c.state != ConnState::kSynSent || !c.inner_arp_wait) continue;
+      c.inner_arp_wait = false;
+      ++stats_.arp_failures;
+      connect_failed(flow, EHOSTUNREACH);
+    }
+  }
+}
+
+}  // namespace virtuoso::slowpath
