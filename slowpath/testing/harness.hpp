@@ -165,11 +165,11 @@ class Harness {
     cp.set_local_mac(kLocalMac);
   }
 
-  // Registers an app and plays the fast path's kCtxAttached.
-  uint16_t add_app() {
+  // Registers an app (of tenant id `tenant`, 0: plain) and plays the fast path's kCtxAttached.
+  uint16_t add_app(uint16_t tenant = 0) {
     apps.push_back(std::make_unique<Region>(settings.app_layout.total_bytes()));
     abi::AppRegionView view{apps.back()->data(), settings.app_layout};
-    uint16_t ctx = *cp.add_context(view);
+    uint16_t ctx = *cp.add_context(view, tenant);
     views.resize(std::max<size_t>(views.size(), ctx + 1u));
     views[ctx] = view;
     cp.attach_context(ctx);

@@ -414,3 +414,31 @@ TEST_CASE("tenants: the example file's commented tenant parses once uncommented"
   CHECK(c.tenants[0].cpu_weight == virtuoso::config::TenantConfig{}.cpu_weight);
   CHECK(c.tenants[0].match.socket == "web");
 }
+
+TEST_CASE("tenants: [[tenant.remote]] entries are read as prefix -> tunnel endpoint", "[config][tenants]") {
+  Config c = parse_with(tenant("a", 1) +
+                        "[[tenant.remote]]\nprefix = \"10.1.0.0/24\"\nvtep = \"192.168.9.2\"\n"
+                        "[[tenant.remote]]\nprefix = \"10.1.0.128/25\"\nvtep = \"192.168.9.3\"\n");
+  REQUIRE(c.tenants.size() == 1);
+  const auto& t = c.tenants[0];
+  REQUIRE(t.remotes.size() == 2);
+  CHECK(t.remotes[0].prefix.network == 0x0a010000);
+  CHECK(t.remotes[0].prefix.len == 24);
+  CHECK(t.remotes[0].vtep == 0xc0a80902);
+  // The longest prefix holding an address wins; none: no entry.
+  CHECK(virtuoso::config::tenant_remote_for(t, 0x0a010081)->vtep == 0xc0a80903);
+  CHECK(virtuoso::config::tenant_remote_for(t, 0x0a010005)->vtep == 0xc0a80902);
+  CHECK(virtuoso::config::tenant_remote_for(t, 0x0a020005) == nullptr);
+  CHECK(virtuoso::config::tenant_default_ip(t) == 0x0a010001);
+}
+
+TEST_CASE("tenants: a remote entry without vtep, or with a bad one -> refused naming the field",
+          "[config][tenants]") {
+  CHECK(error_of(tenant("a", 1) + "[[tenant.remote]]\nprefix = \"10.1.0.0/24\"\n")
+            .find("v.toml: tenant[0].remote[0].vtep: missing; ") == 0);
+  CHECK(error_of(tenant("a", 1) + "[[tenant.remote]]\nprefix = \"10.1.0.0/24\"\nvtep = \"127.0.0.1\"\n")
+            .find("v.toml: tenant[0].remote[0].vtep: '127.0.0.1' is not a unicast IPv4 address") == 0);
+  CHECK(error_of(tenant("a", 1) + "[[tenant.remote]]\nprefix = \"10.1.0.0/24\"\nvtep = \"10.0.0.2\"\n"
+                                  "[[tenant.remote]]\nprefix = \"10.1.0.0/24\"\nvtep = \"10.0.0.3\"\n")
+            .find("v.toml: tenant[0].remote[1].prefix: '10.1.0.0/24' is also tenant[0].remote[0]") == 0);
+}

@@ -1,0 +1,202 @@
+// Slow path, tenants: addresses and ports per tenant, handshakes inside VXLAN, the switch's
+// remote entries, ARP inside a virtual network.
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+
+#include "testing/harness.hpp"
+#include "virtuoso/wire/vxlan.hpp"
+
+using namespace virtuoso;
+using namespace virtuoso::slowpath;
+using namespace virtuoso::slowpath::testing;
+
+namespace {
+
+constexpr uint32_t kVtep = kPeerIp;               // the remote host, on the underlay
+constexpr uint32_t kInnerSelf = 0x0ac80001;       // 10.200.0.1: both tenants' app address
+constexpr uint32_t kInnerPeer = 0x0ac80002;       // 10.200.0.2: behind the remote VTEP
+constexpr wire::MacAddr kInnerPeerMac{0x02, 0xaa, 0, 0, 0, 0x02};
+
+config::TenantConfig tenant(const char* name, uint32_t vni) {
+  config::TenantConfig t;
+  t.name = name;
+  t.vni = vni;
+  t.addresses = {{kInnerSelf, 32}};
+  t.remotes = {{{0x0ac80000, 24}, kVtep}};
+  t.match.socket = name;
+  return t;
+}
+
+Settings tenant_settings() {
+  Settings s = test_settings();
+  s.tenants = {tenant("a", 100), tenant("b", 200)};
+  return s;
+}
+
+// An inner frame wrapped the way the remote VTEP would send it.
+std::vector<uint8_t> from_vtep(const std::vector<uint8_t>& inner, uint32_t vni, uint32_t outer_src = kVtep) {
+  std::vector<uint8_t> out(inner.size() + wire::kVxlanOverhead);
+  std::copy(inner.begin(), inner.end(), out.begin() + long(wire::kVxlanOverhead));
+  wire::VxlanOuter o{kPeerMac, kLocalMac, outer_src, kLocalIp, 50000, vni, 1};
+  out.resize(wire::build_vxlan_outer(out.data(), o, inner.size()));
+  return out;
+}
+
+// A peer segment inside the tenant's network, addressed to our tenant MAC.
+std::vector<uint8_t> inner_segment(PeerSeg p, uint32_t vni) {
+  p.src_ip = kInnerPeer;
+  p.src_mac = kInnerPeerMac;
+  std::vector<uint8_t> f = peer_frame(p, kInnerSelf);
+  wire::MacAddr ours = tenant_mac(vni);
+  std::copy(ours.begin(), ours.end(), f.begin());  // Ethernet destination
+  return f;
+}
+
+wire::VxlanFrame outer_of(const RecordedFrame& fr) {
+  auto v = wire::parse_vxlan_frame(fr.bytes.data(), fr.bytes.size(), true);
+  REQUIRE(v.error == wire::VxlanError::kOk);
+  return v.f;
+}
+
+wire::TcpFrame inner_tcp(const wire::VxlanFrame& v) {
+  auto r = wire::parse_tcp_frame(v.inner, v.inner_len, true);
+  REQUIRE(r.error == wire::FrameError::kOk);
+  return r.f;
+}
+
+}  // namespace
+
+TEST_CASE("tenants: a SYN inside VXLAN reaches only its own tenant's listener, answered inside VXLAN") {
+  Harness h(tenant_settings());
+  uint16_t a = h.add_app(1);
+  uint16_t b = h.add_app(2);
+  h.listen(a, 80);
+  h.listen(b, 80);  // the same port in another tenant: its own port space
+  PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1410, 7, {}, 0, 40000, 80};
+  h.rx(from_vtep(inner_segment(syn, 200), 200));
+  REQUIRE(h.out.frames.size() == 1);
+  auto v = outer_of(h.out.frames[0]);
+  CHECK(v.vni == 200);
+  CHECK(v.outer_dst_ip == kVtep);
+  CHECK(v.outer_src_ip == kLocalIp);
+  CHECK(v.outer_dst_mac == kPeerMac);
+  CHECK(v.udp_src_port >= wire::kVxlanSrcPortMin);
+  auto f = inner_tcp(v);
+  CHECK(f.tcp.flags == (wire::kTcpSyn | wire::kTcpAck));
+  CHECK(f.ip.src == kInnerSelf);
+  CHECK(f.ip.dst == kInnerPeer);
+  CHECK(f.eth.dst == kInnerPeerMac);
+  CHECK(f.eth.src == tenant_mac(200));
+  CHECK(f.tcp.opts.mss == 1410);  // 1500 less IPv4, TCP and the 50 bytes of VXLAN
+
+  // The handshake completes into tenant b's context, with the tunnel in the flow entry.
+  PeerSeg ack{wire::kTcpAck, 1001, f.tcp.seq + 1, 1000, 0, -1, {}, 0, 40000, 80};
+  h.rx(from_vtep(inner_segment(ack, 200), 200));
+  const abi::FpCommand* install = h.last_command(abi::FpCommandKind::kInstall);
+  REQUIRE(install);
+  CHECK(install->ctx == b);
+  const abi::FlowEntry& e = h.flow(install->flow);
+  CHECK(e.vni == 200);
+  CHECK(e.vtep_ip == kVtep);
+  CHECK(e.local_ip == kInnerSelf);
+  CHECK(e.remote_ip == kInnerPeer);
+  CHECK(e.mss == 1410);
+  CHECK(std::equal(kInnerPeerMac.begin(), kInnerPeerMac.end(), e.inner_remote_mac));
+  CHECK(std::equal(kPeerMac.begin(), kPeerMac.end(), e.remote_mac));
+  CHECK(e.vxlan_src_port == v.udp_src_port);  // the same outer port from the slow and fast paths
+}
+
+TEST_CASE("tenants: unknown VNI, wrong VTEP and addresses not the tenant's are dropped and counted") {
+  Harness h(tenant_settings());
+  uint16_t a = h.add_app(1);
+  h.listen(a, 80);
+  PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1410, 7, {}, 0, 40000, 80};
+  h.rx(from_vtep(inner_segment(syn, 300), 300));  // no tenant has VNI 300
+  CHECK(h.cp.stats().vxlan_dropped == 1);
+  h.rx(from_vtep(inner_segment(syn, 100), 100, 0x0a000009));  // a VTEP the switch does not name
+  CHECK(h.cp.stats().switch_no_entry == 1);
+  CHECK(h.out.frames.empty());
+  CHECK(h.cp.half_open() == 0);
+}
+
+TEST_CASE("tenants: ARP inside the virtual network is answered for the tenant's address") {
+  Harness h(tenant_settings());
+  std::vector<uint8_t> req = arp_frame(wire::kArpRequest, kInnerPeer, kInnerPeerMac, kInnerSelf);
+  h.rx(from_vtep(req, 100));
+  REQUIRE(h.out.frames.size() == 1);
+  auto v = outer_of(h.out.frames[0]);
+  CHECK(v.vni == 100);
+  auto arp = wire::parse_arp(v.inner + wire::kEthHeaderLen, v.inner_len - wire::kEthHeaderLen);
+  REQUIRE(arp);
+  CHECK(arp->op == wire::kArpReply);
+  CHECK(arp->sender_ip == kInnerSelf);
+  CHECK(arp->sender_mac == tenant_mac(100));
+  CHECK(arp->target_ip == kInnerPeer);
+  CHECK(h.cp.stats().inner_arp_replies == 1);
+  // Nobody answers for an address the tenant does not have.
+  h.rx(from_vtep(arp_frame(wire::kArpRequest, kInnerPeer, kInnerPeerMac, kInnerSelf + 5), 100));
+  CHECK(h.out.frames.size() == 1);
+}
+
+TEST_CASE("tenants: connect resolves the VTEP on the underlay, the peer inside the tunnel, then sends the SYN") {
+  Harness h(tenant_settings());
+  uint16_t a = h.add_app(1);
+  auto r = h.connect(a, kInnerPeer, 9100);
+  REQUIRE(r.error == 0);
+  CHECK(r.ip == kInnerSelf);
+  REQUIRE(h.out.frames.size() == 1);
+  CHECK(h.out.frames[0].is_arp());  // who has the VTEP, on the underlay
+  CHECK(h.out.frames[0].arp().target_ip == kVtep);
+  h.rx(arp_frame(wire::kArpReply, kVtep, kPeerMac, kLocalIp));
+  REQUIRE(h.out.frames.size() == 2);
+  auto v = outer_of(h.out.frames[1]);  // who has the peer, inside the tunnel
+  auto arp = wire::parse_arp(v.inner + wire::kEthHeaderLen, v.inner_len - wire::kEthHeaderLen);
+  REQUIRE(arp);
+  CHECK(arp->op == wire::kArpRequest);
+  CHECK(arp->target_ip == kInnerPeer);
+  CHECK(arp->sender_ip == kInnerSelf);
+  std::vector<uint8_t> reply(60);
+  wire::ArpPacket rp{wire::kArpReply, kInnerPeerMac, kInnerPeer, tenant_mac(100), kInnerSelf};
+  wire::build_arp_frame(reply.data(), tenant_mac(100), kInnerPeerMac, rp);
+  h.rx(from_vtep(reply, 100));
+  REQUIRE(h.out.frames.size() == 3);
+  auto syn = inner_tcp(outer_of(h.out.frames[2]));
+  CHECK(syn.tcp.flags & wire::kTcpSyn);
+  CHECK(syn.eth.dst == kInnerPeerMac);
+  CHECK(syn.ip.dst == kInnerPeer);
+  CHECK(syn.tcp.dst_port == 9100);
+}
+
+TEST_CASE("tenants: an inner peer that never answers ARP fails the connect with EHOSTUNREACH") {
+  Harness h(tenant_settings());
+  uint16_t a = h.add_app(1);
+  REQUIRE(h.connect(a, kInnerPeer, 9100).error == 0);
+  h.rx(arp_frame(wire::kArpReply, kVtep, kPeerMac, kLocalIp));
+  h.advance(10000);
+  const abi::CtlEvent* ev = h.last_event(abi::CtlEventKind::kConnectFailed);
+  REQUIRE(ev);
+  CHECK(ev->error == EHOSTUNREACH);
+  CHECK(h.cp.flows() == 0);
+}
+
+TEST_CASE("tenants: apps use only their tenant's addresses and reach only the switch's entries") {
+  Harness h(tenant_settings());
+  uint16_t a = h.add_app(1);
+  abi::AppRequest bind{};
+  bind.ip = kLocalIp;  // the host's own address
+  bind.port = 5000;
+  CHECK(h.request(a, abi::AppRequestKind::kBind, bind).error == EADDRNOTAVAIL);
+  bind.ip = kInnerSelf;
+  CHECK(h.request(a, abi::AppRequestKind::kBind, bind).error == 0);
+  CHECK(h.cp.stats().tenant_refusals == 1);
+  CHECK(h.connect(a, 0x0b000001, 80).error == ENETUNREACH);  // no switch entry holds 11.0.0.1
+  CHECK(h.cp.stats().switch_no_entry == 1);
+  // A plain app keeps the host's address.
+  Harness plain;
+  uint16_t p = plain.add_app();
+  bind.ip = kLocalIp;
+  CHECK(plain.request(p, abi::AppRequestKind::kBind, bind).error == 0);
+  CHECK(plain.cp.default_ip(p) == kLocalIp);
+  CHECK(h.cp.default_ip(a) == kInnerSelf);
+}
