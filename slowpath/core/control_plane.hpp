@@ -118,6 +118,14 @@ class ControlPlane {
     size_t held_refs = 0;        // references forked processes hold on connections and listeners
   };
   TableCounts table_counts() const;
+  // Per tenant id (index 0: the host's own apps): what its apps hold now (status.cpp).
+  struct TenantCounts {
+    uint32_t apps = 0;
+    uint32_t flows = 0;
+    uint32_t listeners = 0;
+    size_t ports_in_use = 0;
+  };
+  std::vector<TenantCounts> tenant_counts() const;
   // Every connection with its fast-path and app-ring positions (conn_report.cpp).
   std::vector<ConnReport> conn_reports() const;
   ConnState conn_state(uint32_t flow) const { return flow < conns_.size() ? conns_[flow].state : ConnState::kFree; }

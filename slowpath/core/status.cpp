@@ -114,6 +114,48 @@ ControlPlane::TableCounts ControlPlane::table_counts() const {
   return n;
 }
 
+std::vector<ControlPlane::TenantCounts> ControlPlane::tenant_counts() const {
+  std::vector<TenantCounts> n(s_.tenants.size() + 1);
+  for (const Context& x : ctxs_)
+    if (x.state != CtxState::kFree && !x.app_gone) ++n[x.tenant].apps;
+  for (const Conn& c : conns_)
+    if (c.state != ConnState::kFree) ++n[tenant_of_vni(c.tuple.vni)].flows;
+  for (const auto& [id, l] : listeners_) ++n[ctxs_[l.ctx].tenant].listeners;
+  for (size_t i = 0; i < n.size(); ++i) n[i].ports_in_use = ports_[i].ports_in_use();
+  return n;
+}
+
+namespace {
+
+std::string prefix_str(const config::Ipv4Prefix& p) { return fmt::format("{}/{}", ip_str(p.network), p.len); }
+
+// The "tenants" array: each tenant's network, switch entries and what its apps hold now.
+nlohmann::json tenants_json(const ControlPlane& cp) {
+  nlohmann::json list = nlohmann::json::array();
+  const auto& tenants = cp.settings().tenants;
+  std::vector<ControlPlane::TenantCounts> counts = cp.tenant_counts();
+  for (size_t i = 0; i < tenants.size(); ++i) {
+    const config::TenantConfig& t = tenants[i];
+    nlohmann::json addresses = nlohmann::json::array();
+    for (const auto& a : t.addresses) addresses.push_back(prefix_str(a));
+    nlohmann::json remotes = nlohmann::json::array();
+    for (const auto& r : t.remotes) remotes.push_back({{"prefix", prefix_str(r.prefix)}, {"vtep", ip_str(r.vtep)}});
+    const ControlPlane::TenantCounts& n = counts[i + 1];
+    list.push_back({{"name", t.name},
+                    {"vni", t.vni},
+                    {"addresses", std::move(addresses)},
+                    {"remotes", std::move(remotes)},
+                    {"cpu_weight", t.cpu_weight},
+                    {"apps", n.apps},
+                    {"flows", n.flows},
+                    {"listeners", n.listeners},
+                    {"ports_in_use", n.ports_in_use}});
+  }
+  return list;
+}
+
+}  // namespace
+
 nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached) {
   nlohmann::json fp = nlohmann::json::object();
   for (const auto& f : kFpStatFields) fp[f.name] = shm::load_relaxed(hdr.stats.*f.field);
@@ -143,6 +185,7 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"held_refs", t.held_refs},
       {"fastpath", std::move(fp)},
       {"slowpath", std::move(sp)},
+      {"tenants", tenants_json(cp)},
   };
 }
 
@@ -153,6 +196,7 @@ nlohmann::json connections_json(const ControlPlane& cp) {
         {"flow", r.flow},
         {"local", fmt::format("{}:{}", ip_str(r.tuple.local_ip), r.tuple.local_port)},
         {"remote", fmt::format("{}:{}", ip_str(r.tuple.remote_ip), r.tuple.remote_port)},
+        {"vni", r.tuple.vni},
         {"state", r.state},
         {"installed", r.installed},
         {"ctx", r.ctx},

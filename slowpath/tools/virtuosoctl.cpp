@@ -118,6 +118,34 @@ std::optional<nlohmann::ordered_json> ask_json(const std::string& path, const st
   }
 }
 
+// "tenants": each tenant's network and what its apps hold, one line each (or the JSON array).
+int tenants(const std::string& run_dir, bool json) {
+  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  auto status = ask_json(path, "status\n");
+  if (!status) return kExitFailure;
+  const auto& list = (*status)["tenants"];
+  if (json) {
+    fmt::print("{}\n", list.dump());
+    return kExitReady;
+  }
+  if (!list.is_array() || list.empty()) {
+    fmt::print("no tenants: plain mode, every app uses {}\n", status->value("ip", std::string("?")));
+    return kExitReady;
+  }
+  fmt::print("{:<16} {:>8} {:>5} {:>6} {:>9}  {:<24} {}\n", "TENANT", "VNI", "APPS", "FLOWS", "LISTENERS",
+             "ADDRESSES", "REMOTE (prefix -> vtep)");
+  for (const auto& t : list) {
+    std::vector<std::string> addresses, remotes;
+    for (const auto& a : t["addresses"]) addresses.push_back(a.get<std::string>());
+    for (const auto& r : t["remotes"])
+      remotes.push_back(fmt::format("{} -> {}", r["prefix"].get<std::string>(), r["vtep"].get<std::string>()));
+    fmt::print("{:<16} {:>8} {:>5} {:>6} {:>9}  {:<24} {}\n", t["name"].get<std::string>(), t["vni"].get<uint32_t>(),
+               t["apps"].get<uint32_t>(), t["flows"].get<uint32_t>(), t["listeners"].get<uint32_t>(),
+               fmt::format("{}", fmt::join(addresses, ",")), fmt::format("{}", fmt::join(remotes, ", ")));
+  }
+  return kExitReady;
+}
+
 // "faults set PAIRS" / "faults clear": returns once the fast path applied the new settings, so a
 // script may rely on them from the next line on. Without a change, prints the faults status.
 int faults(const std::string& run_dir, const std::string& action, const std::vector<std::string>& pairs) {
@@ -189,6 +217,10 @@ int main(int argc, char** argv) {
   clear_cmd->fallthrough();
   clear_cmd->callback([&] { fault_action = "clear"; });
   faults_cmd->require_subcommand(0, 1);
+  auto* tenants_cmd = app.add_subcommand("tenants", "list the tenants: VNI, addresses, switch entries, "
+                                                    "and the apps, connections and listeners each has now");
+  tenants_cmd->add_flag("--json", json, "print the JSON array");
+  tenants_cmd->fallthrough();
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -204,5 +236,6 @@ int main(int argc, char** argv) {
     }
   }
   if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
+  if (tenants_cmd->parsed()) return tenants(run_dir, json);
   return status(run_dir, json, connections);
 }
