@@ -129,7 +129,7 @@ void Datapath::fail_flow(uint32_t flow_id, int err) {
   // Stop working on it until the slow path removes it.
   circuit_leave(flow_id);
   priv_[flow_id].active = false;
-  table_.erase({e.local_ip, e.remote_ip, e.local_port, e.remote_port});
+  table_.erase(flow_key(e));
   if (Context* ctx = context_of(e); ctx && e.slot < ctx->slot_flow.size())
     ctx->slot_flow[e.slot] = FlowTable::kNone;
 }

@@ -3,6 +3,7 @@
 // moves as if the segments had been sent and acknowledged at once. Everything that is not data
 // (FIN, RST, keepalives, probes) still travels as frames delivered inside the daemon, and finds
 // both ends' sequence numbers consistent, so the TCP state machines never know the difference.
+// Plain flows (VNI 0) only.
 #include <algorithm>
 #include <cerrno>
 
@@ -29,8 +30,10 @@ bool quiet(const abi::FlowEntry& e, const FlowPriv& p) {
 // whenever an ACK leaves it with nothing in flight (circuit_retry).
 bool Datapath::circuit_join(uint32_t id, bool at_install) {
   abi::FlowEntry& a = *ctrl_.flow(id);
-  if (a.remote_ip != cfg_.local_ip) return false;
-  uint32_t peer = table_.find({a.remote_ip, a.local_ip, a.remote_port, a.local_port});
+  // Tunnelled flows always travel as frames through their VTEP. Their addresses are their virtual
+  // network's, so looking one up among plain flows could join it to a stranger's connection.
+  if (a.vni != 0 || a.remote_ip != cfg_.local_ip) return false;
+  uint32_t peer = table_.find({0, a.remote_ip, a.local_ip, a.remote_port, a.local_port});
   if (peer == FlowTable::kNone || peer == id) return false;
   abi::FlowEntry& b = *ctrl_.flow(peer);
   FlowPriv& pa = priv_[id];

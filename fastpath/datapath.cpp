@@ -14,6 +14,16 @@ namespace virtuoso::fastpath {
 using abi::FpCommandKind;
 using abi::FpEventKind;
 
+namespace {
+
+// The IPv4 protocol field if the frame is long enough to have one (the header may be unsound).
+uint8_t ip_protocol(const uint8_t* data, uint16_t len) {
+  constexpr size_t kProtoAt = wire::kEthHeaderLen + 9;
+  return len > kProtoAt ? data[kProtoAt] : 0;
+}
+
+}  // namespace
+
 Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port,
                    Host& host, const Clock& clock, const CycleCounter& cycles)
     : cfg_(cfg),
@@ -135,12 +145,14 @@ void Datapath::handle_arp(const uint8_t* data, uint16_t len) {
 
 void Datapath::handle_ipv4(const uint8_t* data, uint16_t len) {
   auto parsed = wire::parse_tcp_frame(data, len);
-  if (parsed.error == wire::FrameError::kIpv4) {
-    ++stats_->drop_bad_ip;
-    return;
-  }
-  if (parsed.error == wire::FrameError::kNotTcp) {
-    ++stats_->drop_bad_ip;  // no UDP/ICMP service yet
+  if (parsed.error == wire::FrameError::kIpv4 || parsed.error == wire::FrameError::kNotTcp) {
+    // UDP can only be VXLAN here. Its stage is asked even when the outer IPv4 header was refused,
+    // so that a tunnel frame with a bad outer checksum is counted as a tunnel error.
+    if (ip_protocol(data, len) == wire::kIpProtoUdp) {
+      vxlan_input(data, len);
+    } else {
+      ++stats_->drop_bad_ip;  // no ICMP service yet
+    }
     return;
   }
   if (parsed.error != wire::FrameError::kOk) {
@@ -152,7 +164,7 @@ void Datapath::handle_ipv4(const uint8_t* data, uint16_t len) {
     ++stats_->drop_bad_ip;
     return;
   }
-  FlowKey key{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
+  FlowKey key{0, f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port};
   uint32_t flow = table_.find(key);
   // Is this a segment of an installed flow without connection-control flags? Otherwise the
   // slow path decides (handshakes, resets, unknown connections).
@@ -257,8 +269,7 @@ void Datapath::install_flow(uint32_t id) {
     emit_sp_event(FpEventKind::kFlowError, e.ctx, id, EINVAL);
     return;
   }
-  FlowKey key{e.local_ip, e.remote_ip, e.local_port, e.remote_port};
-  if (!table_.insert(key, id)) {
+  if (!table_.insert(flow_key(e), id)) {
     emit_sp_event(FpEventKind::kFlowError, e.ctx, id, EEXIST);
     return;
   }
@@ -299,7 +310,7 @@ void Datapath::remove_flow(uint32_t id) {
   FlowPriv& p = priv_[id];
   if (p.active) {
     circuit_leave(id);
-    table_.erase({e.local_ip, e.remote_ip, e.local_port, e.remote_port});
+    table_.erase(flow_key(e));
     if (Context* ctx = context_of(e); ctx && e.slot < ctx->slot_flow.size() &&
                                       ctx->slot_flow[e.slot] == id)
       ctx->slot_flow[e.slot] = FlowTable::kNone;

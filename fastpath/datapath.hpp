@@ -25,6 +25,11 @@ inline uint32_t data_in_flight(const abi::FlowEntry& e) {
   return e.snd_nxt - e.snd_una - (fin_in_flight ? 1 : 0);
 }
 
+// The flow table's key of an entry: its VNI and 4-tuple (the inner one for a tunnelled flow).
+inline FlowKey flow_key(const abi::FlowEntry& e) {
+  return {e.vni, e.local_ip, e.remote_ip, e.local_port, e.remote_port};
+}
+
 // What the datapath needs from the process around it.
 class Host {
  public:
@@ -110,6 +115,9 @@ class Datapath {
   void flush_app_events();
   void fail_flow(uint32_t flow_id, int err);
 
+  // vxlan_rx.cpp: VXLAN decapsulation (RFC 7348), UDP datagrams from handle_ipv4
+  void vxlan_input(const uint8_t* data, uint16_t len);
+
   // tcp_in.cpp: established-flow receive
   void tcp_input(uint32_t flow_id, const wire::TcpFrame& f);
   void tcp_process_ack(uint32_t flow_id, const wire::TcpFrame& f);
@@ -150,6 +158,10 @@ class Datapath {
   uint32_t ts_now(const FlowPriv& p) const { return uint32_t(now_us_ / 1000) + p.ts_offset; }
   void emit_frame(Frame& frame, uint32_t dst_ip);
   uint32_t deliver_local();
+
+  // vxlan_tx.cpp: VXLAN encapsulation of a tunnelled flow's segments
+  static size_t segment_offset(const abi::FlowEntry& e);
+  size_t vxlan_encap(const abi::FlowEntry& e, uint8_t* frame, size_t inner_len);
 
   // The cycle counter's reads at the phase boundaries of one loop: [0] before rx ... [6] after events.
   static constexpr size_t kPhaseMarks = 7;

@@ -1,4 +1,4 @@
-// Flow lookup by 4-tuple: linear probing with backward-shift deletion (no tombstones).
+// Flow lookup by VNI and 4-tuple: linear probing with backward-shift deletion (no tombstones).
 #include "flow_table.hpp"
 
 #include <bit>
@@ -13,7 +13,9 @@ FlowTable::FlowTable(uint32_t max_flows) : max_flows_(max_flows) {
 
 uint32_t FlowTable::home(const FlowKey& k) const {
   uint64_t h = (uint64_t(k.remote_ip) << 32 | k.local_ip) * 0x9e3779b97f4a7c15ULL;
-  h ^= (uint64_t(k.remote_port) << 16 | k.local_port) * 0xc2b2ae3d27d4eb4fULL;
+  // Tenants reuse each other's addresses and ports: the VNI must spread their flows too.
+  uint64_t ports = uint64_t(k.remote_port) << 16 | k.local_port;
+  h ^= (uint64_t(k.vni) << 32 | ports) * 0xc2b2ae3d27d4eb4fULL;
   h ^= h >> 29;
   return uint32_t(h) & mask_;
 }

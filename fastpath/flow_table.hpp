@@ -1,4 +1,4 @@
-// Flow lookup by 4-tuple: open addressing over a fixed array, sized at start, no allocation after.
+// Flow lookup by VNI and 4-tuple: open addressing over a fixed array sized at start, no allocation.
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -6,6 +6,7 @@
 namespace virtuoso::fastpath {
 
 struct FlowKey {
+  uint32_t vni;  // 0: the host's own network; else a tenant's (the addresses are inner ones)
   uint32_t local_ip;
   uint32_t remote_ip;
   uint16_t local_port;

@@ -253,9 +253,12 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
     flags |= wire::kTcpCwr;  // RFC 3168 6.1.2: we saw ECE (no congestion control yet to slow down)
     p.cwr_pending = false;
   }
+  // A tunnelled flow's segment is the inner frame, with the addresses of its virtual network.
+  bool tunnel = e.vni != 0;
+  uint8_t* seg = fr.data + segment_offset(e);
   wire::TcpFrameOut out{};
-  std::memcpy(out.eth_src.data(), cfg_.local_mac.data(), 6);
-  std::memcpy(out.eth_dst.data(), e.remote_mac, 6);
+  std::memcpy(out.eth_src.data(), tunnel ? e.inner_local_mac : cfg_.local_mac.data(), 6);
+  std::memcpy(out.eth_dst.data(), tunnel ? e.inner_remote_mac : e.remote_mac, 6);
   out.ip_src = e.local_ip;
   out.ip_dst = e.remote_ip;
   out.ip_id = ip_id_++;
@@ -265,10 +268,11 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   if (len) {
     abi::FlowSlot* s = ctx->view.slot(e.slot);
     uint32_t pos = s->tx_tail + (seq - e.snd_una);
-    shm::ring_read(ctx->view.tx_buf(e.slot), ctx->view.layout.tx_size, pos, fr.data + off, len);
+    shm::ring_read(ctx->view.tx_buf(e.slot), ctx->view.layout.tx_size, pos, seg + off, len);
   }
-  size_t flen = wire::build_tcp_frame(fr.data, out, len);
-  if (flen < kMinEthFrame) {
+  size_t flen = wire::build_tcp_frame(seg, out, len);
+  if (tunnel) flen = vxlan_encap(e, fr.data, flen);
+  if (flen < kMinEthFrame) {  // a tunnelled frame never is: the outer headers alone are 50 bytes
     std::memset(fr.data + flen, 0, kMinEthFrame - flen);
     flen = kMinEthFrame;
   }
@@ -280,7 +284,7 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   p.delack_armed = false;
   ++e.segs_out;
   ++(len ? stats_->tx_data_segments : stats_->tx_pure_acks);
-  emit_frame(fr, e.remote_ip);
+  emit_frame(fr, tunnel ? e.vtep_ip : e.remote_ip);
   return true;
 }
 

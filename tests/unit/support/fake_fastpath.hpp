@@ -103,6 +103,13 @@ class FastpathHarness {
   uint8_t tcp_opts = 0;
   uint32_t peer_ts = 0;
   uint32_t ts_offset = 0;
+  // A tenant's flow: establish() installs it inside VXLAN with VNI `vni` to `vtep_ip` (0: plain).
+  // remote_mac is then the underlay next hop; the 4-tuple is the inner one.
+  uint32_t vni = 0;
+  uint32_t vtep_ip = 0;
+  uint16_t vxlan_src_port = 0;
+  static constexpr wire::MacAddr kInnerLocalMac{2, 0x76, 0x74, 0, 0, 42};
+  static constexpr wire::MacAddr kInnerRemoteMac{2, 0, 0, 0, 1, 2};
   std::unique_ptr<fastpath::Datapath> dp;
 
   FastpathHarness() : control(clayout.total_bytes()), app(alayout.total_bytes()) {
@@ -152,6 +159,11 @@ class FastpathHarness {
     e.init_ts_recent = peer_ts;
     e.ts_offset = ts_offset;
     e.init_rto_us = 1'000'000;
+    e.vni = vni;
+    e.vtep_ip = vtep_ip;
+    e.vxlan_src_port = vxlan_src_port;
+    std::memcpy(e.inner_local_mac, kInnerLocalMac.data(), 6);
+    std::memcpy(e.inner_remote_mac, kInnerRemoteMac.data(), 6);
     *view.slot(3) = {};
     view.slot(3)->gen = 7;
     command({uint16_t(abi::FpCommandKind::kInstall), 0, 0, {}, 0, 0});
@@ -231,11 +243,20 @@ class FastpathHarness {
     while (ctrl.evt().try_pop(ev) == shm::PopResult::kOk) out.push_back(ev);
     return out;
   }
-  size_t punted() {
-    size_t n = 0;
+  size_t punted() { return punted_frames().size(); }
+  std::vector<std::vector<uint8_t>> punted_frames() {
+    std::vector<std::vector<uint8_t>> out;
     abi::PacketSlot s;
-    while (ctrl.punt().try_pop(s) == shm::PopResult::kOk) ++n;
-    return n;
+    while (ctrl.punt().try_pop(s) == shm::PopResult::kOk) out.emplace_back(s.data, s.data + s.len);
+    return out;
+  }
+  // Gives VNI `vni` to tenant `tenant` in the control header's table (kept sorted by VNI), as the
+  // slow path does before the fast path starts.
+  void add_tenant(uint32_t vni, uint32_t tenant) {
+    abi::TenantTable& t = ctrl.header()->tenants;
+    uint32_t i = t.count++;
+    for (; i > 0 && t.entries[i - 1].vni > vni; --i) t.entries[i] = t.entries[i - 1];
+    t.entries[i] = {vni, tenant};
   }
 };
 

@@ -1,0 +1,31 @@
+// VXLAN transmit (RFC 7348): outer headers written in front of a tunnelled flow's segment.
+#include <cstring>
+
+#include "datapath.hpp"
+#include "virtuoso/wire/vxlan.hpp"
+
+namespace virtuoso::fastpath {
+
+// Where a flow's segment starts in its frame buffer: a tunnelled one leaves room in front for the
+// outer headers, so encapsulation writes them in place instead of moving the segment.
+size_t Datapath::segment_offset(const abi::FlowEntry& e) {
+  return e.vni ? wire::kVxlanOverhead : 0;
+}
+
+// Writes outer Ethernet/IPv4/UDP/VXLAN in front of the `inner_len`-byte segment at
+// frame + segment_offset(e), towards the flow's VTEP through its underlay next hop (remote_mac).
+// Returns the whole frame's length.
+size_t Datapath::vxlan_encap(const abi::FlowEntry& e, uint8_t* frame, size_t inner_len) {
+  wire::VxlanOuter o{};
+  o.src_mac = cfg_.local_mac;
+  std::memcpy(o.dst_mac.data(), e.remote_mac, 6);
+  o.src_ip = cfg_.local_ip;
+  o.dst_ip = e.vtep_ip;
+  o.src_port = e.vxlan_src_port;  // the slow path hashed the inner 4-tuple into it once
+  o.vni = e.vni;
+  o.ip_id = ip_id_++;
+  ++stats_->vxlan_tx;
+  return wire::build_vxlan_outer(frame, o, inner_len);
+}
+
+}  // namespace virtuoso::fastpath
