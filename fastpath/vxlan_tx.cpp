@@ -22,7 +22,9 @@ size_t Datapath::vxlan_encap(const abi::FlowEntry& e, uint8_t* frame, size_t inn
   o.src_ip = cfg_.local_ip;
   o.dst_ip = e.vtep_ip;
   o.src_port = e.vxlan_src_port;  // the slow path hashed the inner 4-tuple into it once
-  o.vni = e.vni;
+  // The peer's network: the flow's own through a remote VTEP, another tenant's for an app of that
+  // tenant on this host (the frame then comes round through local delivery).
+  o.vni = e.peer_vni ? e.peer_vni : e.vni;
   o.ip_id = ip_id_++;
   ++stats_->vxlan_tx;
   return wire::build_vxlan_outer(frame, o, inner_len);

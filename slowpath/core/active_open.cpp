@@ -84,7 +84,11 @@ void ControlPlane::req_connect(uint16_t ctx, const abi::AppRequest& req, abi::Ap
   c.iss = hash_.initial_seq(t, now);
   c.ts_offset = hash_.ts_offset(t);
   c.path = path;
-  if (remote == local && !vni) {
+  if (vni && path.vtep == s_.local_ip) {  // a tenant's app on this host: no ARP, its MAC is known
+    c.path.mac = mac_;
+    c.path.src_port = tunnel_src_port(t);
+    start_syn(c, now);
+  } else if (remote == local && !vni) {
     c.path.mac = mac_;
     start_syn(c, now);
   } else if (auto mac = arp_.lookup(hop, now)) {

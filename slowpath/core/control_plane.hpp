@@ -285,6 +285,9 @@ class ControlPlane {
   // connect() inside the context's virtual network: the tunnel towards `remote` (path.vtep) and
   // the underlay next hop to resolve (`hop`); 0 or the errno for connect().
   int tenant_route(uint16_t ctx, uint32_t remote, PeerPath& path, uint32_t& hop);
+  // Whether apps of tenants `a` and `b` may exchange frames on this host: one tenant, or either
+  // reaches the other (the one that connected was checked at connect()).
+  bool may_talk(uint16_t a, uint16_t b) const;
   // SYN-SENT of a tenant's flow: the underlay MAC is known; resolve the peer's inner MAC, then SYN.
   void resolve_inner(uint32_t flow, Conn& c, TimeMs now);
   void tick_inner_arp(TimeMs now);

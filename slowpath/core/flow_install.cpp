@@ -52,6 +52,7 @@ void ControlPlane::install(uint32_t flow, Conn& c, const InstallParams& p, const
     std::memcpy(e.inner_remote_mac, c.path.inner_mac.data(), 6);
     std::memcpy(e.inner_local_mac, tenant_mac(c.tuple.vni).data(), 6);
     e.vxlan_src_port = c.path.src_port;
+    e.peer_vni = c.path.vni ? c.path.vni : c.tuple.vni;
   }
   e.mss = p.mss;
   e.snd_wscale = p.snd_wscale;

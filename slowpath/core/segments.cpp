@@ -18,6 +18,11 @@ uint16_t tunnel_src_port(const FourTuple& t) {
       wire::vxlan_flow_hash(t.local_ip, t.remote_ip, t.local_port, t.remote_port, wire::kIpProtoTcp));
 }
 
+uint32_t vni_of_tenant_mac(const wire::MacAddr& mac) {
+  if (mac[0] != 0x02 || mac[1] != 0x76 || mac[2] != 0x74) return 0;
+  return uint32_t(mac[3]) << 16 | uint32_t(mac[4]) << 8 | mac[5];
+}
+
 FrameBuf build_segment(const Underlay& self, const SegmentSpec& s) {
   FrameBuf out;
   bool tunnel = s.tuple.vni != 0;
@@ -31,7 +36,8 @@ FrameBuf build_segment(const Underlay& self, const SegmentSpec& s) {
   f.tcp = wire::TcpSegmentOut{s.tuple.local_port, s.tuple.remote_port, s.seq, s.ack, s.flags, s.window, s.opts};
   size_t len = wire::build_tcp_frame(out.data.data() + at, f, 0);
   if (tunnel) {
-    wire::VxlanOuter o{self.mac, s.path.mac, self.ip, s.path.vtep, s.path.src_port, s.tuple.vni, 0};
+    uint32_t vni = s.path.vni ? s.path.vni : s.tuple.vni;
+    wire::VxlanOuter o{self.mac, s.path.mac, self.ip, s.path.vtep, s.path.src_port, vni, 0};
     len = wire::build_vxlan_outer(out.data.data(), o, len);
   }
   out.len = len < kMinFrameLen ? kMinFrameLen : len;

@@ -19,17 +19,21 @@ struct FrameBuf {
 };
 
 // Where a connection's frames go. Plain: `mac` is the next hop. A tenant's flow (its tuple has a
-// VNI): the frame travels inside VXLAN to `vtep`, `mac` is the underlay next hop towards it,
-// `inner_mac` the peer's MAC inside the virtual network.
+// VNI): the frame travels inside VXLAN with VNI `vni` (the peer's network) to `vtep`, `mac` is the
+// underlay next hop towards it, `inner_mac` the peer's MAC inside the virtual network. `vtep` may
+// be this host: the peer is an app of a tenant here (then `vni` is that tenant's).
 struct PeerPath {
   wire::MacAddr mac{};
   uint32_t vtep = 0;
   wire::MacAddr inner_mac{};
   uint16_t src_port = 0;  // outer UDP source port, from the inner flow hash
+  uint32_t vni = 0;
 };
 
 // Our MAC inside virtual network `vni`: locally administered, one per VNI on this host.
 wire::MacAddr tenant_mac(uint32_t vni);
+// The VNI a tenant_mac() names, or 0 if `mac` is not one.
+uint32_t vni_of_tenant_mac(const wire::MacAddr& mac);
 
 // The outer UDP source port of a tenant's connection: a hash of its inner addresses and ports,
 // so the underlay's ECMP and RSS spread tunnelled flows (RFC 7348 section 5).

@@ -48,8 +48,9 @@ void ControlPlane::handle_vxlan(const uint8_t* data, size_t len, TimeMs now) {
     return;
   }
   // Answers go back the way the frame came: to its VTEP, through the underlay hop that sent it.
-  PeerPath back{v.f.outer_src_mac, v.f.outer_src_ip, eth->src, 0};
-  if (eth->ethertype == wire::kEtherTypeArp) {
+  PeerPath back{v.f.outer_src_mac, v.f.outer_src_ip, eth->src, 0, v.f.vni};
+  bool from_here = v.f.outer_src_ip == s_.local_ip;  // another tenant's app on this host
+  if (eth->ethertype == wire::kEtherTypeArp && !from_here) {
     handle_inner_arp(tid, v.f.inner, v.f.inner_len, back, now);
     return;
   }
@@ -60,11 +61,21 @@ void ControlPlane::handle_vxlan(const uint8_t* data, size_t len, TimeMs now) {
     ++stats_.vxlan_dropped;
     return;
   }
-  // The switch: a sender must live behind the tunnel endpoint it came from.
-  const config::TenantRemote* remote = config::tenant_remote_for(t, parsed.f.ip.src);
-  if (!remote || remote->vtep != v.f.outer_src_ip) {
-    ++stats_.switch_no_entry;
-    return;
+  if (from_here) {
+    // The sender's tenant is in its MAC; it must own the source address and be allowed to talk.
+    uint16_t src = tenant_of_vni(vni_of_tenant_mac(eth->src));
+    if (!src || !config::tenant_owns(*tenant(src), parsed.f.ip.src) || !may_talk(src, tid)) {
+      ++stats_.switch_no_entry;
+      return;
+    }
+    back = PeerPath{mac_, s_.local_ip, eth->src, 0, tenant(src)->vni};
+  } else {
+    // The switch: a sender must live behind the tunnel endpoint it came from.
+    const config::TenantRemote* remote = config::tenant_remote_for(t, parsed.f.ip.src);
+    if (!remote || remote->vtep != v.f.outer_src_ip) {
+      ++stats_.switch_no_entry;
+      return;
+    }
   }
   const wire::TcpFrame& f = parsed.f;
   back.src_port = tunnel_src_port(FourTuple{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, t.vni});
@@ -118,18 +129,40 @@ void ControlPlane::send_inner_arp_request(uint16_t tid, const PeerPath& path, ui
   ++stats_.arp_requests_sent;
 }
 
+bool ControlPlane::may_talk(uint16_t a, uint16_t b) const {
+  return a == b || config::tenant_may_reach(*tenant(a), *tenant(b)) || config::tenant_may_reach(*tenant(b), *tenant(a));
+}
+
+// Where `remote` is for an app of the context's tenant: its own address (an app here), behind a
+// remote entry (a VTEP), or an address of a tenant here it may reach, in that order.
 int ControlPlane::tenant_route(uint16_t ctx, uint32_t remote, PeerPath& path, uint32_t& hop) {
-  const config::TenantConfig& t = *tenant(ctxs_[ctx].tenant);
-  const config::TenantRemote* entry = config::tenant_remote_for(t, remote);
-  if (!entry) {
-    // Its own addresses too: connections between apps on this host inside a tenant need circuits
-    // across VNIs, which are not built yet.
-    ++stats_.switch_no_entry;
-    spdlog::debug("context {} (tenant '{}'): no switch entry for {}", ctx, t.name, ip_str(remote));
-    return ENETUNREACH;
+  uint16_t me = ctxs_[ctx].tenant;
+  const config::TenantConfig& t = *tenant(me);
+  auto here = [&](uint16_t peer) {
+    path = PeerPath{mac_, s_.local_ip, tenant_mac(tenant(peer)->vni), 0, tenant(peer)->vni};
+    hop = 0;
+    return 0;
+  };
+  if (config::tenant_owns(t, remote)) return here(me);
+  if (const config::TenantRemote* entry = config::tenant_remote_for(t, remote)) {
+    path.vtep = entry->vtep;
+    path.vni = t.vni;
+    return next_hop(entry->vtep, hop);
   }
-  path.vtep = entry->vtep;
-  return next_hop(entry->vtep, hop);
+  bool refused = false;
+  for (uint16_t other = 1; other <= s_.tenants.size(); ++other) {
+    if (other == me || !config::tenant_owns(*tenant(other), remote)) continue;
+    if (config::tenant_may_reach(t, *tenant(other))) return here(other);
+    refused = true;
+  }
+  if (refused) {  // another tenant's address on this host, which policy does not let us reach
+    ++stats_.tenant_refusals;
+    spdlog::info("context {} (tenant '{}'): {} belongs to a tenant it may not reach", ctx, t.name, ip_str(remote));
+    return ECONNREFUSED;
+  }
+  ++stats_.switch_no_entry;
+  spdlog::debug("context {} (tenant '{}'): no switch entry for {}", ctx, t.name, ip_str(remote));
+  return ENETUNREACH;
 }
 
 void ControlPlane::resolve_inner(uint32_t flow, Conn& c, TimeMs now) {

@@ -131,14 +131,18 @@ struct alignas(64) FlowEntry {
   // A tenant's flow inside its virtual network (VXLAN, RFC 7348). Written by the slow path while the
   // entry is not installed; constant while installed. vni 0: a plain flow, no encapsulation; else
   // local_ip/remote_ip/ports are the inner ones, remote_mac is the underlay next hop towards
-  // vtep_ip, and every segment goes out inside outer Ethernet/IPv4/UDP/VXLAN headers.
+  // vtep_ip, and every segment goes out inside outer Ethernet/IPv4/UDP/VXLAN headers. vtep_ip equal
+  // to the host's own address: the peer is a tenant's app on this host (a circuit once both ends
+  // are installed; frames until then go round through local delivery).
   alignas(64) uint32_t vni;
   uint32_t vtep_ip;              // the remote tunnel endpoint (underlay address)
   uint8_t inner_remote_mac[6];   // the peer's MAC inside the virtual network
   uint8_t inner_local_mac[6];    // ours inside it
   uint16_t vxlan_src_port;       // outer UDP source port, from the inner flow hash
   uint16_t reserved2;
-  uint32_t reserved3[10];
+  uint32_t peer_vni;             // the VNI in the outer header of what we send: the peer's network
+                                 //   (== vni through a remote VTEP; another tenant's on this host)
+  uint32_t reserved3[9];
 };
 static_assert(sizeof(FlowEntry) == 256 && std::is_trivially_copyable_v<FlowEntry>);
 static_assert(offsetof(FlowEntry, snd_una) == 64 && offsetof(FlowEntry, recoveries) == 128 &&
