@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Tenants behind VXLAN, with the Linux kernel's own vxlan driver as the far end: tenants A and B
+# use the same inner subnet on VNIs 100 and 200; each has a kernel peer namespace behind a kernel
+# vxlan device of its VNI. Data moves both ways (shim server <- kernel client, shim client ->
+# kernel server), sha256-verified; each peer reaches only its own tenant's server; a peer on an
+# unknown VNI gets nothing; an app outside every tenant, or naming another tenant's address, is
+# refused with a clear errno.
+source "$(dirname "$0")/lib.sh"
+vt_init
+
+INNER_NET=10.200.0
+SERVER_IP=$INNER_NET.1   # both tenants' app address (overlapping on purpose)
+PEER_INNER=$INNER_NET.2  # both kernel peers' inner address
+VT_EXTRA_CONFIG="
+[[tenant]]
+name = \"a\"
+vni = 100
+addresses = [\"$SERVER_IP/32\"]
+[tenant.match]
+socket = \"a\"
+[[tenant.remote]]
+prefix = \"$INNER_NET.0/24\"
+vtep = \"$VT_PEER_IP\"
+
+[[tenant]]
+name = \"b\"
+vni = 200
+addresses = [\"$SERVER_IP/32\"]
+[tenant.match]
+socket = \"b\"
+[[tenant.remote]]
+prefix = \"$INNER_NET.0/24\"
+vtep = \"$VT_PEER_IP\"
+"
+vt_start_daemon
+
+# One namespace per kernel peer; the vxlan devices are made in the underlay namespace (their UDP
+# sockets stay there) and moved into the peer's own.
+kernel_peer() {  # name vni
+  local ns=vt${VT_ID}$1 dev=vx$1
+  ip netns add "$ns"
+  VT_EXTRA_NS+=("$ns")
+  ip -n "$VT_NS" link add "$dev" type vxlan id "$2" remote "$VT_IP" local "$VT_PEER_IP" dstport 4789 dev "$VT_TAP"
+  ip -n "$VT_NS" link set "$dev" netns "$ns"
+  ip -n "$ns" addr add "$PEER_INNER/24" dev "$dev"
+  ip -n "$ns" link set "$dev" up
+  ip -n "$ns" link set lo up
+}
+kernel_peer a 100
+kernel_peer b 200
+kernel_peer c 300  # a VNI no tenant has
+
+# A tenant's app: the shim attached through the tenant's own socket.
+tenant_run() {  # tenant command...
+  local t=$1
+  shift
+  VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t "$VT_BIN/virtuoso-run" -- "$@"
+}
+
+# Per tenant: an echo server and a server that answers with the tenant's name, under the shim.
+for t in a b; do
+  VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/echo-$t.out" \
+    python3 "$VT_PEERS/echo_server.py" --port 9000
+  vt_wait_line "$VT_TMP/echo-$t.out" "listening" 20 "$VT_LAST_PID"
+  VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/hello-$t.out" python3 -c "
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('0.0.0.0', 9001)); s.listen(16); print('listening', flush=True)
+while True:
+    c, _ = s.accept(); c.sendall(b'tenant-$t'); c.close()"
+  vt_wait_line "$VT_TMP/hello-$t.out" "listening" 20 "$VT_LAST_PID"
+done
+
+hello_from() {  # namespace -> what the server at SERVER_IP:9001 said
+  ip netns exec "$1" timeout 20 python3 -c "
+import socket
+s = socket.create_connection(('$SERVER_IP', 9001), timeout=15)
+data = b''
+while True:
+    b = s.recv(100)
+    if not b: break
+    data += b
+print(data.decode())"
+}
+
+for t in a b; do
+  got=$(hello_from "vt${VT_ID}$t") || vt_fail "peer $t could not reach its tenant's server"
+  [ "$got" = "tenant-$t" ] || vt_fail "peer $t reached '$got', not tenant-$t"
+  vt_log "peer $t reached $got"
+
+  # Kernel client -> shim server inside the tenant: 8 MiB echoed, sha256 both ways.
+  ip netns exec "vt${VT_ID}$t" timeout 120 python3 "$VT_PEERS/stream_client.py" --host "$SERVER_IP" --port 9000 \
+    --bytes $((8 * 1024 * 1024)) --roundtrips 100 --timeout 100 >"$VT_TMP/in-$t.out" 2>&1 ||
+    vt_fail "kernel client of tenant $t: $(tail -n 3 "$VT_TMP/in-$t.out")"
+  vt_check_client_result "$VT_TMP/in-$t.out"
+
+  # Shim client inside the tenant -> kernel server behind the tunnel (inner ARP, active open).
+  vt_spawn_peer "$VT_TMP/kserver-$t.out" ip netns exec "vt${VT_ID}$t" python3 "$VT_PEERS/echo_server.py" --port 9100
+  vt_wait_line "$VT_TMP/kserver-$t.out" "listening" 20 "$VT_LAST_PID"
+  tenant_run "$t" python3 "$VT_PEERS/stream_client.py" --host "$PEER_INNER" --port 9100 \
+    --bytes $((8 * 1024 * 1024)) --roundtrips 100 --timeout 100 >"$VT_TMP/out-$t.out" 2>&1 ||
+    vt_fail "shim client of tenant $t: $(tail -n 3 "$VT_TMP/out-$t.out")"
+  vt_check_client_result "$VT_TMP/out-$t.out"
+  grep -q "\"local\": \"$SERVER_IP:" "$VT_TMP/out-$t.out" || vt_fail "tenant $t's client did not send from $SERVER_IP"
+done
+
+# The unknown VNI: no connection, every frame dropped and counted by the fast path.
+before=$(vt_status_field fastpath.drop_vxlan_vni)
+if ip netns exec "vt${VT_ID}c" timeout 10 python3 -c "
+import socket
+socket.create_connection(('$SERVER_IP', 9001), timeout=3)" 2>/dev/null; then
+  vt_fail "a peer on VNI 300 reached a tenant"
+fi
+after=$(vt_status_field fastpath.drop_vxlan_vni)
+[ "$after" -gt "$before" ] || vt_fail "frames on VNI 300 were not counted as drop_vxlan_vni ($before -> $after)"
+
+# Identity: an app on the shared app.sock matches no tenant, so socket() itself says EACCES; a
+# tenant's app cannot take the host's address.
+"$VT_BIN/virtuoso-run" -- python3 -c "
+import errno, socket, sys
+try:
+    socket.socket()
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EACCES else 'socket(): %s, expected EACCES' % e)
+sys.exit('an app of no tenant got a socket')" 2>"$VT_TMP/refused.err" || vt_fail "unmatched app: $(cat "$VT_TMP/refused.err")"
+[ "$(vt_status_field slowpath.apps_refused)" -ge 1 ] || vt_fail "the refused app was not counted"
+tenant_run a python3 -c "
+import errno, socket, sys
+s = socket.socket()
+try:
+    s.bind(('$VT_IP', 0))
+except OSError as e:
+    sys.exit(0 if e.errno == errno.EADDRNOTAVAIL else 'bind: %s, expected EADDRNOTAVAIL' % e)
+sys.exit('tenant a bound the host address')" || vt_fail "tenant a bound an address not its own"
+[ "$(vt_status_field slowpath.tenant_refusals)" -ge 1 ] || vt_fail "the refused bind was not counted"
+
+vt_log "fastpath vxlan: rx $(vt_status_field fastpath.vxlan_rx) tx $(vt_status_field fastpath.vxlan_tx)"
+[ "$(vt_status_field fastpath.vxlan_tx)" -gt 1000 ] || vt_fail "segments did not leave through the fast path's VXLAN stage"
+vt_pass "tenants over kernel VXLAN peers"
