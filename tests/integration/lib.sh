@@ -104,6 +104,14 @@ ${VT_EXTRA_CONFIG:-}
 CONF
 }
 
+# A [[tenant]] table for VT_EXTRA_CONFIG whose apps attach through its own socket
+# (run/tenants/NAME/app.sock): name, VNI, address block, then TOML lines for the tenant's own keys
+# (e.g. reach) and lines after its match table (e.g. [[tenant.remote]] entries).
+vt_tenant_config() {
+  printf '\n[[tenant]]\nname = "%s"\nvni = %s\naddresses = ["%s"]\n%s\n[tenant.match]\nsocket = "%s"\n%s\n' \
+    "$1" "$2" "$3" "${4:-}" "$1" "${5:-}"
+}
+
 # The port the daemon's fast path drives: VT_PORT=af_xdp (a veth pair: the daemon's end
 # $VT_VETH in this namespace, the peer's end $VT_TAP in the peer namespace; no system call per
 # frame), tap (DPDK's tap device, moved into the peer namespace; a system call per frame), or auto

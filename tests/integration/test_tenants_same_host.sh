@@ -5,29 +5,7 @@
 # through the port.
 source "$(dirname "$0")/lib.sh"
 vt_init
-VT_EXTRA_CONFIG="
-[[tenant]]
-name = \"a\"
-vni = 100
-addresses = [\"10.201.0.1/32\"]
-reach = [\"c\"]
-[tenant.match]
-socket = \"a\"
-
-[[tenant]]
-name = \"c\"
-vni = 300
-addresses = [\"10.203.0.1/32\"]
-[tenant.match]
-socket = \"c\"
-
-[[tenant]]
-name = \"d\"
-vni = 400
-addresses = [\"10.204.0.1/32\"]
-[tenant.match]
-socket = \"d\"
-"
+VT_EXTRA_CONFIG="$(vt_tenant_config a 100 10.201.0.1/32 'reach = ["c"]')$(vt_tenant_config c 300 10.203.0.1/32)$(vt_tenant_config d 400 10.204.0.1/32)"
 vt_start_daemon
 
 for t in a c d; do

@@ -11,27 +11,10 @@ vt_init
 INNER_NET=10.200.0
 SERVER_IP=$INNER_NET.1   # both tenants' app address (overlapping on purpose)
 PEER_INNER=$INNER_NET.2  # both kernel peers' inner address
-VT_EXTRA_CONFIG="
-[[tenant]]
-name = \"a\"
-vni = 100
-addresses = [\"$SERVER_IP/32\"]
-[tenant.match]
-socket = \"a\"
-[[tenant.remote]]
+REMOTE="[[tenant.remote]]
 prefix = \"$INNER_NET.0/24\"
-vtep = \"$VT_PEER_IP\"
-
-[[tenant]]
-name = \"b\"
-vni = 200
-addresses = [\"$SERVER_IP/32\"]
-[tenant.match]
-socket = \"b\"
-[[tenant.remote]]
-prefix = \"$INNER_NET.0/24\"
-vtep = \"$VT_PEER_IP\"
-"
+vtep = \"$VT_PEER_IP\""
+VT_EXTRA_CONFIG="$(vt_tenant_config a 100 "$SERVER_IP/32" "" "$REMOTE")$(vt_tenant_config b 200 "$SERVER_IP/32" "" "$REMOTE")"
 vt_start_daemon
 
 # One namespace per kernel peer; the vxlan devices are made in the underlay namespace (their UDP
