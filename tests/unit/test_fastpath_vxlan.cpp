@@ -189,6 +189,13 @@ std::string pattern(size_t n) {
   return s;
 }
 
+// The frame went to the slow path exactly as received, outer headers and all, and nothing else did.
+void check_punted_whole(FastpathHarness& h, const std::vector<uint8_t>& f) {
+  auto punted = h.punted_frames();
+  REQUIRE(punted.size() == 1);
+  CHECK(punted[0] == f);
+}
+
 }  // namespace
 
 // --- transmit ---
@@ -276,9 +283,7 @@ TEST_CASE(
   establish_tunnelled(h);
   auto f = tunnelled(h, 5000, 1000, kTcpAck, "not yours", kOtherVni);
   receive(h, f);
-  auto punted = h.punted_frames();
-  REQUIRE(punted.size() == 1);
-  CHECK(punted[0] == f);
+  check_punted_whole(h, f);
   CHECK(h.dp->stats().vxlan_rx == 1);  // taken apart, then punted
   CHECK(drops(h.dp->stats()) == 0);
   check_flow0_untouched(h);
@@ -290,9 +295,7 @@ TEST_CASE("vxlan rx: the flow's segment from another VTEP -> whole frame punted,
   establish_tunnelled(h);
   auto f = tunnelled(h, 5000, 1000, kTcpAck, "spoofed", kVni, kStranger);
   receive(h, f);
-  auto punted = h.punted_frames();
-  REQUIRE(punted.size() == 1);
-  CHECK(punted[0] == f);
+  check_punted_whole(h, f);
   check_flow0_untouched(h);
 }
 
@@ -302,9 +305,7 @@ TEST_CASE("vxlan rx: RST for the flow inside VXLAN -> whole outer frame punted f
   establish_tunnelled(h);
   auto f = tunnelled(h, 5000, 1000, kTcpRst | kTcpAck);
   receive(h, f);
-  auto punted = h.punted_frames();
-  REQUIRE(punted.size() == 1);
-  CHECK(punted[0] == f);
+  check_punted_whole(h, f);
   check_flow0_untouched(h);
 }
 
@@ -318,9 +319,7 @@ TEST_CASE("vxlan rx: inner ARP request on a tenant's VNI -> whole outer frame pu
   wire::build_arp_frame(arp.data(), wire::kBroadcastMac, FastpathHarness::kInnerRemoteMac, req);
   auto f = encapsulate(arp, kVni);
   receive(h, f);
-  auto punted = h.punted_frames();
-  REQUIRE(punted.size() == 1);
-  CHECK(punted[0] == f);
+  check_punted_whole(h, f);
   CHECK(h.dp->stats().arp_replies == 0);  // never answered with the host's own MAC
   check_flow0_untouched(h);
 }
