@@ -148,10 +148,13 @@ void Datapath::handle_ipv4(const uint8_t* data, uint16_t len) {
   if (parsed.error == wire::FrameError::kIpv4 || parsed.error == wire::FrameError::kNotTcp) {
     // UDP can only be VXLAN here. Its stage is asked even when the outer IPv4 header was refused,
     // so that a tunnel frame with a bad outer checksum is counted as a tunnel error.
-    if (ip_protocol(data, len) == wire::kIpProtoUdp) {
+    uint8_t proto = ip_protocol(data, len);
+    if (proto == wire::kIpProtoUdp) {
       vxlan_input(data, len);
+    } else if (proto == wire::kIpProtoIcmp) {
+      icmp_input(data, len);
     } else {
-      ++stats_->drop_bad_ip;  // no ICMP service yet
+      ++stats_->drop_bad_ip;
     }
     return;
   }

@@ -118,6 +118,9 @@ class Datapath {
   // vxlan_rx.cpp: VXLAN decapsulation (RFC 7348), UDP datagrams from handle_ipv4
   void vxlan_input(const uint8_t* data, uint16_t len);
 
+  // icmp_echo.cpp: pings of the host's address
+  void icmp_input(const uint8_t* data, uint16_t len);
+
   // tcp_in.cpp: established-flow receive
   void tcp_input(uint32_t flow_id, const wire::TcpFrame& f);
   void tcp_process_ack(uint32_t flow_id, const wire::TcpFrame& f);

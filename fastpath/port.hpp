@@ -8,6 +8,7 @@
 namespace virtuoso::fastpath {
 
 inline constexpr uint16_t kFrameCapacity = 2048;  // bytes every frame buffer can hold
+inline constexpr uint16_t kMinEthFrame = 60;      // shorter frames are zero-padded (no FCS)
 
 struct Frame {
   uint8_t* data = nullptr;

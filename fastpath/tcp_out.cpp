@@ -11,8 +11,6 @@
 
 namespace virtuoso::fastpath {
 
-inline constexpr uint16_t kMinEthFrame = 60;
-
 void Datapath::queue_tx(uint32_t id) {
   FlowPriv& p = priv_[id];
   if (p.tx_queued) return;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A Linux kernel TCP client in a peer namespace against the bundled echo server under the shim:
-# 10 MiB of random bytes echoed intact, then 1000 small round trips.
+# 10 MiB of random bytes echoed intact, then 1000 small round trips; Linux's ping is answered.
 source "$(dirname "$0")/lib.sh"
 vt_init
 vt_start_daemon
@@ -42,5 +42,13 @@ except ConnectionRefusedError:
     sys.exit(0)
 sys.exit('connect to a closed port did not fail with ECONNREFUSED')
 "; then :; else vt_fail "closed port"; fi
+
+# Linux's ping of the stack's address is answered by the fast path, small and full-sized.
+ip netns exec "$VT_NS" ping -c 3 -i 0.2 -W 5 "$VT_IP" >"$VT_TMP/ping.out" ||
+  vt_fail "ping: $(cat "$VT_TMP/ping.out")"
+ip netns exec "$VT_NS" ping -c 2 -i 0.2 -W 5 -s 1472 -M do "$VT_IP" >"$VT_TMP/ping-big.out" ||
+  vt_fail "ping -s 1472: $(cat "$VT_TMP/ping-big.out")"
+replies=$(vt_status_field fastpath.icmp_echo_replies)
+[[ "$replies" -ge 5 ]] || vt_fail "fastpath.icmp_echo_replies is $replies after 5 answered pings"
 
 vt_pass "kernel client <-> shim echo server"

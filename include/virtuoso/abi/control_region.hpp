@@ -222,7 +222,7 @@ struct FpStats {
   uint64_t drop_vxlan_outer;  // UDP to port 4789 with a malformed outer or VXLAN header
   uint64_t drop_vxlan_vni;    // VXLAN frames for a VNI no tenant has
   uint64_t drop_vxlan_inner;  // inner frames that are not Ethernet/IPv4/TCP or ARP, or not for us
-  uint64_t reserved[1];
+  uint64_t icmp_echo_replies; // pings of the host's address answered
 };
 static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
