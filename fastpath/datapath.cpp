@@ -255,6 +255,9 @@ void Datapath::handle_command(const abi::FpCommand& cmd) {
     case FpCommandKind::kFin:
       if (cmd.flow < priv_.size() && priv_[cmd.flow].active) queue_fin(cmd.flow);
       break;
+    case FpCommandKind::kPathMtu:
+      if (cmd.flow < priv_.size() && priv_[cmd.flow].active) tcp_path_mtu(cmd.flow);
+      break;
     case FpCommandKind::kAttachCtx:
       attach_context(cmd);
       break;
@@ -291,6 +294,8 @@ void Datapath::install_flow(uint32_t id) {
   p.adv_wnd_edge = e.rcv_nxt;
   p.last_ack_sent = e.rcv_nxt;
   p.max_snd_wnd = e.snd_wnd;
+  uint16_t path_mss = shm::load_relaxed(e.path_mss);
+  p.send_mss = path_mss && path_mss < e.mss ? path_mss : e.mss;
   p.ts_ok = e.tcp_opts & abi::kFlowOptTimestamps;
   p.sack_ok = e.tcp_opts & abi::kFlowOptSack;
   p.ecn_ok = e.tcp_opts & abi::kFlowOptEcn;
@@ -301,8 +306,8 @@ void Datapath::install_flow(uint32_t id) {
     shm::store_relaxed(s->srtt_us, 0u);
     shm::store_relaxed(s->rttvar_us, 0u);
     shm::store_relaxed(s->retransmits, 0u);
-    shm::store_relaxed(s->snd_mss, uint32_t(e.mss) - (p.ts_ok ? uint32_t(wire::kTcpTimestampsLen) : 0u));
   }
+  publish_send_mss(id);
   ctx->slot_flow[e.slot] = id;
   queue_tx(id);  // the app may have written before the flow was installed
   circuit_join(id, true);

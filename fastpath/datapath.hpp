@@ -118,7 +118,7 @@ class Datapath {
   // vxlan_rx.cpp: VXLAN decapsulation (RFC 7348), UDP datagrams from handle_ipv4
   void vxlan_input(const uint8_t* data, uint16_t len);
 
-  // icmp_echo.cpp: pings of the host's address
+  // icmp_input.cpp: ICMP to the host's address (echo answered, unreachable punted)
   void icmp_input(const uint8_t* data, uint16_t len);
 
   // tcp_in.cpp: established-flow receive
@@ -139,8 +139,11 @@ class Datapath {
   void tcp_retransmit_timeout(uint32_t flow_id);
   void tcp_window_probe(uint32_t flow_id);
   void tcp_tail_probe(uint32_t flow_id);
+  void tcp_path_mtu(uint32_t flow_id);
+  void go_back_n(uint32_t flow_id);
   bool has_unsent(uint32_t flow_id);
   void publish_retransmits(uint32_t flow_id);  // for TCP_INFO
+  void publish_send_mss(uint32_t flow_id);     // for TCP_MAXSEG and TCP_INFO
 
   // tcp_out.cpp: segmentation, ACKs, FIN, options
   void queue_tx(uint32_t flow_id);

@@ -143,7 +143,7 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
   if (f.payload_len || (f.tcp.flags & wire::kTcpFin) || e.snd_nxt == e.snd_una) return;
   if (p.in_recovery) {
     tcp_send_holes(id);
-  } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * e.mss) || early_retransmit(id)) {
+  } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * p.send_mss) || early_retransmit(id)) {
     tcp_enter_recovery(id);
   }
 }
@@ -153,8 +153,9 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
 bool Datapath::early_retransmit(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   uint32_t flight = data_in_flight(e);
-  if (flight == 0 || flight >= 4u * e.mss || has_unsent(id)) return false;
-  uint32_t segs = (flight + e.mss - 1) / e.mss;
+  uint32_t mss = priv_[id].send_mss;
+  if (flight == 0 || flight >= 4u * mss || has_unsent(id)) return false;
+  uint32_t segs = (flight + mss - 1) / mss;
   return e.dupacks >= std::max<uint32_t>(segs - 1, 1);
 }
 

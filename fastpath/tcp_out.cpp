@@ -96,11 +96,10 @@ uint32_t Datapath::run_ack_queue() {
 
 // Payload bytes the next segment can carry: the MSS less the options it will hold.
 uint32_t Datapath::segment_room(uint32_t id) {
-  abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   uint32_t opts = p.ts_ok ? uint32_t(wire::kTcpTimestampsLen) : 0;
   if (size_t n = sack_blocks_to_send(p)) opts += 4 + 8 * uint32_t(n);
-  return e.mss > opts ? e.mss - opts : 1;
+  return p.send_mss > opts ? p.send_mss - opts : 1;
 }
 
 size_t Datapath::sack_blocks_to_send(const FlowPriv& p) const {

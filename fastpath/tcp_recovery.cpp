@@ -31,6 +31,13 @@ void Datapath::publish_retransmits(uint32_t id) {
   if (abi::FlowSlot* s = slot_of(e)) shm::store_relaxed(s->retransmits, uint32_t(e.retransmits));
 }
 
+void Datapath::publish_send_mss(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  const FlowPriv& p = priv_[id];
+  uint32_t opts = p.ts_ok ? uint32_t(wire::kTcpTimestampsLen) : 0;
+  if (abi::FlowSlot* s = slot_of(e)) shm::store_relaxed(s->snd_mss, uint32_t(p.send_mss) - opts);
+}
+
 void Datapath::tcp_enter_recovery(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
@@ -100,9 +107,31 @@ void Datapath::tcp_retransmit_timeout(uint32_t id) {
     tcp_window_probe(id);
     return;
   }
-  // Go back N: everything unacknowledged goes out again. The scoreboard is dropped (a receiver
-  // may renege on SACKed data, RFC 2018 8), and duplicate ACKs for what was sent before the
-  // timeout start no fast retransmit (RFC 6582 4).
+  ++stats_->rto_retransmits;
+  go_back_n(id);
+}
+
+// RFC 1191 6.4: the path takes smaller segments than those in flight, which it dropped. From now on
+// segments carry at most path_mss, and what is in flight goes again at once in that size: a
+// retransmission, but not a sign of congestion (no window cut, no backed-off timer), as Linux's
+// tcp_simple_retransmit does.
+void Datapath::tcp_path_mtu(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  uint16_t mss = shm::load_relaxed(e.path_mss);
+  if (mss == 0 || mss >= p.send_mss) return;  // not lower than what the flow uses already
+  p.send_mss = mss;
+  publish_send_mss(id);
+  ++stats_->path_mtu_lowered;
+  if (e.snd_una != p.snd_max) go_back_n(id);
+}
+
+// Everything unacknowledged goes out again. The scoreboard is dropped (a receiver may renege on
+// SACKed data, RFC 2018 8), and duplicate ACKs for what was sent before start no fast retransmit
+// (RFC 6582 4).
+void Datapath::go_back_n(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
   e.snd_nxt = e.snd_una;
   e.fp_flags &= ~abi::kFlowFinSent;
   e.dupacks = 0;
@@ -112,7 +141,6 @@ void Datapath::tcp_retransmit_timeout(uint32_t id) {
   p.recover_valid = true;
   p.rtt_timing = false;
   ++e.retransmits;
-  ++stats_->rto_retransmits;
   publish_retransmits(id);
   queue_tx(id);
   if (e.snd_wnd == 0) tcp_window_probe(id);  // the resend cannot go out: make the peer speak

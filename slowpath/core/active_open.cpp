@@ -206,7 +206,7 @@ void ControlPlane::connect_failed(uint32_t flow, int error) {
 void ControlPlane::tick_syn_sent(uint32_t flow, Conn& c, TimeMs now) {
   if (c.arp_wait || c.inner_arp_wait || now < c.hs.deadline) return;
   if (c.hs.retransmits >= s_.syn_retries) {
-    connect_failed(flow, ETIMEDOUT);
+    connect_failed(flow, c.soft_error ? c.soft_error : ETIMEDOUT);
     return;
   }
   ++c.hs.retransmits;

@@ -55,6 +55,11 @@ void ControlPlane::handle_frame(const uint8_t* data, size_t len, TimeMs now) {
   }
   // The fast path verified the checksums already; verifying again costs little at this rate.
   auto parsed = wire::parse_tcp_frame(data, len, true);
+  if (parsed.error == wire::FrameError::kNotTcp && len > wire::kEthHeaderLen + 9 &&
+      data[wire::kEthHeaderLen + 9] == wire::kIpProtoIcmp) {
+    handle_icmp(data, len);
+    return;
+  }
   if (parsed.error == wire::FrameError::kNotTcp) {
     handle_vxlan(data, len, now);  // a tenant's frame, or nothing we know
     return;

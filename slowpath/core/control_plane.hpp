@@ -34,6 +34,7 @@
 #include "config/tenants.hpp"
 #include "virtuoso/abi/unix_proto.hpp"
 #include "virtuoso/wire/frame.hpp"
+#include "virtuoso/wire/icmp.hpp"
 
 namespace virtuoso::slowpath {
 
@@ -219,6 +220,9 @@ class ControlPlane {
     int end_error = 0;         // why it failed, for a claimant that hears of it after the fact
     bool rst_sent = false;     // aborted while installed, with a RST at rst_seq
     uint32_t rst_seq = 0;
+    // ICMP (icmp_errors.cpp): what a timeout reports instead of ETIMEDOUT, and the path's MSS.
+    int soft_error = 0;
+    uint16_t path_mss = 0;     // 0: no ICMP lowered it below mss
   };
   struct SlotInfo {
     uint32_t gen = 0;
@@ -296,6 +300,9 @@ class ControlPlane {
 
   // control_plane.cpp: dispatch and shared helpers
   void handle_arp(const uint8_t* data, size_t len, TimeMs now);
+  void handle_icmp(const uint8_t* data, size_t len);
+  void icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreachable& u, uint32_t seq);
+  void lower_path_mtu(uint32_t flow, Conn& c, uint32_t mtu);
   void handle_tcp(const Segment& seg, TimeMs now);
   void send_segment(const SegmentSpec& spec);
   void reply_rst(const Segment& seg);

@@ -55,6 +55,7 @@ void ControlPlane::install(uint32_t flow, Conn& c, const InstallParams& p, const
     e.peer_vni = c.path.vni ? c.path.vni : c.tuple.vni;
   }
   e.mss = p.mss;
+  e.path_mss = c.path_mss;  // lowered by an ICMP in SYN-SENT, else 0
   e.snd_wscale = p.snd_wscale;
   e.rcv_wscale = p.rcv_wscale;
   e.ctx = c.ctx;

@@ -58,6 +58,9 @@ struct SlowpathStats {
   uint64_t flows_taken = 0;          // of those, taken from an app that still held them
   uint64_t claims_failed = 0;        // kClaim answered or completed with an error
   uint64_t syn_dropped_no_owner = 0; // SYN for a listener only unregistered fork() children hold
+  uint64_t icmp_errors = 0;          // ICMP unreachable acted on: its quote matched a connection's unacknowledged data
+  uint64_t icmp_ignored = 0;         // ICMP unreachable for no connection of ours, or quoting what we did not send
+  uint64_t path_mtu_reductions = 0;  // connections whose segments a "fragmentation needed" made smaller
 };
 
 struct StatField {
@@ -119,6 +122,9 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"flows_taken", &SlowpathStats::flows_taken},
     {"claims_failed", &SlowpathStats::claims_failed},
     {"syn_dropped_no_owner", &SlowpathStats::syn_dropped_no_owner},
+    {"icmp_errors", &SlowpathStats::icmp_errors},
+    {"icmp_ignored", &SlowpathStats::icmp_ignored},
+    {"path_mtu_reductions", &SlowpathStats::path_mtu_reductions},
 };
 
 }  // namespace virtuoso::slowpath

@@ -83,7 +83,7 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
   if (++c.retries > s_.max_retries) {
     ++stats_.aborts_timeout;
     spdlog::debug("flow {}: no progress after {} retransmissions, giving up", flow, s_.max_retries);
-    fail_flow(flow, c, ETIMEDOUT, true);
+    fail_flow(flow, c, c.soft_error ? c.soft_error : ETIMEDOUT, true);
     return;
   }
   ++(probing ? stats_.window_probes : stats_.retransmit_timeouts);

@@ -132,3 +132,78 @@ TEST_CASE("icmp: no buffer for the reply -> drop_no_mbuf, nothing sent, nothing 
   CHECK(h.dp->stats().drop_no_mbuf == 1);
   CHECK(h.port.live_buffers == 0);
 }
+
+// --- destination unreachable: the slow path's; path MTU: kPathMtu ---
+
+TEST_CASE("icmp: destination unreachable for us -> punted whole for the slow path, not dropped",
+          "[icmp][fastpath]") {
+  FastpathHarness h;
+  h.establish();
+  std::vector<uint8_t> quoted(wire::kIpv4MinHeaderLen + 8);
+  wire::build_ipv4(quoted.data(), FastpathHarness::kLocalIp, FastpathHarness::kRemoteIp,
+                   wire::kIpProtoTcp, 1460);
+  std::vector<uint8_t> f(kIcmpAt + wire::kIcmpHeaderLen + quoted.size());
+  wire::build_eth(f.data(), {FastpathHarness::kLocalMac, FastpathHarness::kRemoteMac,
+                             wire::kEtherTypeIpv4});
+  size_t msg = wire::build_icmp_unreachable(&f[kIcmpAt], wire::kIcmpFragNeeded, 1200,
+                                            quoted.data(), quoted.size());
+  wire::build_ipv4(&f[wire::kEthHeaderLen], 0x0a0000fe, FastpathHarness::kLocalIp,
+                   wire::kIpProtoIcmp, uint16_t(msg));
+  receive(h, f);
+  auto punted = h.punted_frames();
+  REQUIRE(punted.size() == 1);
+  CHECK(punted[0] == f);
+  CHECK(h.port.sent.empty());
+  CHECK(h.dp->stats().drop_bad_ip == 0);
+}
+
+namespace {
+// Payload sizes and sequence numbers of what the fast path sent.
+std::vector<std::pair<uint32_t, size_t>> segments(FastpathHarness& h) {
+  std::vector<std::pair<uint32_t, size_t>> out;
+  for (auto& s : h.take_sent()) out.emplace_back(s.f.tcp.seq, s.payload.size());
+  return out;
+}
+}  // namespace
+
+TEST_CASE("kPathMtu: in-flight data resent at once in segments of path_mss, and all that follows",
+          "[icmp][fastpath]") {
+  FastpathHarness h;
+  h.establish(1000, 5000, 65535, 1000);  // our next seq 1000, MSS 1000
+  h.app_send(std::string(3000, 'a'));
+  CHECK(segments(h) == std::vector<std::pair<uint32_t, size_t>>{{1000, 1000}, {2000, 1000}, {3000, 1000}});
+  h.flow().path_mss = 600;  // the slow path heard "fragmentation needed"
+  h.command({uint16_t(abi::FpCommandKind::kPathMtu), 0, 0, {}, 0, 0});
+  CHECK(segments(h) ==
+        std::vector<std::pair<uint32_t, size_t>>{{1000, 600}, {1600, 600}, {2200, 600}, {2800, 600}, {3400, 600}});
+  CHECK(h.slot().snd_mss == 600);
+  CHECK(h.dp->stats().path_mtu_lowered == 1);
+  CHECK(h.dp->stats().rto_retransmits == 0);  // not a timeout
+  h.from_peer(5000, 4000, wire::kTcpAck);
+  h.app_send(std::string(1000, 'b'));
+  CHECK(segments(h) == std::vector<std::pair<uint32_t, size_t>>{{4000, 600}, {4600, 400}});
+}
+
+TEST_CASE("kPathMtu: a path_mss not below the one in use, or 0 -> nothing changes, nothing resent",
+          "[icmp][fastpath]") {
+  FastpathHarness h;
+  h.establish(1000, 5000, 65535, 1000);
+  h.app_send(std::string(1000, 'a'));
+  h.take_sent();
+  for (uint16_t mss : {uint16_t(0), uint16_t(1000), uint16_t(1400)}) {
+    h.flow().path_mss = mss;
+    h.command({uint16_t(abi::FpCommandKind::kPathMtu), 0, 0, {}, 0, 0});
+  }
+  CHECK(h.port.sent.empty());
+  CHECK(h.slot().snd_mss == 1000);
+  CHECK(h.dp->stats().path_mtu_lowered == 0);
+}
+
+TEST_CASE("kPathMtu before install (SYN-SENT heard it): the flow starts with path_mss",
+          "[icmp][fastpath]") {
+  FastpathHarness h;
+  h.path_mss = 700;
+  h.establish(1000, 5000, 65535, 1000);
+  h.app_send(std::string(1000, 'a'));
+  CHECK(segments(h) == std::vector<std::pair<uint32_t, size_t>>{{1000, 700}, {1700, 300}});
+}

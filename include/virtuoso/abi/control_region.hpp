@@ -42,6 +42,8 @@ enum class FpCommandKind : uint16_t {
                     //   every FlowSlot field, repoint the entry; answered by kRehomed. The flow's
                     //   old app let go of it, so nobody writes the old slot meanwhile.
   kFin = 8,         // send FIN after the bytes queued so far (as the app's kTxFin would)
+  kPathMtu = 9,     // `flow`'s path_mss was lowered (ICMP fragmentation needed): send in segments of
+                    //   that size from now on, resending what is in flight (it was too big to pass)
 };
 struct FpCommand {
   uint16_t kind;
@@ -126,7 +128,10 @@ struct alignas(64) FlowEntry {
   // Congestion control: the fast path reports, the slow path decides, the fast path enforces.
   alignas(64) uint32_t recoveries;  // fast path: loss recoveries entered (duplicate ACKs, SACK, lost resends)
   uint32_t cwnd;                    // slow path, also while installed: bytes allowed in flight; 0: no limit
-  uint32_t reserved1[14];
+  uint16_t path_mss;  // slow path, also while installed: the MSS path MTU discovery allows (RFC 1191),
+                      //   0: no limit below mss; the fast path takes a lower one on kPathMtu
+  uint16_t reserved4;
+  uint32_t reserved1[13];
 
   // A tenant's flow inside its virtual network (VXLAN, RFC 7348). Written by the slow path while the
   // entry is not installed; constant while installed. vni 0: a plain flow, no encapsulation; else
@@ -223,8 +228,10 @@ struct FpStats {
   uint64_t drop_vxlan_vni;    // VXLAN frames for a VNI no tenant has
   uint64_t drop_vxlan_inner;  // inner frames that are not Ethernet/IPv4/TCP or ARP, or not for us
   uint64_t icmp_echo_replies; // pings of the host's address answered
+  uint64_t path_mtu_lowered;  // flows that took a smaller MSS on kPathMtu (ICMP fragmentation needed)
+  uint64_t reserved[7];
 };
-static_assert(sizeof(FpStats) == 512 && std::is_trivially_copyable_v<FpStats>);
+static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
               offsetof(FpStats, tx_pure_acks) == 416);
 
@@ -274,8 +281,8 @@ struct alignas(64) ControlHeader {
 };
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
-              offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 704 &&
-              offsetof(ControlHeader, tenants) == 896 && sizeof(ControlHeader) == 2944);
+              offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 768 &&
+              offsetof(ControlHeader, tenants) == 960 && sizeof(ControlHeader) == 3008);
 
 struct ControlLayout {
   uint32_t max_flows;

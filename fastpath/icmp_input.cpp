@@ -1,4 +1,5 @@
-// ICMP echo (ping, RFC 792) for the host's own address: requests answered in the same pass.
+// ICMP to the host's own address: echo requests (ping, RFC 792) answered in the same pass,
+// destination-unreachable errors handed to the slow path, the rest dropped.
 #include <cstring>
 
 #include "datapath.hpp"
@@ -7,8 +8,9 @@
 namespace virtuoso::fastpath {
 
 // An echo request to our address gets a reply with the same id, sequence number and data, to the
-// MAC it came from. Everything else ICMP (replies, errors, malformed) is dropped as bad IP: no
-// service acts on them yet.
+// MAC it came from. A destination unreachable (fragmentation needed, port unreachable...) is about
+// a connection: the slow path checks its quote against the connection (RFC 5927) and acts. Anything
+// else ICMP (replies, other types, malformed) is dropped as bad IP.
 void Datapath::icmp_input(const uint8_t* data, uint16_t len) {
   auto eth = wire::parse_eth(data, len);
   auto ip = wire::parse_ipv4(data + wire::kEthHeaderLen, len - wire::kEthHeaderLen);
@@ -19,6 +21,10 @@ void Datapath::icmp_input(const uint8_t* data, uint16_t len) {
   const uint8_t* msg = data + wire::kEthHeaderLen + ip.hdr.ihl_bytes;
   size_t msg_len = ip.hdr.total_len - ip.hdr.ihl_bytes;
   auto echo = wire::parse_icmp_echo(msg, msg_len);
+  if (echo.error == wire::IcmpError::kNotEcho && msg[0] == wire::kIcmpDestUnreachable) {
+    punt(data, len);  // checksum verified
+    return;
+  }
   if (echo.error != wire::IcmpError::kOk || !echo.echo.request) {
     ++stats_->drop_bad_ip;
     return;

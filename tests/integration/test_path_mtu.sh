@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# ICMP from a real Linux router between the stack and a far host: "fragmentation needed" makes a
+# running transfer continue in smaller segments, intact (path MTU discovery); an unreachable
+# network fails a connect at once with Linux's errno; the far host's ping is answered.
+#
+#   stack 10.77.N.1 --1500-- [peer ns: router 10.77.N.2 | 10.78.N.1] --1200-- far ns 10.78.N.2
+#
+# The far host advertises MSS 1460 (advmss), as a host on a 1500-byte LAN behind a narrower
+# tunnel would, so only the router's ICMP tells the stack that 1500-byte packets do not pass.
+source "$(dirname "$0")/lib.sh"
+vt_init
+FAR_NS=vt${VT_ID}far
+FAR_IP=10.78.${VT_ID}.2
+ROUTER_FAR_IP=10.78.${VT_ID}.1
+VT_EXTRA_NS+=("$FAR_NS")
+VT_EXTRA_CONFIG="gateway = \"$VT_PEER_IP\""
+vt_start_daemon
+
+ip netns add "$FAR_NS"
+ip -n "$VT_NS" link add vt${VT_ID}rt mtu 1200 type veth peer name vt${VT_ID}far mtu 1200 netns "$FAR_NS"
+ip -n "$VT_NS" addr add "$ROUTER_FAR_IP/24" dev vt${VT_ID}rt
+ip -n "$VT_NS" link set vt${VT_ID}rt up
+ip -n "$FAR_NS" addr add "$FAR_IP/24" dev vt${VT_ID}far
+ip -n "$FAR_NS" link set vt${VT_ID}far up
+ip -n "$FAR_NS" link set lo up
+ip -n "$FAR_NS" route add default via "$ROUTER_FAR_IP" advmss 1460
+for ns_dev in "$VT_NS vt${VT_ID}rt" "$FAR_NS vt${VT_ID}far"; do
+  set -- $ns_dev
+  ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+done
+ip netns exec "$VT_NS" sysctl -qw net.ipv4.ip_forward=1
+# Nothing lives behind 10.79.N.0/24: the router answers "host unreachable" for it.
+ip -n "$VT_NS" route add unreachable 10.79.${VT_ID}.0/24
+
+vt_spawn_peer "$VT_TMP/server.out" ip netns exec "$FAR_NS" python3 "$VT_PEERS/echo_server.py" --port 9000
+vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
+
+# 8 MiB each way: the stack's first full-sized segments are dropped by the router, which says so.
+"$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/stream_client.py" --host "$FAR_IP" --port 9000 \
+  --bytes $((8 * 1024 * 1024)) --roundtrips 100 --timeout 120 >"$VT_TMP/client.out" 2>&1 ||
+  vt_fail "transfer across the narrow link: $(cat "$VT_TMP/client.out")"
+vt_check_client_result "$VT_TMP/client.out"
+lowered=$(vt_status_field slowpath.path_mtu_reductions)
+taken=$(vt_status_field fastpath.path_mtu_lowered)
+[[ "$lowered" -ge 1 && "$taken" -ge 1 ]] ||
+  vt_fail "no path MTU reduction seen (slowpath.path_mtu_reductions $lowered, fastpath.path_mtu_lowered $taken)"
+echo "path MTU: $lowered reductions, icmp_errors $(vt_status_field slowpath.icmp_errors)"
+
+# Host unreachable from the router: connect() fails with EHOSTUNREACH, as on Linux, instead of
+# retrying the SYN until ETIMEDOUT.
+"$VT_BIN/virtuoso-run" -- python3 -c "
+import errno, socket, sys
+s = socket.socket(); s.settimeout(30)
+try:
+    s.connect(('10.79.${VT_ID}.9', 9000))
+except OSError as e:
+    if e.errno == errno.EHOSTUNREACH:
+        sys.exit(0)
+    sys.exit(f'connect: {e!r}, expected EHOSTUNREACH')
+sys.exit('connect to an unreachable host succeeded')
+" >"$VT_TMP/unreach.out" 2>&1 || vt_fail "unreachable host: $(cat "$VT_TMP/unreach.out")"
+
+# The far host's ping crosses the router both ways.
+ip netns exec "$FAR_NS" ping -c 2 -i 0.2 -W 5 "$VT_IP" >"$VT_TMP/ping.out" ||
+  vt_fail "ping through the router: $(cat "$VT_TMP/ping.out")"
+
+vt_pass "path MTU discovery and ICMP errors through a Linux router"
