@@ -1,4 +1,5 @@
-// virtuoso-slowpath: ctl.sock, one text request per connection ("status\n", "status connections\n", "faults set rx.loss=0.1\n"),
+// virtuoso-slowpath: ctl.sock, one text request per connection ("status\n", "status connections\n", "faults set rx.loss=0.1\n",
+// "switch add web 10.1.2.0/24 192.0.2.7\n"),
 // one JSON answer; fault settings are published to the fast path through the control region.
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -69,7 +70,28 @@ std::string Daemon::ctl_answer(std::string_view request) {
     return status.dump();
   }
   if (request == "faults" || request.substr(0, 7) == "faults ") return faults_answer(request.substr(6));
+  if (request.substr(0, 7) == "switch ") return switch_answer(request.substr(7));
   return nlohmann::json{{"error", "unknown request"}}.dump();
+}
+
+// "add TENANT PREFIX VTEP" / "remove TENANT PREFIX": the virtual switch's remote entries.
+std::string Daemon::switch_answer(std::string_view args) {
+  std::vector<std::string_view> words;
+  for (size_t pos = 0; pos < args.size();) {
+    size_t end = std::min(args.find(' ', pos), args.size());
+    if (end > pos) words.push_back(args.substr(pos, end - pos));
+    pos = end + 1;
+  }
+  std::string error;
+  if (words.size() == 4 && words[0] == "add") {
+    error = cp_.switch_add(words[1], words[2], words[3]);
+  } else if (words.size() == 3 && words[0] == "remove") {
+    error = cp_.switch_remove(words[1], words[2]);
+  } else {
+    error = "unknown switch request; use: switch add TENANT PREFIX VTEP, switch remove TENANT PREFIX";
+  }
+  if (!error.empty()) return nlohmann::json{{"error", error}}.dump();
+  return nlohmann::json{{"ok", true}}.dump();
 }
 
 // What the fast path runs with: the config's [faults] until something was published.

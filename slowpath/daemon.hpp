@@ -107,6 +107,7 @@ class Daemon final : public Outputs, public Doorbells {
   void on_ctl_readable(uint32_t id);
   std::string ctl_answer(std::string_view request);
   std::string faults_answer(std::string_view args);
+  std::string switch_answer(std::string_view args);
   abi::FaultSettings faults_in_effect() const;
 
   config::Config cfg_;

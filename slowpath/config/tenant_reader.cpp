@@ -3,7 +3,6 @@
 #include "tenant_reader.hpp"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
@@ -78,34 +77,9 @@ std::vector<uint32_t> read_ids(TableReader& r, std::string_view key) {
 
 // "a.b.c.d/len" with no host bits set, outside the blocks no tenant can use.
 Ipv4Prefix parse_address(TableReader& r, const std::string& field, const std::string& text) {
-  size_t slash = text.find('/');
-  auto ip = parse_ipv4(std::string_view(text).substr(0, slash));
-  unsigned len = 0;
-  bool ok = ip && slash != std::string::npos && slash + 1 < text.size();
-  if (ok) {
-    const char* end = text.data() + text.size();
-    auto [p, ec] = std::from_chars(text.data() + slash + 1, end, len);
-    ok = ec == std::errc() && p == end && len >= 1 && len <= 32 && text[slash + 1] != '0';
-  }
-  if (!ok) {
-    r.fail(field, fmt::format("'{}' is not an address block", text),
-           "write a.b.c.d/len with len in 1..32, e.g. 10.0.0.0/24, or 10.0.0.5/32 for one address");
-  }
-  Ipv4Prefix p{*ip & prefix_mask(len), len};
-  if (p.network != *ip) {
-    r.fail(field, fmt::format("'{}' has host bits set", text),
-           fmt::format("write the block as {}/{}, or {}/32 for one address", format_ipv4(p.network),
-                       len, format_ipv4(*ip)));
-  }
-  static const Ipv4Prefix kReserved[] = {{0x00000000, 8}, {0x7f000000, 8}, {0xe0000000, 3}};
-  for (const auto& reserved : kReserved) {
-    if (p.overlaps(reserved)) {
-      r.fail(field,
-             fmt::format("'{}' overlaps {}/{}", text, format_ipv4(reserved.network), reserved.len),
-             "use unicast addresses outside 0.0.0.0/8, 127.0.0.0/8 and 224.0.0.0/3");
-    }
-  }
-  return p;
+  PrefixCheck c = check_tenant_prefix(text);
+  if (!c.error.empty()) r.fail(field, c.error, c.fix);
+  return c.prefix;
 }
 
 std::vector<Ipv4Prefix> read_addresses(TableReader& r) {
@@ -147,8 +121,8 @@ std::vector<TenantRemote> read_remotes(TableReader& r, const std::string& where,
     if (!has_vtep) rr.fail("vtep", "missing", "add vtep = \"a.b.c.d\": the remote host's underlay address");
     TenantRemote remote;
     remote.prefix = parse_address(rr, "prefix", prefix_text);
-    auto vtep = parse_ipv4(vtep_text);
-    if (!vtep || *vtep == 0 || (*vtep >> 24) == 127 || (*vtep >> 24) >= 224) {
+    auto vtep = parse_vtep(vtep_text);
+    if (!vtep) {
       rr.fail("vtep", fmt::format("'{}' is not a unicast IPv4 address", vtep_text),
               "write the remote host's underlay address as a.b.c.d");
     }

@@ -2,7 +2,9 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace virtuoso::config {
@@ -57,6 +59,19 @@ struct TenantConfig {
 // The address an app of the tenant sends from when it bound none: the first usable address of
 // its first block (the block's network address for /31 and /32).
 uint32_t tenant_default_ip(const TenantConfig& tenant);
+
+// "a.b.c.d/len" as a tenant's address block or a remote entry's prefix: len 1..32, no host bits
+// set, outside 0.0.0.0/8, 127.0.0.0/8 and 224.0.0.0/3. On failure `error` says what is wrong and
+// `fix` how to write it.
+struct PrefixCheck {
+  Ipv4Prefix prefix;
+  std::string error;
+  std::string fix;
+};
+PrefixCheck check_tenant_prefix(std::string_view text);
+
+// A remote tunnel endpoint: a unicast IPv4 address (not 0, loopback or multicast).
+std::optional<uint32_t> parse_vtep(std::string_view text);
 
 // The remote entry whose prefix holds `ip`, the longest prefix winning; null when none does.
 const TenantRemote* tenant_remote_for(const TenantConfig& tenant, uint32_t ip);

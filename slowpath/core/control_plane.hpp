@@ -94,6 +94,11 @@ class ControlPlane {
   void tick(TimeMs now);
   bool timers_pending() const;
 
+  // The switch's remote entries at run time (switch_table.cpp): empty on success, else what is
+  // wrong. Adding an existing prefix moves it to the new endpoint.
+  std::string switch_add(std::string_view tenant, std::string_view prefix, std::string_view vtep);
+  std::string switch_remove(std::string_view tenant, std::string_view prefix);
+
   // An app was refused because it belongs to no tenant (counted for status).
   void note_app_refused() { ++stats_.apps_refused; }
 
@@ -280,6 +285,8 @@ class ControlPlane {
     return id >= 1 && id <= s_.tenants.size() ? &s_.tenants[id - 1] : nullptr;
   }
   uint16_t tenant_of_vni(uint32_t vni) const;  // 0: no tenant has it (or vni 0)
+  config::TenantConfig* tenant_named(std::string_view name, std::string& error);
+  void end_rerouted(const config::TenantConfig& t);
   uint32_t vni_of(uint16_t ctx) const;
   PortTable& ports_of(uint32_t vni);
   const PortTable& ports_of(uint32_t vni) const;

@@ -182,6 +182,22 @@ int faults(const std::string& run_dir, const std::string& action, const std::vec
   return kExitReady;
 }
 
+// "switch add TENANT PREFIX VTEP" / "switch remove TENANT PREFIX": the change is in effect when
+// this returns (the slow path applies it before it answers); "switch list" is the tenants table.
+int switch_change(const std::string& run_dir, const std::vector<std::string>& words) {
+  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  std::string request = fmt::format("switch {}\n", fmt::join(words, " "));
+  auto answer = ask_json(path, request);
+  if (!answer) return kExitFailure;
+  if (!answer->is_object() || answer->contains("error")) {
+    fmt::print(stderr, "virtuosoctl: switch: {}\n",
+               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
+    return kExitFailure;
+  }
+  fmt::print("switch: {}\n", fmt::join(words, " "));
+  return kExitReady;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -221,6 +237,28 @@ int main(int argc, char** argv) {
                                                     "and the apps, connections and listeners each has now");
   tenants_cmd->add_flag("--json", json, "print the JSON array");
   tenants_cmd->fallthrough();
+  std::vector<std::string> switch_words;
+  auto* switch_cmd = app.add_subcommand(
+      "switch", "change the virtual switch's remote entries at run time (connections through a "
+                "changed or removed entry end with EHOSTUNREACH; the others carry on)");
+  switch_cmd->fallthrough();
+  std::string sw_tenant, sw_prefix, sw_vtep;
+  auto* sw_add = switch_cmd->add_subcommand("add", "TENANT PREFIX VTEP: the tenant's inner addresses "
+                                                   "in PREFIX live behind tunnel endpoint VTEP");
+  sw_add->add_option("tenant", sw_tenant, "the tenant's name")->required();
+  sw_add->add_option("prefix", sw_prefix, "inner address block a.b.c.d/len")->required();
+  sw_add->add_option("vtep", sw_vtep, "the remote host's underlay address")->required();
+  sw_add->fallthrough();
+  sw_add->callback([&] { switch_words = {"add", sw_tenant, sw_prefix, sw_vtep}; });
+  auto* sw_remove = switch_cmd->add_subcommand("remove", "TENANT PREFIX: remove that entry");
+  sw_remove->add_option("tenant", sw_tenant, "the tenant's name")->required();
+  sw_remove->add_option("prefix", sw_prefix, "the entry's block a.b.c.d/len")->required();
+  sw_remove->fallthrough();
+  sw_remove->callback([&] { switch_words = {"remove", sw_tenant, sw_prefix}; });
+  auto* sw_list = switch_cmd->add_subcommand("list", "the tenants with their entries (as `tenants`)");
+  sw_list->add_flag("--json", json, "print the JSON array");
+  sw_list->fallthrough();
+  switch_cmd->require_subcommand(1);
   app.require_subcommand(1);
   try {
     app.parse(argc, argv);
@@ -236,6 +274,7 @@ int main(int argc, char** argv) {
     }
   }
   if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
-  if (tenants_cmd->parsed()) return tenants(run_dir, json);
+  if (tenants_cmd->parsed() || sw_list->parsed()) return tenants(run_dir, json);
+  if (switch_cmd->parsed()) return switch_change(run_dir, switch_words);
   return status(run_dir, json, connections);
 }

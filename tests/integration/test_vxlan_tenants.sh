@@ -117,6 +117,57 @@ except OSError as e:
 sys.exit('tenant a bound the host address')" || vt_fail "tenant a bound an address not its own"
 [ "$(vt_status_field slowpath.tenant_refusals)" -ge 1 ] || vt_fail "the refused bind was not counted"
 
+# The switch at run time. Each tenant's app holds a connection to its kernel peer's echo server;
+# removing tenant a's entry ends a's connection with EHOSTUNREACH, leaves b's working, and refuses
+# new traffic both ways until the entry is back.
+# hold.py: connect, echo once, wait until the go file can be read, then echo again or report the error.
+cat >"$VT_TMP/hold.py" <<'PY'
+import errno, socket, sys
+s = socket.create_connection((sys.argv[1], 9100), timeout=30)
+s.sendall(b"one")
+assert s.recv(10) == b"one"
+print("holding", flush=True)
+open(sys.argv[2]).read()
+try:
+    s.sendall(b"two")
+    got = s.recv(10)
+    print("echo", got.decode() if got else "EOF", flush=True)
+except OSError as e:
+    print("error", errno.errorcode.get(e.errno, e.errno), flush=True)
+PY
+for t in a b; do
+  mkfifo "$VT_TMP/go-$t"
+  VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/hold-$t.out" \
+    python3 -u "$VT_TMP/hold.py" "$PEER_INNER" "$VT_TMP/go-$t"
+  vt_wait_line "$VT_TMP/hold-$t.out" "holding" 20 "$VT_LAST_PID"
+done
+"$VT_BIN/virtuosoctl" switch remove a "$INNER_NET.0/24" >/dev/null || vt_fail "switch remove"
+"$VT_BIN/virtuosoctl" switch remove a "$INNER_NET.0/24" 2>"$VT_TMP/sw.err" && vt_fail "a second remove succeeded"
+grep -q "no switch entry" "$VT_TMP/sw.err" || vt_fail "second remove: $(cat "$VT_TMP/sw.err")"
+echo go >"$VT_TMP/go-a"
+echo go >"$VT_TMP/go-b"
+vt_wait_line "$VT_TMP/hold-a.out" "error EHOSTUNREACH" 20
+vt_wait_line "$VT_TMP/hold-b.out" "echo two" 20
+[ "$(vt_status_field slowpath.switch_flows_ended)" = 1 ] || vt_fail "switch_flows_ended is not 1"
+tenant_run a python3 -c "
+import errno, socket, sys
+try:
+    socket.create_connection(('$PEER_INNER', 9100), timeout=10)
+except OSError as e:
+    sys.exit(0 if e.errno == errno.ENETUNREACH else 'connect: %s, expected ENETUNREACH' % e)
+sys.exit('tenant a reached its peer without a switch entry')" || vt_fail "connect without an entry"
+before=$(vt_status_field slowpath.switch_no_entry)
+if ip netns exec "vt${VT_ID}a" timeout 10 python3 -c "
+import socket
+socket.create_connection(('$SERVER_IP', 9001), timeout=3)" 2>/dev/null; then
+  vt_fail "peer a reached tenant a without a switch entry"
+fi
+[ "$(vt_status_field slowpath.switch_no_entry)" -gt "$before" ] || vt_fail "peer a's SYNs were not counted"
+"$VT_BIN/virtuosoctl" switch add a "$INNER_NET.0/24" "$VT_PEER_IP" >/dev/null || vt_fail "switch add"
+"$VT_BIN/virtuosoctl" tenants --json | grep -q "\"vtep\":\"$VT_PEER_IP\"" || vt_fail "the entry is not listed"
+got=$(hello_from "vt${VT_ID}a") || vt_fail "peer a could not reach tenant a after the entry came back"
+[ "$got" = "tenant-a" ] || vt_fail "peer a reached '$got' after the entry came back"
+
 vt_log "fastpath vxlan: rx $(vt_status_field fastpath.vxlan_rx) tx $(vt_status_field fastpath.vxlan_tx)"
 [ "$(vt_status_field fastpath.vxlan_tx)" -gt 1000 ] || vt_fail "segments did not leave through the fast path's VXLAN stage"
 vt_pass "tenants over kernel VXLAN peers"

@@ -200,3 +200,81 @@ TEST_CASE("tenants: apps use only their tenant's addresses and reach only the sw
   CHECK(plain.cp.default_ip(p) == kLocalIp);
   CHECK(h.cp.default_ip(a) == kInnerSelf);
 }
+
+namespace {
+// Tenant a (VNI 100) with an established connection from 10.200.0.2 behind kVtep to its port 80.
+struct Accepted {
+  Harness h{tenant_settings()};
+  uint16_t a = h.add_app(1);
+  uint32_t flow = 0;
+  Accepted() {
+    h.listen(a, 80);
+    PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1410, 7, {}, 0, 40000, 80};
+    h.rx(from_vtep(inner_segment(syn, 100), 100));
+    uint32_t iss = inner_tcp(outer_of(h.out.frames.back())).tcp.seq;
+    PeerSeg ack{wire::kTcpAck, 1001, iss + 1, 1000, 0, -1, {}, 0, 40000, 80};
+    h.rx(from_vtep(inner_segment(ack, 100), 100));
+    flow = h.last_command(abi::FpCommandKind::kInstall)->flow;
+    h.out.clear();
+  }
+  const std::vector<config::TenantRemote>& remotes() const { return h.cp.settings().tenants[0].remotes; }
+};
+}  // namespace
+
+TEST_CASE("switch: an entry added at run time routes connects; removing it refuses them again") {
+  Harness h(tenant_settings());
+  uint16_t a = h.add_app(1);
+  CHECK(h.connect(a, 0x0ac90005, 80).error == ENETUNREACH);  // 10.201.0.5: no entry yet
+  CHECK(h.cp.switch_add("a", "10.201.0.0/16", "10.0.0.7").empty());
+  REQUIRE(h.connect(a, 0x0ac90005, 80).error == 0);
+  REQUIRE(h.out.frames.back().is_arp());
+  CHECK(h.out.frames.back().arp().target_ip == 0x0a000007);  // the new VTEP, on the underlay
+  CHECK(h.cp.switch_remove("a", "10.201.0.0/16").empty());
+  CHECK(h.last_event(abi::CtlEventKind::kConnectFailed)->error == EHOSTUNREACH);  // its path went
+  CHECK(h.connect(a, 0x0ac90005, 81).error == ENETUNREACH);
+  CHECK(h.cp.flows() == 0);
+}
+
+TEST_CASE("switch: changes of entries a connection does not use leave it alone") {
+  Accepted c;
+  CHECK(c.h.cp.switch_add("a", "10.201.0.0/16", "10.0.0.7").empty());
+  CHECK(c.h.cp.switch_add("a", "10.200.0.128/25", "10.0.0.8").empty());  // not the peer's half
+  CHECK(c.h.cp.switch_remove("a", "10.201.0.0/16").empty());
+  CHECK(c.h.cp.switch_add("b", "10.200.0.0/24", "10.0.0.9").empty());     // another tenant's table
+  CHECK_FALSE(c.h.last_command(abi::FpCommandKind::kRemove));
+  CHECK(c.h.cp.conn_state(c.flow) == ConnState::kEstablished);
+  CHECK(c.h.cp.stats().switch_flows_ended == 0);
+  CHECK(c.remotes().size() == 2);
+}
+
+TEST_CASE("switch: the entry a connection uses removed, or moved to another VTEP -> it ends with "
+          "EHOSTUNREACH and a RST the old way") {
+  Accepted c;
+  SECTION("removed") { CHECK(c.h.cp.switch_remove("a", "10.200.0.0/24").empty()); }
+  SECTION("moved") { CHECK(c.h.cp.switch_add("a", "10.200.0.0/24", "10.0.0.7").empty()); }
+  SECTION("a longer prefix for the peer elsewhere") {
+    CHECK(c.h.cp.switch_add("a", "10.200.0.2/32", "10.0.0.7").empty());
+  }
+  REQUIRE(c.h.last_command(abi::FpCommandKind::kRemove));
+  REQUIRE(c.h.last_event(abi::CtlEventKind::kReset));
+  CHECK(c.h.last_event(abi::CtlEventKind::kReset)->error == EHOSTUNREACH);
+  REQUIRE_FALSE(c.h.out.frames.empty());
+  auto v = outer_of(c.h.out.frames.back());
+  CHECK(v.outer_dst_ip == kVtep);
+  CHECK((inner_tcp(v).tcp.flags & wire::kTcpRst));
+  CHECK(c.h.cp.stats().switch_flows_ended == 1);
+}
+
+TEST_CASE("switch: bad requests name what is wrong and change nothing") {
+  Accepted c;
+  CHECK(c.h.cp.switch_add("nobody", "10.201.0.0/16", "10.0.0.7") == "no tenant is named 'nobody'");
+  CHECK(c.h.cp.switch_add("a", "10.201.0.1/16", "10.0.0.7").find("host bits") != std::string::npos);
+  CHECK(c.h.cp.switch_add("a", "10.201.0.0", "10.0.0.7").find("not an address block") != std::string::npos);
+  CHECK(c.h.cp.switch_add("a", "127.0.0.0/8", "10.0.0.7").find("overlaps") != std::string::npos);
+  CHECK(c.h.cp.switch_add("a", "10.201.0.0/16", "224.0.0.1").find("not a unicast") != std::string::npos);
+  CHECK(c.h.cp.switch_remove("a", "10.201.0.0/16") == "tenant a has no switch entry for 10.201.0.0/16");
+  CHECK(c.remotes().size() == 1);
+  CHECK(c.h.cp.conn_state(c.flow) == ConnState::kEstablished);
+  Harness plain;
+  CHECK(plain.cp.switch_add("a", "10.201.0.0/16", "10.0.0.7") == "no tenants are configured (plain mode)");
+}
