@@ -106,6 +106,7 @@ uint32_t Datapath::circuit_output(uint32_t id, uint32_t unsent) {
   ++a.segs_out;
   if (tell_app) note_app_event(id, abi::AppEventKind::kTxSpace);
   stats_->circuit_bytes += n;
+  tenant_stats(id).circuit_bytes += n;
   return n;
 }
 

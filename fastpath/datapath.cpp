@@ -29,6 +29,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
     : cfg_(cfg),
       ctrl_(ctrl),
       stats_(&ctrl.header()->stats),
+      tenant_stats_(ctrl.header()->tenant_stats),
       port_(port),
       host_(host),
       clock_(clock),
@@ -294,6 +295,7 @@ void Datapath::install_flow(uint32_t id) {
   p.adv_wnd_edge = e.rcv_nxt;
   p.last_ack_sent = e.rcv_nxt;
   p.max_snd_wnd = e.snd_wnd;
+  p.tenant = e.tenant <= abi::kMaxTenants ? e.tenant : 0;
   uint16_t path_mss = shm::load_relaxed(e.path_mss);
   p.send_mss = path_mss && path_mss < e.mss ? path_mss : e.mss;
   p.ts_ok = e.tcp_opts & abi::kFlowOptTimestamps;

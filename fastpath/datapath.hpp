@@ -186,6 +186,8 @@ class Datapath {
   DatapathConfig cfg_;
   abi::ControlRegionView ctrl_;
   abi::FpStats* stats_;
+  abi::TenantStats* tenant_stats_;  // [tenant id]
+  abi::TenantStats& tenant_stats(uint32_t flow_id) { return tenant_stats_[priv_[flow_id].tenant]; }
   PacketPort& port_;
   Host& host_;
   const Clock& clock_;

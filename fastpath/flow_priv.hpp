@@ -24,6 +24,7 @@ struct FlowPriv {
   uint32_t snd_max = 0;       // highest sequence number sent (snd_nxt goes back on retransmit)
   uint32_t fin_seq = 0;       // sequence number of our FIN, once it was sent
   uint32_t max_snd_wnd = 0;   // the largest window the peer offered (sender SWS avoidance)
+  uint16_t tenant = 0;        // FlowEntry::tenant, bounded: whose TenantStats count this flow
   uint16_t send_mss = 0;      // a segment's payload before options: FlowEntry::mss, or the lower
                               //   path_mss once kPathMtu said so
   bool fin_seq_valid = false;

@@ -24,10 +24,14 @@ constexpr uint64_t kPawsIdleUs = 24ull * 24 * 3600 * 1'000'000;  // RFC 7323 5.5
 void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
+  abi::TenantStats& ts = tenant_stats(id);
   ++e.segs_in;
   ++stats_->rx_segments;
+  ++ts.rx_segments;
+  ts.rx_bytes += f.payload_len;
   if (!(f.tcp.flags & wire::kTcpAck)) {
     ++stats_->drop_bad_tcp;  // RFC 9293 3.10.7.4: in synchronized states a segment without ACK is dropped
+    ++ts.drop_bad_tcp;
     return;
   }
   const wire::TcpOptions& o = f.tcp.opts;
@@ -230,6 +234,7 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
   }
   if (n < len) {
     ++stats_->drop_rx_window;  // beyond our window: the peer sends it again
+    ++tenant_stats(id).drop_rx_window;
     fin = false;
   }
   if (p.peer_fin_pending && e.rcv_nxt == p.peer_fin_seq) fin = true;  // it waited for the gap
@@ -253,6 +258,7 @@ void Datapath::tcp_place_ooo(uint32_t id, uint32_t seq, const uint8_t* data, uin
   uint32_t offset = seq - e.rcv_nxt;
   if (offset >= room) {
     ++stats_->drop_rx_window;
+    ++tenant_stats(id).drop_rx_window;
     return;
   }
   uint32_t n = std::min(len, room - offset);

@@ -281,6 +281,9 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   p.delack_armed = false;
   ++e.segs_out;
   ++(len ? stats_->tx_data_segments : stats_->tx_pure_acks);
+  abi::TenantStats& ts = tenant_stats(id);
+  ++ts.tx_segments;
+  ts.tx_bytes += len;
   emit_frame(fr, tunnel ? e.vtep_ip : e.remote_ip);
   return true;
 }

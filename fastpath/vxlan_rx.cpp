@@ -48,7 +48,8 @@ void Datapath::vxlan_input(const uint8_t* data, uint16_t len) {
     ++stats_->drop_bad_ip;
     return;
   }
-  if (v.f.vni == 0 || ctrl_.header()->tenants.tenant_of(v.f.vni) == 0) {
+  uint32_t tenant = v.f.vni ? ctrl_.header()->tenants.tenant_of(v.f.vni) : 0;
+  if (tenant == 0 || tenant > abi::kMaxTenants) {
     ++stats_->drop_vxlan_vni;
     return;
   }
@@ -61,6 +62,7 @@ void Datapath::vxlan_input(const uint8_t* data, uint16_t len) {
   auto inner = wire::parse_tcp_frame(v.f.inner, v.f.inner_len);
   if (inner.error != wire::FrameError::kOk) {
     ++stats_->drop_vxlan_inner;
+    ++tenant_stats_[tenant].drop_vxlan_inner;
     return;
   }
   const wire::TcpFrame& f = inner.f;

@@ -56,6 +56,7 @@ void ControlPlane::install(uint32_t flow, Conn& c, const InstallParams& p, const
   }
   e.mss = p.mss;
   e.path_mss = c.path_mss;  // lowered by an ICMP in SYN-SENT, else 0
+  e.tenant = ctxs_[c.ctx].tenant;
   e.snd_wscale = p.snd_wscale;
   e.rcv_wscale = p.rcv_wscale;
   e.ctx = c.ctx;

@@ -129,10 +129,34 @@ std::vector<ControlPlane::TenantCounts> ControlPlane::tenant_counts() const {
 
 namespace {
 
+struct TenantStatField {
+  const char* name;
+  uint64_t abi::TenantStats::*field;
+};
+
+constexpr TenantStatField kTenantStatFields[] = {
+    {"rx_segments", &abi::TenantStats::rx_segments},
+    {"rx_bytes", &abi::TenantStats::rx_bytes},
+    {"tx_segments", &abi::TenantStats::tx_segments},
+    {"tx_bytes", &abi::TenantStats::tx_bytes},
+    {"circuit_bytes", &abi::TenantStats::circuit_bytes},
+    {"drop_rx_window", &abi::TenantStats::drop_rx_window},
+    {"drop_bad_tcp", &abi::TenantStats::drop_bad_tcp},
+    {"drop_vxlan_inner", &abi::TenantStats::drop_vxlan_inner},
+};
+
+// One tenant's traffic counters from the fast path (index 0: the host's own apps).
+nlohmann::json traffic_json(const abi::ControlHeader& hdr, size_t tenant) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& f : kTenantStatFields) out[f.name] = shm::load_relaxed(hdr.tenant_stats[tenant].*f.field);
+  return out;
+}
+
 std::string prefix_str(const config::Ipv4Prefix& p) { return fmt::format("{}/{}", ip_str(p.network), p.len); }
 
-// The "tenants" array: each tenant's network, switch entries and what its apps hold now.
-nlohmann::json tenants_json(const ControlPlane& cp) {
+// The "tenants" array: each tenant's network, switch entries, what its apps hold now and the
+// traffic its flows made.
+nlohmann::json tenants_json(const ControlPlane& cp, const abi::ControlHeader& hdr) {
   nlohmann::json list = nlohmann::json::array();
   const auto& tenants = cp.settings().tenants;
   std::vector<ControlPlane::TenantCounts> counts = cp.tenant_counts();
@@ -151,7 +175,8 @@ nlohmann::json tenants_json(const ControlPlane& cp) {
                     {"apps", n.apps},
                     {"flows", n.flows},
                     {"listeners", n.listeners},
-                    {"ports_in_use", n.ports_in_use}});
+                    {"ports_in_use", n.ports_in_use},
+                    {"traffic", traffic_json(hdr, i + 1)}});
   }
   return list;
 }
@@ -187,7 +212,8 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"held_refs", t.held_refs},
       {"fastpath", std::move(fp)},
       {"slowpath", std::move(sp)},
-      {"tenants", tenants_json(cp)},
+      {"tenants", tenants_json(cp, hdr)},
+      {"host_traffic", traffic_json(hdr, 0)},  // the host's own apps: every flow in plain mode
   };
 }
 

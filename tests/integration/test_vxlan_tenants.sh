@@ -87,6 +87,21 @@ for t in a b; do
   grep -q "\"local\": \"$SERVER_IP:" "$VT_TMP/out-$t.out" || vt_fail "tenant $t's client did not send from $SERVER_IP"
 done
 
+# Each tenant's own counters saw its 8 MiB each way in and out (16 MiB received: the kernel client's
+# bytes and the kernel server's echo), and the host account none of it.
+"$VT_BIN/virtuosoctl" status --json | python3 -c "
+import json, sys
+s = json.load(sys.stdin)
+least = 16 * 1024 * 1024
+for t in s['tenants']:
+    tr = t['traffic']
+    print(t['name'], tr)
+    if tr['rx_bytes'] < least or tr['tx_bytes'] < least:
+        sys.exit(f\"tenant {t['name']}: rx_bytes {tr['rx_bytes']}, tx_bytes {tr['tx_bytes']}, expected at least {least} each\")
+if s['host_traffic']['rx_bytes'] or s['host_traffic']['tx_bytes']:
+    sys.exit(f\"host traffic {s['host_traffic']}: the tenants' bytes counted as the host's\")
+" || vt_fail "per-tenant traffic counters"
+
 # The unknown VNI: no connection, every frame dropped and counted by the fast path.
 before=$(vt_status_field fastpath.drop_vxlan_vni)
 if ip netns exec "vt${VT_ID}c" timeout 10 python3 -c "

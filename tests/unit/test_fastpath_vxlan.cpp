@@ -39,6 +39,7 @@ void establish_tunnelled(FastpathHarness& h, uint32_t remote_ip = FastpathHarnes
   h.add_tenant(kOtherVni, 2);
   h.add_tenant(kVni, 1);
   h.vni = kVni;
+  h.tenant = 1;
   h.vtep_ip = kVtep;
   h.vxlan_src_port = kSrcPort;
   h.establish(1000, 5000, 65535, 1000, remote_ip);
@@ -536,4 +537,38 @@ TEST_CASE(
   std::string got = h.app_read_all();
   CHECK((got.empty() || got == "abcdef"));
   CHECK(h.port.live_buffers == 0);
+}
+
+// --- per-tenant counters ---
+
+TEST_CASE("vxlan: a tenant's segments in and out count in its TenantStats, not another's or the host's",
+          "[vxlan][fastpath]") {
+  FastpathHarness h;
+  establish_tunnelled(h);
+  receive(h, tunnelled(h, 5000, 1000, kTcpAck | kTcpPsh, "hello"));
+  h.app_send("world!");
+  const abi::TenantStats* ts = h.ctrl.header()->tenant_stats;
+  CHECK(ts[1].rx_segments == 1);
+  CHECK(ts[1].rx_bytes == 5);
+  CHECK(ts[1].tx_segments >= 1);
+  CHECK(ts[1].tx_bytes == 6);
+  for (int other : {0, 2}) {
+    CHECK(ts[other].rx_segments == 0);
+    CHECK(ts[other].tx_segments == 0);
+  }
+  // A malformed inner frame on tenant 2's VNI is tenant 2's drop.
+  std::vector<uint8_t> inner(60, 0x33);
+  wire::build_eth(inner.data(), {FastpathHarness::kInnerLocalMac, FastpathHarness::kInnerRemoteMac, 0x86dd});
+  receive(h, encapsulate(inner, kOtherVni));
+  CHECK(ts[2].drop_vxlan_inner == 1);
+  CHECK(ts[1].drop_vxlan_inner == 0);
+}
+
+TEST_CASE("plain flows count in the host's TenantStats (index 0)", "[vxlan][fastpath]") {
+  FastpathHarness h;
+  h.establish();
+  receive(h, h.peer_frame(5000, 1000, kTcpAck | kTcpPsh, "abc"));
+  const abi::TenantStats& host = h.ctrl.header()->tenant_stats[0];
+  CHECK(host.rx_segments == 1);
+  CHECK(host.rx_bytes == 3);
 }

@@ -144,7 +144,8 @@ struct alignas(64) FlowEntry {
   uint8_t inner_remote_mac[6];   // the peer's MAC inside the virtual network
   uint8_t inner_local_mac[6];    // ours inside it
   uint16_t vxlan_src_port;       // outer UDP source port, from the inner flow hash
-  uint16_t reserved2;
+  uint16_t tenant;               // the app's tenant id (1..kMaxTenants; 0: the host's own), whose
+                                 //   TenantStats the flow's traffic counts in; plain flows too
   uint32_t peer_vni;             // the VNI in the outer header of what we send: the peer's network
                                  //   (== vni through a remote VTEP; another tenant's on this host)
   uint32_t reserved3[9];
@@ -260,6 +261,20 @@ struct TenantTable {
 };
 static_assert(sizeof(TenantTable) == 2048 && std::is_trivially_copyable_v<TenantTable>);
 
+// One tenant's traffic as the fast path sees it; index 0 is the host's own apps (plain mode).
+// Owner: the fast path; the slow path reads them for status.
+struct alignas(64) TenantStats {
+  uint64_t rx_segments;       // segments of its flows through TCP input (port, local delivery, VXLAN)
+  uint64_t rx_bytes;          // their payload bytes
+  uint64_t tx_segments;       // segments sent for its flows (retransmissions included)
+  uint64_t tx_bytes;          // their payload bytes
+  uint64_t circuit_bytes;     // bytes its apps sent through same-host circuits
+  uint64_t drop_rx_window;    // segments of its flows with payload outside the receive window
+  uint64_t drop_bad_tcp;      // segments of its flows TCP refused (no ACK in a synchronized state)
+  uint64_t drop_vxlan_inner;  // frames on its VNI whose inner frame is neither ARP nor sound TCP
+};
+static_assert(sizeof(TenantStats) == 64 && std::is_trivially_copyable_v<TenantStats>);
+
 struct alignas(64) ControlHeader {
   // Written by the slow path before the region is shared.
   uint64_t magic;
@@ -278,11 +293,13 @@ struct alignas(64) ControlHeader {
   alignas(64) FpStats stats;         // fast path
   FaultControl faults;               // settings: slow path; what was applied: fast path
   alignas(64) TenantTable tenants;   // slow path, before the region is shared
+  TenantStats tenant_stats[kMaxTenants + 1];  // fast path; [tenant id], 0: the host's
 };
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
               offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 768 &&
-              offsetof(ControlHeader, tenants) == 960 && sizeof(ControlHeader) == 3008);
+              offsetof(ControlHeader, tenants) == 960 && offsetof(ControlHeader, tenant_stats) == 3008 &&
+              sizeof(ControlHeader) == 19392);
 
 struct ControlLayout {
   uint32_t max_flows;

@@ -108,6 +108,7 @@ class FastpathHarness {
   uint32_t vni = 0;
   uint32_t vtep_ip = 0;
   uint16_t path_mss = 0;  // establish() installs with it (0: no path MTU below the MSS)
+  uint16_t tenant = 0;    // and with this tenant id, whose TenantStats count the flow
   uint16_t vxlan_src_port = 0;
   static constexpr wire::MacAddr kInnerLocalMac{2, 0x76, 0x74, 0, 0, 42};
   static constexpr wire::MacAddr kInnerRemoteMac{2, 0, 0, 0, 1, 2};
@@ -161,6 +162,7 @@ class FastpathHarness {
     e.ts_offset = ts_offset;
     e.init_rto_us = 1'000'000;
     e.path_mss = path_mss;
+    e.tenant = tenant;
     e.vni = vni;
     e.vtep_ip = vtep_ip;
     e.vxlan_src_port = vxlan_src_port;
