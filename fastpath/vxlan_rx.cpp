@@ -27,15 +27,22 @@ bool meant_for_vxlan(const uint8_t* data, uint16_t len, VxlanError err) {
   }
 }
 
+// An inner IPv4 datagram carrying ICMP (parse_vxlan_frame promised the Ethernet header).
+bool inner_icmp(const uint8_t* inner, size_t len) {
+  return wire::load_be16(inner + 12) == wire::kEtherTypeIpv4 && len > wire::kEthHeaderLen + 9 &&
+         inner[wire::kEthHeaderLen + 9] == wire::kIpProtoIcmp;
+}
+
 }  // namespace
 
 // A frame is handled here in one of these ways, each counted once:
 //   drop_bad_ip       not UDP to port 4789, or not to our address (we are not that VTEP)
 //   drop_vxlan_outer  UDP to port 4789 with a malformed outer IPv4/UDP/VXLAN header or checksum
 //   drop_vxlan_vni    a VNI no tenant has (0 included: it stands for the host's own flows)
-//   drop_vxlan_inner  an inner frame that is neither ARP nor a sound IPv4/TCP segment
+//   drop_vxlan_inner  an inner frame that is neither ARP, ICMP nor a sound IPv4/TCP segment
 //   tcp_input         a segment of an installed flow of that VNI, from the flow's VTEP, no SYN/RST
-//   punt              everything else, the WHOLE outer frame, so the slow path sees VNI and VTEP
+//   punt              everything else (ARP and ICMP inside too), the WHOLE outer frame, so the
+//                     slow path sees VNI and VTEP
 // vxlan_rx counts every frame that reaches its inner frame (a known VNI): delivered, punted or
 // dropped as drop_vxlan_inner alike.
 void Datapath::vxlan_input(const uint8_t* data, uint16_t len) {
@@ -55,8 +62,8 @@ void Datapath::vxlan_input(const uint8_t* data, uint16_t len) {
   }
   ++stats_->vxlan_rx;
   // parse_vxlan_frame promises an inner Ethernet header.
-  if (wire::load_be16(v.f.inner + 12) == wire::kEtherTypeArp) {
-    punt(data, len);  // the slow path answers ARP inside virtual networks
+  if (wire::load_be16(v.f.inner + 12) == wire::kEtherTypeArp || inner_icmp(v.f.inner, v.f.inner_len)) {
+    punt(data, len);  // the slow path answers ARP and pings inside virtual networks
     return;
   }
   auto inner = wire::parse_tcp_frame(v.f.inner, v.f.inner_len);

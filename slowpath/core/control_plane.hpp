@@ -292,6 +292,7 @@ class ControlPlane {
   const PortTable& ports_of(uint32_t vni) const;
   void handle_vxlan(const uint8_t* data, size_t len, TimeMs now);
   void handle_inner_arp(uint16_t tenant_id, const uint8_t* inner, size_t inner_len, const PeerPath& back, TimeMs now);
+  void handle_inner_ping(uint16_t tenant_id, const uint8_t* inner, size_t inner_len, const PeerPath& back);
   void send_inner_arp_request(uint16_t tenant_id, const PeerPath& path, uint32_t local_ip, uint32_t target_ip);
   // connect() inside the context's virtual network: the tunnel towards `remote` (path.vtep) and
   // the underlay next hop to resolve (`hop`); 0 or the errno for connect().

@@ -15,6 +15,7 @@ struct SlowpathStats {
   uint64_t switch_no_entry = 0;      // from an inner address no remote entry of the tenant holds, or the wrong VTEP
   uint64_t switch_flows_ended = 0;   // connections failed with EHOSTUNREACH: a switch change took their path away
   uint64_t inner_arp_replies = 0;    // ARP requests inside a virtual network answered for a tenant's address
+  uint64_t inner_echo_replies = 0;   // pings of a tenant's address answered inside its virtual network
   uint64_t apps_refused = 0;         // registrations refused: tenants are configured and the app is none of theirs
   uint64_t tenant_refusals = 0;      // bind/listen/connect naming an address or network the app's tenant lacks
   uint64_t rsts_sent = 0;
@@ -80,6 +81,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"switch_no_entry", &SlowpathStats::switch_no_entry},
     {"switch_flows_ended", &SlowpathStats::switch_flows_ended},
     {"inner_arp_replies", &SlowpathStats::inner_arp_replies},
+    {"inner_echo_replies", &SlowpathStats::inner_echo_replies},
     {"tenant_refusals", &SlowpathStats::tenant_refusals},
     {"apps_refused", &SlowpathStats::apps_refused},
     {"rsts_sent", &SlowpathStats::rsts_sent},

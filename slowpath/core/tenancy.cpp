@@ -1,8 +1,9 @@
 // Control plane: tenants. Their addresses and port spaces, their frames inside VXLAN (the fast path
-// punts the whole outer frame), the switch's remote entries, and ARP inside their networks.
+// punts the whole outer frame), the switch's remote entries, and ARP and pings inside their networks.
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "control_plane.hpp"
 #include "log_format.hpp"
@@ -52,6 +53,11 @@ void ControlPlane::handle_vxlan(const uint8_t* data, size_t len, TimeMs now) {
   bool from_here = v.f.outer_src_ip == s_.local_ip;  // another tenant's app on this host
   if (eth->ethertype == wire::kEtherTypeArp && !from_here) {
     handle_inner_arp(tid, v.f.inner, v.f.inner_len, back, now);
+    return;
+  }
+  if (eth->ethertype == wire::kEtherTypeIpv4 && !from_here && v.f.inner_len > wire::kEthHeaderLen + 9 &&
+      v.f.inner[wire::kEthHeaderLen + 9] == wire::kIpProtoIcmp) {
+    handle_inner_ping(tid, v.f.inner, v.f.inner_len, back);
     return;
   }
   const config::TenantConfig& t = *tenant(tid);
@@ -116,6 +122,48 @@ void ControlPlane::handle_inner_arp(uint16_t tid, const uint8_t* inner, size_t i
   if (!encapsulate(fb, frame, n < kMinFrameLen ? kMinFrameLen : n, underlay(), t.vni, to)) return;
   out_.frame(fb.data.data(), fb.len, 0);
   ++stats_.inner_arp_replies;
+}
+
+// A ping of a tenant's address from a peer behind one of its remote entries: answered inside the
+// tunnel it came through, with the request's id, sequence number and data (RFC 792).
+void ControlPlane::handle_inner_ping(uint16_t tid, const uint8_t* inner, size_t inner_len, const PeerPath& back) {
+  const config::TenantConfig& t = *tenant(tid);
+  auto eth = wire::parse_eth(inner, inner_len);
+  auto ip = wire::parse_ipv4(inner + wire::kEthHeaderLen, inner_len - wire::kEthHeaderLen);
+  if (!eth || ip.error != wire::Ipv4Error::kOk || eth->dst != tenant_mac(t.vni) || !config::tenant_owns(t, ip.hdr.dst)) {
+    ++stats_.vxlan_dropped;
+    return;
+  }
+  const uint8_t* msg = inner + wire::kEthHeaderLen + ip.hdr.ihl_bytes;
+  size_t msg_len = ip.hdr.total_len - ip.hdr.ihl_bytes;
+  auto echo = wire::parse_icmp_echo(msg, msg_len);
+  if (echo.error != wire::IcmpError::kOk || !echo.echo.request) {
+    ++stats_.vxlan_dropped;  // errors about a tenant's datagrams are not acted on yet
+    return;
+  }
+  const config::TenantRemote* remote = config::tenant_remote_for(t, ip.hdr.src);
+  if (!remote || remote->vtep != back.vtep) {
+    ++stats_.switch_no_entry;
+    return;
+  }
+  FrameBuf reply;
+  size_t n = wire::kEthHeaderLen + wire::kIpv4MinHeaderLen + msg_len;
+  if (n + wire::kVxlanOverhead > reply.data.size()) return;
+  uint8_t* p = reply.data.data() + wire::kVxlanOverhead;
+  wire::MacAddr mine = tenant_mac(t.vni);
+  wire::build_eth(p, {eth->src, mine, wire::kEtherTypeIpv4});
+  wire::build_icmp_echo_reply(p + wire::kEthHeaderLen + wire::kIpv4MinHeaderLen, echo.echo);
+  wire::build_ipv4(p + wire::kEthHeaderLen, ip.hdr.dst, ip.hdr.src, wire::kIpProtoIcmp, uint16_t(msg_len));
+  if (n < kMinFrameLen) {
+    std::memset(p + n, 0, kMinFrameLen - n);
+    n = kMinFrameLen;
+  }
+  PeerPath to = back;
+  to.src_port = wire::vxlan_source_port(wire::vxlan_inner_flow_hash(p, n));
+  wire::VxlanOuter o{mac_, to.mac, s_.local_ip, to.vtep, to.src_port, t.vni, 0};
+  reply.len = wire::build_vxlan_outer(reply.data.data(), o, n);
+  out_.frame(reply.data.data(), reply.len, 0);
+  ++stats_.inner_echo_replies;
 }
 
 void ControlPlane::send_inner_arp_request(uint16_t tid, const PeerPath& path, uint32_t local_ip, uint32_t target_ip) {

@@ -2,9 +2,9 @@
 # Tenants behind VXLAN, with the Linux kernel's own vxlan driver as the far end: tenants A and B
 # use the same inner subnet on VNIs 100 and 200; each has a kernel peer namespace behind a kernel
 # vxlan device of its VNI. Data moves both ways (shim server <- kernel client, shim client ->
-# kernel server), sha256-verified; each peer reaches only its own tenant's server; a peer on an
-# unknown VNI gets nothing; an app outside every tenant, or naming another tenant's address, is
-# refused with a clear errno.
+# kernel server), sha256-verified; each peer reaches only its own tenant's server and pings its
+# address; a peer on an unknown VNI gets nothing; an app outside every tenant, or naming another
+# tenant's address, is refused with a clear errno; switch entries change at run time.
 source "$(dirname "$0")/lib.sh"
 vt_init
 
@@ -101,6 +101,15 @@ for t in s['tenants']:
 if s['host_traffic']['rx_bytes'] or s['host_traffic']['tx_bytes']:
     sys.exit(f\"host traffic {s['host_traffic']}: the tenants' bytes counted as the host's\")
 " || vt_fail "per-tenant traffic counters"
+
+# Pings of the tenants' (shared) address are answered inside each tenant's own network; the
+# unknown VNI's are not.
+for t in a b; do
+  ip netns exec "vt${VT_ID}$t" ping -c 2 -i 0.2 -W 5 "$SERVER_IP" >"$VT_TMP/ping-$t.out" ||
+    vt_fail "ping from peer $t: $(cat "$VT_TMP/ping-$t.out")"
+done
+ip netns exec "vt${VT_ID}c" ping -c 1 -W 1 "$SERVER_IP" >/dev/null 2>&1 && vt_fail "a ping on VNI 300 was answered"
+[ "$(vt_status_field slowpath.inner_echo_replies)" -ge 4 ] || vt_fail "inner_echo_replies below 4"
 
 # The unknown VNI: no connection, every frame dropped and counted by the fast path.
 before=$(vt_status_field fastpath.drop_vxlan_vni)

@@ -572,3 +572,16 @@ TEST_CASE("plain flows count in the host's TenantStats (index 0)", "[vxlan][fast
   CHECK(host.rx_segments == 1);
   CHECK(host.rx_bytes == 3);
 }
+
+TEST_CASE("vxlan rx: inner ICMP on a tenant's VNI -> whole outer frame punted (the slow path answers pings)",
+          "[vxlan][fastpath]") {
+  FastpathHarness h;
+  establish_tunnelled(h);
+  auto inner = inner_segment(h, 5000, 1000, kTcpAck, "12345678");
+  inner[wire::kEthHeaderLen + 9] = wire::kIpProtoIcmp;
+  auto f = encapsulate(inner, kVni);
+  receive(h, f);
+  check_punted_whole(h, f);
+  CHECK(drops(h.dp->stats()) == 0);
+  check_flow0_untouched(h);
+}

@@ -5,6 +5,7 @@
 #include <cerrno>
 
 #include "testing/harness.hpp"
+#include "virtuoso/wire/icmp.hpp"
 #include "virtuoso/wire/vxlan.hpp"
 
 using namespace virtuoso;
@@ -277,4 +278,52 @@ TEST_CASE("switch: bad requests name what is wrong and change nothing") {
   CHECK(c.h.cp.conn_state(c.flow) == ConnState::kEstablished);
   Harness plain;
   CHECK(plain.cp.switch_add("a", "10.201.0.0/16", "10.0.0.7") == "no tenants are configured (plain mode)");
+}
+
+namespace {
+// A ping from the peer inside tenant network `vni`, to `dst`.
+std::vector<uint8_t> inner_ping(uint32_t dst, uint32_t vni, uint16_t seq) {
+  const std::string data = "ping data 0123456789";
+  std::vector<uint8_t> f(wire::kEthHeaderLen + wire::kIpv4MinHeaderLen + wire::kIcmpHeaderLen + data.size());
+  wire::build_eth(f.data(), {tenant_mac(vni), kInnerPeerMac, wire::kEtherTypeIpv4});
+  uint8_t* icmp = f.data() + wire::kEthHeaderLen + wire::kIpv4MinHeaderLen;
+  std::copy(data.begin(), data.end(), icmp + wire::kIcmpHeaderLen);
+  size_t n = wire::build_icmp_echo(icmp, true, 0x77, seq, data.size());
+  wire::build_ipv4(f.data() + wire::kEthHeaderLen, kInnerPeer, dst, wire::kIpProtoIcmp, uint16_t(n));
+  return f;
+}
+}  // namespace
+
+TEST_CASE("tenants: a ping of the tenant's address from behind its remote entry -> answered inside VXLAN") {
+  Harness h(tenant_settings());
+  h.rx(from_vtep(inner_ping(kInnerSelf, 200, 5), 200));
+  REQUIRE(h.out.frames.size() == 1);
+  auto v = outer_of(h.out.frames[0]);
+  CHECK(v.vni == 200);
+  CHECK(v.outer_dst_ip == kVtep);
+  auto eth = wire::parse_eth(v.inner, v.inner_len);
+  REQUIRE(eth);
+  CHECK(eth->dst == kInnerPeerMac);
+  CHECK(eth->src == tenant_mac(200));
+  auto ip = wire::parse_ipv4(v.inner + wire::kEthHeaderLen, v.inner_len - wire::kEthHeaderLen);
+  REQUIRE(ip.error == wire::Ipv4Error::kOk);
+  CHECK(ip.hdr.src == kInnerSelf);
+  CHECK(ip.hdr.dst == kInnerPeer);
+  auto e = wire::parse_icmp_echo(v.inner + wire::kEthHeaderLen + 20, ip.hdr.total_len - 20u);
+  REQUIRE(e.error == wire::IcmpError::kOk);
+  CHECK_FALSE(e.echo.request);
+  CHECK(e.echo.id == 0x77);
+  CHECK(e.echo.seq == 5);
+  CHECK(std::string(e.echo.data, e.echo.data + e.echo.data_len) == "ping data 0123456789");
+  CHECK(h.cp.stats().inner_echo_replies == 1);
+}
+
+TEST_CASE("tenants: pings from an unknown VTEP or of an address not the tenant's are not answered") {
+  Harness h(tenant_settings());
+  h.rx(from_vtep(inner_ping(kInnerSelf, 100, 1), 100, 0x0a000009));
+  CHECK(h.cp.stats().switch_no_entry == 1);
+  h.rx(from_vtep(inner_ping(0x0ac80063, 100, 2), 100));  // 10.200.0.99: not tenant a's
+  CHECK(h.cp.stats().vxlan_dropped == 1);
+  CHECK(h.out.frames.empty());
+  CHECK(h.cp.stats().inner_echo_replies == 0);
 }
