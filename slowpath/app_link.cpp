@@ -132,6 +132,7 @@ void Daemon::on_register(uint32_t id, AppConn& conn, const abi::AppRequest& req)
 // Region, doorbell, context id; then the region to the fast path's socket, then the command.
 int Daemon::create_context(uint32_t id, AppConn& conn, uint16_t tenant) {
   const abi::AppLayout& layout = settings_.app_layout;
+  if (int err = cp_.admit_context(tenant, layout.total_bytes())) return err;
   SharedMemory region;
   UniqueFd bell;
   try {

@@ -277,8 +277,11 @@ int attach_to_daemon(const KernelOps& k, const std::string& run_dir,
     for (int i = 1; i < reg.nfds; ++i) k.close(reg.fds[i]);
     k.close(sock);
     say_once(k, g_warned_other, "cannot attach to the daemon at " + path + ": " + why);
-    // An app the daemon does not let in (it belongs to no tenant) hears why from socket() itself.
-    return rc == -EACCES ? -EACCES : -EAFNOSUPPORT;
+    // An app the daemon does not let in hears why from socket() itself: it belongs to no tenant
+    // (EACCES), its tenant's shared-memory limit is reached (ENOMEM), or the daemon has no
+    // context left (EMFILE).
+    bool refused = rc == -EACCES || rc == -ENOMEM || rc == -EMFILE;
+    return refused ? rc : -EAFNOSUPPORT;
   }
 
   Context::Params p;

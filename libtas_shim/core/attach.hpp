@@ -20,7 +20,8 @@ std::string run_dir_from_env();
 
 // Connects to <run_dir>/app.sock and registers. On failure prints one line to stderr saying why
 // (once per process and kind of failure) and returns -EAFNOSUPPORT: the app's socket() fails
-// as if the address family were missing.
+// as if the address family were missing. A refusal that is about this app is returned as is:
+// -EACCES (it belongs to no tenant), -ENOMEM (its tenant's max_shm_mb), -EMFILE (no context left).
 int attach_to_daemon(const KernelOps& k, const std::string& run_dir, std::shared_ptr<Context>& out);
 
 // Checks a received layout and the header of the mapped region against it; empty if fine, else

@@ -51,7 +51,7 @@ void ControlPlane::req_connect(uint16_t ctx, const abi::AppRequest& req, abi::Ap
   PeerPath path;
   if ((r.error = vni ? tenant_route(ctx, remote, path, hop) : next_hop(remote, hop))) return;
   PortTable& ports = ports_of(vni);
-  if (flow_ids_.full() || ctxs_[ctx].free_slots.full()) {
+  if (flow_ids_.full() || ctxs_[ctx].free_slots.full() || flow_limit_reached(ctx)) {
     r.error = EAGAIN;
     return;
   }

@@ -79,6 +79,10 @@ void ControlPlane::req_listen(uint16_t ctx, const abi::AppRequest& req, abi::App
   if (next_listener_id_ == 0) next_listener_id_ = 1;
   uint32_t ip = req.ip;
   uint16_t port = req.port;
+  if (listen_limit_reached(ctx, port)) {
+    r.error = ENOBUFS;  // the tenant's max_listen_ports
+    return;
+  }
   if (Reservation* res = port ? ports.find(port) : nullptr) {
     // listen() on a socket bound before: the reservation becomes the listener.
     if (res->ctx != ctx || res->kind != ReservationKind::kBind) {

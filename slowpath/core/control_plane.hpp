@@ -99,6 +99,10 @@ class ControlPlane {
   std::string switch_add(std::string_view tenant, std::string_view prefix, std::string_view vtep);
   std::string switch_remove(std::string_view tenant, std::string_view prefix);
 
+  // [tenant.limits] (tenant_limits.cpp): 0, or ENOMEM when a new app region of `region_bytes`
+  // would take the tenant past max_shm_mb.
+  int admit_context(uint16_t tenant, uint64_t region_bytes);
+
   // An app was refused because it belongs to no tenant (counted for status).
   void note_app_refused() { ++stats_.apps_refused; }
 
@@ -286,6 +290,9 @@ class ControlPlane {
   }
   uint16_t tenant_of_vni(uint32_t vni) const;  // 0: no tenant has it (or vni 0)
   config::TenantConfig* tenant_named(std::string_view name, std::string& error);
+  uint32_t tenant_flows(uint16_t tenant_id) const;
+  bool flow_limit_reached(uint16_t ctx);                  // counted when true
+  bool listen_limit_reached(uint16_t ctx, uint16_t port);  // counted when true
   void end_rerouted(const config::TenantConfig& t);
   uint32_t vni_of(uint16_t ctx) const;
   PortTable& ports_of(uint32_t vni);

@@ -48,6 +48,7 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
     ++stats_.syn_dropped_no_memory;
     return;
   }
+  if (flow_limit_reached(l.ctx)) return;  // the tenant's max_flows: the peer's SYN retransmission tries again
   FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, seg.vni};
   HalfOpen ho;
   ho.listener = listener_id;
@@ -128,7 +129,7 @@ void ControlPlane::complete_passive(const FourTuple& t, HalfOpen& ho, const Segm
   const wire::TcpFrame& f = seg.f;
   uint32_t listener_id = ho.listener;
   Listener& l = listeners_.at(listener_id);
-  auto flow = new_conn(l.ctx, t);
+  auto flow = flow_limit_reached(l.ctx) ? std::nullopt : new_conn(l.ctx, t);
   if (!flow) {
     // No flow entry or slot: drop the ACK; the half-open connection stays and its SYN-ACK
     // retransmission makes the peer ACK again later.

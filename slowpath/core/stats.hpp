@@ -18,6 +18,7 @@ struct SlowpathStats {
   uint64_t inner_echo_replies = 0;   // pings of a tenant's address answered inside its virtual network
   uint64_t apps_refused = 0;         // registrations refused: tenants are configured and the app is none of theirs
   uint64_t tenant_refusals = 0;      // bind/listen/connect naming an address or network the app's tenant lacks
+  uint64_t tenant_limit_refusals = 0;  // connects, SYNs, listens and apps refused by a tenant's [tenant.limits]
   uint64_t rsts_sent = 0;
   uint64_t rsts_received = 0;        // acceptable resets that ended a connection
   uint64_t rsts_ignored = 0;         // resets outside the window or for nothing
@@ -83,6 +84,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"inner_arp_replies", &SlowpathStats::inner_arp_replies},
     {"inner_echo_replies", &SlowpathStats::inner_echo_replies},
     {"tenant_refusals", &SlowpathStats::tenant_refusals},
+    {"tenant_limit_refusals", &SlowpathStats::tenant_limit_refusals},
     {"apps_refused", &SlowpathStats::apps_refused},
     {"rsts_sent", &SlowpathStats::rsts_sent},
     {"rsts_received", &SlowpathStats::rsts_received},

@@ -327,3 +327,67 @@ TEST_CASE("tenants: pings from an unknown VTEP or of an address not the tenant's
   CHECK(h.out.frames.empty());
   CHECK(h.cp.stats().inner_echo_replies == 0);
 }
+
+// --- [tenant.limits] ---
+
+namespace {
+Settings limited(unsigned flows, unsigned listen_ports, unsigned shm_mb) {
+  Settings s = tenant_settings();
+  s.tenants[0].limits = {flows, listen_ports, shm_mb};
+  return s;
+}
+}  // namespace
+
+TEST_CASE("limits: max_flows -> the tenant's next connect gets EAGAIN and its listeners drop SYNs; "
+          "other tenants carry on") {
+  Harness h(limited(2, 0, 0));
+  uint16_t a = h.add_app(1);
+  uint16_t b = h.add_app(2);
+  h.rx(arp_frame(wire::kArpReply, kVtep, kPeerMac, kLocalIp));
+  CHECK(h.connect(a, kInnerPeer, 9100).error == 0);
+  CHECK(h.connect(a, kInnerPeer, 9101).error == 0);
+  CHECK(h.connect(a, kInnerPeer, 9102).error == EAGAIN);
+  CHECK(h.cp.stats().tenant_limit_refusals == 1);
+  CHECK(h.connect(b, kInnerPeer, 9100).error == 0);  // tenant b has no limit
+  h.listen(a, 80);
+  h.out.clear();
+  PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1410, 7, {}, 0, 40000, 80};
+  h.rx(from_vtep(inner_segment(syn, 100), 100));
+  CHECK(h.out.frames.empty());  // no SYN-ACK: the peer's retransmission tries again
+  CHECK(h.cp.half_open() == 0);
+  CHECK(h.cp.stats().tenant_limit_refusals == 2);
+}
+
+TEST_CASE("limits: max_listen_ports -> listen on one port more gets ENOBUFS; other tenants carry on") {
+  Harness h(limited(0, 1, 0));
+  uint16_t a = h.add_app(1);
+  uint16_t b = h.add_app(2);
+  h.listen(a, 80);
+  abi::AppRequest r{};
+  r.port = 81;
+  r.backlog = 16;
+  CHECK(h.request(a, abi::AppRequestKind::kListen, r).error == ENOBUFS);
+  abi::AppRequest bind{};
+  bind.port = 82;
+  REQUIRE(h.request(a, abi::AppRequestKind::kBind, bind).error == 0);
+  r.port = 82;  // bound first, then listen: the same limit
+  CHECK(h.request(a, abi::AppRequestKind::kListen, r).error == ENOBUFS);
+  CHECK(h.cp.stats().tenant_limit_refusals == 2);
+  h.listen(b, 81);
+}
+
+TEST_CASE("limits: max_shm_mb -> apps of the tenant beyond it are refused with ENOMEM") {
+  Settings s = limited(0, 0, 0);
+  uint64_t region = s.app_layout.total_bytes();
+  s.tenants[0].limits.max_shm_mb = unsigned((2 * region + (1 << 20) - 1) >> 20);  // room for 2 or more
+  Harness h(s);
+  uint64_t fit = (uint64_t(s.tenants[0].limits.max_shm_mb) << 20) / region;
+  REQUIRE(fit >= 2);
+  for (uint64_t i = 0; i < fit; ++i) {
+    REQUIRE(h.cp.admit_context(1, region) == 0);
+    h.add_app(1);
+  }
+  CHECK(h.cp.admit_context(1, region) == ENOMEM);
+  CHECK(h.cp.admit_context(2, region) == 0);  // tenant b has no limit
+  CHECK(h.cp.stats().tenant_limit_refusals == 1);
+}
