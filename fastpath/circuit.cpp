@@ -3,7 +3,8 @@
 // moves as if the segments had been sent and acknowledged at once. Everything that is not data
 // (FIN, RST, keepalives, probes) still travels as frames delivered inside the daemon, and finds
 // both ends' sequence numbers consistent, so the TCP state machines never know the difference.
-// Plain flows (VNI 0) only.
+// Plain flows to the host's own address, and tenants' flows whose VTEP is this host (two apps of
+// one tenant, or of two tenants policy lets talk: the slow path installed both ends).
 #include <algorithm>
 #include <cerrno>
 
@@ -22,6 +23,13 @@ bool quiet(const abi::FlowEntry& e, const FlowPriv& p) {
          !p.in_recovery && (e.fp_flags & (abi::kFlowFinSent | abi::kFlowPeerFin)) == 0;
 }
 
+// Whether the other end of the flow lives on this host, and the key it is installed under there.
+bool same_host(const abi::FlowEntry& e, uint32_t local_ip, FlowKey& peer_key) {
+  if (e.vni == 0 ? e.remote_ip != local_ip : e.vtep_ip != local_ip) return false;
+  peer_key = {e.vni == 0 ? 0 : e.peer_vni, e.remote_ip, e.local_ip, e.remote_port, e.local_port};
+  return true;
+}
+
 }  // namespace
 
 // Joins `id` with the flow of the other end if that is installed here too and neither has bytes
@@ -30,12 +38,14 @@ bool quiet(const abi::FlowEntry& e, const FlowPriv& p) {
 // whenever an ACK leaves it with nothing in flight (circuit_retry).
 bool Datapath::circuit_join(uint32_t id, bool at_install) {
   abi::FlowEntry& a = *ctrl_.flow(id);
-  // Tunnelled flows always travel as frames through their VTEP. Their addresses are their virtual
-  // network's, so looking one up among plain flows could join it to a stranger's connection.
-  if (a.vni != 0 || a.remote_ip != cfg_.local_ip) return false;
-  uint32_t peer = table_.find({0, a.remote_ip, a.local_ip, a.remote_port, a.local_port});
+  // A tenant's addresses are its virtual network's: the peer is looked up in the peer's network
+  // (peer_vni), and must name this one back, or a stranger's connection could be joined.
+  FlowKey key;
+  if (!same_host(a, cfg_.local_ip, key)) return false;
+  uint32_t peer = table_.find(key);
   if (peer == FlowTable::kNone || peer == id) return false;
   abi::FlowEntry& b = *ctrl_.flow(peer);
+  if (a.vni != 0 && (b.vtep_ip != cfg_.local_ip || b.peer_vni != a.vni)) return false;
   FlowPriv& pa = priv_[id];
   FlowPriv& pb = priv_[peer];
   if (pb.circuit != kNoCircuit || !slot_of(a) || !slot_of(b)) return false;
@@ -54,7 +64,8 @@ bool Datapath::circuit_join(uint32_t id, bool at_install) {
 // A same-host flow on frames whose ACK just left nothing in flight: try again, once per such ACK.
 void Datapath::circuit_retry(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
-  if (priv_[id].circuit != kNoCircuit || e.remote_ip != cfg_.local_ip) return;
+  FlowKey key;
+  if (priv_[id].circuit != kNoCircuit || !same_host(e, cfg_.local_ip, key)) return;
   if (circuit_join(id, false)) ++stats_->circuits_late;
 }
 

@@ -10,6 +10,13 @@ using test::FastpathHarness;
 
 namespace {
 
+// A tenant's end (vni != 0): inside VXLAN to this host's own address, towards network peer_vni.
+struct Tunnel {
+  uint32_t vni = 0;
+  uint32_t peer_vni = 0;
+  uint16_t tenant = 0;
+};
+
 // Client flow 0 in slot 3 (port 40000) and server flow 1 in slot 4 (port 7007), both at the
 // harness's local address; each end's next sequence number is the other's next expected one.
 struct Circuit {
@@ -17,9 +24,14 @@ struct Circuit {
   static constexpr uint32_t kServerIss = 90000;
   FastpathHarness h;
 
-  void install(uint32_t flow, uint32_t slot, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t irs) {
+  void install(uint32_t flow, uint32_t slot, uint16_t lport, uint16_t rport, uint32_t iss, uint32_t irs,
+               Tunnel tun = {}) {
     abi::FlowEntry& e = *h.ctrl.flow(flow);
     e = {};
+    e.vni = tun.vni;
+    e.peer_vni = tun.peer_vni;
+    e.tenant = tun.tenant;
+    if (tun.vni) e.vtep_ip = FastpathHarness::kLocalIp;
     e.local_ip = e.remote_ip = FastpathHarness::kLocalIp;
     e.local_port = lport;
     e.remote_port = rport;
@@ -231,4 +243,40 @@ TEST_CASE("circuit: an end at another address is never joined") {
   h.establish();
   CHECK(h.dp->stats().circuits == 0);
   CHECK(h.dp->stats().circuits_refused == 0);
+}
+
+TEST_CASE("circuit: two tenants' apps on this host (VTEP ours, each end naming the other's VNI) -> "
+          "joined, bytes ring to ring, counted as the sender's tenant's") {
+  Circuit c;
+  c.h.add_tenant(100, 1);
+  c.h.add_tenant(300, 2);
+  c.install(0, 3, 40000, 7007, Circuit::kClientIss, Circuit::kServerIss, {100, 300, 1});
+  c.install(1, 4, 7007, 40000, Circuit::kServerIss, Circuit::kClientIss, {300, 100, 2});
+  REQUIRE(c.h.dp->stats().circuits == 1);
+  c.send(3, "tenant to tenant");
+  c.run();
+  CHECK(c.read(4) == "tenant to tenant");
+  c.send(4, "back");
+  c.run();
+  CHECK(c.read(3) == "back");
+  CHECK(c.h.dp->stats().tx_frames == 0);
+  CHECK(c.h.dp->stats().vxlan_tx == 0);
+  const abi::TenantStats* ts = c.h.ctrl.header()->tenant_stats;
+  CHECK(ts[1].circuit_bytes == 16);
+  CHECK(ts[2].circuit_bytes == 4);
+}
+
+TEST_CASE("circuit: a tenant's end never joins a flow that does not name its network back") {
+  Circuit c;
+  c.h.add_tenant(100, 1);
+  c.h.add_tenant(300, 2);
+  SECTION("the other end is a plain flow with the same addresses") {
+    c.install(0, 3, 40000, 7007, Circuit::kClientIss, Circuit::kServerIss, {100, 0, 1});
+    c.install_server();
+  }
+  SECTION("the other end is in the network named, but points at a third one") {
+    c.install(0, 3, 40000, 7007, Circuit::kClientIss, Circuit::kServerIss, {100, 300, 1});
+    c.install(1, 4, 7007, 40000, Circuit::kServerIss, Circuit::kClientIss, {300, 200, 2});
+  }
+  CHECK(c.h.dp->stats().circuits == 0);
 }
