@@ -265,6 +265,7 @@ void Context::on_accepted(const abi::CtlEvent& ev) {
   }
   Socket* listener = it->second;
   listener->accept_queue.push_back(make_accepted(ev));
+  listener->accept_queue.back()->family = listener->family;  // accepted on [::]: shown v4-mapped
   ++listener->rx_seq;
   touch(*listener);
 }

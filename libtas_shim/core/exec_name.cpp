@@ -31,11 +31,11 @@ std::string format_exec_name(const ExecName& n) {
   char buf[160];
   std::string local = ip_text(n.local_ip);
   if (n.kind == ExecName::Kind::kListener) {
-    snprintf(buf, sizeof buf, "%s%u.%x/l/%s:%u/%x.%x", kPrefix, n.pid, n.seq, local.c_str(),
-             unsigned{n.local_port}, n.listener_id, n.backlog);
+    snprintf(buf, sizeof buf, "%s%u.%x/%c/%s:%u/%x.%x", kPrefix, n.pid, n.seq, n.ipv6 ? 'L' : 'l',
+             local.c_str(), unsigned{n.local_port}, n.listener_id, n.backlog);
   } else {
-    snprintf(buf, sizeof buf, "%s%u.%x/c/%s:%u/%s:%u/%x.%x.%x", kPrefix, n.pid, n.seq,
-             local.c_str(), unsigned{n.local_port}, ip_text(n.remote_ip).c_str(),
+    snprintf(buf, sizeof buf, "%s%u.%x/%c/%s:%u/%s:%u/%x.%x.%x", kPrefix, n.pid, n.seq,
+             n.ipv6 ? 'C' : 'c', local.c_str(), unsigned{n.local_port}, ip_text(n.remote_ip).c_str(),
              unsigned{n.remote_port}, n.ctx, n.slot, n.gen);
   }
   return buf;
@@ -51,13 +51,15 @@ bool parse_exec_name(const char* text, size_t len, ExecName& out) {
   unsigned lport = 0;
   unsigned rport = 0;
   int used = -1;
-  if (s.find("/l/") != std::string::npos) {
+  n.ipv6 = s.find("/L/") != std::string::npos || s.find("/C/") != std::string::npos;
+  if (s.find("/l/") != std::string::npos || s.find("/L/") != std::string::npos) {
     n.kind = ExecName::Kind::kListener;
-    sscanf(s.c_str() + kPrefixLen, "%u.%x/l/%15[0-9.]:%u/%x.%x%n", &n.pid, &n.seq, local, &lport,
-           &n.listener_id, &n.backlog, &used);
+    sscanf(s.c_str() + kPrefixLen, n.ipv6 ? "%u.%x/L/%15[0-9.]:%u/%x.%x%n" : "%u.%x/l/%15[0-9.]:%u/%x.%x%n",
+           &n.pid, &n.seq, local, &lport, &n.listener_id, &n.backlog, &used);
   } else {
-    sscanf(s.c_str() + kPrefixLen, "%u.%x/c/%15[0-9.]:%u/%15[0-9.]:%u/%x.%x.%x%n", &n.pid, &n.seq,
-           local, &lport, remote, &rport, &n.ctx, &n.slot, &n.gen, &used);
+    sscanf(s.c_str() + kPrefixLen,
+           n.ipv6 ? "%u.%x/C/%15[0-9.]:%u/%15[0-9.]:%u/%x.%x.%x%n" : "%u.%x/c/%15[0-9.]:%u/%15[0-9.]:%u/%x.%x.%x%n",
+           &n.pid, &n.seq, local, &lport, remote, &rport, &n.ctx, &n.slot, &n.gen, &used);
   }
   if (used < 0 || lport > 0xffff || rport > 0xffff) return false;
   if (!ip_from_text(local, n.local_ip)) return false;

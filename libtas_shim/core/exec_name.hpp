@@ -21,6 +21,7 @@ inline constexpr const char* kHoldFdEnv = "VIRTUOSO_HOLD_FD";
 struct ExecName {
   enum class Kind : uint8_t { kConnection, kListener };
   Kind kind = Kind::kConnection;
+  bool ipv6 = false;  // a dual-stack AF_INET6 socket ("L"/"C" in the text, "l"/"c" for AF_INET)
   uint32_t pid = 0;  // nonce: the process that named it, and its counter
   uint32_t seq = 0;
   uint32_t local_ip = 0;  // host byte order

@@ -1,9 +1,10 @@
 // One stack socket as the shim sees it: where it is in its life, its addresses and options, the
 // app-owned ring positions of its flow, and the epoll sets watching it. Guarded by the stack lock.
 #pragma once
-#include <cerrno>
+#include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -76,6 +77,13 @@ struct Socket {
   // got it that way, knowing only what the name says (a connection is claimed by its addresses).
   bool exec_named = false;
   bool came_through_exec = false;
+
+  // AF_INET, or AF_INET6 for a dual-stack socket: the same IPv4 connection, its addresses shown
+  // v4-mapped (::ffff:a.b.c.d) as on Linux. IPv6 options kept only to be read back (they apply to
+  // IPv6 traffic, which such a socket never carries here).
+  int family = AF_INET;
+  int v6_tclass = 0;
+  int v6_hops = -1;
 
   // Host byte order. local_* come from bind, the daemon's answers or kConnected/kAccepted.
   uint32_t local_ip = 0;

@@ -90,7 +90,7 @@ int Stack::install(int fd, std::shared_ptr<Socket> s) {
   return fd;
 }
 
-int Stack::socket(int type) {
+int Stack::socket(int type, int family) {
   std::shared_ptr<Context> ctx;
   int rc = ensure_context(ctx);
   if (rc < 0) return rc;
@@ -99,7 +99,14 @@ int Stack::socket(int type) {
   if (fd < 0) return fd;
   auto s = std::make_shared<Socket>(ctx);
   s->nonblocking = (type & SOCK_NONBLOCK) != 0;
+  s->family = family;
   return install(fd, std::move(s));
+}
+
+int Stack::family_of(int fd) {
+  Guard g(*this);
+  std::shared_ptr<Socket> s = lookup(fd);
+  return s ? s->family : AF_INET;
 }
 
 int Stack::close(int fd) {

@@ -87,7 +87,10 @@ class Stack {
   bool has_epoll_sets() const { return epoll_count_.load(std::memory_order_relaxed) != 0; }
 
   // stack.cpp: descriptors and the context.
-  int socket(int type);  // an AF_INET stream socket; `type` may carry SOCK_NONBLOCK/SOCK_CLOEXEC
+  // A stream socket of `family` (AF_INET, or AF_INET6 dual stack); `type` may carry
+  // SOCK_NONBLOCK/SOCK_CLOEXEC.
+  int socket(int type, int family = AF_INET);
+  int family_of(int fd);  // the socket's family (AF_INET if fd is none of the stack's)
   int close(int fd);
   int dup(int fd, int min_fd, bool cloexec);  // dup / F_DUPFD / F_DUPFD_CLOEXEC
   int dup3(int oldfd, int newfd, int flags, bool dup2_semantics);
@@ -184,6 +187,7 @@ class Stack {
 
   // stack_inherit.cpp
   void declare_accepting(Socket& s);
+  int to_kernel_v6only(int fd, Socket& s, Guard& g);
   int share_listener(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
   int claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
   void settle(Socket& s);  // no longer inherited: adopted or closed

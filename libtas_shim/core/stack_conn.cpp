@@ -32,7 +32,7 @@ int Stack::request(Socket& s, abi::AppRequest& req, abi::AppResponse& resp, Guar
 int Stack::bind(int fd, const struct sockaddr* addr, socklen_t len) {
   uint32_t ip = 0;
   uint16_t port = 0;
-  if (int rc = parse_sockaddr_in(addr, len, ip, port); rc < 0) return rc;
+  if (int rc = parse_sockaddr(family_of(fd), addr, len, ip, port, -EADDRNOTAVAIL); rc < 0) return rc;
   if (int rc = adopt(fd); rc < 0) return rc;
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);
@@ -136,7 +136,7 @@ int Stack::accept(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
   child->nonblocking = (flags & SOCK_NONBLOCK) != 0;
   install(nfd, child);
   inherit_keepalive(c, *s, *child);
-  fill_sockaddr_in(addr, len, child->remote_ip, child->remote_port);
+  fill_sockaddr(child->family, addr, len, child->remote_ip, child->remote_port);
   abi::AppRequest ack = make_request(abi::AppRequestKind::kAcceptAck);
   ack.id = s->listener_id;
   c.defer(ack);  // sent by the guard once the lock is dropped, before accept() returns
@@ -146,7 +146,7 @@ int Stack::accept(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
 int Stack::connect(int fd, const struct sockaddr* addr, socklen_t len) {
   uint32_t ip = 0;
   uint16_t port = 0;
-  if (int rc = parse_sockaddr_in(addr, len, ip, port); rc < 0) return rc;
+  if (int rc = parse_sockaddr(family_of(fd), addr, len, ip, port, -ENETUNREACH); rc < 0) return rc;
   if (int rc = adopt(fd); rc < 0) return rc;
   Guard g(*this);
   std::shared_ptr<Socket> s = lookup(fd);

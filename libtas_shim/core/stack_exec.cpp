@@ -40,6 +40,7 @@ bool exec_passable(const Socket& s) {
 
 ExecName name_of(const Socket& s) {
   ExecName n;
+  n.ipv6 = s.family == AF_INET6;
   // A listener may be bound to INADDR_ANY; a connection's local address is the stack's own.
   bool known = s.local_ip != 0 || s.state == SockState::kListening;
   n.local_ip = known ? s.local_ip : s.ctx->local_ip();
@@ -115,6 +116,7 @@ std::shared_ptr<Socket> socket_from_name(const ExecName& n, std::shared_ptr<Cont
   s->came_through_exec = true;
   s->by_tuple = true;
   s->exec_named = true;
+  s->family = n.ipv6 ? AF_INET6 : AF_INET;
   s->local_ip = n.local_ip;
   s->local_port = n.local_port;
   if (n.kind == ExecName::Kind::kListener) {

@@ -2,12 +2,14 @@
 // set are accepted and remembered, so getsockopt() reports back what was set; unknown ones fail
 // with ENOPROTOOPT as Linux does for options a protocol does not know.
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 #include "sockaddr.hpp"
 #include "stack.hpp"
@@ -132,7 +134,52 @@ int set_ip_level(Socket& s, int name, const void* val, socklen_t len) {
   return -ENOPROTOOPT;
 }
 
+// IPv6 options of a dual-stack socket: Linux applies them to IPv6 traffic only, so for the IPv4
+// this socket carries they are kept and read back, nothing more.
+int set_ipv6_level(Socket& s, int name, const void* val, socklen_t len) {
+  int v = 0;
+  switch (name) {
+    case IPV6_TCLASS:
+      if (int rc = read_int(val, len, v); rc < 0) return rc;
+      if (v < -1 || v > 255) return -EINVAL;
+      s.v6_tclass = v == -1 ? 0 : v;
+      return 0;
+    case IPV6_UNICAST_HOPS:
+      if (int rc = read_int(val, len, v); rc < 0) return rc;
+      if (v < -1 || v > 255) return -EINVAL;
+      s.v6_hops = v;
+      return 0;
+  }
+  return -ENOPROTOOPT;
+}
+
 }  // namespace
+
+// IPV6_V6ONLY on: the socket will carry IPv6 alone, which the stack does not serve. Before bind it
+// becomes a kernel socket under the same descriptor number (flags kept), with one line on stderr
+// saying so; afterwards Linux itself refuses the change (EINVAL).
+int Stack::to_kernel_v6only(int fd, Socket& s, Guard& g) {
+  (void)g;
+  if (s.state != SockState::kFresh || s.reserved || s.busy || s.fd_refs != 1 || s.inherited) return -EINVAL;
+  int flags = k_.fcntl(fd, F_GETFD);
+  int kfd = k_.socket(AF_INET6, SOCK_STREAM | (s.nonblocking ? SOCK_NONBLOCK : 0), IPPROTO_TCP);
+  if (kfd < 0) return -errno;
+  int one = 1;
+  if (k_.setsockopt(kfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 ||
+      k_.dup3(kfd, fd, (flags >= 0 && (flags & FD_CLOEXEC)) ? O_CLOEXEC : 0) < 0) {
+    int e = errno;
+    k_.close(kfd);
+    return -e;
+  }
+  k_.close(kfd);
+  std::shared_ptr<Socket> gone = fds_.take(fd);
+  if (gone && --gone->fd_refs == 0) release(*gone);
+  std::string line = "libtas_shim: socket " + std::to_string(fd) +
+                     " (AF_INET6) set IPV6_V6ONLY: it carries only IPv6, which the stack does not serve;"
+                     " handed to the kernel\n";
+  [[maybe_unused]] ssize_t r = k_.write(2, line.data(), line.size());
+  return 0;
+}
 
 int Stack::getsockname(int fd, struct sockaddr* addr, socklen_t* len) {
   if (addr == nullptr || len == nullptr) return -EFAULT;
@@ -141,7 +188,7 @@ int Stack::getsockname(int fd, struct sockaddr* addr, socklen_t* len) {
   if (!s) return -EBADF;
   uint32_t ip = s->local_ip;
   if (ip == 0 && s->state == SockState::kConnected) ip = s->ctx->local_ip();
-  return fill_sockaddr_in(addr, len, ip, s->local_port);
+  return fill_sockaddr(s->family, addr, len, ip, s->local_port);
 }
 
 int Stack::getpeername(int fd, struct sockaddr* addr, socklen_t* len) {
@@ -152,7 +199,7 @@ int Stack::getpeername(int fd, struct sockaddr* addr, socklen_t* len) {
   drain(*s->ctx);
   bool connected = s->state == SockState::kConnected || s->state == SockState::kClaiming;
   if (!connected || s->failed || s->closed_by_stack) return -ENOTCONN;
-  return fill_sockaddr_in(addr, len, s->remote_ip, s->remote_port);
+  return fill_sockaddr(s->family, addr, len, s->remote_ip, s->remote_port);
 }
 
 int Stack::setsockopt(int fd, int level, int name, const void* val, socklen_t len) {
@@ -166,6 +213,15 @@ int Stack::setsockopt(int fd, int level, int name, const void* val, socklen_t le
       return set_tcp_level(*s, name, val, len);
     case IPPROTO_IP:
       return set_ip_level(*s, name, val, len);
+    case IPPROTO_IPV6:
+      if (s->family != AF_INET6) return -ENOPROTOOPT;  // Linux: not an IPv6 socket
+      if (name == IPV6_V6ONLY) {
+        int v = 0;
+        if (int rc = read_int(val, len, v); rc < 0) return rc;
+        if (v == 0) return 0;
+        return to_kernel_v6only(fd, *s, g);
+      }
+      return set_ipv6_level(*s, name, val, len);
   }
   return -ENOPROTOOPT;
 }
@@ -184,7 +240,7 @@ int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
   if (level == SOL_SOCKET) {
     switch (name) {
       case SO_TYPE: return write_value(val, len, int{SOCK_STREAM});
-      case SO_DOMAIN: return write_value(val, len, int{AF_INET});
+      case SO_DOMAIN: return write_value(val, len, s->family);
       case SO_PROTOCOL: return write_value(val, len, int{IPPROTO_TCP});
       case SO_ACCEPTCONN: return write_value(val, len, int{s->state == SockState::kListening});
       case SO_ERROR: {
@@ -220,6 +276,12 @@ int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
     switch (name) {
       case IP_TOS: return write_value(val, len, s->opt.tos);
       case IP_TTL: return write_value(val, len, s->opt.ttl);
+    }
+  } else if (level == IPPROTO_IPV6 && s->family == AF_INET6) {
+    switch (name) {
+      case IPV6_V6ONLY: return write_value(val, len, int{0});  // set, it would be the kernel's socket
+      case IPV6_TCLASS: return write_value(val, len, s->v6_tclass);
+      case IPV6_UNICAST_HOPS: return write_value(val, len, s->v6_hops == -1 ? 64 : s->v6_hops);
     }
   }
   return -ENOPROTOOPT;

@@ -1,4 +1,5 @@
-// Interposed socket-setup calls: AF_INET stream sockets go to the stack, everything else to libc.
+// Interposed socket-setup calls: AF_INET and dual-stack AF_INET6 stream sockets go to the stack,
+// everything else to libc.
 #include <netinet/in.h>
 
 #include "shim.hpp"
@@ -7,16 +8,19 @@ using namespace virtuoso::shim;
 
 namespace {
 
+// AF_INET6 too: a dual-stack socket (IPV6_V6ONLY off, Linux's default) carries IPv4, which is the
+// stack's; one set to IPV6_V6ONLY before bind goes to the kernel (Stack::setsockopt).
 bool wants_stack(int domain, int type, int protocol) {
   int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-  return domain == AF_INET && base == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP);
+  return (domain == AF_INET || domain == AF_INET6) && base == SOCK_STREAM &&
+         (protocol == 0 || protocol == IPPROTO_TCP);
 }
 
 }  // namespace
 
 VIRTUOSO_EXPORT int socket(int domain, int type, int protocol) {
   if (!wants_stack(domain, type, protocol)) return real().socket(domain, type, protocol);
-  return to_libc(stack().socket(type));
+  return to_libc(stack().socket(type, domain));
 }
 
 VIRTUOSO_EXPORT int bind(int fd, const struct sockaddr* addr, socklen_t len) {
