@@ -97,6 +97,16 @@ inline Settings test_settings() {
 }
 
 // What a peer puts in one segment.
+// Short, exact retransmission timers: 1 s before the first RTT sample, 200 ms .. 1.6 s, 3 retries.
+inline Settings rto_settings() {
+  Settings s = test_settings();
+  s.initial_rto_ms = 1000;
+  s.min_rto_ms = 200;
+  s.max_rto_ms = 1600;
+  s.max_retries = 3;
+  return s;
+}
+
 struct PeerSeg {
   uint8_t flags = 0;
   uint32_t seq = 0;

@@ -180,6 +180,14 @@ vt_stop_watchdog() {
   VT_WATCHDOG_PID=
 }
 
+# nginx's temporary directories under $VT_TMP/nginx, as lines for an http {} block.
+vt_nginx_temp_paths() {
+  local kind
+  for kind in client_body proxy fastcgi uwsgi scgi; do
+    echo "  ${kind}_temp_path $VT_TMP/nginx/$kind;"
+  done
+}
+
 # Starts nginx under the shim with config $1 (error log in $VT_TMP/nginx/error.log) and waits
 # until its master logged $2 workers; the master ($VT_NGINX_MASTER) and the workers are
 # registered for cleanup.

@@ -26,11 +26,7 @@ http {
   log_format plain '\$pid \$status \$body_bytes_sent';
   sendfile on;
   keepalive_requests 100000;
-  client_body_temp_path $VT_TMP/nginx/body;
-  proxy_temp_path $VT_TMP/nginx/proxy;
-  fastcgi_temp_path $VT_TMP/nginx/fastcgi;
-  uwsgi_temp_path $VT_TMP/nginx/uwsgi;
-  scgi_temp_path $VT_TMP/nginx/scgi;
+$(vt_nginx_temp_paths)
   server {
     listen 8080;
     root $VT_TMP/www;

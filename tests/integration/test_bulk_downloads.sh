@@ -30,11 +30,7 @@ events { worker_connections 512; }
 http {
   sendfile on;
   send_timeout 10s;
-  client_body_temp_path $VT_TMP/nginx/body;
-  proxy_temp_path $VT_TMP/nginx/proxy;
-  fastcgi_temp_path $VT_TMP/nginx/fastcgi;
-  uwsgi_temp_path $VT_TMP/nginx/uwsgi;
-  scgi_temp_path $VT_TMP/nginx/scgi;
+$(vt_nginx_temp_paths)
   server { listen 8080; root $VT_TMP/www; access_log off; }
 }
 CONF

@@ -57,11 +57,7 @@ error_log $VT_TMP/nginx/error.log info;
 events { worker_connections 128; }
 http {
   sendfile on;
-  client_body_temp_path $VT_TMP/nginx/body;
-  proxy_temp_path $VT_TMP/nginx/proxy;
-  fastcgi_temp_path $VT_TMP/nginx/fastcgi;
-  uwsgi_temp_path $VT_TMP/nginx/uwsgi;
-  scgi_temp_path $VT_TMP/nginx/scgi;
+$(vt_nginx_temp_paths)
   server {
     listen [::]:8080 ipv6only=off;
     root $VT_TMP/www;

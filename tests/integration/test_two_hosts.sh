@@ -77,26 +77,14 @@ for host in a b; do
   for t in a b; do
     on_host "$host" "$t" vt_spawn_shim "$VT_TMP/echo-$host$t.out" python3 "$VT_PEERS/echo_server.py" --port 9000
     vt_wait_line "$VT_TMP/echo-$host$t.out" "listening" 20 "$VT_LAST_PID"
-    on_host "$host" "$t" vt_spawn_shim "$VT_TMP/hello-$host$t.out" python3 -c "
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', 9001)); s.listen(16); print('listening', flush=True)
-while True:
-    c, _ = s.accept(); c.sendall(b'host-$host tenant-$t'); c.close()"
+    on_host "$host" "$t" vt_spawn_shim "$VT_TMP/hello-$host$t.out" \
+      python3 "$VT_PEERS/hello.py" serve --port 9001 --text "host-$host tenant-$t"
     vt_wait_line "$VT_TMP/hello-$host$t.out" "listening" 20 "$VT_LAST_PID"
   done
 done
 
 hello() {  # from-host tenant to-address -> what the server said
-  on_host "$1" "$2" "$VT_BIN/virtuoso-run" -- python3 -c "
-import socket
-s = socket.create_connection(('$3', 9001), timeout=15)
-data = b''
-while True:
-    b = s.recv(100)
-    if not b: break
-    data += b
-print(data.decode())"
+  on_host "$1" "$2" "$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/hello.py" ask --host "$3" --port 9001
 }
 
 for t in a b; do

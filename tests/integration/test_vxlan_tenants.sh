@@ -45,25 +45,13 @@ for t in a b; do
   VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/echo-$t.out" \
     python3 "$VT_PEERS/echo_server.py" --port 9000
   vt_wait_line "$VT_TMP/echo-$t.out" "listening" 20 "$VT_LAST_PID"
-  VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/hello-$t.out" python3 -c "
-import socket
-s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('0.0.0.0', 9001)); s.listen(16); print('listening', flush=True)
-while True:
-    c, _ = s.accept(); c.sendall(b'tenant-$t'); c.close()"
+  VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/hello-$t.out" \
+    python3 "$VT_PEERS/hello.py" serve --port 9001 --text "tenant-$t"
   vt_wait_line "$VT_TMP/hello-$t.out" "listening" 20 "$VT_LAST_PID"
 done
 
 hello_from() {  # namespace -> what the server at SERVER_IP:9001 said
-  ip netns exec "$1" timeout 20 python3 -c "
-import socket
-s = socket.create_connection(('$SERVER_IP', 9001), timeout=15)
-data = b''
-while True:
-    b = s.recv(100)
-    if not b: break
-    data += b
-print(data.decode())"
+  ip netns exec "$1" timeout 20 python3 "$VT_PEERS/hello.py" ask --host "$SERVER_IP" --port 9001
 }
 
 for t in a b; do

@@ -11,14 +11,6 @@ using namespace virtuoso::slowpath;
 using namespace virtuoso::slowpath::testing;
 
 namespace {
-Settings rto_settings() {
-  Settings s = test_settings();
-  s.initial_rto_ms = 1000;
-  s.min_rto_ms = 200;
-  s.max_rto_ms = 1600;
-  s.max_retries = 3;
-  return s;
-}
 
 // Plays the fast path having sent `bytes` that are not acknowledged yet.
 void send_unacked(Harness& h, uint32_t flow, uint32_t bytes) { h.flow(flow).snd_nxt = h.flow(flow).snd_una + bytes; }

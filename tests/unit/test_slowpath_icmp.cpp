@@ -56,14 +56,6 @@ struct Sending {
   Quote quote(uint32_t seq) const { return Quote{80, 40000, seq}; }
 };
 
-Settings rto_settings() {
-  Settings s = test_settings();
-  s.initial_rto_ms = 1000;
-  s.min_rto_ms = 200;
-  s.max_rto_ms = 1600;
-  s.max_retries = 3;
-  return s;
-}
 
 }  // namespace
 
