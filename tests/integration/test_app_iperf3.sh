@@ -30,7 +30,7 @@ PY
 # 1. iperf3 server under the shim, Linux client sending, then receiving (-R).
 for mode in send reverse; do
   port=$((5201 + ${#mode}))
-  vt_spawn_shim "$VT_TMP/server-$mode.out" iperf3 -s -4 -p "$port" -1 --forceflush
+  vt_spawn_shim "$VT_TMP/server-$mode.out" iperf3 -s -p "$port" -1 --forceflush  # [::], dual stack
   srv=$VT_LAST_PID
   vt_wait_line "$VT_TMP/server-$mode.out" "Server listening" 30 "$srv"
   flag=()
