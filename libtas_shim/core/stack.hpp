@@ -187,7 +187,7 @@ class Stack {
 
   // stack_inherit.cpp
   void declare_accepting(Socket& s);
-  int to_kernel_v6only(int fd, Socket& s, Guard& g);
+  int to_kernel_v6only(int fd, Socket& s);  // under the stack lock
   int share_listener(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
   int claim(Guard& g, const std::shared_ptr<Socket>& s, const std::shared_ptr<Context>& own);
   void settle(Socket& s);  // no longer inherited: adopted or closed

@@ -158,8 +158,7 @@ int set_ipv6_level(Socket& s, int name, const void* val, socklen_t len) {
 // IPV6_V6ONLY on: the socket will carry IPv6 alone, which the stack does not serve. Before bind it
 // becomes a kernel socket under the same descriptor number (flags kept), with one line on stderr
 // saying so; afterwards Linux itself refuses the change (EINVAL).
-int Stack::to_kernel_v6only(int fd, Socket& s, Guard& g) {
-  (void)g;
+int Stack::to_kernel_v6only(int fd, Socket& s) {
   if (s.state != SockState::kFresh || s.reserved || s.busy || s.fd_refs != 1 || s.inherited) return -EINVAL;
   int flags = k_.fcntl(fd, F_GETFD);
   int kfd = k_.socket(AF_INET6, SOCK_STREAM | (s.nonblocking ? SOCK_NONBLOCK : 0), IPPROTO_TCP);
@@ -219,7 +218,7 @@ int Stack::setsockopt(int fd, int level, int name, const void* val, socklen_t le
         int v = 0;
         if (int rc = read_int(val, len, v); rc < 0) return rc;
         if (v == 0) return 0;
-        return to_kernel_v6only(fd, *s, g);
+        return to_kernel_v6only(fd, *s);
       }
       return set_ipv6_level(*s, name, val, len);
   }
