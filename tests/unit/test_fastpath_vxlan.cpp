@@ -54,6 +54,16 @@ std::vector<uint8_t> inner_segment(FastpathHarness& h, uint32_t seq, uint32_t ac
   return f;
 }
 
+// An inner IPv4 datagram of protocol `proto` (a sound header, checksum included) carrying `body`.
+std::vector<uint8_t> inner_datagram(FastpathHarness& h, uint8_t proto, const std::string& body) {
+  auto inner = inner_segment(h, 5000, 1000, kTcpAck, body);
+  inner[wire::kEthHeaderLen + 9] = proto;
+  wire::store_be16(&inner[wire::kEthHeaderLen + 10], 0);
+  wire::store_be16(&inner[wire::kEthHeaderLen + 10],
+                   wire::internet_checksum(&inner[wire::kEthHeaderLen], 20));
+  return inner;
+}
+
 // `inner` as VTEP `vtep` sends it to us inside VNI `vni` (no outer UDP checksum).
 std::vector<uint8_t> encapsulate(const std::vector<uint8_t>& inner, uint32_t vni,
                                  uint32_t vtep = kVtep) {
@@ -434,11 +444,7 @@ TEST_CASE("vxlan rx: inner IPv4 datagram that is not TCP -> drop_vxlan_inner",
           "[vxlan][fastpath]") {
   FastpathHarness h;
   establish_tunnelled(h);
-  auto inner = inner_segment(h, 5000, 1000, kTcpAck, "udp?");
-  inner[wire::kEthHeaderLen + 9] = wire::kIpProtoUdp;
-  wire::store_be16(&inner[wire::kEthHeaderLen + 10], 0);
-  wire::store_be16(&inner[wire::kEthHeaderLen + 10],
-                   wire::internet_checksum(&inner[wire::kEthHeaderLen], 20));
+  auto inner = inner_datagram(h, wire::kIpProtoUdp, "udp?");
   receive(h, encapsulate(inner, kVni));
   check_dropped_as(h, &abi::FpStats::drop_vxlan_inner);
 }
@@ -577,8 +583,7 @@ TEST_CASE("vxlan rx: inner ICMP on a tenant's VNI -> whole outer frame punted (t
           "[vxlan][fastpath]") {
   FastpathHarness h;
   establish_tunnelled(h);
-  auto inner = inner_segment(h, 5000, 1000, kTcpAck, "12345678");
-  inner[wire::kEthHeaderLen + 9] = wire::kIpProtoIcmp;
+  auto inner = inner_datagram(h, wire::kIpProtoIcmp, "12345678");
   auto f = encapsulate(inner, kVni);
   receive(h, f);
   check_punted_whole(h, f);
