@@ -20,8 +20,20 @@ vt_init() {
     echo "integration tests need root (namespaces, tap devices)" >&2
     exit 77
   fi
-  # One /24 and one set of names per test process, so leftovers of one run never collide with another.
+  # One /24 and one set of names per test process: an id no other test holds (a lock directory)
+  # and none of whose names still exist (the kernel destroys a deleted namespace's links later).
   VT_ID=$((($$ % 200) + 20))
+  local tries
+  for tries in $(seq 200); do
+    if mkdir "/tmp/virtuoso-test-id.$VT_ID" 2>/dev/null; then
+      if ! ip netns list | grep -q "^vt${VT_ID}[a-z]" && ! ip -o link show | grep -q ": vt${VT_ID}[a-z]"; then
+        break
+      fi
+      rmdir "/tmp/virtuoso-test-id.$VT_ID"
+    fi
+    VT_ID=$(((VT_ID - 20 + 1) % 200 + 20))
+  done
+  [ -d "/tmp/virtuoso-test-id.$VT_ID" ] || { echo "no free test id (/tmp/virtuoso-test-id.*)" >&2; exit 1; }
   VT_TMP=$(mktemp -d /tmp/virtuoso-test.XXXXXX)
   VT_NS=vt${VT_ID}peer
   VT_TAP=vt${VT_ID}tap    # the peer namespace's end of the port
@@ -51,6 +63,10 @@ vt_cleanup() {
       ip netns del "$ns"
     fi
   done
+  # Links of deleted namespaces go away asynchronously: the id is free once they have.
+  local wait_until=$((SECONDS + 10))
+  while ip -o link show | grep -q ": vt${VT_ID}[a-z]" && [ $SECONDS -lt $wait_until ]; do sleep 0.1; done
+  rmdir "/tmp/virtuoso-test-id.$VT_ID" 2>/dev/null
   if [ $rc -ne 0 ] && [ -f "$VT_TMP/daemon.err" ]; then
     echo "---- daemon log (last 40 lines) ----" >&2
     tail -n 40 "$VT_TMP/daemon.err" >&2
