@@ -20,6 +20,7 @@ KernelOps libc_kernel_ops() {
   k.ppoll = ::ppoll;
   k.epoll_ctl = ::epoll_ctl;
   k.epoll_pwait = ::epoll_pwait;
+  k.epoll_pwait2 = ::epoll_pwait2;
   k.socket = ::socket;
   k.connect = ::connect;
   k.bind = ::bind;

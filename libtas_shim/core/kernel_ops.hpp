@@ -17,6 +17,8 @@ struct KernelOps {
   int (*ppoll)(struct pollfd*, nfds_t, const struct timespec*, const sigset_t*) = nullptr;
   int (*epoll_ctl)(int, int, int, struct epoll_event*) = nullptr;
   int (*epoll_pwait)(int, struct epoll_event*, int, int, const sigset_t*) = nullptr;
+  // Null where libc lacks it: waits then round up to whole milliseconds with epoll_pwait.
+  int (*epoll_pwait2)(int, struct epoll_event*, int, const struct timespec*, const sigset_t*) = nullptr;
   int (*socket)(int, int, int) = nullptr;
   int (*connect)(int, const struct sockaddr*, socklen_t) = nullptr;
   int (*bind)(int, const struct sockaddr*, socklen_t) = nullptr;

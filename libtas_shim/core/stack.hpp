@@ -154,7 +154,8 @@ class Stack {
   // stack_poll.cpp / stack_epoll.cpp: readiness across stack sockets and kernel descriptors.
   int poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout, const sigset_t* mask);
   int epoll_ctl(int epfd, int op, int fd, struct epoll_event* ev);
-  int epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms, const sigset_t* mask);
+  // Waits until `dl` at the clock's resolution (epoll_pwait2), whatever call the app made.
+  int epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline& dl, const sigset_t* mask);
   // epoll_ctl of a kernel descriptor: the kernel does it; the shim remembers that this instance
   // has kernel descriptors, so waits that find stack sockets ready can skip the kernel otherwise.
   int epoll_ctl_kernel(int epfd, int op, int fd, struct epoll_event* ev);
@@ -238,6 +239,9 @@ class Stack {
   int epoll_quick(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int max);
   int epoll_kernel_now(Guard& g, EpollSet& set, Context* ctx, struct epoll_event* ev, int room);
   bool epoll_has_kernel_fds(int epfd) const;
+  // The kernel's wait on `epfd` until `dl`, or for at most cap_ns (< 0: no cap); -1 with errno.
+  int kernel_epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline& dl, int64_t cap_ns,
+                        const sigset_t* mask);
 
   KernelOps k_;
   StackConfig cfg_;

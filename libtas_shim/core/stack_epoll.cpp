@@ -13,11 +13,8 @@
 namespace virtuoso::shim {
 namespace {
 
-
 // Milliseconds for epoll_pwait, rounded up so a wait never ends before its deadline.
-int wait_ms(const Deadline& dl, int64_t cap_ns) {
-  struct timespec buf;
-  const struct timespec* ts = dl.remaining(buf, cap_ns);
+int wait_ms(const struct timespec* ts) {
   if (ts == nullptr) return -1;
   int64_t ms = (int64_t{ts->tv_sec} * 1000000000 + ts->tv_nsec + 999999) / 1000000;
   return static_cast<int>(std::min<int64_t>(ms, 1 << 30));
@@ -149,19 +146,26 @@ int Stack::epoll_quick(Guard& g, EpollSet& set, Context* ctx, struct epoll_event
   return ns + epoll_kernel_now(g, set, ctx, ev + ns, max - ns);
 }
 
-int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
+int Stack::kernel_epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline& dl,
+                             int64_t cap_ns, const sigset_t* mask) {
+  struct timespec buf;
+  const struct timespec* ts = dl.remaining(buf, cap_ns);
+  if (k_.epoll_pwait2 != nullptr) return k_.epoll_pwait2(epfd, ev, max, ts, mask);
+  return k_.epoll_pwait(epfd, ev, max, wait_ms(ts), mask);
+}
+
+int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline& dl,
                       const sigset_t* mask) {
   if (max <= 0) return -EINVAL;
   if (ev == nullptr) return -EFAULT;
   Guard g(*this);
-  Deadline dl = Deadline::after_ms(timeout_ms);
   int err = 0;
   std::shared_ptr<EpollSet> set = epoll_set_for(epfd, false, err);
   while (!set || set->empty()) {
     // No stack sockets in this set: the kernel alone. A stack socket added meanwhile kicks the
     // set (its kick is in the kernel instance); the kick is filtered out and we look again.
     g.unlock();
-    int r = k_.epoll_pwait(epfd, ev, max, wait_ms(dl, -1), mask);
+    int r = kernel_epoll_wait(epfd, ev, max, dl, -1, mask);
     int e = errno;
     g.lock();
     if (r < 0) return -e;
@@ -173,12 +177,12 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
   if (ctx && set->registered_ctx != ctx) register_shim_fds(*set, *ctx);
   if (ctx) drain(*ctx);
   int n = epoll_quick(g, *set, ctx, ev, max);
-  if (n > 0 || timeout_ms == 0) return n;
+  if (n > 0 || dl.expired()) return n;
   if (ctx == nullptr) {
     // No live context: stack sockets cannot change; wait for kernel descriptors only.
     for (;;) {
       g.unlock();
-      int r = k_.epoll_pwait(epfd, ev, max, wait_ms(dl, -1), mask);
+      int r = kernel_epoll_wait(epfd, ev, max, dl, -1, mask);
       int e = errno;
       g.lock();
       if (r < 0) return -e;
@@ -201,9 +205,9 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout_ms,
       scope.leave();
       return n + epoll_kernel_now(g, *set, ctx, ev + n, max - n);
     }
-    int ms = wait_ms(dl, sleep_cap_ns(*ctx, scope.sleeper()));
+    int64_t cap = sleep_cap_ns(*ctx, scope.sleeper());
     g.unlock();
-    int r = k_.epoll_pwait(epfd, ev, max, ms, mask);
+    int r = kernel_epoll_wait(epfd, ev, max, dl, cap, mask);
     int e = errno;
     g.lock();
     if (r < 0) {

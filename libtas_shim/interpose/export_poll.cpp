@@ -115,13 +115,13 @@ VIRTUOSO_EXPORT int epoll_pwait(int epfd, struct epoll_event* ev, int max, int t
                                 const sigset_t* mask) {
   Stack& st = stack();
   if (!st.has_epoll_sets()) return real().epoll_pwait(epfd, ev, max, timeout, mask);
-  return to_libc(st.epoll_wait(epfd, ev, max, timeout, mask));
+  return to_libc(st.epoll_wait(epfd, ev, max, Deadline::after_ms(timeout), mask));
 }
 
 VIRTUOSO_EXPORT int epoll_wait(int epfd, struct epoll_event* ev, int max, int timeout) {
   Stack& st = stack();
   if (!st.has_epoll_sets()) return real().epoll_wait(epfd, ev, max, timeout);
-  return to_libc(st.epoll_wait(epfd, ev, max, timeout, nullptr));
+  return to_libc(st.epoll_wait(epfd, ev, max, Deadline::after_ms(timeout), nullptr));
 }
 
 VIRTUOSO_EXPORT int epoll_pwait2(int epfd, struct epoll_event* ev, int max,
@@ -130,11 +130,9 @@ VIRTUOSO_EXPORT int epoll_pwait2(int epfd, struct epoll_event* ev, int max,
   if (!st.has_epoll_sets() && real().epoll_pwait2 != nullptr) {
     return real().epoll_pwait2(epfd, ev, max, ts, mask);
   }
-  int ms = -1;
-  if (ts != nullptr) {
-    // Rounded up to whole milliseconds: never returns before the requested time.
-    long long v = ts->tv_sec * 1000LL + (ts->tv_nsec + 999999) / 1000000;
-    ms = v > (1 << 30) ? (1 << 30) : static_cast<int>(v);
+  if (ts != nullptr && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)) {
+    errno = EINVAL;  // as the kernel answers
+    return -1;
   }
-  return to_libc(st.epoll_wait(epfd, ev, max, ms, mask));
+  return to_libc(st.epoll_wait(epfd, ev, max, Deadline::after(ts), mask));
 }

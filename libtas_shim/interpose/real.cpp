@@ -92,6 +92,7 @@ KernelOps real_kernel_ops() {
   k.ppoll = r.ppoll;
   k.epoll_ctl = r.epoll_ctl;
   k.epoll_pwait = r.epoll_pwait;
+  k.epoll_pwait2 = r.epoll_pwait2;
   k.socket = r.socket;
   k.connect = r.connect;
   k.bind = r.bind;

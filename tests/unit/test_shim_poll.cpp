@@ -162,15 +162,15 @@ TEST_CASE("shim_epoll_level_triggered_repeats_until_drained", "[shim][epoll]") {
   CHECK(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   CHECK(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -EEXIST);
   struct epoll_event out[4];
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   h.daemon.deliver(1, "abc");
   for (int round = 0; round < 3; ++round) {
-    REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+    REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
     CHECK(out[0].data.u64 == 42);
     CHECK(out[0].events == EPOLLIN);
   }
   CHECK(drain(h, fd) == "abc");
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }
@@ -184,17 +184,17 @@ TEST_CASE("shim_epoll_edge_triggered_reports_each_arrival_once", "[shim][epoll]"
   ev.data.fd = fd;
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   struct epoll_event out[4];
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
   CHECK(out[0].events == EPOLLOUT);  // writable at registration
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   h.daemon.deliver(1, "one");
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
   CHECK((out[0].events & EPOLLIN) != 0);
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);  // still readable: no new edge
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);  // still readable: no new edge
   h.daemon.deliver(1, "two");
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);  // more data: a new edge
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);  // more data: a new edge
   CHECK(drain(h, fd) == "onetwo");
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }
@@ -208,12 +208,12 @@ TEST_CASE("shim_epoll_oneshot_reports_once_until_rearmed", "[shim][epoll]") {
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   h.daemon.deliver(1, "x");
   struct epoll_event out[4];
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   h.daemon.deliver(1, "y");
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   CHECK(h.stack->epoll_ctl(ep, EPOLL_CTL_MOD, fd, &ev) == 0);
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
   CHECK(h.stack->epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr) == 0);
   CHECK(h.stack->epoll_ctl(ep, EPOLL_CTL_DEL, fd, nullptr) == -ENOENT);
   h.stack->close(fd);
@@ -233,10 +233,10 @@ TEST_CASE("shim_epoll_mixes_kernel_descriptors_and_hides_its_own", "[shim][epoll
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   // The registration itself kicked the set: that kick must not show up as an event.
   struct epoll_event out[8];
-  CHECK(h.stack->epoll_wait(ep, out, 8, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 8, Deadline::after_ms(0), nullptr) == 0);
   REQUIRE(::write(pipe.w, "k", 1) == 1);
   h.daemon.deliver(1, "s");
-  int n = h.stack->epoll_wait(ep, out, 8, 0, nullptr);
+  int n = h.stack->epoll_wait(ep, out, 8, Deadline::after_ms(0), nullptr);
   REQUIRE(n == 2);
   uint64_t seen = out[0].data.u64 | out[1].data.u64 << 8;
   CHECK((seen == (1 | 2 << 8) || seen == (2 | 1 << 8)));
@@ -260,7 +260,7 @@ TEST_CASE("shim_epoll_wait_sleeps_until_stack_event", "[shim][epoll]") {
     h.daemon.deliver(1, "wake");
   });
   struct epoll_event out[4];
-  int n = h.stack->epoll_wait(ep, out, 4, -1, nullptr);
+  int n = h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(-1), nullptr);
   fast_path.join();
   REQUIRE(n == 1);
   CHECK(out[0].data.u64 == 2);
@@ -276,10 +276,10 @@ TEST_CASE("shim_epoll_registration_goes_away_with_the_last_close", "[shim][epoll
   ev.events = EPOLLIN | EPOLLOUT;
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   struct epoll_event out[4];
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
   CHECK(out[0].events == (EPOLLOUT | EPOLLHUP));  // an unconnected socket, as Linux reports it
   h.stack->close(fd);
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   CHECK(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, 100000, &ev) == -EBADF);
   h.stack->epoll_closing(ep);
 }
@@ -292,11 +292,11 @@ TEST_CASE("shim_epoll_reports_after_arx_overflow_rescan", "[shim][epoll]") {
   ev.events = EPOLLIN | EPOLLET;
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   struct epoll_event out[4];
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   // Bytes arrive, but the event was lost to a full arx queue: only the overflow flag says so.
   h.daemon.slot(1).rx_head = 5;
   h.daemon.header().arx_overflow = 1;
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
   CHECK(h.daemon.header().arx_overflow == 0);
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
@@ -317,7 +317,7 @@ TEST_CASE("shim_epoll_wait_sees_a_stack_socket_added_while_it_waits", "[shim][ep
   std::atomic<bool> waiting{false};
   std::thread waiter([&] {
     waiting = true;
-    n = h.stack->epoll_wait(ep, out, 4, 5000, nullptr);  // only the pipe in the set for now
+    n = h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(5000), nullptr);  // only the pipe in the set for now
   });
   while (!waiting) std::this_thread::yield();
   ev.data.u64 = 2;
@@ -337,18 +337,18 @@ TEST_CASE("shim_epoll_edge_triggered_out_fires_again_only_after_the_ring_was_ful
   ev.events = EPOLLOUT | EPOLLET;
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   struct epoll_event out[4];
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
   std::string small(100, 's');
   struct iovec iov = {small.data(), small.size()};
   REQUIRE(h.stack->send(fd, &iov, 1, 0) == 100);
   h.daemon.take_tx(1);  // acknowledged: room was never short, so no new edge
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   std::string big(5000, 'b');
   iov = {big.data(), big.size()};
   REQUIRE(h.stack->send(fd, &iov, 1, 0) == 4096);  // the ring filled up
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);
   h.daemon.take_tx(1);
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
   CHECK(out[0].events == EPOLLOUT);
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
@@ -366,7 +366,7 @@ TEST_CASE("shim_epoll_edge_triggered_out_fires_when_space_is_seen_before_its_eve
   ev.events = EPOLLOUT | EPOLLET;
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   struct epoll_event out[4];
-  REQUIRE(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 1);  // writable at registration
+  REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);  // writable at registration
   std::string small(100, 's');
   struct iovec iov = {small.data(), small.size()};
   REQUIRE(h.stack->send(fd, &iov, 1, 0) == 100);
@@ -376,12 +376,12 @@ TEST_CASE("shim_epoll_edge_triggered_out_fires_when_space_is_seen_before_its_eve
   REQUIRE(h.stack->send(fd, &iov, 1, MSG_DONTWAIT) == 4096);  // drains it, then fills the ring
   REQUIRE(h.stack->send(fd, &iov, 1, MSG_DONTWAIT) == -EAGAIN);
   h.daemon.take_tx(1, false);  // freed; announced after the app looked
-  int reported = h.stack->epoll_wait(ep, out, 4, 0, nullptr);
+  int reported = h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr);
   h.daemon.app_event(1, abi::AppEventKind::kTxSpace);
-  reported += h.stack->epoll_wait(ep, out, 4, 0, nullptr);
+  reported += h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr);
   CHECK(reported == 1);
   CHECK(out[0].events == EPOLLOUT);
-  CHECK(h.stack->epoll_wait(ep, out, 4, 0, nullptr) == 0);  // one edge, not one per look
+  CHECK(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 0);  // one edge, not one per look
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }

@@ -83,7 +83,7 @@ TEST_CASE("shim_one_thread_in_epoll_one_in_recv_both_served", "[shim][threads]")
     std::thread ta([&] { recv_some(h, a, ga); });
     std::thread tb([&] {
       struct epoll_event out[2];
-      nb = h.stack->epoll_wait(ep, out, 2, -1, nullptr);
+      nb = h.stack->epoll_wait(ep, out, 2, Deadline::after_ms(-1), nullptr);
     });
     h.wait_app_sleeping();
     h.daemon.deliver(1, "a");
