@@ -1,6 +1,7 @@
 // Blocking without spinning forever and without lost wake-ups: deadlines, the spin-then-sleep loop,
 // the kick descriptor pool, and the requests a call leaves for after it drops the lock.
 #include <errno.h>
+#include <sched.h>
 #include <sys/eventfd.h>
 
 #include <algorithm>
@@ -150,7 +151,9 @@ bool Stack::spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready)
   Deadline spin_end = deadline_in_ns(int64_t{cfg_.poll_us} * 1000);
   while (!spin_end.expired() && !dl.expired()) {
     g.unlock();
-    for (int i = 0; i < 64; ++i) cpu_relax();
+    // Yield rather than pause: a thread of this core that has work (the peer app on a shared
+    // core) runs now, and the spin costs nobody time; with no one else runnable, it polls on.
+    sched_yield();
     g.lock();
     drain(ctx);
     if (ready() || ctx.dead()) return true;
