@@ -2,6 +2,7 @@
 #include "client_thread.hpp"
 
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -19,16 +20,15 @@ namespace virtuoso::bench {
 namespace {
 constexpr int kMaxEvents = 256;
 constexpr uint64_t kCheckEveryNs = 100'000'000;
-constexpr uint64_t kMs = 1'000'000;
 
-// epoll's timeout is in milliseconds and may overshoot by a fraction of one; within ~1 ms of the
-// next scheduled request we poll instead, so the open-loop schedule is kept to microseconds.
-int wait_timeout_ms(uint64_t due, uint64_t now) {
-  if (due == std::numeric_limits<uint64_t>::max()) return int(kCheckEveryNs / kMs);
-  if (due <= now) return 0;
-  uint64_t delta = due - now;
-  if (delta < kMs + kMs / 10) return 0;
-  return int(std::min<uint64_t>(delta / kMs - (delta >= 2 * kMs ? 1 : 0), kCheckEveryNs / kMs));
+// How long to wait for events: until the next scheduled request, at nanosecond resolution
+// (epoll_pwait2), so the open-loop client sleeps between requests instead of polling. A client
+// that polls would take the core from a server sharing it, and measure the scheduler instead.
+timespec wait_timeout(uint64_t due, uint64_t now) {
+  uint64_t delta = due == std::numeric_limits<uint64_t>::max() ? kCheckEveryNs
+                   : due <= now                                ? 0
+                                                               : std::min(due - now, kCheckEveryNs);
+  return timespec{time_t(delta / 1'000'000'000), long(delta % 1'000'000'000)};
 }
 }  // namespace
 
@@ -94,8 +94,9 @@ void ClientThread::drive(std::vector<Conn>& conns) {
   ctx_.now = now_ns();
   for (auto& c : conns) c.begin(ctx_);
   epoll_event events[kMaxEvents];
-  uint64_t next_check = ctx_.now + kCheckEveryNs;
   const bool scheduled = cfg_.mode() == ClientMode::kOpenLoop;
+  if (scheduled) prctl(PR_SET_TIMERSLACK, 1UL);  // wake at the due time, not up to 50 us after
+  uint64_t next_check = ctx_.now + kCheckEveryNs;
   while (ctx_.finished < conns.size()) {
     ctx_.now = now_ns();
     uint64_t due = std::numeric_limits<uint64_t>::max();
@@ -106,7 +107,8 @@ void ClientThread::drive(std::vector<Conn>& conns) {
       }
       if (ctx_.finished == conns.size()) break;
     }
-    int n = epoll_wait(ctx_.epfd, events, kMaxEvents, wait_timeout_ms(due, ctx_.now));
+    timespec timeout = wait_timeout(due, ctx_.now);
+    int n = epoll_pwait2(ctx_.epfd, events, kMaxEvents, &timeout, nullptr);
     if (n < 0 && errno != EINTR) {
       ctx_.error(ErrorKind::kIo, conn_ids_.front(), "epoll_wait: " + errno_text(errno));
       return;
