@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/net.hpp"
+#include "server_modes.hpp"
 #include "server_worker.hpp"
 
 using namespace virtuoso::bench;
@@ -29,6 +30,8 @@ struct ServerConfig {
   std::string bind = "0.0.0.0";
   uint16_t port = 7007;
   unsigned threads = 1;
+  bool blocking = false;      // a thread per connection, blocking calls
+  bool shared_epoll = false;  // --threads workers on one epoll set
   EchoWorkerOptions worker;
 };
 
@@ -39,6 +42,12 @@ int parse_args(int argc, char** argv, ServerConfig& cfg) {
   app.add_option("--threads", cfg.threads, "worker threads, each with its own epoll set")
       ->check(CLI::Range(1u, 256u))
       ->capture_default_str();
+  auto* blocking = app.add_flag("--blocking", cfg.blocking,
+                                "a thread per connection with blocking accept, recv and send (echo only)");
+  app.add_flag("--shared-epoll", cfg.shared_epoll,
+               "the --threads workers share one epoll set, each ready connection armed EPOLLONESHOT "
+               "for one of them (echo only)")
+      ->excludes(blocking);
   app.add_option("--bind", cfg.bind, "IPv4 address to listen on")->capture_default_str();
   app.add_option("--work-ns", cfg.worker.work_ns, "busy-wait this many ns per request (simulated work)")
       ->capture_default_str();
@@ -47,7 +56,9 @@ int parse_args(int argc, char** argv, ServerConfig& cfg) {
       ->capture_default_str();
   auto* sink = app.add_flag("--sink", cfg.worker.sink,
                             "one-way bulk: read and discard everything, never write; close on the "
-                            "peer's FIN (for echo-client --bulk BYTES --one-way)");
+                            "peer's FIN (for echo-client --bulk BYTES --one-way)")
+                   ->excludes("--blocking")
+                   ->excludes("--shared-epoll");
   app.add_flag("--verify-pattern", cfg.worker.verify_pattern,
                "with --sink: check every connection's bytes against the one-way pattern; report "
                "mismatches per connection and exit 1 at the stop if any were seen")
@@ -90,6 +101,26 @@ int make_listener(const ServerConfig& cfg, sockaddr_in& bound) {
   return fd;
 }
 
+// --blocking or --shared-epoll: serves until stopped, then reports.
+int run_mode(const ServerConfig& cfg, int lfd, const sockaddr_in& bound) {
+  std::printf("echo-server: listening on %s (%s)\n", to_string(bound).c_str(),
+              cfg.blocking ? "a thread per connection, blocking" : "threads sharing one epoll set");
+  std::fflush(stdout);
+  ModeStats stats;
+  if (cfg.blocking) {
+    run_blocking(lfd, g_stop, stats);
+  } else {
+    run_shared_epoll(lfd, cfg.threads, g_stop, stats);
+  }
+  ::close(lfd);
+  std::fprintf(stderr,
+               "echo-server: stopped: %llu connections, %llu bytes echoed, %llu reset, at most %u "
+               "threads in socket calls at once\n",
+               (unsigned long long)stats.accepted.load(), (unsigned long long)stats.bytes.load(),
+               (unsigned long long)stats.resets.load(), stats.most_in_call.load());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -105,6 +136,8 @@ int main(int argc, char** argv) {
   sockaddr_in bound{};
   int lfd = make_listener(cfg, bound);
   if (lfd < 0) return 1;
+
+  if (cfg.blocking || cfg.shared_epoll) return run_mode(cfg, lfd, bound);
 
   std::vector<std::unique_ptr<EchoWorker>> workers;
   for (unsigned i = 0; i < cfg.threads; ++i) {
