@@ -443,7 +443,12 @@ void Context::rescan_all() {
   }
 }
 
-void Context::touch(Socket& s) { touch_watchers(s); }
+void Context::touch(Socket& s) {
+  touch_watchers(s);
+  if (hub_.idle()) return;
+  hub_.note(&s);
+  for (const EpollWatch& w : s.watches) hub_.note(w.set);
+}
 
 std::vector<int> Context::abandon() {
   std::vector<int> closed;

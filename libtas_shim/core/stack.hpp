@@ -33,7 +33,8 @@
 namespace virtuoso::shim {
 
 struct StackConfig {
-  uint32_t poll_us = 20;  // how long a blocking call re-checks before it sleeps
+  // How long a blocking call re-checks (yielding the core between checks) before it sleeps.
+  uint32_t poll_us = 50;
 };
 
 // Attaches to the daemon: 0 and a context, or -errno (the reason was already reported).
@@ -179,7 +180,8 @@ class Stack {
   // Re-checks `ready` for up to poll_us (lock dropped between checks); true if it became ready.
   bool spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready);
   // Waits until `ready` (checked with the lock held, after draining): 0, -ETIMEDOUT or -EINTR.
-  int block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready);
+  // `watch`: the sockets `ready` depends on (only their changes wake the call); empty: any.
+  int block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready, Watch watch = {});
   int take_kick();
   void put_kick(int fd);
   void send_deferred(const std::shared_ptr<Context>& ctx, std::vector<Context::Deferred>& list);
@@ -295,8 +297,9 @@ class SleepScope {
   ~SleepScope();
   SleepScope(const SleepScope&) = delete;
   SleepScope& operator=(const SleepScope&) = delete;
-  // `edge`: an epoll set's kick fd (shared, never reset, not pooled).
-  void enter(int kick_fd, bool edge);
+  // `edge`: an epoll set's kick fd (shared, never reset, not pooled). `watch`: the sockets or
+  // epoll set whose changes are to wake this sleeper; empty: any change (WakeHub::note).
+  void enter(int kick_fd, bool edge, Watch watch = {});
   void leave();
   Sleeper& sleeper() { return sleeper_; }
 

@@ -123,9 +123,10 @@ int Stack::accept(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
     if (c.dead()) return -ENETDOWN;
     if (!s->accept_queue.empty()) break;
     if (s->nonblocking) return -EAGAIN;
-    int w = block(g, c, dl, [&] {
-      return !s->accept_queue.empty() || s->state != SockState::kListening || s->released;
-    });
+    int w = block(
+        g, c, dl,
+        [&] { return !s->accept_queue.empty() || s->state != SockState::kListening || s->released; },
+        Watch{s.get()});
     if (w == -ETIMEDOUT) return -EAGAIN;
     if (w < 0) return w;
   }
@@ -221,7 +222,7 @@ int Stack::connect_wait(Guard& g, const std::shared_ptr<Socket>& s) {
       s->so_error = 0;
       return -(e != 0 ? e : ECONNABORTED);
     }
-    int w = block(g, c, dl, [&] { return s->state != SockState::kConnecting || s->released; });
+    int w = block(g, c, dl, [&] { return s->state != SockState::kConnecting || s->released; }, Watch{s.get()});
     if (w == -ETIMEDOUT) return -EINPROGRESS;
     if (w < 0) return w;
   }

@@ -197,7 +197,7 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline&
     if (n > 0) return n;
   }
   SleepScope scope(*this, *ctx);
-  scope.enter(set->kick_fd(), true);
+  scope.enter(set->kick_fd(), true, Watch{set.get()});
   for (;;) {
     drain(*ctx, &scope.sleeper());
     n = set->collect(ev, max);

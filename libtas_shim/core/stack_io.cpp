@@ -100,7 +100,7 @@ ssize_t Stack::send_once(int fd, IovCursor& cur, int flags) {
       if (s->released) return true;
       if (s->state == SockState::kConnecting) return false;
       return (poll_mask(*s) & (EPOLLOUT | EPOLLERR | EPOLLHUP)) != 0;
-    });
+    }, Watch{s.get()});
     if (w == -ETIMEDOUT) return sent > 0 ? sent : -EAGAIN;
     if (w < 0) return sent > 0 ? sent : w;
   }
@@ -198,7 +198,7 @@ ssize_t Stack::recv_once(int fd, IovCursor& cur, int flags, ssize_t total) {
       if (s->released) return true;
       if (s->state == SockState::kConnecting) return false;
       return (poll_mask(*s) & (EPOLLIN | EPOLLERR | EPOLLHUP | EPOLLRDHUP)) != 0;
-    });
+    }, Watch{s.get()});
     if (w == -ETIMEDOUT) return got > 0 ? got : -EAGAIN;
     if (w < 0) return got > 0 ? got : w;
   }

@@ -38,12 +38,15 @@ class PollCall {
       // Only a live context can wake us; sockets of a dead one are always ready.
       if (!s->inherited && !s->ctx->dead()) ctx_ = s->ctx.get();
       if (fds_[i].events & POLLIN) st_.declare_accepting(*s);
+      watched_.push_back(s.get());
       socks_.emplace_back(i, std::move(s));
       kfds_[i].fd = -1;  // the kernel ignores negative descriptors and reports nothing for them
     }
     return !socks_.empty();
   }
   Context* ctx() const { return ctx_; }
+  // The stack sockets of the call: only their changes wake it.
+  Watch watch() const { return Watch{nullptr, &watched_}; }
   bool only_stack() const { return kernel_entries_ == 0; }
 
   // Stack sockets' revents into the caller's array; how many are ready.
@@ -74,7 +77,7 @@ class PollCall {
   int sleep(const Deadline& dl, const sigset_t* mask) {
     Context& ctx = *ctx_;
     SleepScope scope(st_, ctx);
-    scope.enter(st_.take_kick(), false);
+    scope.enter(st_.take_kick(), false, watch());
     for (;;) {
       st_.drain(ctx, &scope.sleeper());
       int ready = eval();
@@ -123,6 +126,7 @@ class PollCall {
   nfds_t n_;
   std::vector<struct pollfd> kfds_;  // the caller's entries with stack sockets hidden, + ours
   std::vector<std::pair<nfds_t, std::shared_ptr<Socket>>> socks_;
+  std::vector<const void*> watched_;
   size_t kernel_entries_ = 0;
   Context* ctx_ = nullptr;
 };
@@ -148,7 +152,7 @@ int Stack::poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
   if (ctx == nullptr) return call.kernel_only(timeout, mask);
   Deadline dl = Deadline::after(timeout);
   if (call.only_stack() && mask == nullptr) {
-    int w = block(g, *ctx, dl, [&] { return call.eval() > 0; });
+    int w = block(g, *ctx, dl, [&] { return call.eval() > 0; }, call.watch());
     return w == -EINTR ? w : call.eval();
   }
   // The kernel descriptors are not looked at while spinning: at most poll_us of extra delay.

@@ -104,7 +104,10 @@ void Stack::drain(Context& ctx, const Sleeper* self) {
   bool changed = ctx.drain();
   // Connections taken from us (kTaken) are claimed back on use, as inherited ones are.
   if (uint32_t n = ctx.take_newly_taken(); n != 0) to_adopt_.fetch_add(n, std::memory_order_relaxed);
-  if (changed && !ctx.hub().idle()) ctx.hub().kick_all(self);
+  if (ctx.hub().idle()) return;
+  // Only the sleepers whose socket or epoll set changed; a change no socket was noted for (none
+  // is known) wakes them all to look.
+  if (!ctx.hub().kick_due(self) && changed) ctx.hub().kick_all(self);
 }
 
 void Stack::notify(Socket& s) {
@@ -132,9 +135,10 @@ void Stack::put_kick(int fd) {
 
 SleepScope::~SleepScope() { leave(); }
 
-void SleepScope::enter(int kick_fd, bool edge) {
+void SleepScope::enter(int kick_fd, bool edge, Watch watch) {
   sleeper_.kick_fd = kick_fd;
   sleeper_.kick_is_edge = edge;
+  sleeper_.watch = watch;
   ctx_.hub().enter(sleeper_);
   entered_ = true;
 }
@@ -161,12 +165,12 @@ bool Stack::spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready)
   return false;
 }
 
-int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready) {
+int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready, Watch watch) {
   if (spin(g, ctx, dl, ready)) return 0;
   SleepScope scope(*this, ctx);
   // A pooled kick descriptor belongs to this call only; the scope returns it.
   int kick = take_kick();
-  scope.enter(kick, false);
+  scope.enter(kick, false, watch);
   std::vector<struct pollfd> fds;
   SignalCounts sig_before = signal_counts();
   for (;;) {

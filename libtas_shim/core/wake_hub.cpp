@@ -42,6 +42,24 @@ void WakeHub::kick_all(const Sleeper* except) {
   }
 }
 
+void WakeHub::note(const void* what) {
+  noted_ = true;
+  for (Sleeper* s : sleepers_) {
+    if (s->watch.covers(what)) s->due = true;
+  }
+}
+
+bool WakeHub::kick_due(const Sleeper* except) {
+  bool noted = noted_;
+  noted_ = false;
+  for (Sleeper* s : sleepers_) {
+    if (!s->due) continue;
+    s->due = false;
+    if (s != except) ring_eventfd(k_, s->kick_fd);
+  }
+  return noted;
+}
+
 size_t WakeHub::append_wait_fds(const Sleeper& s, std::vector<struct pollfd>& out) const {
   size_t before = out.size();
   out.push_back({s.kick_fd, POLLIN, 0});

@@ -2,13 +2,16 @@
 //
 // At most one sleeper, the leader, waits on the doorbell eventfd (and on the daemon's socket, to
 // notice it going away) and is the only thread that resets it. Every sleeper also waits on its
-// own kick fd. Whoever drains events while others sleep kicks them all, so a wake-up consumed by
-// the leader is passed on. A sleeper registers (which sets app_sleeping for the daemon), drains and
+// own kick fd. Whoever drains events kicks the sleepers those events concern: a sleeper names what
+// it waits on (one socket, one epoll set, or anything), and only a change to that wakes it, so
+// threads blocked on their own sockets do not wake each other. A wake-up consumed by the leader
+// is passed on the same way. A sleeper registers (which sets app_sleeping for the daemon), drains and
 // re-checks, and only then waits: an event either lands before that re-check or rings the doorbell.
 // All methods need the stack lock.
 #pragma once
 #include <poll.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "kernel_ops.hpp"
@@ -16,10 +19,24 @@
 
 namespace virtuoso::shim {
 
+// What a sleeper waits on: one socket or epoll set, the sockets of a poll() call, or (neither
+// given) any change at all.
+struct Watch {
+  const void* one = nullptr;
+  const std::vector<const void*>* many = nullptr;
+  bool covers(const void* what) const {
+    if (one == nullptr && many == nullptr) return true;
+    if (one == what) return true;
+    return many != nullptr && std::find(many->begin(), many->end(), what) != many->end();
+  }
+};
+
 struct Sleeper {
   int kick_fd = -1;
   bool kick_is_edge = false;  // an epoll set's kick fd: registered edge-triggered, never reset
   bool leader = false;
+  Watch watch;
+  bool due = false;  // something it waits on changed since it was last kicked
 };
 
 class WakeHub {
@@ -32,6 +49,11 @@ class WakeHub {
   void leave(Sleeper& s);
   // Wakes every sleeper but `except` (which may be null) so it re-checks its condition.
   void kick_all(const Sleeper* except);
+  // `what` (a socket or an epoll set) changed: the sleepers waiting on it, or on any change,
+  // are due a kick.
+  void note(const void* what);
+  // Kicks the sleepers due one but `except`; true if note() was called since the last time.
+  bool kick_due(const Sleeper* except);
   bool idle() const { return sleepers_.empty(); }
   // After fork(): the sleepers were threads of the parent; forget them without kicking.
   void forget_all() {
@@ -59,6 +81,7 @@ class WakeHub {
   int hangup_fd_;
   std::vector<Sleeper*> sleepers_;
   Sleeper* leader_ = nullptr;
+  bool noted_ = false;
 };
 
 }  // namespace virtuoso::shim
