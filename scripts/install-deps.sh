@@ -11,11 +11,11 @@ readonly PACKAGES=(
   catch2 libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   iproute2 ethtool python3 netcat-openbsd procps iputils-ping
   # unmodified Debian programs the shim is tested with (tests/integration/test_app_*.sh, bench/apps)
-  redis-server redis-tools nginx-light wrk iperf3 curl socat
+  redis-server redis-tools nginx-light wrk iperf3 curl socat memcached
 )
 
 # Services these packages ship (the tests start their own instances with their own configs).
-readonly SERVICES=(redis-server nginx iperf3)
+readonly SERVICES=(redis-server nginx iperf3 memcached)
 
 die() {
   echo "install-deps: $*" >&2

@@ -17,10 +17,11 @@ std::atomic<Stack*> g_stack{nullptr};
 
 uint32_t poll_us_from_env() {
   const char* v = getenv("VIRTUOSO_POLL_US");
-  if (v == nullptr || *v == '\0') return 20;
+  const uint32_t fallback = StackConfig{}.poll_us;
+  if (v == nullptr || *v == '\0') return fallback;
   char* end = nullptr;
   unsigned long n = strtoul(v, &end, 10);
-  if (*end != '\0' || n > 1000000) return 20;  // unparsable or absurd: keep the default
+  if (*end != '\0' || n > 1000000) return fallback;  // unparsable or absurd: keep the default
   return static_cast<uint32_t>(n);
 }
 
