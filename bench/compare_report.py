@@ -5,7 +5,8 @@ Ratios are Virtuoso against each Linux variant measured in the same run: through
 virtuoso / linux (above 1: Virtuoso faster), latency as linux / virtuoso (above 1: Virtuoso lower).
 
 For Virtuoso runs, a second table: the fast path's TSC cycles per request and per segment, from
-its counters read before and after the measured window (<workload>.virtuoso.fp-{before,after}.json).
+its counters read before and after the measured window (<workload>.virtuoso.fp-{before,after}.json),
+and the shim's cycles per send and per recv over the same window (both apps' calls).
 """
 import json
 import pathlib
@@ -85,7 +86,15 @@ def fastpath_cycles(out, result):
         else:
             requests = client.get("requests", 0)
     tx_segments = count["tx_data_segments"] + count["tx_pure_acks"]
+    sa, sb = a.get("shim"), b.get("shim")
+    shim = None
+    if sa is not None and sb is not None:
+        sends, recvs = sb["sends"] - sa["sends"], sb["recvs"] - sa["recvs"]
+        shim = {"sends": sends, "recvs": recvs,
+                "cycles_per_send": (sb["send_cycles"] - sa["send_cycles"]) / sends if sends > 0 else None,
+                "cycles_per_recv": (sb["recv_cycles"] - sa["recv_cycles"]) / recvs if recvs > 0 else None}
     return {
+        "shim": shim,
         "tsc_hz": hz,
         "window_s": round(seconds, 3),
         "cycles": d,
@@ -101,8 +110,8 @@ def fastpath_cycles(out, result):
 
 def cycles_table(out, summary):
     header = ("| workload | fp cycles/request | fp cycles/rx segment | fp cycles/tx segment | fp busy share "
-              "| rx segments | tx segments | TSC GHz |")
-    lines = [header, "|" + "---|" * 8]
+              "| rx segments | tx segments | shim cycles/send | shim cycles/recv | TSC GHz |")
+    lines = [header, "|" + "---|" * 10]
     for w in METRICS:
         c = fastpath_cycles(out, w)
         if c is None:
@@ -115,6 +124,8 @@ def cycles_table(out, summary):
                      f"| {cell(c['cycles_per_tx_segment'])} | {cell(c['busy_share'], lambda x: f'{x:.0%}')} "
                      f"| {c['counts']['rx_segments']:,} "
                      f"| {c['counts']['tx_data_segments'] + c['counts']['tx_pure_acks']:,} "
+                     f"| {cell((c['shim'] or {}).get('cycles_per_send'))} "
+                     f"| {cell((c['shim'] or {}).get('cycles_per_recv'))} "
                      f"| {cell(c['tsc_hz'], lambda x: f'{x / 1e9:.3f}')} |")
     return "\n".join(lines) if len(lines) > 2 else ""
 

@@ -22,6 +22,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "call_cycles.hpp"
 #include "context.hpp"
 #include "epoll_set.hpp"
 #include "fd_table.hpp"
@@ -34,7 +35,7 @@ namespace virtuoso::shim {
 
 struct StackConfig {
   // How long a blocking call re-checks (yielding the core between checks) before it sleeps.
-  uint32_t poll_us = 50;
+  uint32_t poll_us = 20;
 };
 
 // Attaches to the daemon: 0 and a context, or -errno (the reason was already reported).
@@ -229,8 +230,10 @@ class Stack {
   ssize_t try_send(Socket& s, IovCursor& cur);
   ssize_t try_recv(Socket& s, IovCursor& cur, int flags);
   // One attempt of send/recv/shutdown: kClaimAgain if the connection was taken meanwhile.
-  ssize_t send_once(int fd, IovCursor& cur, int flags);
-  ssize_t recv_once(int fd, IovCursor& cur, int flags, ssize_t total);
+  ssize_t send_once(Guard& g, int fd, IovCursor& cur, int flags);
+  ssize_t recv_once(Guard& g, int fd, IovCursor& cur, int flags, ssize_t total);
+  // Adds one send or recv on `fd` and its cycles to the context's counters (stack lock held).
+  void count_io(int fd, bool send, const CallSpan& span);
   int shutdown_once(int fd, bool rd, bool wr);
 
   // stack_epoll.cpp

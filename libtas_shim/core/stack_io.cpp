@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "call_cycles.hpp"
 #include "readiness.hpp"
 #include "shared_slot.hpp"
 #include "stack.hpp"
@@ -72,11 +73,27 @@ ssize_t Stack::send(int fd, const struct iovec* iov, int iovcnt, int flags) {
   if (total < 0) return total;
   if (flags & MSG_OOB) return -EOPNOTSUPP;
   IovCursor cur(iov, iovcnt);
-  return claiming(fd, [&] { return send_once(fd, cur, flags); });
+  CallSpan span;
+  return claiming(fd, [&] {
+    Guard g(*this);
+    ssize_t r = send_once(g, fd, cur, flags);
+    if (r != kClaimAgain) count_io(fd, true, span);
+    return r;
+  });
 }
 
-ssize_t Stack::send_once(int fd, IovCursor& cur, int flags) {
-  Guard g(*this);
+void Stack::count_io(int fd, bool send, const CallSpan& span) {
+  std::shared_ptr<Socket> s = lookup(fd);
+  if (!s || !s->ctx || s->ctx->dead()) return;
+  abi::AppCallCounters& c = s->ctx->view().header()->calls;
+  if (send) {
+    count_call(c.sends, c.send_cycles, span.work());
+  } else {
+    count_call(c.recvs, c.recv_cycles, span.work());
+  }
+}
+
+ssize_t Stack::send_once(Guard& g, int fd, IovCursor& cur, int flags) {
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
   Context& c = *s->ctx;
@@ -162,11 +179,16 @@ ssize_t Stack::recv(int fd, const struct iovec* iov, int iovcnt, int flags) {
   if (flags & MSG_OOB) return -EINVAL;  // no urgent data on stack sockets
   if (flags & MSG_ERRQUEUE) return -EAGAIN;  // nothing is ever queued there
   IovCursor cur(iov, iovcnt);
-  return claiming(fd, [&] { return recv_once(fd, cur, flags, total); });
+  CallSpan span;
+  return claiming(fd, [&] {
+    Guard g(*this);
+    ssize_t r = recv_once(g, fd, cur, flags, total);
+    if (r != kClaimAgain) count_io(fd, false, span);
+    return r;
+  });
 }
 
-ssize_t Stack::recv_once(int fd, IovCursor& cur, int flags, ssize_t total) {
-  Guard g(*this);
+ssize_t Stack::recv_once(Guard& g, int fd, IovCursor& cur, int flags, ssize_t total) {
   std::shared_ptr<Socket> s = lookup(fd);
   if (!s) return -EBADF;
   if (s->taken) return kClaimAgain;  // taken after adopt() looked

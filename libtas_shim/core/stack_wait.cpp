@@ -152,6 +152,7 @@ void SleepScope::leave() {
 
 bool Stack::spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready) {
   if (cfg_.poll_us == 0) return false;
+  WaitSpan waiting;
   Deadline spin_end = deadline_in_ns(int64_t{cfg_.poll_us} * 1000);
   while (!spin_end.expired() && !dl.expired()) {
     g.unlock();
@@ -167,6 +168,7 @@ bool Stack::spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready)
 
 int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready, Watch watch) {
   if (spin(g, ctx, dl, ready)) return 0;
+  WaitSpan waiting;
   SleepScope scope(*this, ctx);
   // A pooled kick descriptor belongs to this call only; the scope returns it.
   int kick = take_kick();

@@ -92,9 +92,29 @@ void ControlPlane::on_ctx_attached(uint16_t ctx, int error) {
   maybe_detach(ctx);  // the app may have gone while we waited
 }
 
+namespace {
+
+void add_calls(abi::AppCallCounters& sum, const abi::AppRegionView& view) {
+  const abi::AppCallCounters& c = view.header()->calls;
+  sum.sends += shm::load_relaxed(c.sends);
+  sum.send_cycles += shm::load_relaxed(c.send_cycles);
+  sum.recvs += shm::load_relaxed(c.recvs);
+  sum.recv_cycles += shm::load_relaxed(c.recv_cycles);
+}
+
+}  // namespace
+
+abi::AppCallCounters ControlPlane::app_calls() const {
+  abi::AppCallCounters sum = departed_calls_;
+  for (const Context& x : ctxs_)
+    if (x.state != CtxState::kFree && x.view.base != nullptr) add_calls(sum, x.view);
+  return sum;
+}
+
 void ControlPlane::on_ctx_detached(uint16_t ctx) {
   if (ctx_state(ctx) != CtxState::kDetaching) return;
   spdlog::debug("context {}: detached", ctx);
+  add_calls(departed_calls_, ctxs_[ctx].view);
   ctxs_[ctx] = Context{};
   ctx_ids_.release(ctx);
   out_.context_detached(ctx);

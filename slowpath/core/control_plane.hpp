@@ -109,6 +109,8 @@ class ControlPlane {
   // Status.
   const SlowpathStats& stats() const { return stats_; }
   uint32_t contexts() const { return ctx_ids_.used(); }
+  // The shim's call counters of every app since start: the live regions' and the departed ones'.
+  abi::AppCallCounters app_calls() const;
   size_t listeners() const { return listeners_.size(); }
   uint32_t flows() const { return flow_ids_.used(); }
   size_t half_open() const { return half_open_.size(); }
@@ -476,6 +478,7 @@ class ControlPlane {
   SlowpathStats stats_;
 
   std::vector<Context> ctxs_;
+  abi::AppCallCounters departed_calls_{};  // what the regions of departed apps had counted
   IdPool ctx_ids_;
   std::vector<Conn> conns_;  // indexed by flow entry
   IdPool flow_ids_;

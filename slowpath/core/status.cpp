@@ -189,6 +189,13 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
   add_cycles(hdr.stats, fp);
   nlohmann::json sp = nlohmann::json::object();
   for (const auto& f : kSlowpathStatFields) sp[f.name] = cp.stats().*f.field;
+  abi::AppCallCounters calls = cp.app_calls();
+  nlohmann::json shim = {{"sends", calls.sends},
+                         {"send_cycles", calls.send_cycles},
+                         {"recvs", calls.recvs},
+                         {"recv_cycles", calls.recv_cycles},
+                         {"cycles_per_send", ratio(calls.send_cycles, calls.sends)},
+                         {"cycles_per_recv", ratio(calls.recv_cycles, calls.recvs)}};
   ControlPlane::TableCounts t = cp.table_counts();
   bool ready = fp_attached && shm::load_acquire(hdr.fp_ready) == 1;
   return nlohmann::json{
@@ -212,6 +219,7 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"held_refs", t.held_refs},
       {"fastpath", std::move(fp)},
       {"slowpath", std::move(sp)},
+      {"shim", std::move(shim)},
       {"tenants", tenants_json(cp, hdr)},
       {"host_traffic", traffic_json(hdr, 0)},  // the host's own apps: every flow in plain mode
   };

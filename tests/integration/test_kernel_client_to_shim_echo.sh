@@ -29,8 +29,15 @@ print(f"fast path: {rx} segments in, {tx} data segments out, {cycles} rx cycles,
       f"{b['cycles_per_rx_segment']} cycles per rx segment, tsc_hz {b['tsc_hz']}")
 if rx < least or tx < least or cycles <= 0 or b["tsc_hz"] <= 0:
     sys.exit(f"expected at least {least} segments each way and rx cycles")
+# The server's shim counted its calls: each of the 1000 round trips is at least one recv and one
+# send, and every call took cycles.
+a, b = (json.load(open(f))["shim"] for f in sys.argv[1:3])
+sends, recvs = b["sends"] - a["sends"], b["recvs"] - a["recvs"]
+print(f"shim: {sends} sends at {b['cycles_per_send']} cycles, {recvs} recvs at {b['cycles_per_recv']} cycles")
+if sends < 1000 or recvs < 1000 or b["send_cycles"] <= a["send_cycles"] or b["recv_cycles"] <= a["recv_cycles"]:
+    sys.exit("expected at least 1000 counted sends and recvs, with cycles")
 PY
-  vt_fail "fast-path cycle counters"
+  vt_fail "fast-path and shim cycle counters"
 
 # A closed port is refused by the stack (RST), as Linux does.
 if ip netns exec "$VT_NS" python3 -c "

@@ -18,7 +18,7 @@
 namespace virtuoso::abi {
 
 inline constexpr uint64_t kAppRegionMagic = 0x5649525455534f41ULL;  // "VIRTUSOA"
-inline constexpr uint32_t kAbiVersion = 6;
+inline constexpr uint32_t kAbiVersion = 7;
 
 // app -> fast path: "look at slot S again". Owner: written by the app, read by the fast path.
 enum class AppCmdKind : uint16_t {
@@ -118,6 +118,16 @@ static_assert(sizeof(FlowSlot) == 256 && std::is_trivially_copyable_v<FlowSlot>)
 static_assert(offsetof(FlowSlot, rx_tail) == 64 && offsetof(FlowSlot, tx_head) == 128 &&
               offsetof(FlowSlot, tx_tail) == 192);
 
+// What the app's socket calls cost in the shim, counted by the app (TSC cycles of the calling
+// thread, the time it waited for data or room left out), for status and the benchmarks.
+struct AppCallCounters {
+  uint64_t sends;
+  uint64_t send_cycles;
+  uint64_t recvs;
+  uint64_t recv_cycles;
+};
+static_assert(sizeof(AppCallCounters) == 32 && std::is_trivially_copyable_v<AppCallCounters>);
+
 struct alignas(64) AppRegionHeader {
   // Written once by the slow path before the region is shared; the app may read them.
   uint64_t magic;
@@ -133,8 +143,9 @@ struct alignas(64) AppRegionHeader {
   alignas(64) uint32_t app_sleeping;    // app: nonzero while the app waits on its doorbell
   alignas(64) uint32_t arx_overflow;    // fast path sets when arx was full; app clears, then rescans all slots
   alignas(64) uint32_t fp_sleeping;     // fast path: nonzero while the fast path waits on its doorbell
+  alignas(64) AppCallCounters calls;    // app: its socket calls; the slow path reads them for status
 };
-static_assert(sizeof(AppRegionHeader) == 256 && std::is_trivially_copyable_v<AppRegionHeader>);
+static_assert(sizeof(AppRegionHeader) == 320 && std::is_trivially_copyable_v<AppRegionHeader>);
 static_assert(offsetof(AppRegionHeader, app_sleeping) == 64);
 
 // The layout parameters each side keeps privately, and the offsets derived from them.
