@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job on an embedded default: builds, starts the daemon on a DPDK tap port, runs the
+# The main job on an embedded default: builds, starts the daemon on a DPDK port (net_af_xdp on a
+# veth pair, or net_tap where DPDK has no AF_XDP driver; VT_PORT chooses), runs the
 # bundled echo server under the shim and a Linux kernel TCP client in another namespace against
 # it, prints what happened, and tears everything down.
 set -euo pipefail
@@ -8,7 +9,7 @@ scripts/build.sh >/dev/null
 export VT_BIN=$PWD/build/bin
 source tests/integration/lib.sh
 vt_init
-vt_log "starting virtuosod (DPDK tap port, stack address $VT_IP)"
+vt_log "starting virtuosod (DPDK $(vt_port_kind) port, stack address $VT_IP)"
 vt_start_daemon
 vt_spawn_shim "$VT_TMP/server.out" "$VT_BIN/echo-server" --port 7007
 vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
