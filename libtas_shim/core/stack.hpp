@@ -178,11 +178,15 @@ class Stack {
   void release(Socket& s);
   void close_flow(Context& c, Socket& s);
   void drain(Context& ctx, const Sleeper* self = nullptr);
-  // Re-checks `ready` for up to poll_us (lock dropped between checks); true if it became ready.
+  // Re-checks `ready` for up to poll_us (lock dropped between checks), if SpinPolicy says
+  // re-checking pays on this thread; true if it became ready.
   bool spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready);
   // Waits until `ready` (checked with the lock held, after draining): 0, -ETIMEDOUT or -EINTR.
   // `watch`: the sockets `ready` depends on (only their changes wake the call); empty: any.
   int block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready, Watch watch = {});
+  // A wait's start, and its end with the condition met: teaches SpinPolicy how long waits last.
+  int64_t wait_start() const;
+  void wait_met(int64_t started_ns) const;
   int take_kick();
   void put_kick(int fd);
   void send_deferred(const std::shared_ptr<Context>& ctx, std::vector<Context::Deferred>& list);

@@ -192,9 +192,13 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline&
   }
   // After a collect that found nothing the ready list is empty: anything queued now is news.
   // (Kernel descriptors are not looked at while spinning: at most poll_us of extra delay.)
+  int64_t started = wait_start();
   if (spin(g, *ctx, dl, [&] { return set->has_queued(); })) {
     n = epoll_quick(g, *set, ctx, ev, max);
-    if (n > 0) return n;
+    if (n > 0) {
+      wait_met(started);
+      return n;
+    }
   }
   SleepScope scope(*this, *ctx);
   scope.enter(set->kick_fd(), true, Watch{set.get()});
@@ -203,6 +207,7 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline&
     n = set->collect(ev, max);
     if (n > 0 || dl.expired() || ctx->dead()) {
       scope.leave();
+      if (n > 0) wait_met(started);
       return n + epoll_kernel_now(g, *set, ctx, ev + n, max - n);
     }
     int64_t cap = sleep_cap_ns(*ctx, scope.sleeper());
@@ -219,6 +224,7 @@ int Stack::epoll_wait(int epfd, struct epoll_event* ev, int max, const Deadline&
       drain(*ctx, &scope.sleeper());
       r += set->collect(ev + r, max - r);
       scope.leave();
+      wait_met(started);
       return r;
     }
   }

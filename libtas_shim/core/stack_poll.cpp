@@ -156,8 +156,14 @@ int Stack::poll(struct pollfd* fds, nfds_t n, const struct timespec* timeout,
     return w == -EINTR ? w : call.eval();
   }
   // The kernel descriptors are not looked at while spinning: at most poll_us of extra delay.
-  if (spin(g, *ctx, dl, [&] { return call.eval() > 0; })) return call.finish(call.eval());
-  return call.sleep(dl, mask);
+  int64_t started = wait_start();
+  if (spin(g, *ctx, dl, [&] { return call.eval() > 0; })) {
+    wait_met(started);
+    return call.finish(call.eval());
+  }
+  int r = call.sleep(dl, mask);
+  if (r > 0) wait_met(started);
+  return r;
 }
 
 int select_via_poll(Stack& st, int nfds, fd_set* rd, fd_set* wr, fd_set* ex,

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "signal_counts.hpp"
+#include "spin_policy.hpp"
 #include "stack.hpp"
 
 namespace virtuoso::shim {
@@ -150,8 +151,15 @@ void SleepScope::leave() {
   if (!sleeper_.kick_is_edge) st_.put_kick(sleeper_.kick_fd);
 }
 
+int64_t Stack::wait_start() const { return cfg_.poll_us == 0 ? 0 : to_ns(now_mono()); }
+
+void Stack::wait_met(int64_t started_ns) const {
+  if (cfg_.poll_us == 0) return;
+  SpinPolicy::waited(uint64_t(to_ns(now_mono()) - started_ns), uint64_t{cfg_.poll_us} * 1000);
+}
+
 bool Stack::spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready) {
-  if (cfg_.poll_us == 0) return false;
+  if (cfg_.poll_us == 0 || !SpinPolicy::worth_it()) return false;
   WaitSpan waiting;
   Deadline spin_end = deadline_in_ns(int64_t{cfg_.poll_us} * 1000);
   while (!spin_end.expired() && !dl.expired()) {
@@ -167,7 +175,11 @@ bool Stack::spin(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready)
 }
 
 int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready, Watch watch) {
-  if (spin(g, ctx, dl, ready)) return 0;
+  int64_t started = wait_start();
+  if (spin(g, ctx, dl, ready)) {
+    wait_met(started);
+    return 0;
+  }
   WaitSpan waiting;
   SleepScope scope(*this, ctx);
   // A pooled kick descriptor belongs to this call only; the scope returns it.
@@ -177,7 +189,10 @@ int Stack::block(Guard& g, Context& ctx, const Deadline& dl, const Ready& ready,
   SignalCounts sig_before = signal_counts();
   for (;;) {
     drain(ctx, &scope.sleeper());  // after announcing sleep: the re-check of the protocol
-    if (ready() || ctx.dead()) return 0;
+    if (ready() || ctx.dead()) {
+      wait_met(started);
+      return 0;
+    }
     if (dl.expired()) return -ETIMEDOUT;
     fds.clear();
     ctx.hub().append_wait_fds(scope.sleeper(), fds);
