@@ -12,7 +12,9 @@ import json
 import pathlib
 import sys
 
-VARIANTS = ["linux-lo", "linux-lo-2c", "linux-veth", "virtuoso"]
+# Every variant bench/compare may run, in table order; a run has some of them (see present()).
+ALL_VARIANTS = ["linux-lo", "linux-lo-2c", "linux-veth", "linux-bridge", "virtuoso", "virtuoso-tenants"]
+VARIANTS = ALL_VARIANTS  # narrowed to the variants of the run being read, in main()
 # workload -> [(label, json path, unit, higher_is_better)]
 METRICS = {
     "echo64": [("throughput", ("requests_per_s",), "req/s", True),
@@ -61,11 +63,25 @@ def error_count(result):
 BUSY_PHASES = ("rx", "local", "commands", "apps", "tx", "events")
 
 
+def stack_variant():
+    """The run's Virtuoso variant (plain, or two tenants with --tenants)."""
+    return next((v for v in VARIANTS if v.startswith("virtuoso")), "virtuoso")
+
+
+def linux_variants():
+    return [v for v in VARIANTS if v.startswith("linux")]
+
+
+def present(out):
+    """The variants that have at least one result in OUT."""
+    return [v for v in ALL_VARIANTS if any(out.glob(f"*.{v}.json"))]
+
+
 def fastpath_cycles(out, result):
     """Cycles the fast path spent per request and per segment over one run's window, or None."""
     def read(name):
         try:
-            return json.loads((out / f"{result}.virtuoso.{name}").read_text())
+            return json.loads((out / f"{result}.{stack_variant()}.{name}").read_text())
         except (OSError, json.JSONDecodeError):
             return None
     a, b, client = read("fp-before.json"), read("fp-after.json"), read("json")
@@ -135,6 +151,8 @@ def fmt(x):
 
 
 def main(out):
+    global VARIANTS
+    VARIANTS = present(out) or ALL_VARIANTS
     data = load(out)
     rows, summary = [], {"variants": VARIANTS, "workloads": {}}
     for w, metrics in METRICS.items():
@@ -144,20 +162,23 @@ def main(out):
                 continue
             errors = {v: error_count(data[(w, v)]) for v in vals}
             ratios = {}
-            if "virtuoso" in vals:
-                for base in ("linux-lo", "linux-lo-2c", "linux-veth"):
-                    if base in vals and vals[base] > 0 and vals["virtuoso"] > 0:
-                        r = vals["virtuoso"] / vals[base] if higher else vals[base] / vals["virtuoso"]
+            stack = stack_variant()
+            if stack in vals:
+                for base in linux_variants():
+                    if base in vals and vals[base] > 0 and vals[stack] > 0:
+                        r = vals[stack] / vals[base] if higher else vals[base] / vals[stack]
                         ratios[base] = round(r, 2)
             summary["workloads"].setdefault(w, {})[label] = {
                 "unit": unit, "higher_is_better": higher, "values": vals, "ratios": ratios,
                 "errors": errors}
             rows.append((w, f"{label} ({unit})", vals, ratios))
-    header = "| workload | metric | " + " | ".join(VARIANTS) + " | x vs lo | x vs lo-2c | x vs veth |"
-    lines = [header, "|" + "---|" * (len(VARIANTS) + 5)]
+    bases = linux_variants()
+    header = ("| workload | metric | " + " | ".join(VARIANTS) + " | "
+              + " | ".join(f"x vs {b.removeprefix('linux-')}" for b in bases) + " |")
+    lines = [header, "|" + "---|" * (len(VARIANTS) + len(bases) + 2)]
     for w, m, vals, ratios in rows:
         cells = [fmt(vals[v]) if v in vals else "-" for v in VARIANTS]
-        rc = [f"{ratios[b]:.2f}" if b in ratios else "-" for b in ("linux-lo", "linux-lo-2c", "linux-veth")]
+        rc = [f"{ratios[b]:.2f}" if b in ratios else "-" for b in bases]
         lines.append(f"| {w} | {m} | " + " | ".join(cells) + " | " + " | ".join(rc) + " |")
     table = "\n".join(lines)
     cycles = cycles_table(out, summary)
@@ -185,7 +206,7 @@ def plot(out, data, summary):
         for ax, (w, lab, s) in zip(axes, tp):
             vs = [v for v in VARIANTS if v in s["values"]]
             ax.bar(vs, [s["values"][v] for v in vs],
-                   color=["#999999" if v != "virtuoso" else "#1f77b4" for v in vs])
+                   color=["#999999" if not v.startswith("virtuoso") else "#1f77b4" for v in vs])
             ax.set_title(f"{w}: {lab}", fontsize=9)
             ax.set_ylabel(s["unit"], fontsize=8)
             ax.tick_params(axis="x", labelrotation=45, labelsize=7)
@@ -200,12 +221,14 @@ def plot(out, data, summary):
         fig, ax = plt.subplots(figsize=(6, 4))
         for v in got:
             lat = data[(w, v)]["latency_us"]
-            ax.plot([float(p[1:]) for p in pct], [lat[p] for p in pct], marker="o", label=v)
+            # A logit axis takes fractions in (0, 1): 0.5 .. 0.9999.
+            ax.plot([float(p[1:]) / 100 for p in pct], [lat[p] for p in pct], marker="o", label=v)
         ax.set_xscale("logit")
         ax.set_yscale("log")
-        ax.set_xticks([50, 90, 99, 99.9, 99.99])
+        ax.set_xticks([0.5, 0.9, 0.99, 0.999, 0.9999])
         ax.set_xticklabels(pct)
-        ax.set_xlim(40, 99.995)
+        ax.minorticks_off()
+        ax.set_xlim(0.4, 0.99995)
         ax.set_xlabel("percentile")
         ax.set_ylabel("latency (us)")
         ax.set_title(f"{w}: latency percentiles")
