@@ -14,6 +14,7 @@
 #include "port.hpp"
 #include "virtuoso/abi/app_region.hpp"
 #include "virtuoso/abi/control_region.hpp"
+#include "virtuoso/util/token_bucket.hpp"
 #include "virtuoso/wire/ethernet.hpp"
 #include "virtuoso/wire/frame.hpp"
 
@@ -207,6 +208,7 @@ class Datapath {
   std::vector<Frame> local_next_;
   std::vector<Frame> rx_frames_;
   uint16_t ip_id_ = 0;
+  util::TokenBucket icmp_out_{util::kIcmpRatePerS, util::kIcmpBurst};  // echo replies we send
   bool sp_ring_pending_ = false;
 };
 

@@ -1,5 +1,6 @@
-// ICMP to the host's own address: echo requests (ping, RFC 792) answered in the same pass,
-// destination-unreachable errors handed to the slow path, the rest dropped.
+// ICMP to the host's own address: echo requests (ping, RFC 792) answered in the same pass, at
+// most as fast as Linux answers (util::kIcmpRatePerS), destination-unreachable errors handed to
+// the slow path, the rest dropped.
 #include <cstring>
 
 #include "datapath.hpp"
@@ -27,6 +28,10 @@ void Datapath::icmp_input(const uint8_t* data, uint16_t len) {
   }
   if (echo.error != wire::IcmpError::kOk || !echo.echo.request) {
     ++stats_->drop_bad_ip;
+    return;
+  }
+  if (!icmp_out_.take(now_us_)) {
+    ++stats_->icmp_rate_limited;  // a ping flood costs a bounded share of the port
     return;
   }
   Frame fr;

@@ -33,6 +33,7 @@
 #include "types.hpp"
 #include "config/tenants.hpp"
 #include "virtuoso/abi/unix_proto.hpp"
+#include "virtuoso/util/token_bucket.hpp"
 #include "virtuoso/wire/frame.hpp"
 #include "virtuoso/wire/icmp.hpp"
 
@@ -495,6 +496,7 @@ class ControlPlane {
   uint32_t challenge_sent_ = 0;  // challenge ACKs sent in it
   uint32_t challenge_budget_ = 0;  // how many it may send (drawn anew each second)
   TimeMs now_ = 0;  // the `now` of the input being handled (timestamps of segments we build)
+  util::TokenBucket icmp_out_{util::kIcmpRatePerS, util::kIcmpBurst};  // echo replies in tenants' networks
 };
 
 }  // namespace virtuoso::slowpath

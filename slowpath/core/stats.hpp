@@ -16,6 +16,7 @@ struct SlowpathStats {
   uint64_t switch_flows_ended = 0;   // connections failed with EHOSTUNREACH: a switch change took their path away
   uint64_t inner_arp_replies = 0;    // ARP requests inside a virtual network answered for a tenant's address
   uint64_t inner_echo_replies = 0;   // pings of a tenant's address answered inside its virtual network
+  uint64_t icmp_rate_limited = 0;    // of those, not answered: over the ICMP rate (1000/s, bursts of 50)
   uint64_t apps_refused = 0;         // registrations refused: tenants are configured and the app is none of theirs
   uint64_t tenant_refusals = 0;      // bind/listen/connect naming an address or network the app's tenant lacks
   uint64_t tenant_limit_refusals = 0;  // connects, SYNs, listens and apps refused by a tenant's [tenant.limits]
@@ -83,6 +84,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"switch_flows_ended", &SlowpathStats::switch_flows_ended},
     {"inner_arp_replies", &SlowpathStats::inner_arp_replies},
     {"inner_echo_replies", &SlowpathStats::inner_echo_replies},
+    {"icmp_rate_limited", &SlowpathStats::icmp_rate_limited},
     {"tenant_refusals", &SlowpathStats::tenant_refusals},
     {"tenant_limit_refusals", &SlowpathStats::tenant_limit_refusals},
     {"apps_refused", &SlowpathStats::apps_refused},

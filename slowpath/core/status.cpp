@@ -34,6 +34,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"circuits_late", &abi::FpStats::circuits_late},
     {"sp_events_lost", &abi::FpStats::sp_events_lost},
     {"icmp_echo_replies", &abi::FpStats::icmp_echo_replies},
+    {"icmp_rate_limited", &abi::FpStats::icmp_rate_limited},
     {"path_mtu_lowered", &abi::FpStats::path_mtu_lowered},
     {"vxlan_rx", &abi::FpStats::vxlan_rx},
     {"vxlan_tx", &abi::FpStats::vxlan_tx},

@@ -146,6 +146,10 @@ void ControlPlane::handle_inner_ping(uint16_t tid, const uint8_t* inner, size_t 
     ++stats_.switch_no_entry;
     return;
   }
+  if (!icmp_out_.take(uint64_t(now_) * 1000)) {
+    ++stats_.icmp_rate_limited;
+    return;
+  }
   FrameBuf reply;
   size_t n = wire::kEthHeaderLen + wire::kIpv4MinHeaderLen + msg_len;
   if (n + wire::kVxlanOverhead > reply.data.size()) return;

@@ -207,3 +207,21 @@ TEST_CASE("kPathMtu before install (SYN-SENT heard it): the flow starts with pat
   h.app_send(std::string(1000, 'a'));
   CHECK(segments(h) == std::vector<std::pair<uint32_t, size_t>>{{1000, 700}, {1700, 300}});
 }
+
+TEST_CASE("icmp: a ping flood is answered at Linux's ICMP rate, a burst of 50 then 1000/s; the rest counted",
+          "[icmp][fastpath]") {
+  FastpathHarness h;
+  for (uint16_t seq = 0; seq < 80; ++seq) h.port.rx.push_back(ping(7, seq, "flood"));
+  while (!h.port.rx.empty()) h.dp->poll_once();  // all in the same microsecond
+  CHECK(h.port.sent.size() == 50);
+  CHECK(h.dp->stats().icmp_echo_replies == 50);
+  CHECK(h.dp->stats().icmp_rate_limited == 30);
+  h.port.sent.clear();
+  // 10 ms later, 10 more tokens: of 20 more pings, 10 are answered.
+  h.advance_us(10'000);
+  for (uint16_t seq = 80; seq < 100; ++seq) h.port.rx.push_back(ping(7, seq, "flood"));
+  while (!h.port.rx.empty()) h.dp->poll_once();
+  CHECK(h.port.sent.size() == 10);
+  CHECK(h.dp->stats().icmp_rate_limited == 40);
+  CHECK(h.port.live_buffers == 0);
+}

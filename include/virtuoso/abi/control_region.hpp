@@ -230,7 +230,8 @@ struct FpStats {
   uint64_t drop_vxlan_inner;  // inner frames that are not Ethernet/IPv4/TCP or ARP, or not for us
   uint64_t icmp_echo_replies; // pings of the host's address answered
   uint64_t path_mtu_lowered;  // flows that took a smaller MSS on kPathMtu (ICMP fragmentation needed)
-  uint64_t reserved[7];
+  uint64_t icmp_rate_limited; // pings not answered: over the ICMP rate (1000/s, bursts of 50, as Linux)
+  uint64_t reserved[6];
 };
 static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
