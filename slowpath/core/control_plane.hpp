@@ -321,6 +321,8 @@ class ControlPlane {
   void handle_icmp(const uint8_t* data, size_t len);
   void icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreachable& u, uint32_t seq);
   void lower_path_mtu(uint32_t flow, Conn& c, uint32_t mtu);
+  // ICMP fragmentation needed about a VXLAN datagram to `vtep`: its connections take mtu - 50.
+  void tunnel_path_mtu(uint32_t vtep, uint32_t mtu);
   void handle_tcp(const Segment& seg, TimeMs now);
   void send_segment(const SegmentSpec& spec);
   void reply_rst(const Segment& seg);

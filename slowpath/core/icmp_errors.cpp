@@ -9,6 +9,7 @@
 #include "log_format.hpp"
 #include "virtuoso/shm/atomic.hpp"
 #include "virtuoso/wire/icmp.hpp"
+#include "virtuoso/wire/vxlan.hpp"
 
 namespace virtuoso::slowpath {
 
@@ -44,8 +45,15 @@ void ControlPlane::handle_icmp(const uint8_t* data, size_t len) {
   const uint8_t* msg = data + wire::kEthHeaderLen + ip.hdr.ihl_bytes;
   auto un = wire::parse_icmp_unreachable(msg, ip.hdr.total_len - ip.hdr.ihl_bytes);
   const wire::IcmpUnreachable& u = un.u;
-  // Only about a TCP segment this host sent from its own address, outside any tunnel: a tenant's
-  // segments leave inside VXLAN, so a router quotes their outer UDP header.
+  // A VXLAN datagram of ours too big for a router on the underlay: every tenant connection through
+  // that VTEP takes the smaller inner MTU.
+  if (un.error == wire::IcmpError::kOk && u.code == wire::kIcmpFragNeeded &&
+      u.quoted_ip.proto == wire::kIpProtoUdp && u.quoted_ip.src == s_.local_ip &&
+      wire::quoted_dst_port(u) == wire::kVxlanPort) {
+    tunnel_path_mtu(u.quoted_ip.dst, std::max<uint32_t>(u.next_hop_mtu, kMinPathMtu));
+    return;
+  }
+  // Else only about a TCP segment this host sent from its own address, outside any tunnel.
   if (un.error != wire::IcmpError::kOk || u.quoted_ip.proto != wire::kIpProtoTcp ||
       u.quoted_ip.src != s_.local_ip || u.code >= kUnreachableErrno.size()) {
     ++stats_.icmp_ignored;
@@ -100,6 +108,25 @@ void ControlPlane::icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreach
   // Synchronized: a soft error (RFC 1122 4.2.3.9). The connection keeps trying; if it then times
   // out, the app hears this error instead of ETIMEDOUT, as from Linux.
   c.soft_error = error;
+}
+
+void ControlPlane::tunnel_path_mtu(uint32_t vtep, uint32_t mtu) {
+  // Like Linux's per-destination path MTU for a tunnel's remote: the quote holds the outer UDP
+  // header, which no one connection owns, so no sequence number can be checked (RFC 5927 4.1);
+  // the floor of kMinPathMtu bounds what a forged message can do.
+  uint32_t inner_mtu = mtu - uint32_t(wire::kVxlanOverhead);
+  bool any = false;
+  for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
+    Conn& c = conns_[flow];
+    if (c.state == ConnState::kFree || c.path.vni == 0 || c.path.vtep != vtep) continue;
+    lower_path_mtu(flow, c, inner_mtu);
+    any = true;
+  }
+  if (any) {
+    ++stats_.icmp_errors;
+  } else {
+    ++stats_.icmp_ignored;
+  }
 }
 
 void ControlPlane::lower_path_mtu(uint32_t flow, Conn& c, uint32_t mtu) {

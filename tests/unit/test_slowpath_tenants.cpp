@@ -391,3 +391,43 @@ TEST_CASE("limits: max_shm_mb -> apps of the tenant beyond it are refused with E
   CHECK(h.cp.admit_context(2, region) == 0);  // tenant b has no limit
   CHECK(h.cp.stats().tenant_limit_refusals == 1);
 }
+
+namespace {
+// A router's "fragmentation needed" about one of our VXLAN datagrams to `vtep`: the outer IPv4
+// header and the UDP header it quotes.
+std::vector<uint8_t> tunnel_frag_needed(uint32_t vtep, uint16_t mtu) {
+  uint8_t orig[wire::kIpv4MinHeaderLen + 8] = {};
+  wire::build_ipv4(orig, kLocalIp, vtep, wire::kIpProtoUdp, 1500 - wire::kIpv4MinHeaderLen);
+  wire::store_be16(orig + 20, 50123);
+  wire::store_be16(orig + 22, wire::kVxlanPort);
+  constexpr size_t kIcmpAt = wire::kEthHeaderLen + wire::kIpv4MinHeaderLen;
+  std::vector<uint8_t> f(kIcmpAt + wire::kIcmpHeaderLen + sizeof orig);
+  wire::build_eth(f.data(), {kLocalMac, kGatewayMac, wire::kEtherTypeIpv4});
+  size_t msg = wire::build_icmp_unreachable(&f[kIcmpAt], wire::kIcmpFragNeeded, mtu, orig, sizeof orig);
+  wire::build_ipv4(&f[wire::kEthHeaderLen], kGatewayIp, kLocalIp, wire::kIpProtoIcmp, uint16_t(msg));
+  return f;
+}
+}  // namespace
+
+TEST_CASE("path MTU: fragmentation needed about our VXLAN datagrams to a VTEP -> its connections "
+          "take MTU - 50 - 40 as their MSS; other VTEPs' are left alone") {
+  Accepted c;
+  SECTION("the connection's VTEP") {
+    c.h.rx(tunnel_frag_needed(kVtep, 1400));
+    const abi::FpCommand* cmd = c.h.last_command(abi::FpCommandKind::kPathMtu);
+    REQUIRE(cmd);
+    CHECK(cmd->flow == c.flow);
+    CHECK(c.h.flow(c.flow).path_mss == 1400 - 50 - 40);
+    CHECK(c.h.cp.stats().path_mtu_reductions == 1);
+    CHECK(c.h.cp.stats().icmp_errors == 1);
+  }
+  SECTION("another VTEP") {
+    c.h.rx(tunnel_frag_needed(kVtep + 1, 1400));
+    CHECK_FALSE(c.h.last_command(abi::FpCommandKind::kPathMtu));
+    CHECK(c.h.cp.stats().icmp_ignored == 1);
+  }
+  SECTION("a tiny MTU -> the floor of 552, inner MSS 462") {
+    c.h.rx(tunnel_frag_needed(kVtep, 300));
+    CHECK(c.h.flow(c.flow).path_mss == 552 - 50 - 40);
+  }
+}
