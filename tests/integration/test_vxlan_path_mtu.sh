@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Path MTU discovery for a tenant's connection inside VXLAN: a Linux router between the stack and
+# the far VTEP (the kernel's own vxlan driver) has a 1200-byte link, so the stack's full-sized
+# VXLAN datagrams (1500 bytes, DF set) do not pass; the router's "fragmentation needed", quoting
+# the outer UDP header, makes the running transfer continue with smaller inner segments, intact.
+#
+#   stack 10.77.N.1 --1500-- [peer ns: router 10.77.N.2 | 10.78.N.1] --1200-- far ns VTEP 10.78.N.2
+#   tenant a: 10.200.0.1 (VNI 100)                                         vxlan100: 10.200.0.2
+#
+# The far host advertises an inner MSS of 1410 (advmss), as a VTEP whose own link is 1500 bytes
+# would, so only the router's ICMP tells the stack that its datagrams are too big.
+source "$(dirname "$0")/lib.sh"
+vt_init
+FAR_NS=vt${VT_ID}far
+FAR_IP=10.78.${VT_ID}.2
+ROUTER_FAR_IP=10.78.${VT_ID}.1
+INNER_NET=10.200.0
+VT_EXTRA_NS+=("$FAR_NS")
+REMOTE="[[tenant.remote]]
+prefix = \"$INNER_NET.0/24\"
+vtep = \"$FAR_IP\""
+VT_EXTRA_CONFIG="gateway = \"$VT_PEER_IP\"
+$(vt_tenant_config a 100 "$INNER_NET.1/32" "" "$REMOTE")"
+vt_start_daemon
+
+ip netns add "$FAR_NS"
+ip -n "$VT_NS" link add vt${VT_ID}rt mtu 1200 type veth peer name vt${VT_ID}far mtu 1200 netns "$FAR_NS"
+ip -n "$VT_NS" addr add "$ROUTER_FAR_IP/24" dev vt${VT_ID}rt
+ip -n "$VT_NS" link set vt${VT_ID}rt up
+ip -n "$FAR_NS" addr add "$FAR_IP/24" dev vt${VT_ID}far
+ip -n "$FAR_NS" link set vt${VT_ID}far up
+ip -n "$FAR_NS" link set lo up
+ip -n "$FAR_NS" route add default via "$ROUTER_FAR_IP"
+for ns_dev in "$VT_NS vt${VT_ID}rt" "$FAR_NS vt${VT_ID}far"; do
+  set -- $ns_dev
+  ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+done
+ip netns exec "$VT_NS" sysctl -qw net.ipv4.ip_forward=1
+
+# The far VTEP: the kernel's vxlan device for VNI 100 (MTU 1150 from its 1200-byte link), its
+# inner route advertising MSS 1410.
+ip -n "$FAR_NS" link add vx100 type vxlan id 100 remote "$VT_IP" local "$FAR_IP" dstport 4789 dev vt${VT_ID}far
+ip -n "$FAR_NS" addr add "$INNER_NET.2/24" dev vx100
+ip -n "$FAR_NS" link set vx100 up
+ip -n "$FAR_NS" route replace "$INNER_NET.0/24" dev vx100 advmss 1410
+
+vt_spawn_peer "$VT_TMP/server.out" ip netns exec "$FAR_NS" python3 "$VT_PEERS/echo_server.py" --port 9000
+vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
+
+# 8 MiB each way from an app of tenant a: its first full-sized datagrams are dropped by the
+# router, which says so.
+VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/a "$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/stream_client.py" \
+  --host "$INNER_NET.2" --port 9000 --bytes $((8 * 1024 * 1024)) --roundtrips 100 --timeout 120 \
+  >"$VT_TMP/client.out" 2>&1 || vt_fail "transfer through the tunnel across the narrow link: $(cat "$VT_TMP/client.out")"
+vt_check_client_result "$VT_TMP/client.out"
+lowered=$(vt_status_field slowpath.path_mtu_reductions)
+taken=$(vt_status_field fastpath.path_mtu_lowered)
+[[ "$lowered" -ge 1 && "$taken" -ge 1 ]] ||
+  vt_fail "no path MTU reduction seen (slowpath.path_mtu_reductions $lowered, fastpath.path_mtu_lowered $taken)"
+echo "tunnel path MTU: $lowered reductions, icmp_errors $(vt_status_field slowpath.icmp_errors), vxlan_tx $(vt_status_field fastpath.vxlan_tx)"
+vt_pass "path MTU discovery inside VXLAN through a Linux router"
