@@ -228,6 +228,35 @@ vt_spawn_shim() {
   VT_PIDS+=("$VT_LAST_PID")
 }
 
+# A far host behind a Linux router: the peer namespace forwards between the stack's link and a
+# veth link of MTU $1 to namespace $FAR_NS ($FAR_IP on $FAR_DEV; the router's end $ROUTER_FAR_IP),
+# whose default route goes back through the router. vt_far_names after vt_init (names, and the
+# namespace to clean up), vt_far_host MTU after vt_start_daemon; the daemon needs
+# `gateway = "$VT_PEER_IP"` to reach it.
+vt_far_names() {
+  FAR_NS=vt${VT_ID}far
+  FAR_IP=10.78.${VT_ID}.2
+  ROUTER_FAR_IP=10.78.${VT_ID}.1
+  FAR_DEV=vt${VT_ID}far
+  VT_EXTRA_NS+=("$FAR_NS")
+}
+vt_far_host() {
+  ip netns add "$FAR_NS"
+  ip -n "$VT_NS" link add vt${VT_ID}rt mtu "$1" type veth peer name "$FAR_DEV" mtu "$1" netns "$FAR_NS"
+  ip -n "$VT_NS" addr add "$ROUTER_FAR_IP/24" dev vt${VT_ID}rt
+  ip -n "$VT_NS" link set vt${VT_ID}rt up
+  ip -n "$FAR_NS" addr add "$FAR_IP/24" dev "$FAR_DEV"
+  ip -n "$FAR_NS" link set "$FAR_DEV" up
+  ip -n "$FAR_NS" link set lo up
+  ip -n "$FAR_NS" route add default via "$ROUTER_FAR_IP"
+  local ns_dev
+  for ns_dev in "$VT_NS vt${VT_ID}rt" "$FAR_NS $FAR_DEV"; do
+    set -- $ns_dev
+    ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
+  done
+  ip netns exec "$VT_NS" sysctl -qw net.ipv4.ip_forward=1
+}
+
 # Runs a command in the peer namespace in the background; sets VT_LAST_PID.
 vt_spawn_peer() {
   local out=$1

@@ -9,26 +9,11 @@
 # tunnel would, so only the router's ICMP tells the stack that 1500-byte packets do not pass.
 source "$(dirname "$0")/lib.sh"
 vt_init
-FAR_NS=vt${VT_ID}far
-FAR_IP=10.78.${VT_ID}.2
-ROUTER_FAR_IP=10.78.${VT_ID}.1
-VT_EXTRA_NS+=("$FAR_NS")
+vt_far_names
 VT_EXTRA_CONFIG="gateway = \"$VT_PEER_IP\""
 vt_start_daemon
-
-ip netns add "$FAR_NS"
-ip -n "$VT_NS" link add vt${VT_ID}rt mtu 1200 type veth peer name vt${VT_ID}far mtu 1200 netns "$FAR_NS"
-ip -n "$VT_NS" addr add "$ROUTER_FAR_IP/24" dev vt${VT_ID}rt
-ip -n "$VT_NS" link set vt${VT_ID}rt up
-ip -n "$FAR_NS" addr add "$FAR_IP/24" dev vt${VT_ID}far
-ip -n "$FAR_NS" link set vt${VT_ID}far up
-ip -n "$FAR_NS" link set lo up
-ip -n "$FAR_NS" route add default via "$ROUTER_FAR_IP" advmss 1460
-for ns_dev in "$VT_NS vt${VT_ID}rt" "$FAR_NS vt${VT_ID}far"; do
-  set -- $ns_dev
-  ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
-done
-ip netns exec "$VT_NS" sysctl -qw net.ipv4.ip_forward=1
+vt_far_host 1200
+ip -n "$FAR_NS" route replace default via "$ROUTER_FAR_IP" advmss 1460
 # Nothing lives behind 10.79.N.0/24: the router answers "host unreachable" for it.
 ip -n "$VT_NS" route add unreachable 10.79.${VT_ID}.0/24
 

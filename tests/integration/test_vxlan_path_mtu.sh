@@ -11,35 +11,19 @@
 # would, so only the router's ICMP tells the stack that its datagrams are too big.
 source "$(dirname "$0")/lib.sh"
 vt_init
-FAR_NS=vt${VT_ID}far
-FAR_IP=10.78.${VT_ID}.2
-ROUTER_FAR_IP=10.78.${VT_ID}.1
+vt_far_names
 INNER_NET=10.200.0
-VT_EXTRA_NS+=("$FAR_NS")
 REMOTE="[[tenant.remote]]
 prefix = \"$INNER_NET.0/24\"
 vtep = \"$FAR_IP\""
 VT_EXTRA_CONFIG="gateway = \"$VT_PEER_IP\"
 $(vt_tenant_config a 100 "$INNER_NET.1/32" "" "$REMOTE")"
 vt_start_daemon
-
-ip netns add "$FAR_NS"
-ip -n "$VT_NS" link add vt${VT_ID}rt mtu 1200 type veth peer name vt${VT_ID}far mtu 1200 netns "$FAR_NS"
-ip -n "$VT_NS" addr add "$ROUTER_FAR_IP/24" dev vt${VT_ID}rt
-ip -n "$VT_NS" link set vt${VT_ID}rt up
-ip -n "$FAR_NS" addr add "$FAR_IP/24" dev vt${VT_ID}far
-ip -n "$FAR_NS" link set vt${VT_ID}far up
-ip -n "$FAR_NS" link set lo up
-ip -n "$FAR_NS" route add default via "$ROUTER_FAR_IP"
-for ns_dev in "$VT_NS vt${VT_ID}rt" "$FAR_NS vt${VT_ID}far"; do
-  set -- $ns_dev
-  ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || true
-done
-ip netns exec "$VT_NS" sysctl -qw net.ipv4.ip_forward=1
+vt_far_host 1200
 
 # The far VTEP: the kernel's vxlan device for VNI 100 (MTU 1150 from its 1200-byte link), its
 # inner route advertising MSS 1410.
-ip -n "$FAR_NS" link add vx100 type vxlan id 100 remote "$VT_IP" local "$FAR_IP" dstport 4789 dev vt${VT_ID}far
+ip -n "$FAR_NS" link add vx100 type vxlan id 100 remote "$VT_IP" local "$FAR_IP" dstport 4789 dev "$FAR_DEV"
 ip -n "$FAR_NS" addr add "$INNER_NET.2/24" dev vx100
 ip -n "$FAR_NS" link set vx100 up
 ip -n "$FAR_NS" route replace "$INNER_NET.0/24" dev vx100 advmss 1410
