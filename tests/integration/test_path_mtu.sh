@@ -21,15 +21,7 @@ vt_spawn_peer "$VT_TMP/server.out" ip netns exec "$FAR_NS" python3 "$VT_PEERS/ec
 vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
 
 # 8 MiB each way: the stack's first full-sized segments are dropped by the router, which says so.
-"$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/stream_client.py" --host "$FAR_IP" --port 9000 \
-  --bytes $((8 * 1024 * 1024)) --roundtrips 100 --timeout 120 >"$VT_TMP/client.out" 2>&1 ||
-  vt_fail "transfer across the narrow link: $(cat "$VT_TMP/client.out")"
-vt_check_client_result "$VT_TMP/client.out"
-lowered=$(vt_status_field slowpath.path_mtu_reductions)
-taken=$(vt_status_field fastpath.path_mtu_lowered)
-[[ "$lowered" -ge 1 && "$taken" -ge 1 ]] ||
-  vt_fail "no path MTU reduction seen (slowpath.path_mtu_reductions $lowered, fastpath.path_mtu_lowered $taken)"
-echo "path MTU: $lowered reductions, icmp_errors $(vt_status_field slowpath.icmp_errors)"
+vt_transfer_lowers_path_mtu "$FAR_IP" "transfer across the narrow link"
 
 # Host unreachable from the router: connect() fails with EHOSTUNREACH, as on Linux, instead of
 # retrying the SYN until ETIMEDOUT.
