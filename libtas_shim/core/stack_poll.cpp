@@ -12,6 +12,7 @@ namespace virtuoso::shim {
 namespace {
 
 constexpr struct timespec kZero = {0, 0};
+constexpr size_t kWatchListMax = 32;
 
 bool is_zero(const struct timespec* ts) {
   return ts != nullptr && ts->tv_sec == 0 && ts->tv_nsec == 0;
@@ -45,8 +46,9 @@ class PollCall {
     return !socks_.empty();
   }
   Context* ctx() const { return ctx_; }
-  // The stack sockets of the call: only their changes wake it.
-  Watch watch() const { return Watch{nullptr, &watched_}; }
+  // The stack sockets of the call: only their changes wake it. A long list would cost every event
+  // a scan of it, so a call over many sockets is woken by any change and re-checks.
+  Watch watch() const { return watched_.size() <= kWatchListMax ? Watch{nullptr, &watched_} : Watch{}; }
   bool only_stack() const { return kernel_entries_ == 0; }
 
   // Stack sockets' revents into the caller's array; how many are ready.
