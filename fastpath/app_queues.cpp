@@ -12,8 +12,19 @@ using abi::AppEventKind;
 
 uint32_t Datapath::poll_apps() {
   uint32_t work = 0;
-  for (uint16_t id : active_ctxs_)
-    if (ctxs_[id].active) work += poll_app(id, ctxs_[id]);
+  for (uint16_t id : active_ctxs_) {
+    Context& ctx = ctxs_[id];
+    if (!ctx.active || ctx.view.atx().empty()) continue;
+    uint32_t acct = ctx.tenant < n_accounts_ ? ctx.tenant : Budgets::kHost;
+    if (!may_run(acct)) {
+      ++budget_accounts_[acct].deferred_apps;  // its commands wait for a refill
+      continue;
+    }
+    meter_.switch_to(acct);
+    uint32_t n = poll_app(id, ctx);
+    if (n) note_work(acct);
+    work += n;
+  }
   return work;
 }
 

@@ -37,7 +37,10 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
       now_us_(clock.now_us()),
       table_(ctrl.layout.max_flows),
       priv_(ctrl.layout.max_flows),
-      ctxs_(cfg.max_contexts) {
+      ctxs_(cfg.max_contexts),
+      budget_accounts_(ctrl.header()->budget_accounts),
+      n_accounts_(std::min(ctrl.header()->tenants.count, abi::kMaxTenants) + 1),
+      backlog_(n_accounts_, ctrl.header()->budget_settings.backlog_frames) {
   // Every container the loop uses is sized here, so nothing allocates per packet.
   tx_queue_.reserve(ctrl.layout.max_flows);
   ack_queue_.reserve(ctrl.layout.max_flows);
@@ -49,6 +52,15 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
   local_next_.reserve(4096);
   rx_frames_.resize(cfg.rx_burst);
   stats_->tsc_hz = cycles.hz();
+  read_budget_settings();
+}
+
+Datapath::~Datapath() {
+  // Frames parked for tenants out of budget go back to the port.
+  while (!backlog_.waiting().empty()) {
+    Frame fr = backlog_.pop(backlog_.waiting().front());
+    port_.free(fr);
+  }
 }
 
 uint32_t Datapath::poll_once() {
@@ -56,18 +68,13 @@ uint32_t Datapath::poll_once() {
   // the CPU moves instructions across a read, which is noise next to a phase's cost.
   uint64_t mark[kPhaseMarks];
   mark[0] = cycles_.now();
+  meter_.resume(mark[0]);
+  funded_work_ = 0;
+  if (mark[0] >= next_refill_) refill_budgets(mark[0]);
   if ((++stats_->loops & 1023) == 0) stats_->port_buffers_in_use = port_.counters().buffers_in_use;
   now_us_ = clock_.now_us();
   uint32_t work = 0;
-  uint16_t n = port_.rx_burst(rx_frames_.data(), uint16_t(rx_frames_.size()));
-  for (uint16_t i = 0; i < n; ++i) {
-    Frame& fr = rx_frames_[i];
-    ++stats_->rx_frames;
-    stats_->rx_bytes += fr.len;
-    receive_frame(fr.data, fr.len);
-    port_.free(fr);
-  }
-  work += n;
+  work += rx_stage();
   mark[1] = cycles_.now();
   work += deliver_local();
   mark[2] = cycles_.now();
@@ -85,6 +92,7 @@ uint32_t Datapath::poll_once() {
   flush_sp_events();
   ring_doorbells();
   mark[6] = cycles_.now();
+  if (work != 0) meter_.mark(mark[6]);  // an idle loop is no one's work
   charge_cycles(mark, work != 0);
   return work;
 }
@@ -202,6 +210,10 @@ uint32_t Datapath::poll_commands() {
   abi::FpCommand cmd;
   uint32_t n = 0;
   while (n < 64 && q.try_pop(cmd) == shm::PopResult::kOk) {
+    meter_.switch_to(cmd.kind == uint16_t(FpCommandKind::kAttachCtx) ? Budgets::kHost
+                     : cmd.kind == uint16_t(FpCommandKind::kInstall) && cmd.flow < priv_.size()
+                         ? std::min<uint32_t>(ctrl_.flow(cmd.flow)->tenant, n_accounts_ - 1)
+                         : account_of_flow(cmd.flow));
     handle_command(cmd);
     ++n;
   }
@@ -216,6 +228,7 @@ uint32_t Datapath::poll_inject() {
     ++n;
     if (slot.len > sizeof(slot.data) || slot.len < wire::kEthHeaderLen) continue;
     if (slot.flags & abi::kPacketProcessAsRx) {
+      meter_.switch_to(account_of_frame(slot.data, slot.len));
       receive_frame(slot.data, slot.len);
       continue;
     }
@@ -311,6 +324,7 @@ void Datapath::install_flow(uint32_t id) {
   }
   publish_send_mss(id);
   ctx->slot_flow[e.slot] = id;
+  ctx->tenant = p.tenant;  // an app's flows are all its tenant's
   queue_tx(id);  // the app may have written before the flow was installed
   circuit_join(id, true);
 }
@@ -467,6 +481,7 @@ void Datapath::ring_doorbells() {
     Context& ctx = ctxs_[id];
     if (!ctx.ring_pending) continue;
     ctx.ring_pending = false;
+    meter_.switch_to(ctx.tenant);  // a doorbell is a system call: the app's tenant pays
     if (shm::load_relaxed(ctx.view.header()->app_sleeping)) host_.ring(ctx.mapping.doorbell_fd);
   }
 }
@@ -481,6 +496,7 @@ bool Datapath::work_pending() const {
   if (!ctrl_.cmd().looks_empty() || !ctrl_.inject().looks_empty()) return true;
   if (!local_.empty() || !tx_queue_.empty() || !ack_queue_.empty() || !sp_backlog_.empty()) return true;
   if (!delack_flows_.empty()) return true;  // a delayed ACK is due soon: no sleeping past it
+  if (!backlog_.waiting().empty()) return true;  // parked frames are served as budget allows
   for (uint16_t id : active_ctxs_)
     if (ctxs_[id].active && !ctxs_[id].view.atx().looks_empty()) return true;
   return false;

@@ -7,11 +7,14 @@
 #include <cstdint>
 #include <vector>
 
+#include "budgets.hpp"
 #include "clock.hpp"
 #include "cycle_counter.hpp"
+#include "cycle_meter.hpp"
 #include "flow_priv.hpp"
 #include "flow_table.hpp"
 #include "port.hpp"
+#include "rx_backlog.hpp"
 #include "virtuoso/abi/app_region.hpp"
 #include "virtuoso/abi/control_region.hpp"
 #include "virtuoso/util/token_bucket.hpp"
@@ -63,6 +66,9 @@ class Datapath {
  public:
   Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, PacketPort& port, Host& host,
            const Clock& clock, const CycleCounter& cycles);
+  ~Datapath();
+  Datapath(const Datapath&) = delete;
+  Datapath& operator=(const Datapath&) = delete;
 
   // One loop iteration: port RX, local deliveries, slow-path commands and frames, app queues,
   // transmission, doorbells. Returns the number of work items done (0: idle). Each of these
@@ -86,6 +92,7 @@ class Datapath {
     Host::Mapping mapping{};
     std::vector<uint32_t> slot_flow;  // slot -> flow id, FlowTable::kNone if none
     bool ring_pending = false;
+    uint16_t tenant = 0;  // whose budget its queue work is charged to: its flows' tenant
   };
 
   // datapath.cpp: demultiplexing and control
@@ -174,6 +181,23 @@ class Datapath {
   static constexpr size_t kPhaseMarks = 7;
   void charge_cycles(const uint64_t (&mark)[kPhaseMarks], bool busy);
 
+  // time_protection.cpp: charging tenants for the loop's work and holding back the work of a
+  // tenant out of budget (see Budgets)
+  uint32_t account_of_frame(const uint8_t* data, uint16_t len) const;
+  uint32_t account_of_flow(uint32_t flow_id) const;
+  uint32_t rx_stage();
+  void rx_stage_frame(Frame& fr);
+  uint32_t serve_backlogs();
+  void refill_budgets(uint64_t now);
+  void read_budget_settings();
+  void publish_budgets();
+  // May `acct`'s app-queue or transmit work run in this loop: it has budget, or no funded
+  // account has had work in this loop so far (work conservation).
+  bool may_run(uint32_t acct) const { return budgets_.funded(acct) || funded_work_ == 0; }
+  void note_work(uint32_t acct) {
+    if (budgets_.enforcing() && budgets_.budget(acct) > 0) ++funded_work_;
+  }
+
   // circuit.cpp: same-host connections, ring to ring
   bool circuit_join(uint32_t flow_id, bool at_install);
   void circuit_retry(uint32_t flow_id);
@@ -210,6 +234,17 @@ class Datapath {
   uint16_t ip_id_ = 0;
   util::TokenBucket icmp_out_{util::kIcmpRatePerS, util::kIcmpBurst};  // echo replies we send
   bool sp_ring_pending_ = false;
+
+  // Time protection (time_protection.cpp).
+  Budgets budgets_;
+  CycleMeter meter_{cycles_, budgets_};
+  abi::BudgetAccount* budget_accounts_;  // [tenant id], in the control region
+  uint32_t n_accounts_;                  // host + tenants
+  RxBacklog backlog_;
+  uint32_t budget_generation_ = 0;
+  uint64_t next_refill_ = 0;   // cycle count of the next refill check
+  uint32_t funded_work_ = 0;   // items of funded accounts done in this loop so far
+  bool rx_pressure_ = false;   // the port still held frames when the rx stage stopped reading
 };
 
 }  // namespace virtuoso::fastpath

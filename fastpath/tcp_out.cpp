@@ -70,7 +70,15 @@ uint32_t Datapath::run_tx_queue() {
   for (uint32_t id : work_) {
     priv_[id].tx_queued = false;
     if (!priv_[id].active) continue;
+    uint32_t acct = account_of_flow(id);
+    if (!may_run(acct)) {
+      ++budget_accounts_[acct].deferred_tx;
+      queue_tx(id);  // waits for a refill
+      continue;
+    }
+    meter_.switch_to(acct);
     uint32_t n = tcp_output(id);
+    if (n) note_work(acct);
     segs += n;
     if (n >= cfg_.tx_segments_per_flow) queue_tx(id);  // more to send: after the others had a turn
   }
@@ -86,6 +94,7 @@ uint32_t Datapath::run_ack_queue() {
     if (!p.ack_needed) continue;  // a data segment carried it already
     p.ack_needed = false;
     if (!p.active) continue;
+    meter_.switch_to(account_of_flow(id));
     abi::FlowEntry& e = *ctrl_.flow(id);
     send_segment(id, e.snd_nxt, 0, wire::kTcpAck);
     ++n;
@@ -309,6 +318,7 @@ uint32_t Datapath::deliver_local() {
   if (local_.empty()) return 0;
   local_next_.swap(local_);
   for (Frame& fr : local_next_) {
+    meter_.switch_to(account_of_frame(fr.data, fr.len));
     receive_frame(fr.data, fr.len);
     port_.free(fr);
   }

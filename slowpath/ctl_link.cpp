@@ -71,6 +71,7 @@ std::string Daemon::ctl_answer(std::string_view request) {
   }
   if (request == "faults" || request.substr(0, 7) == "faults ") return faults_answer(request.substr(6));
   if (request.substr(0, 7) == "switch ") return switch_answer(request.substr(7));
+  if (request.substr(0, 8) == "tenants ") return tenants_answer(request.substr(8));
   return nlohmann::json{{"error", "unknown request"}}.dump();
 }
 

@@ -78,6 +78,7 @@ Daemon::Daemon(const config::Config& cfg)
     throw std::runtime_error("apps.max_flows must be between 1 and 1048576");
   init_control_region(ctrl_);
   write_tenant_table(ctrl_.header()->tenants, settings_.tenants);
+  write_budget_settings(ctrl_.header()->budget_settings, cfg_.budgets, settings_.tenants);
 
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw std::runtime_error(fmt::format("epoll_create1 failed: {}", std::strerror(errno)));

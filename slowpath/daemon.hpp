@@ -108,6 +108,7 @@ class Daemon final : public Outputs, public Doorbells {
   std::string ctl_answer(std::string_view request);
   std::string faults_answer(std::string_view args);
   std::string switch_answer(std::string_view args);
+  std::string tenants_answer(std::string_view args);  // budget_requests.cpp
   abi::FaultSettings faults_in_effect() const;
 
   config::Config cfg_;

@@ -2,6 +2,7 @@
 // it is read, then the checks that involve several fields.
 #include "config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -72,6 +73,31 @@ void read_fastpath(TableReader r, FastpathConfig& fp) {
   r.integer("memory_mb", fp.memory_mb, 64, 65536);
   r.integer("mbufs", fp.mbufs, 1023, (1 << 20) - 1);
   r.reject_unknown();
+}
+
+void read_budgets(TableReader r, BudgetsConfig& b) {
+  r.boolean("enforce", b.enforce);
+  r.integer("period_us", b.period_us, 10, 100'000);
+  r.integer("burst_periods", b.burst_periods, 1, 1000);
+  b.backlog_given = r.has("backlog_frames");
+  r.integer("backlog_frames", b.backlog_frames, 0, 65536);
+  r.integer("host_cpu_weight", b.host_cpu_weight, 1, 10000);
+  r.reject_unknown();
+}
+
+// Parked frames hold packet buffers: the backlogs of the host and every tenant together stay
+// within half the pool, so that a flood parked for one tenant never leaves the port without any.
+// Unless given, a backlog is as long as that allows, at most 256 frames.
+void check_backlogs(const std::string& src, Config& cfg) {
+  uint64_t accounts = cfg.tenants.size() + 1;
+  uint64_t most = cfg.fastpath.mbufs / 2 / accounts;
+  if (!cfg.budgets.backlog_given) cfg.budgets.backlog_frames = unsigned(std::min<uint64_t>(256, most));
+  if (cfg.budgets.backlog_frames > most) {
+    config_fail(src, "budgets.backlog_frames",
+                fmt::format("{} frames for each of {} accounts (host and tenants) is more than half of "
+                            "fastpath.mbufs ({})", cfg.budgets.backlog_frames, accounts, cfg.fastpath.mbufs),
+                fmt::format("keep it at most {}, or raise fastpath.mbufs", most));
+  }
 }
 
 uint32_t read_ip(TableReader& r, std::string_view key) {
@@ -202,6 +228,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   const toml::table* tcp = top.table("tcp");
   const toml::table* apps = top.table("apps");
   const toml::table* faults = top.table("faults");
+  const toml::table* budgets = top.table("budgets");
   const toml::array* tenants = top.array("tenant", "write each tenant as a [[tenant]] section");
   read_top(top, cfg);
   top.reject_unknown();
@@ -211,8 +238,10 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   read_tcp(TableReader(tcp, "tcp", source_name), cfg.tcp);
   read_apps(TableReader(apps, "apps", source_name), cfg.apps);
   read_faults(TableReader(faults, "faults", source_name), cfg.faults, source_name);
+  read_budgets(TableReader(budgets, "budgets", source_name), cfg.budgets);
   check_port(source_name, cfg.port);
   read_tenants(tenants, cfg, source_name);
+  check_backlogs(source_name, cfg);
   return cfg;
 }
 

@@ -26,6 +26,17 @@ struct FastpathConfig {
   unsigned delayed_ack_us = 200;       // longest wait for a reply to carry the ACK of one small segment
 };
 
+// Time protection: per-tenant CPU-time budgets of the fast path (tenants' cpu_weight, and the host
+// account's weight for the host's own apps and work no tenant caused). Plain mode never defers.
+struct BudgetsConfig {
+  bool enforce = true;            // false: charge and report only
+  unsigned period_us = 100;       // refill period
+  unsigned burst_periods = 4;     // a budget holds at most this many periods' share
+  unsigned backlog_frames = 256;  // received frames parked per tenant while out of budget
+  bool backlog_given = false;     // backlog_frames was in the file (else: 256, or less to fit mbufs)
+  unsigned host_cpu_weight = 100;
+};
+
 struct NetworkConfig {
   uint32_t ip = 0;          // host byte order
   unsigned prefix_len = 24;
@@ -71,6 +82,7 @@ struct Config {
   std::string log_level = "info";
   PortConfig port;
   FastpathConfig fastpath;
+  BudgetsConfig budgets;
   NetworkConfig network;
   TcpConfig tcp;
   AppsConfig apps;

@@ -57,4 +57,17 @@ void write_tenant_table(abi::TenantTable& table, const std::vector<config::Tenan
   table.count = uint32_t(n);
 }
 
+void write_budget_settings(abi::BudgetSettings& s, const config::BudgetsConfig& b,
+                           const std::vector<config::TenantConfig>& tenants) {
+  s = abi::BudgetSettings{};
+  s.enforce = b.enforce && !tenants.empty() ? 1 : 0;
+  s.period_us = b.period_us;
+  s.burst_periods = b.burst_periods;
+  s.backlog_frames = tenants.empty() ? 0 : b.backlog_frames;
+  s.weight[0] = b.host_cpu_weight;
+  size_t n = std::min<size_t>(tenants.size(), abi::kMaxTenants);
+  for (size_t i = 0; i < n; ++i) s.weight[i + 1] = tenants[i].cpu_weight;
+  s.generation = 1;
+}
+
 }  // namespace virtuoso::slowpath

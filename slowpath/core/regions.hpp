@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "config/config.hpp"
 #include "config/tenants.hpp"
 
 #include "virtuoso/abi/app_region.hpp"
@@ -25,6 +26,10 @@ abi::AppLayout app_layout(uint32_t slots, uint32_t rx_buffer, uint32_t tx_buffer
 void init_control_region(const abi::ControlRegionView& v);
 // The tenants' VNIs for the fast path, sorted by VNI; tenant i of the config is id i + 1.
 void write_tenant_table(abi::TenantTable& table, const std::vector<config::TenantConfig>& tenants);
+// Time protection's settings for the fast path: the host account's weight and each tenant's
+// (id i + 1), enforcement only with tenants (plain mode has one account, nothing to protect).
+void write_budget_settings(abi::BudgetSettings& s, const config::BudgetsConfig& b,
+                           const std::vector<config::TenantConfig>& tenants);
 // Writes the header, empties the queues and zeroes every slot (generation 0: never used).
 void init_app_region(const abi::AppRegionView& v, uint16_t ctx_id);
 

@@ -35,6 +35,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"sp_events_lost", &abi::FpStats::sp_events_lost},
     {"icmp_echo_replies", &abi::FpStats::icmp_echo_replies},
     {"icmp_rate_limited", &abi::FpStats::icmp_rate_limited},
+    {"budget_generation", &abi::FpStats::budget_generation},
     {"path_mtu_lowered", &abi::FpStats::path_mtu_lowered},
     {"vxlan_rx", &abi::FpStats::vxlan_rx},
     {"vxlan_tx", &abi::FpStats::vxlan_tx},
@@ -153,6 +154,39 @@ nlohmann::json traffic_json(const abi::ControlHeader& hdr, size_t tenant) {
   return out;
 }
 
+// One account's CPU time on the fast path (index 0: the host's), with its share of all the
+// cycles charged to any account.
+nlohmann::json cpu_json(const abi::ControlHeader& hdr, size_t acct, uint64_t all_cycles) {
+  const abi::BudgetAccount& a = hdr.budget_accounts[acct];
+  uint64_t cycles = shm::load_relaxed(a.cycles);
+  return {{"weight", shm::load_relaxed(hdr.budget_settings.weight[acct])},
+          {"cycles", cycles},
+          {"share", all_cycles ? double(cycles) / double(all_cycles) : 0.0},
+          {"spare_cycles", shm::load_relaxed(a.spare_cycles)},
+          {"budget", shm::load_relaxed(a.budget)},
+          {"backlog", shm::load_relaxed(a.backlog)},
+          {"deferred_rx", shm::load_relaxed(a.deferred_rx)},
+          {"dropped_rx", shm::load_relaxed(a.dropped_rx)},
+          {"deferred_apps", shm::load_relaxed(a.deferred_apps)},
+          {"deferred_tx", shm::load_relaxed(a.deferred_tx)}};
+}
+
+uint64_t all_charged_cycles(const abi::ControlHeader& hdr) {
+  uint64_t all = 0;
+  for (const abi::BudgetAccount& a : hdr.budget_accounts) all += shm::load_relaxed(a.cycles);
+  return all;
+}
+
+// The budgets' settings as the fast path is told them.
+nlohmann::json budgets_json(const abi::ControlHeader& hdr) {
+  const abi::BudgetSettings& b = hdr.budget_settings;
+  return {{"enforce", shm::load_relaxed(b.enforce) != 0},
+          {"period_us", shm::load_relaxed(b.period_us)},
+          {"burst_periods", shm::load_relaxed(b.burst_periods)},
+          {"backlog_frames", shm::load_relaxed(b.backlog_frames)},
+          {"host", cpu_json(hdr, 0, all_charged_cycles(hdr))}};
+}
+
 std::string prefix_str(const config::Ipv4Prefix& p) { return fmt::format("{}/{}", ip_str(p.network), p.len); }
 
 // The "tenants" array: each tenant's network, switch entries, what its apps hold now and the
@@ -161,6 +195,7 @@ nlohmann::json tenants_json(const ControlPlane& cp, const abi::ControlHeader& hd
   nlohmann::json list = nlohmann::json::array();
   const auto& tenants = cp.settings().tenants;
   std::vector<ControlPlane::TenantCounts> counts = cp.tenant_counts();
+  uint64_t all_cycles = all_charged_cycles(hdr);
   for (size_t i = 0; i < tenants.size(); ++i) {
     const config::TenantConfig& t = tenants[i];
     nlohmann::json addresses = nlohmann::json::array();
@@ -172,7 +207,8 @@ nlohmann::json tenants_json(const ControlPlane& cp, const abi::ControlHeader& hd
                     {"vni", t.vni},
                     {"addresses", std::move(addresses)},
                     {"remotes", std::move(remotes)},
-                    {"cpu_weight", t.cpu_weight},
+                    {"cpu_weight", shm::load_relaxed(hdr.budget_settings.weight[i + 1])},
+                    {"cpu", cpu_json(hdr, i + 1, all_cycles)},
                     {"apps", n.apps},
                     {"flows", n.flows},
                     {"listeners", n.listeners},
@@ -222,7 +258,8 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"slowpath", std::move(sp)},
       {"shim", std::move(shim)},
       {"tenants", tenants_json(cp, hdr)},
-      {"host_traffic", traffic_json(hdr, 0)},  // the host's own apps: every flow in plain mode
+      {"host_traffic", traffic_json(hdr, 0)},
+      {"budgets", budgets_json(hdr)},  // time protection; the tenants' own accounts are theirs  // the host's own apps: every flow in plain mode
   };
 }
 

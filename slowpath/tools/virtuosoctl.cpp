@@ -143,6 +143,21 @@ int tenants(const std::string& run_dir, bool json) {
                t["apps"].get<uint32_t>(), t["flows"].get<uint32_t>(), t["listeners"].get<uint32_t>(),
                fmt::format("{}", fmt::join(addresses, ",")), fmt::format("{}", fmt::join(remotes, ", ")));
   }
+  // The fast path's CPU time per account: the tenants' and the host's.
+  const auto& budgets = (*status)["budgets"];
+  fmt::print("\nfast-path CPU time (budgets {}, period {} us, burst {} periods):\n",
+             budgets.value("enforce", false) ? "enforced" : "counted only", budgets.value("period_us", 0u),
+             budgets.value("burst_periods", 0u));
+  fmt::print("{:<16} {:>6} {:>7} {:>14} {:>12} {:>12} {:>12} {:>11} {:>8}\n", "ACCOUNT", "WEIGHT", "SHARE",
+             "CYCLES", "BUDGET", "DEFERRED_RX", "DROPPED_RX", "DEFERRED_TX", "BACKLOG");
+  auto cpu_line = [](const std::string& name, const nlohmann::ordered_json& c) {
+    fmt::print("{:<16} {:>6} {:>6.1f}% {:>14} {:>12} {:>12} {:>12} {:>11} {:>8}\n", name, c.value("weight", 0u),
+               100.0 * c.value("share", 0.0), c.value("cycles", uint64_t{0}), c.value("budget", int64_t{0}),
+               c.value("deferred_rx", uint64_t{0}), c.value("dropped_rx", uint64_t{0}),
+               c.value("deferred_tx", uint64_t{0}), c.value("backlog", 0u));
+  };
+  for (const auto& t : list) cpu_line(t["name"].get<std::string>(), t["cpu"]);
+  cpu_line("(host)", budgets["host"]);
   return kExitReady;
 }
 
@@ -198,6 +213,34 @@ int switch_change(const std::string& run_dir, const std::vector<std::string>& wo
   return kExitReady;
 }
 
+// "tenants set NAME weight=W" / "tenants budgets KEY=VALUE...": returns once the fast path runs
+// with the change (it takes it at its next refill, one budget period).
+int tenants_change(const std::string& run_dir, const std::vector<std::string>& words) {
+  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  auto answer = ask_json(path, fmt::format("tenants {}\n", fmt::join(words, " ")));
+  if (!answer) return kExitFailure;
+  if (!answer->is_object() || answer->contains("error")) {
+    fmt::print(stderr, "virtuosoctl: tenants: {}\n",
+               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
+    return kExitFailure;
+  }
+  uint64_t generation = answer->value("generation", uint64_t{0});
+  auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
+  for (;;) {
+    auto status = ask_json(path, "status\n");
+    if (!status) return kExitFailure;
+    if ((*status)["fastpath"].value("budget_generation", uint64_t{0}) >= generation) break;
+    if (!status->value("ready", false) || std::chrono::steady_clock::now() > deadline) {
+      fmt::print(stderr, "virtuosoctl: the fast path did not take budget generation {} within {} s\n",
+                 generation, kAnswerTimeout.count());
+      return kExitFailure;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  fmt::print("tenants: {} (generation {} in effect)\n", fmt::join(words, " "), generation);
+  return kExitReady;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -237,6 +280,27 @@ int main(int argc, char** argv) {
                                                     "and the apps, connections and listeners each has now");
   tenants_cmd->add_flag("--json", json, "print the JSON array");
   tenants_cmd->fallthrough();
+  std::vector<std::string> tenant_words;
+  std::string set_name;
+  std::vector<std::string> set_pairs;
+  auto* tn_set = tenants_cmd->add_subcommand("set", "NAME weight=W: a tenant's CPU weight (NAME host: the "
+                                                    "host account's), in effect at the fast path's next refill");
+  tn_set->add_option("name", set_name, "the tenant's name, or host")->required();
+  tn_set->add_option("pairs", set_pairs, "weight=W, 1..10000")->required();
+  tn_set->fallthrough();
+  tn_set->callback([&] {
+    tenant_words = {"set", set_name};
+    tenant_words.insert(tenant_words.end(), set_pairs.begin(), set_pairs.end());
+  });
+  auto* tn_budgets = tenants_cmd->add_subcommand(
+      "budgets", "KEY=VALUE...: enforce=on|off, period_us=N, burst_periods=N of time protection");
+  tn_budgets->add_option("pairs", set_pairs, "KEY=VALUE settings")->required();
+  tn_budgets->fallthrough();
+  tn_budgets->callback([&] {
+    tenant_words = {"budgets"};
+    tenant_words.insert(tenant_words.end(), set_pairs.begin(), set_pairs.end());
+  });
+  tenants_cmd->require_subcommand(0, 1);
   std::vector<std::string> switch_words;
   auto* switch_cmd = app.add_subcommand(
       "switch", "change the virtual switch's remote entries at run time (connections through a "
@@ -274,6 +338,7 @@ int main(int argc, char** argv) {
     }
   }
   if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
+  if (!tenant_words.empty()) return tenants_change(run_dir, tenant_words);
   if (tenants_cmd->parsed() || sw_list->parsed()) return tenants(run_dir, json);
   if (switch_cmd->parsed()) return switch_change(run_dir, switch_words);
   return status(run_dir, json, connections);

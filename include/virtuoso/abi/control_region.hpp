@@ -231,7 +231,8 @@ struct FpStats {
   uint64_t icmp_echo_replies; // pings of the host's address answered
   uint64_t path_mtu_lowered;  // flows that took a smaller MSS on kPathMtu (ICMP fragmentation needed)
   uint64_t icmp_rate_limited; // pings not answered: over the ICMP rate (1000/s, bursts of 50, as Linux)
-  uint64_t reserved[6];
+  uint64_t budget_generation; // the BudgetSettings generation in effect (read at a refill)
+  uint64_t reserved[5];
 };
 static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
@@ -276,6 +277,35 @@ struct alignas(64) TenantStats {
 };
 static_assert(sizeof(TenantStats) == 64 && std::is_trivially_copyable_v<TenantStats>);
 
+// Time protection: CPU-time budgets of the fast path's core, one account per tenant id; account 0
+// is the host's, which pays for the host's own apps and for work no tenant caused (ARP, junk,
+// unknown VNIs), so a flood of either cannot starve tenants. Owner: the slow path, at any time;
+// the fast path rereads everything but backlog_frames when `generation` moves.
+struct BudgetSettings {
+  uint32_t generation;      // bumped (release) after the other fields changed
+  uint32_t enforce;         // 1: work of an account out of budget waits; 0: charge and count only
+  uint32_t period_us;       // every period each account gains its weight's share of the core
+  uint32_t burst_periods;   // an account holds at most this many periods' share
+  uint32_t backlog_frames;  // frames parked per account while out of budget (read once, at start)
+  uint32_t reserved[11];
+  uint32_t weight[kMaxTenants + 1];  // [tenant id]; 0: no such account (its work is the host's)
+};
+static_assert(sizeof(BudgetSettings) == 1088 && std::is_trivially_copyable_v<BudgetSettings>);
+
+// One account as the fast path charged it. Owner: the fast path, published once per period.
+struct alignas(64) BudgetAccount {
+  uint64_t cycles;         // fast-path cycles charged to it, every stage
+  int64_t budget;          // cycles it may still spend this period (negative: overdrawn)
+  uint64_t spare_cycles;   // of `cycles`, spent while out of budget (no funded account had work)
+  uint64_t deferred_rx;    // frames parked in its backlog because it was out of budget
+  uint64_t dropped_rx;     // frames dropped because its backlog was full
+  uint64_t deferred_apps;  // loops its apps' queues had entries and waited for a refill
+  uint64_t deferred_tx;    // flows whose transmission waited for a refill
+  uint32_t backlog;        // frames parked now
+  uint32_t reserved;
+};
+static_assert(sizeof(BudgetAccount) == 64 && std::is_trivially_copyable_v<BudgetAccount>);
+
 struct alignas(64) ControlHeader {
   // Written by the slow path before the region is shared.
   uint64_t magic;
@@ -295,12 +325,15 @@ struct alignas(64) ControlHeader {
   FaultControl faults;               // settings: slow path; what was applied: fast path
   alignas(64) TenantTable tenants;   // slow path, before the region is shared
   TenantStats tenant_stats[kMaxTenants + 1];  // fast path; [tenant id], 0: the host's
+  BudgetSettings budget_settings;               // slow path, any time
+  BudgetAccount budget_accounts[kMaxTenants + 1];  // fast path; [tenant id], 0: the host's
 };
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
               offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 768 &&
               offsetof(ControlHeader, tenants) == 960 && offsetof(ControlHeader, tenant_stats) == 3008 &&
-              sizeof(ControlHeader) == 19392);
+              offsetof(ControlHeader, budget_settings) == 19392 &&
+              offsetof(ControlHeader, budget_accounts) == 20480 && sizeof(ControlHeader) == 36864);
 
 struct ControlLayout {
   uint32_t max_flows;

@@ -198,4 +198,18 @@ inline uint32_t vxlan_inner_flow_hash(const uint8_t* inner, size_t len) {
                          ports ? load_be16(ip + ihl + 2) : 0, proto);
 }
 
+// The VNI a frame names if it looks like VXLAN: Ethernet/IPv4 (first or only fragment), UDP to
+// port 4789, the I flag set; 0 otherwise. A glance, not a parse: no length or checksum checks
+// past the bytes it reads, so it can tell whose work a frame is before anyone pays to check it.
+inline uint32_t peek_vni(const uint8_t* p, size_t len) {
+  constexpr size_t kIp = kEthHeaderLen;
+  if (len < kIp + 20 || load_be16(p + 12) != kEtherTypeIpv4 || (p[kIp] >> 4) != 4) return 0;
+  size_t ihl = size_t(p[kIp] & 0x0f) * 4;
+  if (ihl < 20 || p[kIp + 9] != kIpProtoUdp || (load_be16(p + kIp + 6) & 0x1fff) != 0) return 0;
+  size_t udp = kIp + ihl;
+  if (len < udp + kUdpHeaderLen + kVxlanHeaderLen || load_be16(p + udp + 2) != kVxlanPort) return 0;
+  const uint8_t* vx = p + udp + kUdpHeaderLen;
+  return (vx[0] & kVxlanFlagI) ? load_be32(vx + 4) >> 8 : 0;
+}
+
 }  // namespace virtuoso::wire

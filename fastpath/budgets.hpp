@@ -1,0 +1,79 @@
+// Per-tenant CPU-time budgets of one fast-path core: refill by weight, charging, who runs next.
+//
+// Pure logic on cycle counts (no clock of its own, no shared memory): the datapath charges the
+// cycles each stage spent for an account and asks whether an account may run. Every period each
+// account gains its weight's share of the period's cycles, up to a cap of `burst_periods` shares;
+// charging takes cycles away, down to a floor of minus the cap, so an account that ran on spare
+// time is not starved for long once others want their share back.
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "virtuoso/abi/control_region.hpp"
+
+namespace virtuoso::fastpath {
+
+class Budgets {
+ public:
+  static constexpr size_t kAccounts = abi::kMaxTenants + 1;  // [tenant id], 0: the host's
+  static constexpr uint32_t kHost = 0;
+
+  struct Settings {
+    bool enforce = true;
+    uint64_t period_cycles = 230'000;  // 100 us at 2.3 GHz
+    uint32_t burst_periods = 4;
+  };
+
+  // Weights [tenant id]; 0: no such account. Shares are recomputed, budgets kept within the new
+  // caps; an account new to this call starts full.
+  void configure(const Settings& s, const uint32_t (&weights)[kAccounts]);
+
+  // Adds every elapsed period's share to each account (at most up to its cap). The first call
+  // only starts the clock. Returns the number of periods elapsed.
+  uint64_t refill(uint64_t now);
+
+  // Takes `cycles` away from `acct`'s budget (floored at minus its cap) and adds them to its use.
+  void charge(uint32_t acct, uint64_t cycles) {
+    Account& a = accounts_[acct];
+    a.used += cycles;
+    if (a.budget <= 0) a.spare += cycles;
+    a.budget -= int64_t(cycles);
+    if (a.budget < -a.cap) a.budget = -a.cap;
+  }
+
+  // May `acct`'s work run now rather than wait for a refill? Always, when not enforcing.
+  bool funded(uint32_t acct) const { return !settings_.enforce || accounts_[acct].budget > 0; }
+  bool enforcing() const { return settings_.enforce; }
+
+  // Of two accounts with work, whether `a` should run before `b`: more budget left per unit of
+  // share (weighted fair: over time each gets its weight's share of what both use).
+  bool ahead(uint32_t a, uint32_t b) const {
+    const Account& x = accounts_[a];
+    const Account& y = accounts_[b];
+    return __int128(x.budget) * y.weight > __int128(y.budget) * x.weight;
+  }
+
+  int64_t budget(uint32_t acct) const { return accounts_[acct].budget; }
+  int64_t share(uint32_t acct) const { return accounts_[acct].share; }
+  int64_t cap(uint32_t acct) const { return accounts_[acct].cap; }
+  uint64_t used(uint32_t acct) const { return accounts_[acct].used; }
+  uint64_t spare(uint32_t acct) const { return accounts_[acct].spare; }
+  uint32_t weight(uint32_t acct) const { return accounts_[acct].weight; }
+  const Settings& settings() const { return settings_; }
+
+ private:
+  struct Account {
+    uint32_t weight = 0;
+    int64_t share = 0;   // cycles gained per period
+    int64_t cap = 0;     // most cycles it can hold
+    int64_t budget = 0;  // cycles it may still spend
+    uint64_t used = 0;   // cycles charged, ever
+    uint64_t spare = 0;  // of those, charged while its budget was spent
+  };
+  Settings settings_;
+  std::array<Account, kAccounts> accounts_{};
+  uint64_t last_refill_ = 0;
+  bool started_ = false;
+};
+
+}  // namespace virtuoso::fastpath

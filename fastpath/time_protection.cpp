@@ -1,0 +1,145 @@
+// Time protection in the loop: whose work each frame, queue and flow is, parking the received
+// frames of a tenant out of budget, serving the parked frames, the refill and its publication.
+//
+// A frame's account is known before it costs anything: the VNI of a VXLAN frame names its tenant
+// (wire::peek_vni); everything else, the host's own flows, ARP, ICMP and junk, is the host's. The
+// cycle meter reads the counter only where the account changes, so one tenant's run of frames
+// costs no more reads than before.
+#include "datapath.hpp"
+#include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/wire/vxlan.hpp"
+
+namespace virtuoso::fastpath {
+
+namespace {
+
+// Parked frames served in one loop. On spare time (no account with budget had work in this
+// loop) as many, unless the port still holds frames: then frames of a tenant with budget may be
+// among them, unseen, so accounts without budget get only a few before the port is read again.
+constexpr uint32_t kServe = 64;
+constexpr uint32_t kSpareUnderPressure = 8;
+// Bursts read from the port in one loop while parking: reading (and parking or dropping the
+// frames of tenants out of budget) is cheap next to processing them, and it is how a tenant's
+// frames behind a flood get seen.
+constexpr uint32_t kEnforcingBursts = 8;
+
+}  // namespace
+
+uint32_t Datapath::account_of_frame(const uint8_t* data, uint16_t len) const {
+  uint32_t vni = wire::peek_vni(data, len);
+  if (vni == 0) return Budgets::kHost;
+  uint32_t t = ctrl_.header()->tenants.tenant_of(vni);
+  return t < n_accounts_ ? t : Budgets::kHost;
+}
+
+uint32_t Datapath::account_of_flow(uint32_t flow_id) const {
+  return flow_id < priv_.size() && priv_[flow_id].tenant < n_accounts_ ? priv_[flow_id].tenant
+                                                                        : Budgets::kHost;
+}
+
+// The port's frames of this loop, then the parked frames that may run.
+uint32_t Datapath::rx_stage() {
+  uint32_t frames = 0;
+  uint32_t bursts = budgets_.enforcing() ? kEnforcingBursts : 1;
+  auto max = uint16_t(rx_frames_.size());
+  bool full = false;
+  for (uint32_t b = 0; b < bursts; ++b) {
+    uint16_t n = port_.rx_burst(rx_frames_.data(), max);
+    for (uint16_t i = 0; i < n; ++i) {
+      Frame& fr = rx_frames_[i];
+      ++stats_->rx_frames;
+      stats_->rx_bytes += fr.len;
+      rx_stage_frame(fr);
+    }
+    frames += n;
+    full = n == max;
+    if (!full) break;
+  }
+  rx_pressure_ = full;
+  if (!backlog_.waiting().empty()) frames += serve_backlogs();
+  return frames;
+}
+
+// One received frame: processed now, or parked behind its account's earlier frames, or, with
+// the account out of budget, parked until a refill (dropped and counted when the backlog is full).
+void Datapath::rx_stage_frame(Frame& fr) {
+  uint32_t acct = account_of_frame(fr.data, fr.len);
+  meter_.switch_to(acct);
+  if (!backlog_.empty(acct) || (budgets_.enforcing() && !budgets_.funded(acct))) {
+    abi::BudgetAccount& a = budget_accounts_[acct];
+    if (backlog_.push(acct, fr)) {
+      ++a.deferred_rx;
+    } else {
+      ++a.dropped_rx;
+      port_.free(fr);
+    }
+    return;
+  }
+  note_work(acct);
+  receive_frame(fr.data, fr.len);
+  port_.free(fr);
+}
+
+// Parked frames, the account furthest ahead of its share first: accounts with budget until their
+// backlogs are empty, then, only if no account with budget had work in this loop, accounts
+// without (work conservation: a lone tenant gets the whole core).
+uint32_t Datapath::serve_backlogs() {
+  uint32_t served = 0, spare = 0;
+  uint32_t spare_max = rx_pressure_ ? kSpareUnderPressure : kServe;
+  while (!backlog_.waiting().empty() && served < kServe) {
+    const std::vector<uint32_t>& w = backlog_.waiting();
+    uint32_t best = w[0];
+    for (size_t i = 1; i < w.size(); ++i)
+      if (budgets_.ahead(w[i], best)) best = w[i];
+    if (!budgets_.funded(best)) {
+      if (funded_work_ != 0 || spare == spare_max) break;
+      ++spare;
+    }
+    meter_.switch_to(best);
+    note_work(best);
+    Frame fr = backlog_.pop(best);
+    receive_frame(fr.data, fr.len);
+    port_.free(fr);
+    ++served;
+  }
+  return served;
+}
+
+void Datapath::read_budget_settings() {
+  const abi::BudgetSettings& s = ctrl_.header()->budget_settings;
+  budget_generation_ = shm::load_acquire(s.generation);
+  uint64_t hz = cycles_.hz() ? cycles_.hz() : 1'000'000'000;
+  Budgets::Settings b;
+  b.enforce = shm::load_relaxed(s.enforce) != 0;
+  uint32_t period_us = shm::load_relaxed(s.period_us);
+  b.period_cycles = (period_us ? period_us : 100) * hz / 1'000'000;
+  b.burst_periods = shm::load_relaxed(s.burst_periods);
+  uint32_t weights[Budgets::kAccounts] = {};
+  for (uint32_t i = 0; i < n_accounts_; ++i) weights[i] = shm::load_relaxed(s.weight[i]);
+  budgets_.configure(b, weights);
+  shm::store_release(stats_->budget_generation, uint64_t{budget_generation_});
+  // Frames parked under enforcement keep their order and are served as budget allows; turning
+  // enforcement off only stops parking more.
+}
+
+// Once per period: new settings if the slow path changed them, the refill, and what the
+// accounts look like for status.
+void Datapath::refill_budgets(uint64_t now) {
+  if (shm::load_relaxed(ctrl_.header()->budget_settings.generation) != budget_generation_)
+    read_budget_settings();
+  budgets_.refill(now);
+  next_refill_ = now + budgets_.settings().period_cycles;
+  publish_budgets();
+}
+
+void Datapath::publish_budgets() {
+  for (uint32_t i = 0; i < n_accounts_; ++i) {
+    abi::BudgetAccount& a = budget_accounts_[i];
+    shm::store_relaxed(a.cycles, budgets_.used(i));
+    shm::store_relaxed(a.spare_cycles, budgets_.spare(i));
+    shm::store_relaxed(a.budget, budgets_.budget(i));
+    shm::store_relaxed(a.backlog, backlog_.size(i));
+  }
+}
+
+}  // namespace virtuoso::fastpath
