@@ -13,8 +13,12 @@ class CycleMeter {
  public:
   CycleMeter(const CycleCounter& cycles, Budgets& budgets) : cycles_(cycles), budgets_(budgets) {}
 
-  // The loop starts at `now`: what ran before (sleep, the caller's own work) is no one's.
-  void resume(uint64_t now) { last_ = now; }
+  // The loop starts at `now`: what ran before (sleep, the caller's own work) is no one's, and
+  // polling is the host's until an item of some account is found.
+  void resume(uint64_t now) {
+    last_ = now;
+    current_ = Budgets::kHost;
+  }
 
   // A phase boundary read by the loop at `now`: what ran since the last read was `current()`'s.
   void mark(uint64_t now) {

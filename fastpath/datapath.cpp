@@ -39,7 +39,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
       priv_(ctrl.layout.max_flows),
       ctxs_(cfg.max_contexts),
       budget_accounts_(ctrl.header()->budget_accounts),
-      n_accounts_(std::min(ctrl.header()->tenants.count, abi::kMaxTenants) + 1),
+      n_accounts_(Budgets::kAccounts),
       backlog_(n_accounts_, ctrl.header()->budget_settings.backlog_frames) {
   // Every container the loop uses is sized here, so nothing allocates per packet.
   tx_queue_.reserve(ctrl.layout.max_flows);

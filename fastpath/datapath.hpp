@@ -84,6 +84,7 @@ class Datapath {
   void receive_frame(const uint8_t* data, uint16_t len);
 
   const abi::FpStats& stats() const { return *stats_; }
+  const Budgets& budgets() const { return budgets_; }
 
  private:
   struct Context {
@@ -239,7 +240,7 @@ class Datapath {
   Budgets budgets_;
   CycleMeter meter_{cycles_, budgets_};
   abi::BudgetAccount* budget_accounts_;  // [tenant id], in the control region
-  uint32_t n_accounts_;                  // host + tenants
+  uint32_t n_accounts_;                  // host + every tenant id (unused ones cost no time)
   RxBacklog backlog_;
   uint32_t budget_generation_ = 0;
   uint64_t next_refill_ = 0;   // cycle count of the next refill check

@@ -1,6 +1,7 @@
 // Unit tests of the [[tenant]] config tables: what is read, defaults, and one test per refused
 // input, each checking that the one-line error names the field and says how to fix it.
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include <filesystem>
 #include <fstream>
@@ -441,4 +442,37 @@ TEST_CASE("tenants: a remote entry without vtep, or with a bad one -> refused na
   CHECK(error_of(tenant("a", 1) + "[[tenant.remote]]\nprefix = \"10.1.0.0/24\"\nvtep = \"10.0.0.2\"\n"
                                   "[[tenant.remote]]\nprefix = \"10.1.0.0/24\"\nvtep = \"10.0.0.3\"\n")
             .find("v.toml: tenant[0].remote[1].prefix: '10.1.0.0/24' is also tenant[0].remote[0]") == 0);
+}
+
+TEST_CASE("budgets: defaults, and every key of [budgets] is read", "[config][budgets]") {
+  Config d = parse_with(tenant("a", 1));
+  CHECK(d.budgets.enforce);
+  CHECK(d.budgets.period_us == 100);
+  CHECK(d.budgets.burst_periods == 4);
+  CHECK(d.budgets.backlog_frames == 256);
+  CHECK(d.budgets.host_cpu_weight == 100);
+  Config c = parse_with("[budgets]\nenforce = false\nperiod_us = 250\nburst_periods = 8\nbacklog_frames = 64\n"
+                        "host_cpu_weight = 7\n" + tenant("a", 1));
+  CHECK_FALSE(c.budgets.enforce);
+  CHECK(c.budgets.period_us == 250);
+  CHECK(c.budgets.burst_periods == 8);
+  CHECK(c.budgets.backlog_frames == 64);
+  CHECK(c.budgets.host_cpu_weight == 7);
+}
+
+TEST_CASE("budgets: bad values name their field", "[config][budgets]") {
+  CHECK_THAT(error_of("[budgets]\nperiod_us = 5\n"), Catch::Contains("budgets.period_us"));
+  CHECK_THAT(error_of("[budgets]\nenforce = 1\n"), Catch::Contains("budgets.enforce"));
+  CHECK_THAT(error_of("[budgets]\nhost_cpu_weight = 0\n"), Catch::Contains("budgets.host_cpu_weight"));
+  CHECK_THAT(error_of("[budgets]\nperiod = 100\n"), Catch::Contains("budgets.period"));
+}
+
+TEST_CASE("budgets: the backlogs must leave the port half its packet buffers", "[config][budgets]") {
+  // 8191 buffers (the default), two accounts (host and one tenant): at most 2047 frames each.
+  CHECK_THAT(error_in(std::string(kMinimal) + "[budgets]\nbacklog_frames = 4096\n" + tenant("a", 1)),
+             Catch::Contains("budgets.backlog_frames") && Catch::Contains("fastpath.mbufs"));
+  // Not given: as long as fits, at most 256.
+  std::string many;
+  for (int i = 1; i <= 100; ++i) many += tenant(fmt::format("t{}", i), i);
+  CHECK(parse_with(many).budgets.backlog_frames == 8191 / 2 / 101);
 }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "support/fake_fastpath.hpp"
+#include "support/vxlan_frames.hpp"
 #include "virtuoso/shm/byte_ring.hpp"
 #include "virtuoso/wire/checksum.hpp"
 #include "virtuoso/wire/udp.hpp"
@@ -12,6 +13,7 @@
 
 using namespace virtuoso;
 using test::FastpathHarness;
+using test::inner_segment;
 using wire::kTcpAck;
 using wire::kTcpPsh;
 using wire::kTcpRst;
@@ -45,15 +47,6 @@ void establish_tunnelled(FastpathHarness& h, uint32_t remote_ip = FastpathHarnes
   h.establish(1000, 5000, 65535, 1000, remote_ip);
 }
 
-// The peer's segment as its machine sent it inside the virtual network.
-std::vector<uint8_t> inner_segment(FastpathHarness& h, uint32_t seq, uint32_t ack, uint8_t flags,
-                                   const std::string& payload = "") {
-  auto f = h.peer_frame(seq, ack, flags, payload);
-  std::memcpy(f.data(), FastpathHarness::kInnerLocalMac.data(), 6);
-  std::memcpy(f.data() + 6, FastpathHarness::kInnerRemoteMac.data(), 6);
-  return f;
-}
-
 // An inner IPv4 datagram of protocol `proto` (a sound header, checksum included) carrying `body`.
 std::vector<uint8_t> inner_datagram(FastpathHarness& h, uint8_t proto, const std::string& body) {
   auto inner = inner_segment(h, 5000, 1000, kTcpAck, body);
@@ -67,17 +60,7 @@ std::vector<uint8_t> inner_datagram(FastpathHarness& h, uint8_t proto, const std
 // `inner` as VTEP `vtep` sends it to us inside VNI `vni` (no outer UDP checksum).
 std::vector<uint8_t> encapsulate(const std::vector<uint8_t>& inner, uint32_t vni,
                                  uint32_t vtep = kVtep) {
-  std::vector<uint8_t> f(wire::kVxlanOverhead + inner.size());
-  std::memcpy(f.data() + wire::kVxlanOverhead, inner.data(), inner.size());
-  wire::VxlanOuter o{};
-  o.src_mac = FastpathHarness::kRemoteMac;
-  o.dst_mac = FastpathHarness::kLocalMac;
-  o.src_ip = vtep;
-  o.dst_ip = FastpathHarness::kLocalIp;
-  o.src_port = kPeerSrcPort;
-  o.vni = vni;
-  f.resize(wire::build_vxlan_outer(f.data(), o, inner.size()));
-  return f;
+  return test::encapsulate(inner, vni, vtep, kPeerSrcPort);
 }
 
 std::vector<uint8_t> tunnelled(FastpathHarness& h, uint32_t seq, uint32_t ack, uint8_t flags,

@@ -135,6 +135,14 @@ class FastpathHarness {
   }
   ~FastpathHarness() { dp.reset(); }
 
+  // A new datapath on the same regions (after settings it reads only at start, such as
+  // budget_settings.backlog_frames), with ctx 0 attached again; no flow is installed.
+  void restart() {
+    dp.reset();
+    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host, clock, cycles);
+    command({uint16_t(abi::FpCommandKind::kAttachCtx), 0, 0, alayout, 0, 0});
+  }
+
   void command(const abi::FpCommand& c) {
     ctrl.cmd().try_push(c);
     dp->poll_once();
