@@ -284,13 +284,14 @@ vt_spawn_peer() {
   VT_PIDS+=("$VT_LAST_PID")
 }
 
-# A field of `virtuosoctl status --json`, by jq-like dotted path (python3 only).
+# A field of `virtuosoctl status --json`, by jq-like dotted path, numbers indexing arrays
+# (e.g. tenants.1.cpu.cycles; python3 only).
 vt_status_field() {
   "$VT_BIN/virtuosoctl" status --json | python3 -c '
 import json, sys
 v = json.load(sys.stdin)
 for k in sys.argv[1].split("."):
-    v = v[k]
+    v = v[int(k)] if isinstance(v, list) else v[k]
 print(v)' "$1"
 }
 
