@@ -37,8 +37,18 @@ uint64_t Budgets::refill(uint64_t now) {
   last_refill_ += periods * settings_.period_cycles;
   // Past the cap (and the floor's depth) more periods change nothing.
   int64_t n = int64_t(std::min<uint64_t>(periods, 2ull * settings_.burst_periods));
+  uint64_t vmax = 0, weights = 0;
+  for (Account& a : accounts_) {
+    if (!a.weight) continue;
+    a.budget = std::min(a.budget + a.share * n, a.cap);
+    vmax = std::max(vmax, a.vtime);
+    weights += a.weight;
+  }
+  // An account idle for a while comes back at most `burst_periods` of the core behind the one
+  // furthest ahead, not with all the time it did not use to spend at once.
+  uint64_t lag = settings_.burst_periods * settings_.period_cycles * kVtimeScale / std::max<uint64_t>(weights, 1);
   for (Account& a : accounts_)
-    if (a.weight) a.budget = std::min(a.budget + a.share * n, a.cap);
+    if (a.weight && a.vtime + lag < vmax) a.vtime = vmax - lag;
   return periods;
 }
 

@@ -39,18 +39,23 @@ class Budgets {
     if (a.budget <= 0) a.spare += cycles;
     a.budget -= int64_t(cycles);
     if (a.budget < -a.cap) a.budget = -a.cap;
+    if (a.weight) a.vtime += cycles * kVtimeScale / a.weight;
   }
 
   // May `acct`'s work run now rather than wait for a refill? Always, when not enforcing.
   bool funded(uint32_t acct) const { return !settings_.enforce || accounts_[acct].budget > 0; }
   bool enforcing() const { return settings_.enforce; }
 
-  // Of two accounts with work, whether `a` should run before `b`: more budget left per unit of
-  // share (weighted fair: over time each gets its weight's share of what both use).
+  // Of two accounts with work, whether `a` should run before `b`: one with budget before one
+  // without, then the one that used less per unit of weight (weighted fair queueing on virtual
+  // time: accounts that keep having work get the core in the ratio of their weights, also on
+  // spare time when none has budget).
   bool ahead(uint32_t a, uint32_t b) const {
     const Account& x = accounts_[a];
     const Account& y = accounts_[b];
-    return __int128(x.budget) * y.weight > __int128(y.budget) * x.weight;
+    bool fx = x.budget > 0, fy = y.budget > 0;
+    if (fx != fy) return fx;
+    return x.vtime < y.vtime;
   }
 
   int64_t budget(uint32_t acct) const { return accounts_[acct].budget; }
@@ -69,7 +74,9 @@ class Budgets {
     int64_t budget = 0;  // cycles it may still spend
     uint64_t used = 0;   // cycles charged, ever
     uint64_t spare = 0;  // of those, charged while its budget was spent
+    uint64_t vtime = 0;  // cycles used * kVtimeScale / weight, kept within a lag of the furthest
   };
+  static constexpr uint64_t kVtimeScale = 1024;
   Settings settings_;
   std::array<Account, kAccounts> accounts_{};
   uint64_t last_refill_ = 0;

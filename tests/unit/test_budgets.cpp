@@ -83,16 +83,41 @@ TEST_CASE("budgets: cycles charged while out of budget are counted as spare time
   CHECK(b.used(1) == 750);
 }
 
-TEST_CASE("budgets: the account furthest ahead of its share goes first") {
+TEST_CASE("budgets: an account with budget goes first, then the one that used least per weight") {
   Budgets b = three_accounts();
-  // Both full: 500/100 for tenant 1 against 1000/200 for tenant 2, a tie.
-  CHECK_FALSE(b.ahead(1, 2));
+  CHECK_FALSE(b.ahead(1, 2));  // nothing used yet: a tie
   CHECK_FALSE(b.ahead(2, 1));
-  b.charge(2, 600);  // 400 left of a share twice as large: 2 per weight unit, against 5
+  b.charge(2, 600);  // 1000 -> 400 left, but it has used 3 cycles per weight unit
   CHECK(b.ahead(1, 2));
-  b.charge(1, 900);  // -400: behind
+  b.charge(1, 900);  // -400: out of budget
   CHECK(b.ahead(2, 1));
   CHECK(b.ahead(0, 1));
+}
+
+TEST_CASE("budgets: accounts out of budget that keep having work share the core by weight") {
+  Budgets b = three_accounts();
+  b.charge(1, 100'000);
+  b.charge(2, 200'000);  // the same use per weight unit so far
+  REQUIRE_FALSE(b.funded(1));
+  REQUIRE_FALSE(b.funded(2));
+  uint64_t before1 = b.used(1), before2 = b.used(2);
+  for (int i = 0; i < 3000; ++i) b.charge(b.ahead(1, 2) ? 1 : 2, 100);  // both always have work
+  double share2 = double(b.used(2) - before2) / double(b.used(1) - before1 + b.used(2) - before2);
+  CHECK(share2 == Approx(2.0 / 3.0).margin(0.02));
+}
+
+TEST_CASE("budgets: an account back from idle is at most a few periods behind the others") {
+  Budgets b = three_accounts();
+  for (uint64_t t = 1; t <= 100; ++t) {
+    b.charge(2, 100'000);  // tenant 2 busy for 100 periods, tenant 1 idle
+    b.refill(t * 1000);
+  }
+  // Tenant 1 now wins every choice, but only until it has used what the lag allows:
+  // burst 2 * period 1000 / 400 total weight * its weight 100 = 500 cycles.
+  int wins = 0;
+  b.charge(1, 1'000'000);  // out of budget like tenant 2, so only virtual time decides
+  for (int i = 0; i < 100 && b.ahead(1, 2); ++i, ++wins) b.charge(1, 10);
+  CHECK(wins < 100);
 }
 
 TEST_CASE("budgets: not enforcing, every account may run and is still charged") {
