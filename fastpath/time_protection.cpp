@@ -44,6 +44,7 @@ uint32_t Datapath::rx_stage() {
   auto max = uint16_t(rx_frames_.size());
   bool full = false;
   for (uint32_t b = 0; b < bursts; ++b) {
+    meter_.switch_to(Budgets::kHost);  // reading the port is the host's, as is polling it
     uint16_t n = port_.rx_burst(rx_frames_.data(), max);
     for (uint16_t i = 0; i < n; ++i) {
       Frame& fr = rx_frames_[i];

@@ -97,7 +97,9 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
     } else if (req.kind == uint32_t(abi::AppRequestKind::kInherit)) {
       r = on_inherit(conn, req, passed.get());
     } else {
+      uint64_t t0 = monotonic_ns();
       r = cp_.handle_request(uint16_t(conn.ctx), req, now);
+      cp_.charge_work(cp_.context_tenant(uint16_t(conn.ctx)), ControlPlane::WorkKind::kRequest, monotonic_ns() - t0);
     }
     bool sent = give ? send_response(conn, r, {give.get()}) : send_response(conn, r);
     if (!sent) {

@@ -173,7 +173,9 @@ void Daemon::drain_fastpath(TimeMs now) {
       spdlog::error("the fast path's event queue indices are corrupt");
       break;
     }
+    uint64_t t0 = monotonic_ns();
     cp_.handle_event(ev, now);
+    cp_.charge_work(cp_.context_tenant(ev.ctx), ControlPlane::WorkKind::kEvent, monotonic_ns() - t0);
   }
   abi::PacketSlot slot;
   auto punt = ctrl_.punt();
@@ -184,7 +186,10 @@ void Daemon::drain_fastpath(TimeMs now) {
       spdlog::error("the fast path's punt queue indices are corrupt");
       break;
     }
-    if (slot.len <= sizeof slot.data) cp_.handle_frame(slot.data, slot.len, now);
+    if (slot.len > sizeof slot.data) continue;
+    uint64_t t0 = monotonic_ns();
+    cp_.handle_frame(slot.data, slot.len, now);
+    cp_.charge_work(cp_.frame_tenant(slot.data, slot.len), ControlPlane::WorkKind::kFrame, monotonic_ns() - t0);
   }
 }
 

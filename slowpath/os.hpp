@@ -44,6 +44,8 @@ void drain_timerfd(int fd);
 UniqueFd make_stop_signalfd();
 
 TimeMs monotonic_ms();
+// CLOCK_MONOTONIC in nanoseconds (what a piece of the loop's work took).
+uint64_t monotonic_ns();
 
 // 128 bits from the kernel's random source, for the ISN and port-selection key.
 void random_key(uint64_t& k0, uint64_t& k1);

@@ -37,6 +37,7 @@ ControlPlane::ControlPlane(const Settings& s, abi::ControlRegionView ctrl, Outpu
       ports_(s.tenants.size() + 1, PortTable(s.ephemeral_lo, s.ephemeral_hi)),
       inner_arp_(s.tenants.size() + 1, ArpResolver(s.arp_retry_ms, s.arp_tries, s.arp_ttl_ms)),
       ctxs_(s.max_contexts),
+      tenant_work_(s.tenants.size() + 1),
       ctx_ids_(s.max_contexts),
       conns_(s.max_flows),
       flow_ids_(s.max_flows) {}

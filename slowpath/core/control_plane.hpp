@@ -139,6 +139,25 @@ class ControlPlane {
     size_t ports_in_use = 0;
   };
   std::vector<TenantCounts> tenant_counts() const;
+  // Per tenant id (index 0: the host's, which also pays for timers and work no tenant caused):
+  // the slow path's time spent on its punted frames, app requests and fast-path events.
+  struct TenantWork {
+    uint64_t ns = 0;
+    uint64_t frames = 0;
+    uint64_t requests = 0;
+    uint64_t events = 0;
+  };
+  enum class WorkKind { kFrame, kRequest, kEvent };
+  void charge_work(uint16_t tenant, WorkKind kind, uint64_t ns) {
+    TenantWork& w = tenant_work_[tenant < tenant_work_.size() ? tenant : 0];
+    w.ns += ns;
+    ++(kind == WorkKind::kFrame ? w.frames : kind == WorkKind::kRequest ? w.requests : w.events);
+  }
+  const std::vector<TenantWork>& tenant_work() const { return tenant_work_; }
+  // The tenant of a context's app (0: the host's, or no such context).
+  uint16_t context_tenant(uint16_t ctx) const { return ctx < ctxs_.size() ? ctxs_[ctx].tenant : 0; }
+  // The tenant whose virtual network a punted frame came through (0: a plain frame, or junk).
+  uint16_t frame_tenant(const uint8_t* data, size_t len) const;
   // Every connection with its fast-path and app-ring positions (conn_report.cpp).
   std::vector<ConnReport> conn_reports() const;
   ConnState conn_state(uint32_t flow) const { return flow < conns_.size() ? conns_[flow].state : ConnState::kFree; }
@@ -481,6 +500,7 @@ class ControlPlane {
   SlowpathStats stats_;
 
   std::vector<Context> ctxs_;
+  std::vector<TenantWork> tenant_work_;  // [tenant id]
   abi::AppCallCounters departed_calls_{};  // what the regions of departed apps had counted
   IdPool ctx_ids_;
   std::vector<Conn> conns_;  // indexed by flow entry

@@ -177,6 +177,13 @@ uint64_t all_charged_cycles(const abi::ControlHeader& hdr) {
   return all;
 }
 
+// What a tenant's work (index 0: the host's) cost the slow path.
+nlohmann::json slowpath_work_json(const ControlPlane& cp, size_t acct) {
+  const auto& all = cp.tenant_work();
+  ControlPlane::TenantWork w = acct < all.size() ? all[acct] : ControlPlane::TenantWork{};
+  return {{"ns", w.ns}, {"frames", w.frames}, {"requests", w.requests}, {"events", w.events}};
+}
+
 // The budgets' settings as the fast path is told them.
 nlohmann::json budgets_json(const abi::ControlHeader& hdr) {
   const abi::BudgetSettings& b = hdr.budget_settings;
@@ -209,6 +216,7 @@ nlohmann::json tenants_json(const ControlPlane& cp, const abi::ControlHeader& hd
                     {"remotes", std::move(remotes)},
                     {"cpu_weight", shm::load_relaxed(hdr.budget_settings.weight[i + 1])},
                     {"cpu", cpu_json(hdr, i + 1, all_cycles)},
+                    {"slowpath", slowpath_work_json(cp, i + 1)},
                     {"apps", n.apps},
                     {"flows", n.flows},
                     {"listeners", n.listeners},
@@ -259,7 +267,8 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"shim", std::move(shim)},
       {"tenants", tenants_json(cp, hdr)},
       {"host_traffic", traffic_json(hdr, 0)},
-      {"budgets", budgets_json(hdr)},  // time protection; the tenants' own accounts are theirs  // the host's own apps: every flow in plain mode
+      {"budgets", budgets_json(hdr)},  // time protection; the tenants' own accounts are theirs
+      {"host_slowpath", slowpath_work_json(cp, 0)},  // the host's own apps: every flow in plain mode
   };
 }
 

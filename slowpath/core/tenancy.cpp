@@ -19,6 +19,11 @@ uint16_t ControlPlane::tenant_of_vni(uint32_t vni) const {
   return 0;
 }
 
+uint16_t ControlPlane::frame_tenant(const uint8_t* data, size_t len) const {
+  uint32_t vni = wire::peek_vni(data, len);
+  return vni ? uint16_t(ctrl_.header()->tenants.tenant_of(vni)) : 0;
+}
+
 uint32_t ControlPlane::vni_of(uint16_t ctx) const {
   const config::TenantConfig* t = ctx < ctxs_.size() ? tenant(ctxs_[ctx].tenant) : nullptr;
   return t ? t->vni : 0;
