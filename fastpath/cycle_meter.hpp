@@ -4,10 +4,12 @@
 #pragma once
 #include <cstdint>
 
-#include "budgets.hpp"
+#include "virtuoso/util/budgets.hpp"
 #include "cycle_counter.hpp"
 
 namespace virtuoso::fastpath {
+
+using util::Budgets;
 
 class CycleMeter {
  public:

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "budgets.hpp"
+#include "virtuoso/util/budgets.hpp"
 #include "clock.hpp"
 #include "cycle_counter.hpp"
 #include "cycle_meter.hpp"
@@ -22,6 +22,8 @@
 #include "virtuoso/wire/frame.hpp"
 
 namespace virtuoso::fastpath {
+
+using util::Budgets;
 
 // Payload bytes between snd_una and snd_nxt (a FIN in flight occupies one sequence number).
 inline uint32_t data_in_flight(const abi::FlowEntry& e) {

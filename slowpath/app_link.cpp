@@ -65,6 +65,13 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
   if (it == apps_.end()) return;
   AppConn& conn = it->second;
   for (;;) {
+    // A registered app's requests are its tenant's work: left unread while the tenant is out of
+    // budget and another tenant with budget has work (resume_apps looks again after this pass).
+    if (conn.ctx >= 0 && conn.answered && !conn.hold_link &&
+        !cp_.gate().admit_request(cp_.gate().account(cp_.context_tenant(uint16_t(conn.ctx))))) {
+      pause_app(id);
+      return;
+    }
     abi::AppRequest req{};
     uint8_t buf[sizeof(abi::AppRequest) + 8];
     UniqueFd passed;  // kInherit carries a hold link; any other descriptor is closed unused
@@ -99,7 +106,10 @@ void Daemon::on_app_readable(uint32_t id, TimeMs now) {
     } else {
       uint64_t t0 = monotonic_ns();
       r = cp_.handle_request(uint16_t(conn.ctx), req, now);
-      cp_.charge_work(cp_.context_tenant(uint16_t(conn.ctx)), ControlPlane::WorkKind::kRequest, monotonic_ns() - t0);
+      uint64_t ns = monotonic_ns() - t0;
+      uint16_t tenant = cp_.context_tenant(uint16_t(conn.ctx));
+      cp_.charge_work(tenant, ControlPlane::WorkKind::kRequest, ns);
+      cp_.gate().done(cp_.gate().account(tenant), ns);
     }
     bool sent = give ? send_response(conn, r, {give.get()}) : send_response(conn, r);
     if (!sent) {
@@ -206,6 +216,22 @@ bool Daemon::send_response(AppConn& conn, const abi::AppResponse& r, std::initia
 }
 
 // The process exited (or broke the protocol): its flows are aborted, then the context detached.
+void Daemon::pause_app(uint32_t id) {
+  auto it = apps_.find(id);
+  if (it == apps_.end()) return;
+  if (rewatch(it->second.fd.get(), Tag::kApp, id, 0)) paused_apps_.push_back(id);  // nothing reported until resumed
+}
+
+// After each pass of the loop: paused apps are watched again; the next pass admits their
+// requests if their tenant has budget by then, or no tenant with budget has work.
+void Daemon::resume_apps() {
+  for (uint32_t id : paused_apps_) {
+    auto it = apps_.find(id);
+    if (it != apps_.end()) rewatch(it->second.fd.get(), Tag::kApp, id, EPOLLIN);  // else gone meanwhile
+  }
+  paused_apps_.clear();
+}
+
 void Daemon::drop_app(uint32_t id, TimeMs now) {
   auto it = apps_.find(id);
   if (it == apps_.end()) return;

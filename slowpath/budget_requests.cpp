@@ -94,6 +94,7 @@ std::string Daemon::tenants_answer(std::string_view args) {
   shm::store_relaxed(live.burst_periods, next.burst_periods);
   for (size_t i = 0; i <= abi::kMaxTenants; ++i) shm::store_relaxed(live.weight[i], next.weight[i]);
   shm::store_release(live.generation, gen);
+  configure_gate();  // the slow path's own budgets follow at once
   spdlog::info("budgets: generation {}: {}", gen, args);
   return nlohmann::json{{"ok", true}, {"generation", gen}}.dump();
 }

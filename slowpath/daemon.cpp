@@ -79,6 +79,7 @@ Daemon::Daemon(const config::Config& cfg)
   init_control_region(ctrl_);
   write_tenant_table(ctrl_.header()->tenants, settings_.tenants);
   write_budget_settings(ctrl_.header()->budget_settings, cfg_.budgets, settings_.tenants);
+  configure_gate();
 
   epoll_.reset(epoll_create1(EPOLL_CLOEXEC));
   if (!epoll_) throw std::runtime_error(fmt::format("epoll_create1 failed: {}", std::strerror(errno)));
@@ -112,6 +113,28 @@ void Daemon::watch(int fd, Tag tag, uint32_t id) {
     throw std::runtime_error(fmt::format("epoll_ctl failed: {}", std::strerror(errno)));
 }
 
+// The slow path's own budgets: the same weights and enforcement as the fast path's (as they are
+// now in the control region), its own period.
+void Daemon::configure_gate() {
+  const abi::BudgetSettings& b = ctrl_.header()->budget_settings;
+  WorkGate::Settings s;
+  s.enforce = b.enforce != 0;
+  s.period_ns = uint64_t{cfg_.budgets.slowpath_period_us} * 1000;
+  s.burst_periods = b.burst_periods;
+  s.backlog_frames = cfg_.budgets.backlog_frames;
+  uint32_t weights[WorkGate::kAccounts] = {};
+  for (size_t i = 0; i < WorkGate::kAccounts; ++i) weights[i] = b.weight[i];
+  cp_.gate().configure(s, weights);
+}
+
+// Changes what epoll reports for a watched descriptor (0: nothing, until changed again).
+bool Daemon::rewatch(int fd, Tag tag, uint32_t id, uint32_t events) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = tag_data(uint32_t(tag), id);
+  return epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
 void Daemon::run() {
   epoll_event events[64];
   abi::ControlHeader* hdr = ctrl_.header();
@@ -124,16 +147,19 @@ void Daemon::run() {
     shm::store_relaxed(hdr->sp_sleeping, 0u);
     if (n < 0 && errno != EINTR) throw std::runtime_error(fmt::format("epoll_wait failed: {}", std::strerror(errno)));
     TimeMs now = monotonic_ms();
+    cp_.gate().begin_round(monotonic_ns());
     for (int i = 0; i < n; ++i) dispatch(events[i], now);
     drain_fastpath(now);
     channels_.flush(*this);
+    resume_apps();
     update_timer();
   }
   spdlog::info("slow path stopping");
 }
 
-// Entries waiting for room in a full queue are retried soon; otherwise only events wake us.
-int Daemon::wait_timeout() { return channels_.waiting() ? 1 : -1; }
+// Entries waiting for room in a full queue, and work held back for want of budget, are retried
+// soon; otherwise only events wake us.
+int Daemon::wait_timeout() { return channels_.waiting() || cp_.gate().has_parked() || !paused_apps_.empty() ? 1 : -1; }
 
 void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
   auto tag = Tag(ev.data.u64 >> 32);
@@ -179,6 +205,7 @@ void Daemon::drain_fastpath(TimeMs now) {
   }
   abi::PacketSlot slot;
   auto punt = ctrl_.punt();
+  WorkGate& gate = cp_.gate();
   for (uint32_t i = 0; i < kDrainBatch; ++i) {
     auto r = punt.try_pop(slot);
     if (r == shm::PopResult::kEmpty) break;
@@ -187,10 +214,20 @@ void Daemon::drain_fastpath(TimeMs now) {
       break;
     }
     if (slot.len > sizeof slot.data) continue;
-    uint64_t t0 = monotonic_ns();
-    cp_.handle_frame(slot.data, slot.len, now);
-    cp_.charge_work(cp_.frame_tenant(slot.data, slot.len), ControlPlane::WorkKind::kFrame, monotonic_ns() - t0);
+    uint32_t acct = gate.account(cp_.frame_tenant(slot.data, slot.len));
+    if (gate.admit_frame(acct, slot) == WorkGate::Admit::kNow) handle_punted(acct, slot, now);
   }
+  // Frames parked for want of budget, as budget (or spare time) allows.
+  uint32_t acct = 0;
+  for (uint32_t i = 0; i < kDrainBatch && gate.next_parked(acct, slot); ++i) handle_punted(acct, slot, now);
+}
+
+void Daemon::handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now) {
+  uint64_t t0 = monotonic_ns();
+  cp_.handle_frame(slot.data, slot.len, now);
+  uint64_t ns = monotonic_ns() - t0;
+  cp_.charge_work(uint16_t(acct), ControlPlane::WorkKind::kFrame, ns);
+  cp_.gate().done(acct, ns);
 }
 
 // The 10 ms tick runs only while something has a deadline.

@@ -94,6 +94,10 @@ class Daemon final : public Outputs, public Doorbells {
   int create_context(uint32_t id, AppConn& conn, uint16_t tenant);
   bool send_response(AppConn& conn, const abi::AppResponse& r, std::initializer_list<int> fds = {});
   void drop_app(uint32_t id, TimeMs now);
+  // An app whose tenant is out of slow-path budget: its socket is not read until resume_apps.
+  void pause_app(uint32_t id);
+  bool rewatch(int fd, Tag tag, uint32_t id, uint32_t events);
+  void resume_apps();
   void release_ctx(uint16_t ctx);
   // app_inherit.cpp: fork() children (hold links, kInherit)
   static ssize_t recv_app_request(int sock, void* buf, size_t len, UniqueFd& fd);
@@ -109,6 +113,8 @@ class Daemon final : public Outputs, public Doorbells {
   std::string faults_answer(std::string_view args);
   std::string switch_answer(std::string_view args);
   std::string tenants_answer(std::string_view args);  // budget_requests.cpp
+  void configure_gate();
+  void handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now);
   abi::FaultSettings faults_in_effect() const;
 
   config::Config cfg_;
@@ -131,6 +137,7 @@ class Daemon final : public Outputs, public Doorbells {
   bool timer_armed_ = false;
   bool stop_ = false;
   std::unordered_map<uint32_t, AppConn> apps_;
+  std::vector<uint32_t> paused_apps_;  // app connection ids held back for want of budget
   std::vector<CtxRes> ctx_res_;
   std::unordered_map<uint32_t, CtlConn> ctls_;
   uint32_t next_conn_id_ = 1;

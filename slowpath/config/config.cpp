@@ -82,6 +82,7 @@ void read_budgets(TableReader r, BudgetsConfig& b) {
   b.backlog_given = r.has("backlog_frames");
   r.integer("backlog_frames", b.backlog_frames, 0, 65536);
   r.integer("host_cpu_weight", b.host_cpu_weight, 1, 10000);
+  r.integer("slowpath_period_us", b.slowpath_period_us, 100, 1'000'000);
   r.reject_unknown();
 }
 

@@ -32,6 +32,7 @@
 #include "stats.hpp"
 #include "types.hpp"
 #include "config/tenants.hpp"
+#include "work_gate.hpp"
 #include "virtuoso/abi/unix_proto.hpp"
 #include "virtuoso/util/token_bucket.hpp"
 #include "virtuoso/wire/frame.hpp"
@@ -154,6 +155,9 @@ class ControlPlane {
     ++(kind == WorkKind::kFrame ? w.frames : kind == WorkKind::kRequest ? w.requests : w.events);
   }
   const std::vector<TenantWork>& tenant_work() const { return tenant_work_; }
+  // Time protection in the slow path: the daemon's loop asks it before each tenant's work.
+  WorkGate& gate() { return gate_; }
+  const WorkGate& gate() const { return gate_; }
   // The tenant of a context's app (0: the host's, or no such context).
   uint16_t context_tenant(uint16_t ctx) const { return ctx < ctxs_.size() ? ctxs_[ctx].tenant : 0; }
   // The tenant whose virtual network a punted frame came through (0: a plain frame, or junk).
@@ -501,6 +505,7 @@ class ControlPlane {
 
   std::vector<Context> ctxs_;
   std::vector<TenantWork> tenant_work_;  // [tenant id]
+  WorkGate gate_;
   abi::AppCallCounters departed_calls_{};  // what the regions of departed apps had counted
   IdPool ctx_ids_;
   std::vector<Conn> conns_;  // indexed by flow entry

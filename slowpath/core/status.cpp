@@ -181,7 +181,17 @@ uint64_t all_charged_cycles(const abi::ControlHeader& hdr) {
 nlohmann::json slowpath_work_json(const ControlPlane& cp, size_t acct) {
   const auto& all = cp.tenant_work();
   ControlPlane::TenantWork w = acct < all.size() ? all[acct] : ControlPlane::TenantWork{};
-  return {{"ns", w.ns}, {"frames", w.frames}, {"requests", w.requests}, {"events", w.events}};
+  const WorkGate& gate = cp.gate();
+  const WorkGate::Counts& c = gate.counts(uint32_t(acct));
+  return {{"ns", w.ns},
+          {"frames", w.frames},
+          {"requests", w.requests},
+          {"events", w.events},
+          {"budget_ns", gate.budgets().budget(uint32_t(acct))},
+          {"deferred_frames", c.deferred_frames},
+          {"dropped_frames", c.dropped_frames},
+          {"deferred_requests", c.deferred_requests},
+          {"parked", gate.parked(uint32_t(acct))}};
 }
 
 // The budgets' settings as the fast path is told them.

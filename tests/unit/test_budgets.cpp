@@ -3,11 +3,11 @@
 #include <catch2/catch.hpp>
 #include <vector>
 
-#include "budgets.hpp"
+#include "virtuoso/util/budgets.hpp"
 #include "rx_backlog.hpp"
 #include "virtuoso/wire/vxlan.hpp"
 
-using virtuoso::fastpath::Budgets;
+using virtuoso::util::Budgets;
 using virtuoso::fastpath::Frame;
 using virtuoso::fastpath::RxBacklog;
 namespace wire = virtuoso::wire;

@@ -46,7 +46,7 @@ struct Protected {
     h.establish(1000, 5000, 65535, 1000);  // the install is tenant 1's work: it overdraws it
   }
   const abi::BudgetAccount& account(uint32_t id) { return h.ctrl.header()->budget_accounts[id]; }
-  const fastpath::Budgets& budgets() { return h.dp->budgets(); }
+  const util::Budgets& budgets() { return h.dp->budgets(); }
   // A segment of tenant 1's flow, and a frame of tenant 2 (a SYN its slow path gets).
   std::vector<uint8_t> a_data(uint32_t seq, const std::string& payload) {
     return test::encapsulate(test::inner_segment(h, seq, 1000, kTcpAck | kTcpPsh, payload), kVniA, kVtep,
