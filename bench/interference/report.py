@@ -89,21 +89,29 @@ def main():
             off, on, alone = (ph[f"{p}-{v}"]["p99"] for p in ("attack-off", "attack-on", "alone"))
             summary.setdefault("ratios", {})[v] = {"p99_off_over_on": off / on, "p99_on_over_alone": on / alone}
             lines.append(f"| {vlabel} | {off / on:.1f}x | {on / alone:.2f}x |")
-    c_off, c_on = load(out, "closed-off.json"), load(out, "closed-on.json")
+    def closed(e):
+        """Median over the repetitions of budgets `e`: requests/s and fast-path cycles per request."""
+        runs = []
+        for rep in (1, 2, 3):
+            j, wnd = load(out, f"closed-{e}-{rep}.json"), window(out, f"closed-{e}-{rep}")
+            if j and wnd and j["requests_per_s"] and wnd["seconds"]:
+                cyc = sum(a["cycles"] for a in wnd["accounts"].values()) / (j["requests_per_s"] * wnd["seconds"])
+                runs.append((j["requests_per_s"], cyc))
+        if not runs:
+            return None
+        med = lambda xs: sorted(xs)[len(xs) // 2]
+        return {"requests_per_s": med([r for r, _ in runs]), "cycles_per_request": med([c for _, c in runs]),
+                "runs": [r for r, _ in runs]}
+    c_off, c_on = closed("off"), closed("on")
     if c_off and c_on:
-        wo, wn = window(out, "closed-off"), window(out, "closed-on")
-        cyc = lambda wnd, j: (sum(a["cycles"] for a in wnd["accounts"].values()) / (j["requests_per_s"] * wnd["seconds"])
-                              if wnd and j["requests_per_s"] and wnd["seconds"] else None)
-        summary["accounting"] = {"off_requests_per_s": c_off["requests_per_s"], "on_requests_per_s": c_on["requests_per_s"],
-                                 "on_over_off": c_on["requests_per_s"] / c_off["requests_per_s"],
-                                 "cycles_per_request_off": cyc(wo, c_off), "cycles_per_request_on": cyc(wn, c_on)}
-        s = summary["accounting"]
-        fmt = lambda x: "-" if x is None else f"{x:,.0f}"
-        lines += ["", "The accounting's cost (victim alone, closed loop, 32 connections of 64 B echo):", "",
-                  "| budgets | req/s | fast-path cycles/request |", "|---|---|---|",
-                  f"| off | {s['off_requests_per_s']:,.0f} | {fmt(s['cycles_per_request_off'])} |",
-                  f"| on | {s['on_requests_per_s']:,.0f} | {fmt(s['cycles_per_request_on'])} |",
-                  f"| on / off | {s['on_over_off']:.3f} | |"]
+        summary["accounting"] = {"off": c_off, "on": c_on, "on_over_off": c_on["requests_per_s"] / c_off["requests_per_s"]}
+        runs = lambda c: ", ".join(f"{r:,.0f}" for r in c["runs"])
+        lines += ["", "The accounting's cost (victim alone, closed loop, 32 connections of 64 B echo; median of 3, "
+                  "runs in turn):", "",
+                  "| budgets | req/s (median) | runs | fast-path cycles/request |", "|---|---|---|---|",
+                  f"| off | {c_off['requests_per_s']:,.0f} | {runs(c_off)} | {c_off['cycles_per_request']:,.0f} |",
+                  f"| on | {c_on['requests_per_s']:,.0f} | {runs(c_on)} | {c_on['cycles_per_request']:,.0f} |",
+                  f"| on / off | {summary['accounting']['on_over_off']:.3f} | | |"]
     ww = window(out, "weights")
     if ww:
         a, b = ww["accounts"]["a"]["cycles"], ww["accounts"]["b"]["cycles"]
