@@ -98,6 +98,7 @@ class FastpathHarness {
   FakeHost host;
   fastpath::ManualClock clock;
   fastpath::ScriptedCycles cycles;  // stands still unless a test scripts it
+  const fastpath::CycleCounter* counter = &cycles;  // what the datapath reads (restart() takes a new one)
   fastpath::DatapathConfig cfg;
   // Options establish() installs with (abi::kFlowOpt*), and the peer's TSval from the handshake.
   uint8_t tcp_opts = 0;
@@ -139,7 +140,7 @@ class FastpathHarness {
   // budget_settings.backlog_frames), with ctx 0 attached again; no flow is installed.
   void restart() {
     dp.reset();
-    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host, clock, cycles);
+    dp = std::make_unique<fastpath::Datapath>(cfg, ctrl, port, host, clock, *counter);
     command({uint16_t(abi::FpCommandKind::kAttachCtx), 0, 0, alayout, 0, 0});
   }
 
