@@ -28,6 +28,16 @@ class CycleMeter {
     last_ = now;
   }
 
+  // The cycles since the last read, charged to no one yet (the caller shares them out with
+  // charge); from `now` on, time is the host's until the next switch.
+  uint64_t take(uint64_t now) {
+    uint64_t c = now - last_;
+    last_ = now;
+    current_ = Budgets::kHost;
+    return c;
+  }
+  void charge(uint32_t acct, uint64_t cycles) { budgets_.charge(acct, cycles); }
+
   // Work for `acct` begins: the cycles so far were the previous account's.
   void switch_to(uint32_t acct) {
     if (acct == current_) return;

@@ -51,6 +51,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
   local_.reserve(4096);
   local_next_.reserve(4096);
   rx_frames_.resize(cfg.rx_burst);
+  rx_accounts_.resize(cfg.rx_burst);
   stats_->tsc_hz = cycles.hz();
   read_budget_settings();
 }

@@ -189,7 +189,7 @@ class Datapath {
   uint32_t account_of_frame(const uint8_t* data, uint16_t len) const;
   uint32_t account_of_flow(uint32_t flow_id) const;
   uint32_t rx_stage();
-  void rx_stage_frame(Frame& fr);
+  void rx_stage_frame(Frame& fr, uint32_t acct);
   uint32_t serve_backlogs();
   void refill_budgets(uint64_t now);
   void read_budget_settings();
@@ -234,6 +234,7 @@ class Datapath {
   std::vector<Frame> local_;         // frames for our own address, delivered next iteration
   std::vector<Frame> local_next_;
   std::vector<Frame> rx_frames_;
+  std::vector<uint32_t> rx_accounts_;  // [frame of the burst]: whose it is
   uint16_t ip_id_ = 0;
   util::TokenBucket icmp_out_{util::kIcmpRatePerS, util::kIcmpBurst};  // echo replies we send
   bool sp_ring_pending_ = false;

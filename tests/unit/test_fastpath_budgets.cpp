@@ -132,6 +132,7 @@ TEST_CASE("budgets: a refill funds the tenant again: no starvation", "[budgets][
   CHECK_FALSE(p.budgets().funded(1));
   p.next_period();
   REQUIRE(p.budgets().funded(1));
+  h.cycles.set_step(10);  // cheap reads now: its share of the port's read leaves it budget
   h.port.rx.push_back(p.b_frame());
   h.port.rx.push_back(p.a_data(5000, "now"));
   h.dp->poll_once();
@@ -209,4 +210,28 @@ TEST_CASE("budgets: new weights and enforcement take effect at the next refill, 
   s.generation = 3;
   p.next_period();
   CHECK_FALSE(p.budgets().enforcing());
+}
+
+TEST_CASE("budgets: reading the port is charged to the frames it brought, shared by count", "[budgets][fastpath]") {
+  Protected p(false);
+  FastpathHarness& h = p.h;
+  // The port's read of a non-empty burst takes a million cycles.
+  h.port.on_rx_burst = [&] {
+    if (h.port.rx.empty()) return;
+    h.cycles.script({1'000'000});
+    (void)h.cycles.now();
+  };
+  uint64_t host = p.budgets().used(0), a = p.budgets().used(1), b = p.budgets().used(2);
+  h.port.rx.push_back(p.a_data(5000, "x"));
+  h.port.rx.push_back(p.b_frame());
+  h.port.rx.push_back(p.a_data(5001, "y"));
+  h.port.rx.push_back(p.b_frame());
+  h.dp->poll_once();
+  CHECK(p.budgets().used(1) - a >= 500'000);
+  CHECK(p.budgets().used(2) - b >= 500'000);
+  CHECK(p.budgets().used(0) - host < 100'000);
+  // An empty poll is the host's (and no one's, as an idle loop).
+  h.port.on_rx_burst = nullptr;
+  h.dp->poll_once();
+  CHECK(h.app_read_all() == "xy");
 }

@@ -2,6 +2,7 @@
 #pragma once
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -22,8 +23,10 @@ class FakePort final : public fastpath::PacketPort {
   std::vector<std::vector<uint8_t>> sent;
   int live_buffers = 0;
   int alloc_budget = 1 << 30;  // how many more alloc() calls succeed
+  std::function<void()> on_rx_burst;  // called by every rx_burst (a test's stand-in for its cost)
 
   uint16_t rx_burst(Frame* frames, uint16_t max) override {
+    if (on_rx_burst) on_rx_burst();
     uint16_t n = 0;
     while (n < max && !rx.empty()) {
       Frame f;
