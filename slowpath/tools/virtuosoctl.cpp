@@ -118,6 +118,19 @@ std::optional<nlohmann::ordered_json> ask_json(const std::string& path, const st
   }
 }
 
+// The answer to a change request, or nullopt after printing why there is none or the daemon's
+// refusal ("virtuosoctl: WHAT: ...").
+std::optional<nlohmann::ordered_json> ask_change(const std::string& path, const std::string& request, const char* what) {
+  auto answer = ask_json(path, request);
+  if (!answer) return std::nullopt;
+  if (!answer->is_object() || answer->contains("error")) {
+    fmt::print(stderr, "virtuosoctl: {}: {}\n", what,
+               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
+    return std::nullopt;
+  }
+  return answer;
+}
+
 // "tenants": each tenant's network and what its apps hold, one line each (or the JSON array).
 int tenants(const std::string& run_dir, bool json) {
   std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
@@ -168,13 +181,8 @@ int faults(const std::string& run_dir, const std::string& action, const std::vec
   std::string request = "faults";
   if (!action.empty()) request += " " + action;
   for (const auto& p : pairs) request += " " + p;
-  auto answer = ask_json(path, request + "\n");
+  auto answer = ask_change(path, request + "\n", "faults");
   if (!answer) return kExitFailure;
-  if (!answer->is_object() || answer->contains("error")) {
-    fmt::print(stderr, "virtuosoctl: faults: {}\n",
-               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
-    return kExitFailure;
-  }
   uint64_t generation = answer->value("generation", uint64_t{0});
   auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
   for (;;) {
@@ -202,13 +210,7 @@ int faults(const std::string& run_dir, const std::string& action, const std::vec
 int switch_change(const std::string& run_dir, const std::vector<std::string>& words) {
   std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
   std::string request = fmt::format("switch {}\n", fmt::join(words, " "));
-  auto answer = ask_json(path, request);
-  if (!answer) return kExitFailure;
-  if (!answer->is_object() || answer->contains("error")) {
-    fmt::print(stderr, "virtuosoctl: switch: {}\n",
-               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
-    return kExitFailure;
-  }
+  if (!ask_change(path, request, "switch")) return kExitFailure;
   fmt::print("switch: {}\n", fmt::join(words, " "));
   return kExitReady;
 }
@@ -217,13 +219,8 @@ int switch_change(const std::string& run_dir, const std::vector<std::string>& wo
 // with the change (it takes it at its next refill, one budget period).
 int tenants_change(const std::string& run_dir, const std::vector<std::string>& words) {
   std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
-  auto answer = ask_json(path, fmt::format("tenants {}\n", fmt::join(words, " ")));
+  auto answer = ask_change(path, fmt::format("tenants {}\n", fmt::join(words, " ")), "tenants");
   if (!answer) return kExitFailure;
-  if (!answer->is_object() || answer->contains("error")) {
-    fmt::print(stderr, "virtuosoctl: tenants: {}\n",
-               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
-    return kExitFailure;
-  }
   uint64_t generation = answer->value("generation", uint64_t{0});
   auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
   for (;;) {

@@ -128,6 +128,30 @@ vt_tenant_config() {
     "$1" "$2" "$3" "${4:-}" "$1" "${5:-}"
 }
 
+# Tenants a (VNI 100) and b (VNI 200) sharing the inner address NET.1 (NET is a.b.c), each reaching
+# NET.0/24 through the peer namespace's tunnel endpoint: TOML for VT_EXTRA_CONFIG.
+vt_two_tenants_config() {  # NET
+  local remote="[[tenant.remote]]
+prefix = \"$1.0/24\"
+vtep = \"$VT_PEER_IP\""
+  vt_tenant_config a 100 "$1.1/32" "" "$remote"
+  vt_tenant_config b 200 "$1.1/32" "" "$remote"
+}
+
+# A Linux host inside a virtual network: namespace vt${VT_ID}NAME behind a kernel vxlan device of
+# VNI with address ADDR/24. The device is made in the peer namespace (its UDP socket stays on the
+# underlay, towards the stack's address) and moved in. After vt_start_daemon.
+vt_kernel_vxlan_peer() {  # NAME VNI ADDR
+  local ns=vt${VT_ID}$1 dev=vx$1
+  ip netns add "$ns"
+  VT_EXTRA_NS+=("$ns")
+  ip -n "$VT_NS" link add "$dev" type vxlan id "$2" remote "$VT_IP" local "$VT_PEER_IP" dstport 4789 dev "$VT_TAP"
+  ip -n "$VT_NS" link set "$dev" netns "$ns"
+  ip -n "$ns" addr add "$3/24" dev "$dev"
+  ip -n "$ns" link set "$dev" up
+  ip -n "$ns" link set lo up
+}
+
 # The port the daemon's fast path drives: VT_PORT=af_xdp (a veth pair: the daemon's end
 # $VT_VETH in this namespace, the peer's end $VT_TAP in the peer namespace; no system call per
 # frame), tap (DPDK's tap device, moved into the peer namespace; a system call per frame), or auto

@@ -11,24 +11,10 @@ vt_init
 INNER_NET=10.200.0
 SERVER_IP=$INNER_NET.1
 PEER_INNER=$INNER_NET.2
-REMOTE="[[tenant.remote]]
-prefix = \"$INNER_NET.0/24\"
-vtep = \"$VT_PEER_IP\""
-VT_EXTRA_CONFIG="$(vt_tenant_config a 100 "$SERVER_IP/32" "" "$REMOTE")$(vt_tenant_config b 200 "$SERVER_IP/32" "" "$REMOTE")"
+VT_EXTRA_CONFIG="$(vt_two_tenants_config "$INNER_NET")"
 vt_start_daemon
-
-kernel_peer() {  # name vni
-  local ns=vt${VT_ID}$1 dev=vx$1
-  ip netns add "$ns"
-  VT_EXTRA_NS+=("$ns")
-  ip -n "$VT_NS" link add "$dev" type vxlan id "$2" remote "$VT_IP" local "$VT_PEER_IP" dstport 4789 dev "$VT_TAP"
-  ip -n "$VT_NS" link set "$dev" netns "$ns"
-  ip -n "$ns" addr add "$PEER_INNER/24" dev "$dev"
-  ip -n "$ns" link set "$dev" up
-  ip -n "$ns" link set lo up
-}
-kernel_peer a 100
-kernel_peer b 200
+vt_kernel_vxlan_peer a 100 "$PEER_INNER"
+vt_kernel_vxlan_peer b 200 "$PEER_INNER"
 
 for t in a b; do
   VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/echo-$t.out" \

@@ -13,22 +13,13 @@ INNER_NET=10.200.0
 SERVER_IP=$INNER_NET.1
 PEER_INNER=$INNER_NET.2
 FLOOD_INNER=$INNER_NET.9
-REMOTE="[[tenant.remote]]
-prefix = \"$INNER_NET.0/24\"
-vtep = \"$VT_PEER_IP\""
-VT_EXTRA_CONFIG="$(vt_tenant_config a 100 "$SERVER_IP/32" "" "$REMOTE")$(vt_tenant_config b 200 "$SERVER_IP/32" "" "$REMOTE")"
+VT_EXTRA_CONFIG="$(vt_two_tenants_config "$INNER_NET")"
 vt_start_daemon
 
-# Tenant a's kernel peer behind a kernel vxlan device of VNI 100 (made in the underlay namespace,
-# so its UDP socket stays there and drops what the stack sends on VNI 200).
+# Tenant a's kernel peer behind a kernel vxlan device of VNI 100 (its UDP socket stays in the
+# underlay namespace and drops what the stack sends on VNI 200, the flood's).
+vt_kernel_vxlan_peer a 100 "$PEER_INNER"
 ns_a=vt${VT_ID}a
-ip netns add "$ns_a"
-VT_EXTRA_NS+=("$ns_a")
-ip -n "$VT_NS" link add vxa type vxlan id 100 remote "$VT_IP" local "$VT_PEER_IP" dstport 4789 dev "$VT_TAP"
-ip -n "$VT_NS" link set vxa netns "$ns_a"
-ip -n "$ns_a" addr add "$PEER_INNER/24" dev vxa
-ip -n "$ns_a" link set vxa up
-ip -n "$ns_a" link set lo up
 
 for t in a b; do
   VIRTUOSO_RUN_DIR=$VT_TMP/run/tenants/$t vt_spawn_shim "$VT_TMP/echo-$t.out" \

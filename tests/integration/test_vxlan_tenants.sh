@@ -11,27 +11,13 @@ vt_init
 INNER_NET=10.200.0
 SERVER_IP=$INNER_NET.1   # both tenants' app address (overlapping on purpose)
 PEER_INNER=$INNER_NET.2  # both kernel peers' inner address
-REMOTE="[[tenant.remote]]
-prefix = \"$INNER_NET.0/24\"
-vtep = \"$VT_PEER_IP\""
-VT_EXTRA_CONFIG="$(vt_tenant_config a 100 "$SERVER_IP/32" "" "$REMOTE")$(vt_tenant_config b 200 "$SERVER_IP/32" "" "$REMOTE")"
+VT_EXTRA_CONFIG="$(vt_two_tenants_config "$INNER_NET")"
 vt_start_daemon
 
-# One namespace per kernel peer; the vxlan devices are made in the underlay namespace (their UDP
-# sockets stay there) and moved into the peer's own.
-kernel_peer() {  # name vni
-  local ns=vt${VT_ID}$1 dev=vx$1
-  ip netns add "$ns"
-  VT_EXTRA_NS+=("$ns")
-  ip -n "$VT_NS" link add "$dev" type vxlan id "$2" remote "$VT_IP" local "$VT_PEER_IP" dstport 4789 dev "$VT_TAP"
-  ip -n "$VT_NS" link set "$dev" netns "$ns"
-  ip -n "$ns" addr add "$PEER_INNER/24" dev "$dev"
-  ip -n "$ns" link set "$dev" up
-  ip -n "$ns" link set lo up
-}
-kernel_peer a 100
-kernel_peer b 200
-kernel_peer c 300  # a VNI no tenant has
+# One namespace per kernel peer (vt_kernel_vxlan_peer).
+vt_kernel_vxlan_peer a 100 "$PEER_INNER"
+vt_kernel_vxlan_peer b 200 "$PEER_INNER"
+vt_kernel_vxlan_peer c 300 "$PEER_INNER"  # a VNI no tenant has
 
 # A tenant's app: the shim attached through the tenant's own socket.
 tenant_run() {  # tenant command...
