@@ -244,6 +244,7 @@ class Datapath {
   CycleMeter meter_{cycles_, budgets_};
   abi::BudgetAccount* budget_accounts_;  // [tenant id], in the control region
   uint32_t n_accounts_;                  // host + every tenant id (unused ones cost no time)
+  uint32_t published_accounts_ = 0;      // 1 + the highest id with a weight
   RxBacklog backlog_;
   uint32_t budget_generation_ = 0;
   uint64_t next_refill_ = 0;   // cycle count of the next refill check

@@ -128,7 +128,11 @@ void Datapath::read_budget_settings() {
   b.period_cycles = (period_us ? period_us : 100) * hz / 1'000'000;
   b.burst_periods = shm::load_relaxed(s.burst_periods);
   uint32_t weights[Budgets::kAccounts] = {};
-  for (uint32_t i = 0; i < n_accounts_; ++i) weights[i] = shm::load_relaxed(s.weight[i]);
+  published_accounts_ = 0;
+  for (uint32_t i = 0; i < n_accounts_; ++i) {
+    weights[i] = shm::load_relaxed(s.weight[i]);
+    if (weights[i]) published_accounts_ = i + 1;
+  }
   budgets_.configure(b, weights);
   shm::store_release(stats_->budget_generation, uint64_t{budget_generation_});
   // Frames parked under enforcement keep their order and are served as budget allows; turning
@@ -146,7 +150,7 @@ void Datapath::refill_budgets(uint64_t now) {
 }
 
 void Datapath::publish_budgets() {
-  for (uint32_t i = 0; i < n_accounts_; ++i) {
+  for (uint32_t i = 0; i < published_accounts_; ++i) {  // the others are never charged
     abi::BudgetAccount& a = budget_accounts_[i];
     shm::store_relaxed(a.cycles, budgets_.used(i));
     shm::store_relaxed(a.spare_cycles, budgets_.spare(i));
