@@ -197,6 +197,11 @@ class Datapath {
   // May `acct`'s app-queue or transmit work run in this loop: it has budget, or no funded
   // account has had work in this loop so far (work conservation).
   bool may_run(uint32_t acct) const { return budgets_.funded(acct) || funded_work_ == 0; }
+  // Is `acct` short of budget (under a quarter of a period's share), so that its flows should
+  // ask their senders to slow down (ECE) before its frames get parked?
+  bool budget_pressure(uint32_t acct) const {
+    return budget_ecn_ && budgets_.enforcing() && budgets_.budget(acct) < budgets_.share(acct) / 4;
+  }
   void note_work(uint32_t acct) {
     if (budgets_.enforcing() && budgets_.budget(acct) > 0) ++funded_work_;
   }
@@ -247,6 +252,7 @@ class Datapath {
   uint32_t published_accounts_ = 0;      // 1 + the highest id with a weight
   RxBacklog backlog_;
   uint32_t budget_generation_ = 0;
+  bool budget_ecn_ = false;
   uint64_t next_refill_ = 0;   // cycle count of the next refill check
   uint32_t funded_work_ = 0;   // items of funded accounts done in this loop so far
   bool rx_pressure_ = false;   // the port still held frames when the rx stage stopped reading

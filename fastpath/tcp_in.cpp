@@ -54,6 +54,12 @@ void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
       ++stats_->ce_received;
       p.ece_pending = true;
       queue_ack(id);  // the echo should not wait for a delayed ACK
+    } else if (f.payload_len && budget_pressure(account_of_flow(id))) {
+      // Time protection's back-pressure: the tenant is short of CPU time, which its sender hears
+      // as congestion would be signalled, before its frames are parked or dropped.
+      ++budget_accounts_[account_of_flow(id)].ecn_marked;
+      p.ece_pending = true;
+      queue_ack(id);
     }
     if (f.tcp.flags & wire::kTcpEce) p.cwr_pending = true;
   }

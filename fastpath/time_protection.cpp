@@ -124,6 +124,7 @@ void Datapath::read_budget_settings() {
   uint64_t hz = cycles_.hz() ? cycles_.hz() : 1'000'000'000;
   Budgets::Settings b;
   b.enforce = shm::load_relaxed(s.enforce) != 0;
+  budget_ecn_ = shm::load_relaxed(s.ecn) != 0;
   uint32_t period_us = shm::load_relaxed(s.period_us);
   b.period_cycles = (period_us ? period_us : 100) * hz / 1'000'000;
   b.burst_periods = shm::load_relaxed(s.burst_periods);

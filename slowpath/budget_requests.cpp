@@ -1,7 +1,7 @@
 // virtuoso-slowpath: "tenants ..." control requests, changing time protection at run time.
 //
 //   tenants set NAME weight=W            a tenant's (or, with NAME "host", the host account's) weight
-//   tenants budgets KEY=VALUE...         enforce=on|off, period_us=N, burst_periods=N
+//   tenants budgets KEY=VALUE...         enforce=on|off, ecn=on|off, period_us=N, burst_periods=N
 //
 // The fast path takes a change at its next refill (one period); the answer carries the settings'
 // generation, which the fast path's fastpath.budget_generation reaches once it has.
@@ -51,9 +51,14 @@ std::string apply_budget_pair(std::string_view pair, abi::BudgetSettings& next) 
     next.enforce = value == "on" ? 1 : 0;
     return {};
   }
+  if (key == "ecn") {
+    if (value != "on" && value != "off") return fmt::format("ecn: '{}' is neither on nor off", value);
+    next.ecn = value == "on" ? 1 : 0;
+    return {};
+  }
   if (key == "period_us") return parse_number(key, value, 10, 100'000, next.period_us);
   if (key == "burst_periods") return parse_number(key, value, 1, 1000, next.burst_periods);
-  return fmt::format("unknown budget setting '{}'; use enforce, period_us or burst_periods", key);
+  return fmt::format("unknown budget setting '{}'; use enforce, ecn, period_us or burst_periods", key);
 }
 
 }  // namespace
@@ -90,6 +95,7 @@ std::string Daemon::tenants_answer(std::string_view args) {
   // One writer (this thread); the fast path rereads every field once it sees the new generation.
   uint32_t gen = live.generation + 1;
   shm::store_relaxed(live.enforce, next.enforce);
+  shm::store_relaxed(live.ecn, next.ecn);
   shm::store_relaxed(live.period_us, next.period_us);
   shm::store_relaxed(live.burst_periods, next.burst_periods);
   for (size_t i = 0; i <= abi::kMaxTenants; ++i) shm::store_relaxed(live.weight[i], next.weight[i]);

@@ -83,6 +83,7 @@ void read_budgets(TableReader r, BudgetsConfig& b) {
   r.integer("backlog_frames", b.backlog_frames, 0, 65536);
   r.integer("host_cpu_weight", b.host_cpu_weight, 1, 10000);
   r.integer("slowpath_period_us", b.slowpath_period_us, 100, 1'000'000);
+  r.boolean("ecn", b.ecn);
   r.reject_unknown();
 }
 

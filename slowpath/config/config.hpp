@@ -35,7 +35,8 @@ struct BudgetsConfig {
   unsigned backlog_frames = 256;  // received frames parked per tenant while out of budget
   bool backlog_given = false;     // backlog_frames was in the file (else: 256, or less to fit mbufs)
   unsigned host_cpu_weight = 100;
-  unsigned slowpath_period_us = 1000;  // the slow path's refill period (its work comes in larger pieces)
+  unsigned slowpath_period_us = 1000;
+  bool ecn = true;  // a tenant short of budget sets ECE on its flows' ACKs, so ECN senders slow down  // the slow path's refill period (its work comes in larger pieces)
 };
 
 struct NetworkConfig {

@@ -64,6 +64,7 @@ void write_budget_settings(abi::BudgetSettings& s, const config::BudgetsConfig& 
   s.period_us = b.period_us;
   s.burst_periods = b.burst_periods;
   s.backlog_frames = tenants.empty() ? 0 : b.backlog_frames;
+  s.ecn = b.ecn ? 1 : 0;
   s.weight[0] = b.host_cpu_weight;
   size_t n = std::min<size_t>(tenants.size(), abi::kMaxTenants);
   for (size_t i = 0; i < n; ++i) s.weight[i + 1] = tenants[i].cpu_weight;

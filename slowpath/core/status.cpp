@@ -168,7 +168,8 @@ nlohmann::json cpu_json(const abi::ControlHeader& hdr, size_t acct, uint64_t all
           {"deferred_rx", shm::load_relaxed(a.deferred_rx)},
           {"dropped_rx", shm::load_relaxed(a.dropped_rx)},
           {"deferred_apps", shm::load_relaxed(a.deferred_apps)},
-          {"deferred_tx", shm::load_relaxed(a.deferred_tx)}};
+          {"deferred_tx", shm::load_relaxed(a.deferred_tx)},
+          {"ecn_marked", shm::load_relaxed(a.ecn_marked)}};
 }
 
 uint64_t all_charged_cycles(const abi::ControlHeader& hdr) {
@@ -198,6 +199,7 @@ nlohmann::json slowpath_work_json(const ControlPlane& cp, size_t acct) {
 nlohmann::json budgets_json(const abi::ControlHeader& hdr) {
   const abi::BudgetSettings& b = hdr.budget_settings;
   return {{"enforce", shm::load_relaxed(b.enforce) != 0},
+          {"ecn", shm::load_relaxed(b.ecn) != 0},
           {"period_us", shm::load_relaxed(b.period_us)},
           {"burst_periods", shm::load_relaxed(b.burst_periods)},
           {"backlog_frames", shm::load_relaxed(b.backlog_frames)},

@@ -290,7 +290,7 @@ int main(int argc, char** argv) {
     tenant_words.insert(tenant_words.end(), set_pairs.begin(), set_pairs.end());
   });
   auto* tn_budgets = tenants_cmd->add_subcommand(
-      "budgets", "KEY=VALUE...: enforce=on|off, period_us=N, burst_periods=N of time protection");
+      "budgets", "KEY=VALUE...: enforce=on|off, ecn=on|off, period_us=N, burst_periods=N of time protection");
   tn_budgets->add_option("pairs", set_pairs, "KEY=VALUE settings")->required();
   tn_budgets->fallthrough();
   tn_budgets->callback([&] {

@@ -451,8 +451,12 @@ TEST_CASE("budgets: defaults, and every key of [budgets] is read", "[config][bud
   CHECK(d.budgets.burst_periods == 4);
   CHECK(d.budgets.backlog_frames == 256);
   CHECK(d.budgets.host_cpu_weight == 100);
+  CHECK(d.budgets.slowpath_period_us == 1000);
+  CHECK(d.budgets.ecn);
   Config c = parse_with("[budgets]\nenforce = false\nperiod_us = 250\nburst_periods = 8\nbacklog_frames = 64\n"
-                        "host_cpu_weight = 7\n" + tenant("a", 1));
+                        "host_cpu_weight = 7\nslowpath_period_us = 500\necn = false\n" + tenant("a", 1));
+  CHECK(c.budgets.slowpath_period_us == 500);
+  CHECK_FALSE(c.budgets.ecn);
   CHECK_FALSE(c.budgets.enforce);
   CHECK(c.budgets.period_us == 250);
   CHECK(c.budgets.burst_periods == 8);

@@ -26,7 +26,7 @@ constexpr uint64_t kStep = 1000;          // cycles between any two counter read
 // it, tenant 2's and the host's are large. Every counter read moves the clock by kStep.
 struct Protected {
   FastpathHarness h;
-  explicit Protected(bool enforce = true, uint32_t backlog = 8) {
+  explicit Protected(bool enforce = true, uint32_t backlog = 8, bool ecn = false) {
     h.add_tenant(kVniA, 1);
     h.add_tenant(kVniB, 2);
     abi::BudgetSettings& s = h.ctrl.header()->budget_settings;
@@ -34,6 +34,7 @@ struct Protected {
     s.period_us = uint32_t(kPeriod / 1000);
     s.burst_periods = 1;
     s.backlog_frames = backlog;
+    s.ecn = ecn ? 1 : 0;
     s.weight[0] = 10000;
     s.weight[1] = 1;  // 500 cycles a period
     s.weight[2] = 10000;
@@ -43,6 +44,7 @@ struct Protected {
     h.vni = kVniA;
     h.tenant = 1;
     h.vtep_ip = kVtep;
+    h.tcp_opts = abi::kFlowOptEcn;  // negotiated in the handshake
     h.establish(1000, 5000, 65535, 1000);  // the install is tenant 1's work: it overdraws it
   }
   const abi::BudgetAccount& account(uint32_t id) { return h.ctrl.header()->budget_accounts[id]; }
@@ -231,4 +233,26 @@ TEST_CASE("budgets: reading the port is charged to the frames it brought, shared
   h.port.on_rx_burst = nullptr;
   h.dp->poll_once();
   CHECK(h.app_read_all() == "xy");
+}
+
+TEST_CASE("budgets: with ecn, a tenant short of budget answers data with ECE; without, it does not",
+          "[budgets][fastpath]") {
+  for (bool ecn : {true, false}) {
+    Protected p(true, 8, ecn);
+    FastpathHarness& h = p.h;
+    REQUIRE_FALSE(p.budgets().funded(1));
+    h.port.rx.push_back(p.a_data(5000, "data"));
+    h.dp->poll_once();  // alone: processed on spare time
+    CHECK(h.app_read_all() == "data");
+    bool ece = false;
+    for (auto& fr : h.port.sent) {
+      auto v = wire::parse_vxlan_frame(fr.data(), fr.size());
+      REQUIRE(v.error == wire::VxlanError::kOk);
+      auto t = wire::parse_tcp_frame(v.f.inner, v.f.inner_len);
+      REQUIRE(t.error == wire::FrameError::kOk);
+      ece |= (t.f.tcp.flags & wire::kTcpEce) != 0;
+    }
+    CHECK(ece == ecn);
+    CHECK(p.account(1).ecn_marked == (ecn ? 1u : 0u));
+  }
 }

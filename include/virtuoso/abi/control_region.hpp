@@ -287,7 +287,8 @@ struct BudgetSettings {
   uint32_t period_us;       // every period each account gains its weight's share of the core
   uint32_t burst_periods;   // an account holds at most this many periods' share
   uint32_t backlog_frames;  // frames parked per account while out of budget (read once, at start)
-  uint32_t reserved[11];
+  uint32_t ecn;             // 1: a tenant short of budget sets ECE on its flows' ACKs (RFC 3168)
+  uint32_t reserved[10];
   uint32_t weight[kMaxTenants + 1];  // [tenant id]; 0: no such account (its work is the host's)
 };
 static_assert(sizeof(BudgetSettings) == 1088 && std::is_trivially_copyable_v<BudgetSettings>);
@@ -303,8 +304,10 @@ struct alignas(64) BudgetAccount {
   uint64_t deferred_tx;    // flows whose transmission waited for a refill
   uint32_t backlog;        // frames parked now
   uint32_t reserved;
+  uint64_t ecn_marked;     // data segments answered with ECE because it was short of budget
+  uint64_t reserved2[7];
 };
-static_assert(sizeof(BudgetAccount) == 64 && std::is_trivially_copyable_v<BudgetAccount>);
+static_assert(sizeof(BudgetAccount) == 128 && std::is_trivially_copyable_v<BudgetAccount>);
 
 struct alignas(64) ControlHeader {
   // Written by the slow path before the region is shared.
@@ -333,7 +336,7 @@ static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, s
               offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 768 &&
               offsetof(ControlHeader, tenants) == 960 && offsetof(ControlHeader, tenant_stats) == 3008 &&
               offsetof(ControlHeader, budget_settings) == 19392 &&
-              offsetof(ControlHeader, budget_accounts) == 20480 && sizeof(ControlHeader) == 36864);
+              offsetof(ControlHeader, budget_accounts) == 20480 && sizeof(ControlHeader) == 53248);
 
 struct ControlLayout {
   uint32_t max_flows;
