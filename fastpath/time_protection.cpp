@@ -93,7 +93,7 @@ void Datapath::rx_stage_frame(Frame& fr, uint32_t acct) {
   port_.free(fr);
 }
 
-// Parked frames, the account furthest ahead of its share first: accounts with budget until their
+// Parked frames, the account furthest behind its share first: accounts with budget until their
 // backlogs are empty, then, only if no account with budget had work in this loop, accounts
 // without (work conservation: a lone tenant gets the whole core).
 uint32_t Datapath::serve_backlogs() {

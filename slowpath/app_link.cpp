@@ -215,7 +215,7 @@ bool Daemon::send_response(AppConn& conn, const abi::AppResponse& r, std::initia
   return err == 0;
 }
 
-// The process exited (or broke the protocol): its flows are aborted, then the context detached.
+// An app whose tenant is out of slow-path budget: epoll stops reporting its socket until resume_apps.
 void Daemon::pause_app(uint32_t id) {
   auto it = apps_.find(id);
   if (it == apps_.end()) return;
@@ -232,6 +232,7 @@ void Daemon::resume_apps() {
   paused_apps_.clear();
 }
 
+// The process exited (or broke the protocol): its flows are aborted, then the context detached.
 void Daemon::drop_app(uint32_t id, TimeMs now) {
   auto it = apps_.find(id);
   if (it == apps_.end()) return;

@@ -201,7 +201,10 @@ void Daemon::drain_fastpath(TimeMs now) {
     }
     uint64_t t0 = monotonic_ns();
     cp_.handle_event(ev, now);
-    cp_.charge_work(cp_.context_tenant(ev.ctx), ControlPlane::WorkKind::kEvent, monotonic_ns() - t0);
+    uint64_t ns = monotonic_ns() - t0;
+    uint16_t tenant = cp_.context_tenant(ev.ctx);
+    cp_.charge_work(tenant, ControlPlane::WorkKind::kEvent, ns);
+    cp_.gate().done(cp_.gate().account(tenant), ns);  // spent from its budget, never held back
   }
   abi::PacketSlot slot;
   auto punt = ctrl_.punt();
