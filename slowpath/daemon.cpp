@@ -175,7 +175,7 @@ void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
     case Tag::kTimer:
       drain_timerfd(timer_fd_.get());
       drain_fastpath(now);  // events first: a timer must see the flow's latest state
-      cp_.tick(now);
+      tick(now);
       break;
     case Tag::kDoorbell: drain_eventfd(sp_bell_.get()); break;
     case Tag::kFpListen: accept_fastpath(); break;
@@ -223,6 +223,23 @@ void Daemon::drain_fastpath(TimeMs now) {
   // Frames parked for want of budget, as budget (or spare time) allows.
   uint32_t acct = 0;
   for (uint32_t i = 0; i < kDrainBatch && gate.next_parked(acct, slot); ++i) handle_punted(acct, slot, now);
+}
+
+// The 10 ms tick, its time shared out among the tenants by the connections it went through (the
+// host's when there were none): timers are spent from budgets, never held back.
+void Daemon::tick(TimeMs now) {
+  uint64_t t0 = monotonic_ns();
+  cp_.tick(now);
+  uint64_t ns = monotonic_ns() - t0;
+  const std::vector<uint32_t>& flows = cp_.last_tick_flows();
+  uint64_t total = 0;
+  for (uint32_t n : flows) total += n;
+  for (size_t t = 0; t < flows.size(); ++t) {
+    if (total ? flows[t] == 0 : t != 0) continue;
+    uint64_t share = total ? ns * flows[t] / total : ns;
+    cp_.charge_work(uint16_t(t), ControlPlane::WorkKind::kTimer, share);
+    cp_.gate().done(cp_.gate().account(uint32_t(t)), share);
+  }
 }
 
 void Daemon::handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now) {

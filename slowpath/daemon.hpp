@@ -115,6 +115,7 @@ class Daemon final : public Outputs, public Doorbells {
   std::string tenants_answer(std::string_view args);  // budget_requests.cpp
   void configure_gate();
   void handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now);
+  void tick(TimeMs now);
   abi::FaultSettings faults_in_effect() const;
 
   config::Config cfg_;

@@ -38,6 +38,7 @@ ControlPlane::ControlPlane(const Settings& s, abi::ControlRegionView ctrl, Outpu
       inner_arp_(s.tenants.size() + 1, ArpResolver(s.arp_retry_ms, s.arp_tries, s.arp_ttl_ms)),
       ctxs_(s.max_contexts),
       tenant_work_(s.tenants.size() + 1),
+      tick_flows_(s.tenants.size() + 1),
       ctx_ids_(s.max_contexts),
       conns_(s.max_flows),
       flow_ids_(s.max_flows) {}
@@ -150,8 +151,14 @@ void ControlPlane::tick(TimeMs now) {
   tick_inner_arp(now);
   tick_time_wait(now);
   tick_half_open(now);
-  for (uint32_t flow = 0; flow < conns_.size(); ++flow)
-    if (conns_[flow].state != ConnState::kFree) tick_conn(flow, conns_[flow], now);
+  std::fill(tick_flows_.begin(), tick_flows_.end(), 0u);
+  for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
+    Conn& c = conns_[flow];
+    if (c.state == ConnState::kFree) continue;
+    uint32_t t = c.tuple.vni ? ctrl_.header()->tenants.tenant_of(c.tuple.vni) : 0;
+    ++tick_flows_[t < tick_flows_.size() ? t : 0];
+    tick_conn(flow, c, now);
+  }
 }
 
 bool ControlPlane::timers_pending() const {

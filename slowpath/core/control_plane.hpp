@@ -147,13 +147,21 @@ class ControlPlane {
     uint64_t frames = 0;
     uint64_t requests = 0;
     uint64_t events = 0;
+    uint64_t ticks = 0;  // timer ticks it had connections in (a share of each tick's time)
   };
-  enum class WorkKind { kFrame, kRequest, kEvent };
+  enum class WorkKind { kFrame, kRequest, kEvent, kTimer };
   void charge_work(uint16_t tenant, WorkKind kind, uint64_t ns) {
     TenantWork& w = tenant_work_[tenant < tenant_work_.size() ? tenant : 0];
     w.ns += ns;
-    ++(kind == WorkKind::kFrame ? w.frames : kind == WorkKind::kRequest ? w.requests : w.events);
+    switch (kind) {
+      case WorkKind::kFrame: ++w.frames; break;
+      case WorkKind::kRequest: ++w.requests; break;
+      case WorkKind::kEvent: ++w.events; break;
+      case WorkKind::kTimer: ++w.ticks; break;
+    }
   }
+  // Per tenant id: the connections the last tick() went through (its time is theirs, shared by count).
+  const std::vector<uint32_t>& last_tick_flows() const { return tick_flows_; }
   const std::vector<TenantWork>& tenant_work() const { return tenant_work_; }
   // Time protection in the slow path: the daemon's loop asks it before each tenant's work.
   WorkGate& gate() { return gate_; }
@@ -505,6 +513,7 @@ class ControlPlane {
 
   std::vector<Context> ctxs_;
   std::vector<TenantWork> tenant_work_;  // [tenant id]
+  std::vector<uint32_t> tick_flows_;     // [tenant id]: connections in the last tick
   WorkGate gate_;
   abi::AppCallCounters departed_calls_{};  // what the regions of departed apps had counted
   IdPool ctx_ids_;

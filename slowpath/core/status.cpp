@@ -188,6 +188,7 @@ nlohmann::json slowpath_work_json(const ControlPlane& cp, size_t acct) {
           {"frames", w.frames},
           {"requests", w.requests},
           {"events", w.events},
+          {"ticks", w.ticks},
           {"budget_ns", gate.budgets().budget(uint32_t(acct))},
           {"deferred_frames", c.deferred_frames},
           {"dropped_frames", c.dropped_frames},

@@ -58,6 +58,8 @@ a, b = (t['slowpath'] for t in s['tenants'])
 print('slow path work: a', a, 'b', b, 'host', s['host_slowpath'], file=sys.stderr)
 if b['frames'] < 2 * a['frames'] or b['ns'] < 2 * a['ns']:
     sys.exit('the churn was not charged to b: a %s, b %s' % (a, b))
+if b['ticks'] == 0:
+    sys.exit('no timer tick was charged to b while its connections churned: %s' % b)
 if a['requests'] < 200 or a['frames'] < 400:
     sys.exit('tenant a\\'s own connections were not charged to it: %s' % a)
 " || vt_fail "slow-path work per tenant"
