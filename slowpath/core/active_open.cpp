@@ -84,6 +84,7 @@ void ControlPlane::req_connect(uint16_t ctx, const abi::AppRequest& req, abi::Ap
   c.iss = hash_.initial_seq(t, now);
   c.ts_offset = hash_.ts_offset(t);
   c.path = path;
+  c.path_mss = cached_path_mss(t, path, now);
   if (vni && path.vtep == s_.local_ip) {  // a tenant's app on this host: no ARP, its MAC is known
     c.path.mac = mac_;
     c.path.src_port = tunnel_src_port(t);

@@ -59,7 +59,7 @@ void ControlPlane::handle_frame(const uint8_t* data, size_t len, TimeMs now) {
   auto parsed = wire::parse_tcp_frame(data, len, true);
   if (parsed.error == wire::FrameError::kNotTcp && len > wire::kEthHeaderLen + 9 &&
       data[wire::kEthHeaderLen + 9] == wire::kIpProtoIcmp) {
-    handle_icmp(data, len);
+    handle_icmp(data, len, now);
     return;
   }
   if (parsed.error == wire::FrameError::kNotTcp) {

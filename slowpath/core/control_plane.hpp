@@ -24,6 +24,7 @@
 #include "id_pool.hpp"
 #include "keyed_hash.hpp"
 #include "outputs.hpp"
+#include "path_mtu_cache.hpp"
 #include "port_table.hpp"
 #include "reno_window.hpp"
 #include "segments.hpp"
@@ -349,11 +350,13 @@ class ControlPlane {
 
   // control_plane.cpp: dispatch and shared helpers
   void handle_arp(const uint8_t* data, size_t len, TimeMs now);
-  void handle_icmp(const uint8_t* data, size_t len);
-  void icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreachable& u, uint32_t seq);
+  void handle_icmp(const uint8_t* data, size_t len, TimeMs now);
+  void icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreachable& u, uint32_t seq, TimeMs now);
   void lower_path_mtu(uint32_t flow, Conn& c, uint32_t mtu);
   // ICMP fragmentation needed about a VXLAN datagram to `vtep`: its connections take mtu - 50.
-  void tunnel_path_mtu(uint32_t vtep, uint32_t mtu);
+  void tunnel_path_mtu(uint32_t vtep, uint32_t mtu, TimeMs now);
+  // The MSS a new connection on `path` starts with from what earlier ICMP taught (path_mtus_), 0: none.
+  uint16_t cached_path_mss(const FourTuple& t, const PeerPath& path, TimeMs now) const;
   void handle_tcp(const Segment& seg, TimeMs now);
   void send_segment(const SegmentSpec& spec);
   void reply_rst(const Segment& seg);
@@ -507,6 +510,7 @@ class ControlPlane {
   wire::MacAddr mac_{};
   KeyedHash hash_;
   ArpResolver arp_;
+  PathMtuCache path_mtus_;  // per underlay destination (a plain peer, a VTEP)
   std::vector<PortTable> ports_;      // per tenant id: each virtual network has its own ports
   std::vector<ArpResolver> inner_arp_;  // per tenant id: MACs inside its virtual network
   SlowpathStats stats_;

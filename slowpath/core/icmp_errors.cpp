@@ -36,7 +36,7 @@ bool seq_between(uint32_t seq, uint32_t lo, uint32_t hi) {  // lo <= seq <= hi, 
 
 }  // namespace
 
-void ControlPlane::handle_icmp(const uint8_t* data, size_t len) {
+void ControlPlane::handle_icmp(const uint8_t* data, size_t len, TimeMs now) {
   auto ip = wire::parse_ipv4(data + wire::kEthHeaderLen, len - wire::kEthHeaderLen);
   if (ip.error != wire::Ipv4Error::kOk || ip.hdr.dst != s_.local_ip) {
     ++stats_.bad_frames;
@@ -50,7 +50,7 @@ void ControlPlane::handle_icmp(const uint8_t* data, size_t len) {
   if (un.error == wire::IcmpError::kOk && u.code == wire::kIcmpFragNeeded &&
       u.quoted_ip.proto == wire::kIpProtoUdp && u.quoted_ip.src == s_.local_ip &&
       wire::quoted_dst_port(u) == wire::kVxlanPort) {
-    tunnel_path_mtu(u.quoted_ip.dst, std::max<uint32_t>(u.next_hop_mtu, kMinPathMtu));
+    tunnel_path_mtu(u.quoted_ip.dst, std::max<uint32_t>(u.next_hop_mtu, kMinPathMtu), now);
     return;
   }
   // Else only about a TCP segment this host sent from its own address, outside any tunnel.
@@ -62,7 +62,7 @@ void ControlPlane::handle_icmp(const uint8_t* data, size_t len) {
   FourTuple t{u.quoted_ip.src, u.quoted_ip.dst, wire::quoted_src_port(u), wire::quoted_dst_port(u), 0};
   uint32_t seq = wire::quoted_tcp_seq(u);
   if (auto it = by_tuple_.find(t); it != by_tuple_.end()) {
-    icmp_for_conn(it->second, conns_[it->second], u, seq);
+    icmp_for_conn(it->second, conns_[it->second], u, seq, now);
   } else if (auto ho = half_open_.find(t); ho != half_open_.end() && seq == ho->second.iss) {
     // SYN-RECEIVED: like Linux, only "network/host unreachable" ends the half-open connection
     // (the peer's SYN came from there; anything else may be transient or forged).
@@ -78,7 +78,8 @@ void ControlPlane::handle_icmp(const uint8_t* data, size_t len) {
   }
 }
 
-void ControlPlane::icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreachable& u, uint32_t seq) {
+void ControlPlane::icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreachable& u, uint32_t seq,
+                                 TimeMs now) {
   // RFC 5927 4.1: the quoted sequence number must be one we sent and is not acknowledged yet, or
   // anyone who guesses the 4-tuple could reset or slow the connection.
   bool in_window;
@@ -96,7 +97,9 @@ void ControlPlane::icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreach
   }
   ++stats_.icmp_errors;
   if (u.code == wire::kIcmpFragNeeded) {
-    lower_path_mtu(flow, c, std::max<uint32_t>(u.next_hop_mtu, kMinPathMtu));
+    uint32_t mtu = std::max<uint32_t>(u.next_hop_mtu, kMinPathMtu);
+    path_mtus_.lower(c.tuple.remote_ip, mtu, now);  // for the next connections to this peer too
+    lower_path_mtu(flow, c, mtu);
     return;
   }
   int error = kUnreachableErrno[u.code];
@@ -110,7 +113,7 @@ void ControlPlane::icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreach
   c.soft_error = error;
 }
 
-void ControlPlane::tunnel_path_mtu(uint32_t vtep, uint32_t mtu) {
+void ControlPlane::tunnel_path_mtu(uint32_t vtep, uint32_t mtu, TimeMs now) {
   // Like Linux's per-destination path MTU for a tunnel's remote: the quote holds the outer UDP
   // header, which no one connection owns, so no sequence number can be checked (RFC 5927 4.1);
   // the floor of kMinPathMtu bounds what a forged message can do.
@@ -123,10 +126,20 @@ void ControlPlane::tunnel_path_mtu(uint32_t vtep, uint32_t mtu) {
     any = true;
   }
   if (any) {
+    path_mtus_.lower(vtep, mtu, now);  // connections opened later through this VTEP start below it
     ++stats_.icmp_errors;
   } else {
     ++stats_.icmp_ignored;
   }
+}
+
+uint16_t ControlPlane::cached_path_mss(const FourTuple& t, const PeerPath& path, TimeMs now) const {
+  bool tunnel = t.vni != 0;
+  uint32_t dest = tunnel ? path.vtep : t.remote_ip;
+  if (dest == s_.local_ip) return 0;  // on this host: no path to learn
+  std::optional<uint32_t> mtu = path_mtus_.mtu(dest, now);
+  if (!mtu) return 0;
+  return uint16_t(*mtu - (tunnel ? uint32_t(wire::kVxlanOverhead) : 0) - kIpTcpHeaders);
 }
 
 void ControlPlane::lower_path_mtu(uint32_t flow, Conn& c, uint32_t mtu) {

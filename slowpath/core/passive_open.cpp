@@ -138,6 +138,7 @@ void ControlPlane::complete_passive(const FourTuple& t, HalfOpen& ho, const Segm
   }
   Conn& c = conns_[*flow];
   c.path = ho.path;
+  c.path_mss = cached_path_mss(t, ho.path, now);
   c.iss = ho.iss;
   c.ts_offset = ho.ts_offset;
   bool ws = ho.peer.wscale >= 0;

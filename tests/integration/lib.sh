@@ -281,22 +281,42 @@ vt_far_host() {
   ip netns exec "$VT_NS" sysctl -qw net.ipv4.ip_forward=1
 }
 
-# vt_transfer_lowers_path_mtu HOST WHAT [ENV...]: 8 MiB each way (and 100 round trips) to the
-# echo server at HOST:9000 from an app under the shim (ENV: e.g. VIRTUOSO_RUN_DIR=...), intact,
-# and the stack's path MTU went down on the way (both the slow path's count and the fast path's).
-vt_transfer_lowers_path_mtu() {
+# vt_stream_roundtrip HOST WHAT [ENV...]: 8 MiB each way (and 100 round trips) to the echo server
+# at HOST:9000 from an app under the shim (ENV: e.g. VIRTUOSO_RUN_DIR=...), checked intact.
+vt_stream_roundtrip() {
   local host=$1 what=$2
   shift 2
   env "$@" "$VT_BIN/virtuoso-run" -- python3 "$VT_PEERS/stream_client.py" --host "$host" --port 9000 \
     --bytes $((8 * 1024 * 1024)) --roundtrips 100 --timeout 120 >"$VT_TMP/client.out" 2>&1 ||
     vt_fail "$what: $(cat "$VT_TMP/client.out")"
   vt_check_client_result "$VT_TMP/client.out"
+}
+
+# vt_transfer_lowers_path_mtu HOST WHAT [ENV...]: vt_stream_roundtrip, and the stack's path MTU
+# went down on the way (both the slow path's count and the fast path's).
+vt_transfer_lowers_path_mtu() {
+  vt_stream_roundtrip "$@"
   local lowered taken
   lowered=$(vt_status_field slowpath.path_mtu_reductions)
   taken=$(vt_status_field fastpath.path_mtu_lowered)
   [[ "$lowered" -ge 1 && "$taken" -ge 1 ]] ||
-    vt_fail "$what: no path MTU reduction seen (slowpath.path_mtu_reductions $lowered, fastpath.path_mtu_lowered $taken)"
-  echo "$what: $lowered path MTU reductions, icmp_errors $(vt_status_field slowpath.icmp_errors)"
+    vt_fail "$2: no path MTU reduction seen (slowpath.path_mtu_reductions $lowered, fastpath.path_mtu_lowered $taken)"
+  echo "$2: $lowered path MTU reductions, icmp_errors $(vt_status_field slowpath.icmp_errors)"
+}
+
+# vt_transfer_remembers_path_mtu HOST WHAT [ENV...]: after vt_transfer_lowers_path_mtu, a new
+# connection on the same path starts below the learned MTU: intact, and no datagram of it was too
+# big for the router (no new ICMP, no new reduction).
+vt_transfer_remembers_path_mtu() {
+  local icmp_before reductions_before icmp reductions
+  icmp_before=$(vt_status_field slowpath.icmp_errors)
+  reductions_before=$(vt_status_field slowpath.path_mtu_reductions)
+  vt_stream_roundtrip "$@"
+  icmp=$(vt_status_field slowpath.icmp_errors)
+  reductions=$(vt_status_field slowpath.path_mtu_reductions)
+  [[ "$icmp" == "$icmp_before" && "$reductions" == "$reductions_before" ]] ||
+    vt_fail "$2: the path MTU was learned again (icmp_errors $icmp_before -> $icmp, path_mtu_reductions $reductions_before -> $reductions)"
+  echo "$2: started below the learned path MTU (icmp_errors still $icmp)"
 }
 
 # Runs a command in the peer namespace in the background; sets VT_LAST_PID.

@@ -22,6 +22,8 @@ vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
 
 # 8 MiB each way: the stack's first full-sized segments are dropped by the router, which says so.
 vt_transfer_lowers_path_mtu "$FAR_IP" "transfer across the narrow link"
+# A new connection on the same path remembers it (a per-destination path MTU, as Linux keeps).
+vt_transfer_remembers_path_mtu "$FAR_IP" "a second transfer on the same path"
 
 # Host unreachable from the router: connect() fails with EHOSTUNREACH, as on Linux, instead of
 # retrying the SYN until ETIMEDOUT.

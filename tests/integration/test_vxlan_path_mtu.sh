@@ -35,5 +35,8 @@ vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
 # router, which says so.
 vt_transfer_lowers_path_mtu "$INNER_NET.2" "transfer through the tunnel across the narrow link" \
   VIRTUOSO_RUN_DIR="$VT_TMP/run/tenants/a"
+# A new connection on the same path remembers it (a per-destination path MTU, as Linux keeps).
+vt_transfer_remembers_path_mtu "$INNER_NET.2" "a second transfer on the same path" \
+  VIRTUOSO_RUN_DIR="$VT_TMP/run/tenants/a"
 [[ "$(vt_status_field fastpath.vxlan_tx)" -gt 0 ]] || vt_fail "nothing was sent inside VXLAN"
 vt_pass "path MTU discovery inside VXLAN through a Linux router"

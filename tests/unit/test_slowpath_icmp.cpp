@@ -83,6 +83,26 @@ TEST_CASE("ICMP fragmentation needed quoting unacknowledged data -> path_mss = M
   }
 }
 
+TEST_CASE("ICMP fragmentation needed -> the next connections with that peer start at its path MTU, "
+          "for ten minutes",
+          "[icmp]") {
+  Sending c;
+  c.h.rx(icmp_unreachable(wire::kIcmpFragNeeded, 1200, c.quote(c.una + 1460)));
+  REQUIRE(c.h.flow(c.flow).path_mss == 1160);
+  SECTION("a connection accepted later") {
+    CHECK(c.h.flow(c.h.accept_one(80, 40001)).path_mss == 1160);
+  }
+  SECTION("after ten minutes: learned again from the next ICMP") {
+    c.h.now += 600'001;
+    CHECK(c.h.flow(c.h.accept_one(80, 40001)).path_mss == 0);
+  }
+  SECTION("an ICMP that failed the RFC 5927 check taught nothing") {
+    Sending d;
+    d.h.rx(icmp_unreachable(wire::kIcmpFragNeeded, 1200, d.quote(d.una - 1)));
+    CHECK(d.h.flow(d.h.accept_one(80, 40001)).path_mss == 0);
+  }
+}
+
 TEST_CASE("ICMP fragmentation needed with no MTU (pre-RFC 1191 router) or a tiny one -> 552, MSS 512",
           "[icmp]") {
   Sending c;

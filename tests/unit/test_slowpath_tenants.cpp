@@ -210,13 +210,18 @@ struct Accepted {
   uint32_t flow = 0;
   Accepted() {
     h.listen(a, 80);
-    PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1410, 7, {}, 0, 40000, 80};
+    flow = accept(40000);
+  }
+  // One more connection through the tunnel, from the peer's port `peer_port`.
+  uint32_t accept(uint16_t peer_port) {
+    PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1410, 7, {}, 0, peer_port, 80};
     h.rx(from_vtep(inner_segment(syn, 100), 100));
     uint32_t iss = inner_tcp(outer_of(h.out.frames.back())).tcp.seq;
-    PeerSeg ack{wire::kTcpAck, 1001, iss + 1, 1000, 0, -1, {}, 0, 40000, 80};
+    PeerSeg ack{wire::kTcpAck, 1001, iss + 1, 1000, 0, -1, {}, 0, peer_port, 80};
     h.rx(from_vtep(inner_segment(ack, 100), 100));
-    flow = h.last_command(abi::FpCommandKind::kInstall)->flow;
+    uint32_t id = h.last_command(abi::FpCommandKind::kInstall)->flow;
     h.out.clear();
+    return id;
   }
   const std::vector<config::TenantRemote>& remotes() const { return h.cp.settings().tenants[0].remotes; }
 };
@@ -429,5 +434,36 @@ TEST_CASE("path MTU: fragmentation needed about our VXLAN datagrams to a VTEP ->
   SECTION("a tiny MTU -> the floor of 552, inner MSS 462") {
     c.h.rx(tunnel_frag_needed(kVtep, 300));
     CHECK(c.h.flow(c.flow).path_mss == 552 - 50 - 40);
+  }
+}
+
+TEST_CASE("path MTU: a VTEP's learned MTU holds for connections opened through it later, until it "
+          "expires; a connection to another VTEP starts at the full MTU") {
+  Accepted c;
+  c.h.rx(tunnel_frag_needed(kVtep, 1400));
+  uint32_t later = c.accept(40001);
+  CHECK(c.h.flow(later).path_mss == 1400 - 50 - 40);
+  CHECK(c.h.cp.stats().path_mtu_reductions == 1);  // learned once, not a reduction of the new one
+
+  SECTION("a connect through the same VTEP starts there too") {
+    auto r = c.h.connect(c.a, kInnerPeer, 9100);
+    REQUIRE(r.error == 0);
+    c.h.rx(arp_frame(wire::kArpReply, kVtep, kPeerMac, kLocalIp));
+    std::vector<uint8_t> reply(60);
+    wire::ArpPacket rp{wire::kArpReply, kInnerPeerMac, kInnerPeer, tenant_mac(100), kInnerSelf};
+    wire::build_arp_frame(reply.data(), tenant_mac(100), kInnerPeerMac, rp);
+    c.h.rx(from_vtep(reply, 100));
+    auto syn = inner_tcp(outer_of(c.h.out.frames.back()));
+    REQUIRE((syn.tcp.flags & wire::kTcpSyn));
+    PeerSeg synack{uint8_t(wire::kTcpSyn | wire::kTcpAck), 5000, syn.tcp.seq + 1, 65535, 1410, 7, {},
+                   0, 9100, syn.tcp.src_port};
+    c.h.rx(from_vtep(inner_segment(synack, 100), 100));
+    const abi::FpCommand* inst = c.h.last_command(abi::FpCommandKind::kInstall);
+    REQUIRE(inst);
+    CHECK(c.h.flow(inst->flow).path_mss == 1400 - 50 - 40);
+  }
+  SECTION("ten minutes later the entry has expired: full MTU again") {
+    c.h.now += 600'001;
+    CHECK(c.h.flow(c.accept(40002)).path_mss == 0);
   }
 }
