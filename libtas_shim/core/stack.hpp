@@ -4,6 +4,7 @@
 // Calls take the stack lock; it is never held while blocking in the kernel or waiting for the
 // slow path. Every call returns >= 0 or -errno; the exported wrappers turn that into errno.
 #pragma once
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -273,6 +274,7 @@ class Stack {
   std::unique_ptr<RequestChannel> hold_;
   std::vector<abi::AppRequest> hold_deferred_;  // kDropHold to send on the hold link
   bool holds_refs_ = false;  // the daemon counts this process as holding what it inherited
+  int inherit_refused_ = EBADF;  // what inherited sockets fail with when holds_refs_ is false
   int fork_hold_fd_ = -1;    // from fork_prepare to fork_parent / fork_child: the child's hold link
   // exec(). Guarded by mu_ but exec_problem_, written once at load.
   bool hold_exposed_ = false;  // hold_fd_ survives exec and VIRTUOSO_HOLD_FD names it

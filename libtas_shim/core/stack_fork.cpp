@@ -104,6 +104,7 @@ void Stack::fork_child() {
   close_hold();
   hold_deferred_.clear();
   holds_refs_ = fork_hold_fd_ >= 0;
+  inherit_refused_ = EBADF;
   if (holds_refs_) {
     hold_fd_ = fork_hold_fd_;
     hold_ = hold_factory_(k_, hold_fd_);
@@ -162,7 +163,10 @@ void Stack::pass_hold(Context& fresh, const abi::AppResponse& inherit) {
   if (inherit.error == 0) {
     for (const abi::AppRequest& r : hold_deferred_) fresh.defer(r);  // the context takes them now
   } else {
-    holds_refs_ = false;  // refused: the inherited sockets cannot be used (EBADF)
+    // Refused: the inherited sockets cannot be used (EACCES: this process is another tenant's
+    // app than its parent; else EBADF).
+    holds_refs_ = false;
+    inherit_refused_ = inherit.error == EACCES ? EACCES : EBADF;
   }
   hold_deferred_.clear();
   close_hold();  // its references are the context's now (or dropped with the link)

@@ -112,8 +112,8 @@ int Stack::adopt(int fd) {
       // The parent got no hold for us, the daemon refused it, or VIRTUOSO_HOLD_FD named none:
       // nothing to register a context for.
       if (s->came_through_exec) report_exec_problem();
-      give_up(*s, EBADF);
-      return -EBADF;
+      give_up(*s, inherit_refused_);
+      return -inherit_refused_;
     }
   }
   std::shared_ptr<Context> own;
@@ -127,8 +127,8 @@ int Stack::adopt(int fd) {
     return 0;
   }
   if (!holds_refs_ && !s->taken) {  // the daemon refused the hold in kInherit just now
-    give_up(*s, EBADF);
-    return -EBADF;
+    give_up(*s, inherit_refused_);
+    return -inherit_refused_;
   }
   return s->state == SockState::kListening ? share_listener(g, s, own) : claim(g, s, own);
 }

@@ -86,6 +86,7 @@ class ControlPlane {
   uint32_t fork_hold(uint16_t ctx);             // kForkHold from a context's app: the hold id
   uint32_t fork_hold_from_link(uint32_t hold);  // kForkHold on a hold link (0: no such hold)
   // kInherit: the references of `hold` become `ctx`'s; `origin` says where they came from.
+  // EACCES if `ctx` is another tenant's app than the one that asked for the hold.
   int inherit_hold(uint16_t ctx, uint32_t hold, uint16_t& origin);
   void hold_link_gone(uint32_t hold, TimeMs now);  // the child exited or exec'd without registering
   // Requests on a hold link (kDropHold), answered there.

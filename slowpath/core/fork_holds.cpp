@@ -22,6 +22,7 @@ uint32_t ControlPlane::fork_hold(uint16_t ctx) {
   uint32_t id = holds_.next_hold++;
   HoldState::Link& link = holds_.links[id];
   link.origin = ctx;
+  link.tenant = ctxs_[ctx].tenant;
   add_refs(link.refs, ctx);
   if (auto it = holds_.ctxs.find(ctx); it != holds_.ctxs.end()) copy_refs(link.refs, it->second);
   ++stats_.fork_holds;
@@ -36,6 +37,7 @@ uint32_t ControlPlane::fork_hold_from_link(uint32_t hold) {
   uint32_t id = holds_.next_hold++;
   HoldState::Link& link = holds_.links[id];
   link.origin = holds_.links[hold].origin;  // `from` may be invalid after the insertion
+  link.tenant = holds_.links[hold].tenant;
   copy_refs(link.refs, holds_.links[hold].refs);
   ++stats_.fork_holds;
   return id;
@@ -45,6 +47,15 @@ int ControlPlane::inherit_hold(uint16_t ctx, uint32_t hold, uint16_t& origin) {
   auto it = holds_.links.find(hold);
   if (!attached_ctx(ctx) || it == holds_.links.end()) return EINVAL;
   origin = it->second.origin;
+  if (ctxs_[ctx].tenant != it->second.tenant) {
+    // A fork() child that became another tenant's app (setuid to another tenant's uid, moved to
+    // another cgroup) does not carry the first tenant's connections into the second: its own
+    // sockets work, the inherited ones fail with EACCES. The link stays, dropped when it closes.
+    ++stats_.tenant_refusals;
+    spdlog::info("context {} (tenant {}): refused fork hold {} of context {} (tenant {})", ctx,
+                 ctxs_[ctx].tenant, hold, origin, it->second.tenant);
+    return EACCES;
+  }
   HoldRefs& mine = holds_.ctxs[ctx];
   HoldRefs& refs = it->second.refs;
   mine.flows.insert(mine.flows.end(), refs.flows.begin(), refs.flows.end());

@@ -24,6 +24,7 @@ struct HoldRefs {
 struct HoldState {
   struct Link {
     uint16_t origin = 0;  // the context whose app asked for the hold (directly, or via its own hold)
+    uint16_t tenant = 0;  // the origin's tenant: only a context of the same tenant may take the link
     HoldRefs refs;
   };
   std::unordered_map<uint32_t, Link> links;    // hold id -> a hold link not passed on yet

@@ -18,7 +18,8 @@ struct SlowpathStats {
   uint64_t inner_echo_replies = 0;   // pings of a tenant's address answered inside its virtual network
   uint64_t icmp_rate_limited = 0;    // of those, not answered: over the ICMP rate (1000/s, bursts of 50)
   uint64_t apps_refused = 0;         // registrations refused: tenants are configured and the app is none of theirs
-  uint64_t tenant_refusals = 0;      // bind/listen/connect naming an address or network the app's tenant lacks
+  uint64_t tenant_refusals = 0;      // bind/listen/connect naming an address or network the app's tenant
+                                     // lacks, and fork() children of another tenant taking the parent's sockets
   uint64_t tenant_limit_refusals = 0;  // connects, SYNs, listens and apps refused by a tenant's [tenant.limits]
   uint64_t rsts_sent = 0;
   uint64_t rsts_received = 0;        // acceptable resets that ended a connection

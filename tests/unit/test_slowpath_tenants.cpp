@@ -467,3 +467,33 @@ TEST_CASE("path MTU: a VTEP's learned MTU holds for connections opened through i
     CHECK(c.h.flow(c.accept(40002)).path_mss == 0);
   }
 }
+
+TEST_CASE("fork: a child that became another tenant's app cannot take its parent's connections; "
+          "one of the same tenant can") {
+  Accepted c;
+  uint32_t hold = c.h.cp.fork_hold(c.a);
+  uint16_t origin = 0;
+  SECTION("another tenant's context -> EACCES, counted; the connection stays the parent's") {
+    uint16_t b = c.h.add_app(2);
+    CHECK(c.h.cp.inherit_hold(b, hold, origin) == EACCES);
+    CHECK(c.h.cp.stats().tenant_refusals == 1);
+    c.h.cp.hold_link_gone(hold, c.h.now);  // the child's shim closes the refused link
+    CHECK(c.h.count_commands(abi::FpCommandKind::kFin) == 0);
+    CHECK(c.h.count_commands(abi::FpCommandKind::kRemove) == 0);
+  }
+  SECTION("a plain (host) context -> EACCES too") {
+    uint16_t host = c.h.add_app(0);
+    CHECK(c.h.cp.inherit_hold(host, hold, origin) == EACCES);
+  }
+  SECTION("the same tenant's context -> taken, from the parent") {
+    uint16_t a2 = c.h.add_app(1);
+    CHECK(c.h.cp.inherit_hold(a2, hold, origin) == 0);
+    CHECK(origin == c.a);
+    CHECK(c.h.cp.stats().tenant_refusals == 0);
+  }
+  SECTION("a hold asked for on the hold link keeps the tenant (fork of a fork, or exec)") {
+    uint32_t again = c.h.cp.fork_hold_from_link(hold);
+    REQUIRE(again != 0);
+    CHECK(c.h.cp.inherit_hold(c.h.add_app(2), again, origin) == EACCES);
+  }
+}
