@@ -1,6 +1,8 @@
 // Control plane: congestion control. Each tick turns the fast path's counters (bytes acknowledged,
-// recoveries entered) into a Reno window and publishes it in FlowEntry::cwnd for the fast path to
+// recoveries entered since the last tick) into a Reno window and publishes it in FlowEntry::cwnd for the fast path to
 // enforce. Timeouts come from our own retransmission timer.
+#include <algorithm>
+
 #include "control_plane.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
@@ -17,6 +19,7 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
   c.cc_acked = 0;
   c.cc_recoveries = 0;
   c.cc_last_cut = 0;
+  c.cc_last_tick = 0;
   e.cwnd = c.cc_on ? c.cc.cwnd() : 0;  // still ours: kInstall is not pushed yet
 }
 
@@ -25,21 +28,28 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
   uint64_t acked = load_relaxed(e.acked_bytes);
   uint32_t recoveries = load_relaxed(e.recoveries);
-  if (recoveries != c.cc_recoveries) {
-    c.cc_recoveries = recoveries;
-    // RFC 5681 3.2 / RFC 6582: one cut per window of data; losses within a round trip of the
-    // last cut belong to the same congestion event.
-    uint32_t rtt_ms = (load_relaxed(e.srtt_us) + 999) / 1000;
-    if (c.cc_last_cut == 0 || now - c.cc_last_cut >= std::max<uint32_t>(rtt_ms, 1)) {
-      c.cc.on_loss(load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una));
-      c.cc_last_cut = now;
-      ++stats_.congestion_cuts;
-    }
-  } else {
-    c.cc.on_acked(acked - c.cc_acked);
+  uint32_t events = congestion_events(c, recoveries - c.cc_recoveries, load_relaxed(e.srtt_us), now);
+  c.cc.on_tick(acked - c.cc_acked, events, load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una));
+  if (events != 0) {
+    c.cc_last_cut = now;
+    stats_.congestion_cuts += events;
   }
+  c.cc_recoveries = recoveries;
   c.cc_acked = acked;
   store_relaxed(e.cwnd, c.cc.cwnd());
+}
+
+uint32_t ControlPlane::congestion_events(Conn& c, uint32_t recoveries, uint32_t srtt_us, TimeMs now) {
+  TimeMs last_tick = c.cc_last_tick;
+  c.cc_last_tick = now;
+  if (recoveries == 0) return 0;
+  // RFC 5681 3.2 / RFC 6582: one cut per window of data. Recoveries within a round trip of the
+  // last cut belong to its congestion event; the others began at least a round trip apart, so a
+  // tick counts at most one per round trip it spans (one if it knows no RTT or no span yet).
+  uint64_t rtt_us = srtt_us != 0 ? srtt_us : 1000;  // no RTT sample yet: a millisecond
+  if (c.cc_last_cut != 0 && (now - c.cc_last_cut) * 1000 < rtt_us) return 0;
+  uint64_t span_us = last_tick != 0 ? (now - last_tick) * 1000 : 0;
+  return uint32_t(std::min<uint64_t>(recoveries, std::max<uint64_t>(span_us / rtt_us, 1)));
 }
 
 void ControlPlane::congestion_timeout(uint32_t flow, Conn& c) {

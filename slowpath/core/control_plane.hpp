@@ -232,6 +232,7 @@ class ControlPlane {
     uint64_t cc_acked = 0;
     uint32_t cc_recoveries = 0;
     TimeMs cc_last_cut = 0;
+    TimeMs cc_last_tick = 0;  // the tick that last read the flow's counters (0: none yet)
     uint32_t ts_offset = 0;  // our timestamp clock's offset for this connection
     HandshakeTimer hs;       // SYN-SENT
     // Retransmission timer, from the fast path's acked_bytes progress.
@@ -495,6 +496,8 @@ class ControlPlane {
   // congestion.cpp
   void start_congestion_control(uint32_t flow, Conn& c);
   void tick_congestion(uint32_t flow, Conn& c, TimeMs now);
+  // How many congestion events (cuts) `recoveries` entered since the last tick make.
+  uint32_t congestion_events(Conn& c, uint32_t recoveries, uint32_t srtt_us, TimeMs now);
   void congestion_timeout(uint32_t flow, Conn& c);
 
   // timers.cpp

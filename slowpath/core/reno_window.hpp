@@ -2,9 +2,9 @@
 // window), driven by what the fast path reports once per slow-path tick, not per ACK.
 //
 // The slow path computes each flow's window; the fast path only enforces it (FlowEntry::cwnd).
-// A tick sees the bytes acknowledged and whether anything was resent since the last tick: one
-// loss cuts the window at most once per round trip; slow start adds the bytes acknowledged,
-// congestion avoidance one segment per window acknowledged.
+// A tick sees the bytes acknowledged and the loss recoveries entered since the last tick (on_tick):
+// recoveries within a round trip of the last cut are one congestion event (one cut); slow start
+// adds the bytes acknowledged, congestion avoidance one segment per window acknowledged.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -42,6 +42,21 @@ class RenoWindow {
     ssthresh_ = std::max(flight / 2, 2 * mss_);
     cwnd_ = ssthresh_;
     acc_ = 0;
+  }
+
+  // One slow-path tick of ACK clock: `acked` bytes acknowledged and `events` congestion events
+  // (loss recoveries at least a round trip apart) since the last tick, with `flight` bytes in
+  // flight now. Per-ACK Reno would have interleaved growth and cuts; the tick replays that: the
+  // bytes in events + 1 equal parts, a cut between parts (the first halves the flight, later
+  // ones the window then). A tick spans many round trips on a fast link, so dropping the growth
+  // of a tick that saw a loss would pin the window at its floor under steady random loss.
+  void on_tick(uint64_t acked, uint32_t events, uint32_t flight) {
+    uint64_t part = acked / (uint64_t(events) + 1);
+    for (uint32_t i = 0; i < events; ++i) {
+      on_acked(part);
+      on_loss(i == 0 ? flight : cwnd_);
+    }
+    on_acked(acked - part * events);
   }
 
   // A retransmission timeout (RFC 5681 3.1, eq. 4): the loss window is one segment.

@@ -41,6 +41,33 @@ TEST_CASE("reno: timeout -> one segment, slow start up to half the flight") {
   CHECK(w.cwnd() == 2000);  // never below two segments after a cut
 }
 
+TEST_CASE("reno: a tick with congestion events -> growth and cuts interleaved, as per ACK") {
+  RenoWindow w(1000);
+  w.on_loss(40'000);  // congestion avoidance at 20 segments
+  REQUIRE(w.cwnd() == 20'000);
+  SECTION("no event: growth only") {
+    w.on_tick(40'000, 0, 20'000);
+    CHECK(w.cwnd() == 22'000);
+  }
+  SECTION("one event: half the bytes grow it, the cut halves the flight, the rest grows it") {
+    // 20'000 acked at 20 segments: 21; the cut: 10 (half the 20'000 in flight); 20'000 acked at
+    // 10 segments: 12.
+    w.on_tick(40'000, 1, 20'000);
+    CHECK(w.cwnd() == 12'000);
+  }
+  SECTION("three events: later cuts halve the window of the moment") {
+    // 30'000 at 20'000: 21'000; cut to 10'000. 30'000 at 10'000: 13'000; cut to 6'500.
+    // 30'000 at 6'500: 10'500; cut to 5'250. 30'000 at 5'250: 10'250.
+    w.on_tick(120'000, 3, 20'000);
+    CHECK(w.cwnd() == 10'250);
+    CHECK_FALSE(w.in_slow_start());
+  }
+  SECTION("events never cut below two segments") {
+    w.on_tick(0, 10, 20'000);
+    CHECK(w.cwnd() == 2000);
+  }
+}
+
 namespace {
 using namespace virtuoso::slowpath::testing;
 uint32_t installed_flow(Harness& h) {
@@ -78,6 +105,33 @@ TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip") {
   h.advance(10);
   CHECK(e.cwnd == after_cut);
   CHECK(h.cp.stats().congestion_cuts == 1);
+}
+
+TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, not pinned at two "
+          "segments") {
+  Harness h;
+  uint32_t flow = installed_flow(h);
+  abi::FlowEntry& e = h.flow(flow);
+  uint32_t mss = e.mss;
+  e.srtt_us = 50;  // a LAN: 200 round trips per 10 ms tick
+  uint64_t acked = 0;
+  uint32_t recoveries = 0;
+  // Each tick: 1% of the segments lost, each loss its own recovery, as the fast path reports
+  // them; the peer acknowledges a window per round trip.
+  for (int tick = 0; tick < 50; ++tick) {
+    uint32_t window = e.cwnd;
+    uint64_t segments = uint64_t(window) / mss * 200;
+    acked += segments * mss;
+    recoveries += uint32_t(segments / 100);
+    e.snd_nxt = e.snd_una + window;
+    shm::store_relaxed(e.acked_bytes, acked);
+    shm::store_relaxed(e.recoveries, recoveries);
+    h.advance(10);
+  }
+  // Reno's 1.22 / sqrt(p) segments at p = 1%: about 12. Dropping the growth of every tick that saw
+  // a loss would leave 2.
+  CHECK(e.cwnd >= 6 * mss);
+  CHECK(e.cwnd <= 40 * mss);
 }
 
 TEST_CASE("ESTABLISHED: retransmission timeout -> window of one segment before the resend") {
