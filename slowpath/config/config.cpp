@@ -151,13 +151,8 @@ void read_tcp(TableReader r, TcpConfig& tcp) {
   r.boolean("timestamps", tcp.timestamps);
   r.boolean("sack", tcp.sack);
   r.boolean("ecn", tcp.ecn);
-  if (r.has("congestion_control")) {
-    std::string cc;
-    r.string("congestion_control", cc);
-    if (cc != "reno" && cc != "none")
-      r.fail("congestion_control", fmt::format("'{}' is not known", cc), "use \"reno\" or \"none\"");
-    tcp.congestion_control = cc == "reno";
-  }
+  if (int algo = r.choice("congestion_control", congestion_algo_names()); algo >= 0)
+    tcp.congestion_control = CongestionAlgo(algo);
   int64_t lo = 0;
   int64_t hi = 0;
   if (r.integer_pair("ephemeral_ports", 1024, 65535, lo, hi)) {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "congestion_algo.hpp"
 #include "tenants.hpp"
 #include "virtuoso/abi/fault_settings.hpp"
 
@@ -60,7 +61,7 @@ struct TcpConfig {
   bool timestamps = true;  // offer RFC 7323 timestamps
   bool sack = true;        // offer RFC 2018 selective acknowledgements
   bool ecn = true;         // request and accept RFC 3168 ECN
-  bool congestion_control = true;  // "reno"; "none": only the peer's window limits a flow
+  CongestionAlgo congestion_control = CongestionAlgo::kCubic;  // per flow leaving the host
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
 };

@@ -194,6 +194,8 @@ TenantConfig read_tenant(const toml::table& t, size_t index, const Config& cfg,
   std::optional<int64_t> vni = r.any_integer("vni");
   tc.addresses = read_addresses(r);
   r.integer("cpu_weight", tc.cpu_weight, 1, 10000);
+  if (int algo = r.choice("congestion_control", congestion_algo_names()); algo >= 0)
+    tc.congestion_control = CongestionAlgo(algo);
   tc.reach = read_strings(r, "reach", "[\"other-tenant\"]");
   tc.remotes = read_remotes(r, where, src);
   r.reject_unknown();

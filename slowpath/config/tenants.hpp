@@ -7,6 +7,8 @@
 #include <string_view>
 #include <vector>
 
+#include "congestion_algo.hpp"
+
 namespace virtuoso::config {
 
 // sockaddr_un::sun_path holds 108 bytes with the terminating NUL.
@@ -51,6 +53,7 @@ struct TenantConfig {
   std::vector<Ipv4Prefix> addresses;  // at least one, none overlapping another of this tenant
   TenantMatchRules match;
   unsigned cpu_weight = 100;  // 1..10000
+  std::optional<CongestionAlgo> congestion_control;  // the tenant's flows; unset: [tcp]'s
   TenantLimits limits;
   std::vector<std::string> reach;  // other tenants this one may connect to on this host
   std::vector<TenantRemote> remotes;  // [[tenant.remote]]: the switch's entries towards other hosts

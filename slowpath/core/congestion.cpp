@@ -1,5 +1,6 @@
 // Control plane: congestion control. Each tick turns the fast path's counters (bytes acknowledged,
-// recoveries entered since the last tick) into a Reno window and publishes it in FlowEntry::cwnd for the fast path to
+// recoveries entered since the last tick) into a CUBIC or Reno window (the tenant's choice, else
+// [tcp]'s) and publishes it in FlowEntry::cwnd for the fast path to
 // enforce. Timeouts come from our own retransmission timer.
 #include <algorithm>
 
@@ -14,8 +15,11 @@ using shm::store_relaxed;
 void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
   // A flow to our own address never leaves the host: nothing to be congested.
-  c.cc_on = s_.congestion_control && c.tuple.remote_ip != c.tuple.local_ip;
-  c.cc = RenoWindow(c.mss);
+  config::CongestionAlgo algo = s_.congestion_control;
+  if (const config::TenantConfig* t = tenant(context_tenant(c.ctx)); t && t->congestion_control)
+    algo = *t->congestion_control;
+  c.cc_on = algo != config::CongestionAlgo::kNone && c.tuple.remote_ip != c.tuple.local_ip;
+  c.cc = CongestionWindow(algo, c.mss);
   c.cc_acked = 0;
   c.cc_recoveries = 0;
   c.cc_last_cut = 0;
@@ -28,8 +32,10 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
   uint64_t acked = load_relaxed(e.acked_bytes);
   uint32_t recoveries = load_relaxed(e.recoveries);
+  TimeMs last_tick = c.cc_last_tick;
   uint32_t events = congestion_events(c, recoveries - c.cc_recoveries, load_relaxed(e.srtt_us), now);
-  c.cc.on_tick(acked - c.cc_acked, events, load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una));
+  uint64_t span_us = last_tick != 0 ? (now - last_tick) * 1000 : 0;
+  c.cc.on_tick(acked - c.cc_acked, events, load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una), now * 1000, span_us);
   if (events != 0) {
     c.cc_last_cut = now;
     stats_.congestion_cuts += events;
@@ -52,10 +58,10 @@ uint32_t ControlPlane::congestion_events(Conn& c, uint32_t recoveries, uint32_t 
   return uint32_t(std::min<uint64_t>(recoveries, std::max<uint64_t>(span_us / rtt_us, 1)));
 }
 
-void ControlPlane::congestion_timeout(uint32_t flow, Conn& c) {
+void ControlPlane::congestion_timeout(uint32_t flow, Conn& c, TimeMs now) {
   if (!c.cc_on) return;
   abi::FlowEntry& e = *ctrl_.flow(flow);
-  c.cc.on_timeout(load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una));
+  c.cc.on_timeout(load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una), now * 1000);
   c.cc_acked = load_relaxed(e.acked_bytes);
   store_relaxed(e.cwnd, c.cc.cwnd());  // before kRetransmit: the resend starts from one segment
 }

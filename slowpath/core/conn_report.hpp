@@ -2,6 +2,7 @@
 // state (FlowEntry) and the app's ring positions (FlowSlot), read without stopping anyone.
 #pragma once
 #include <cstdint>
+#include <string_view>
 
 #include "types.hpp"
 
@@ -16,6 +17,7 @@ struct ConnReport {
   uint32_t slot = 0;
   // Slow path: timers, congestion window, sharing.
   uint32_t cwnd = 0;  // 0: no limit
+  std::string_view congestion = "none";  // the algorithm that computes cwnd
   uint32_t rto_ms = 0;
   uint32_t rto_retries = 0;
   bool rto_armed = false;

@@ -26,7 +26,7 @@
 #include "outputs.hpp"
 #include "path_mtu_cache.hpp"
 #include "port_table.hpp"
-#include "reno_window.hpp"
+#include "congestion_window.hpp"
 #include "segments.hpp"
 #include "settings.hpp"
 #include "sharing.hpp"
@@ -228,7 +228,7 @@ class ControlPlane {
     uint8_t tcp_opts = 0;    // abi::kFlowOpt* agreed in the handshake
     // Congestion control (congestion.cpp): the window, and the fast path's counters at the last tick.
     bool cc_on = false;
-    RenoWindow cc;
+    CongestionWindow cc;
     uint64_t cc_acked = 0;
     uint32_t cc_recoveries = 0;
     TimeMs cc_last_cut = 0;
@@ -498,7 +498,7 @@ class ControlPlane {
   void tick_congestion(uint32_t flow, Conn& c, TimeMs now);
   // How many congestion events (cuts) `recoveries` entered since the last tick make.
   uint32_t congestion_events(Conn& c, uint32_t recoveries, uint32_t srtt_us, TimeMs now);
-  void congestion_timeout(uint32_t flow, Conn& c);
+  void congestion_timeout(uint32_t flow, Conn& c, TimeMs now);
 
   // timers.cpp
   void tick_conn(uint32_t flow, Conn& c, TimeMs now);

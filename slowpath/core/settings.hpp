@@ -26,7 +26,7 @@ struct Settings {
   bool timestamps = true;  // offer RFC 7323 timestamps (RTT samples, PAWS)
   bool sack = true;        // offer RFC 2018 selective acknowledgements
   bool ecn = true;         // accept and request RFC 3168 ECN (CE marks are echoed)
-  bool congestion_control = true;  // Reno windows for flows leaving the host (false: the peer's window only)  // orphaned FIN_WAIT_2 (the app has closed) gives up after this
+  config::CongestionAlgo congestion_control = config::CongestionAlgo::kCubic;  // flows leaving the host; a tenant may choose its own  // orphaned FIN_WAIT_2 (the app has closed) gives up after this
   // Keepalive defaults for a socket that enables SO_KEEPALIVE without TCP_KEEP* (Linux's sysctls).
   unsigned keepalive_time_s = 7200;   // idle time before the first probe
   unsigned keepalive_intvl_s = 75;    // between unanswered probes

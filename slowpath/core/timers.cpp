@@ -87,7 +87,7 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
     return;
   }
   ++(probing ? stats_.window_probes : stats_.retransmit_timeouts);
-  if (!probing) congestion_timeout(flow, c);
+  if (!probing) congestion_timeout(flow, c, now);
   abi::FpCommand cmd{};
   cmd.kind = uint16_t(abi::FpCommandKind::kRetransmit);
   cmd.ctx = c.ctx;

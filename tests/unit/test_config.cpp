@@ -409,9 +409,16 @@ TEST_CASE("config: tcp options switched off and a delayed-ACK time -> read; a no
   CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\nsack = 1\n", "t.toml"), Catch::Contains("tcp.sack"));
 }
 
-TEST_CASE("config: tcp.congestion_control none -> off; an unknown algorithm -> named with the choices") {
-  Config c = parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"none\"\n", "t.toml");
-  CHECK_FALSE(c.tcp.congestion_control);
-  CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"cubic\"\n", "t.toml"),
-                    Catch::Contains("tcp.congestion_control") && Catch::Contains("reno"));
+TEST_CASE("config: tcp.congestion_control cubic by default, reno or none; an unknown algorithm -> "
+          "named with the choices") {
+  CHECK(parse_config(kMinimal, "t.toml").tcp.congestion_control == virtuoso::config::CongestionAlgo::kCubic);
+  using virtuoso::config::CongestionAlgo;
+  const std::pair<const char*, CongestionAlgo> algos[] = {
+      {"none", CongestionAlgo::kNone}, {"reno", CongestionAlgo::kReno}, {"cubic", CongestionAlgo::kCubic}};
+  for (auto [name, algo] : algos) {
+    Config c = parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"" + name + "\"\n", "t.toml");
+    CHECK(c.tcp.congestion_control == algo);
+  }
+  CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"bbr\"\n", "t.toml"),
+                    Catch::Contains("tcp.congestion_control") && Catch::Contains("none, reno, cubic"));
 }

@@ -58,6 +58,7 @@ name = "web-1"
 vni = 16777215
 addresses = ["10.1.0.0/24", "192.168.5.7/32"]
 cpu_weight = 250
+congestion_control = "reno"
 reach = ["db_2"]
 [tenant.match]
 uids = [1000, 1001]
@@ -84,6 +85,7 @@ match = { uids = [2000] }
   CHECK(t.addresses[1].network == 0xc0a80507);
   CHECK(t.addresses[1].len == 32);
   CHECK(t.cpu_weight == 250);
+  CHECK(t.congestion_control == virtuoso::config::CongestionAlgo::kReno);
   CHECK(t.reach == std::vector<std::string>{"db_2"});
   CHECK(t.match.uids == std::vector<uint32_t>{1000, 1001});
   CHECK(t.match.gids == std::vector<uint32_t>{50});
@@ -101,6 +103,7 @@ TEST_CASE("tenants: omitted optional keys -> weight 100, no limits, reaches no o
   Config c = parse_with(tenant("a", 1));
   REQUIRE(c.tenants.size() == 1);
   CHECK(c.tenants[0].cpu_weight == 100);
+  CHECK_FALSE(c.tenants[0].congestion_control);  // [tcp]'s
   CHECK(c.tenants[0].limits.max_flows == 0);
   CHECK(c.tenants[0].limits.max_listen_ports == 0);
   CHECK(c.tenants[0].limits.max_shm_mb == 0);
@@ -254,6 +257,11 @@ TEST_CASE("tenants: cpu_weight outside 1..10000 -> refused", "[config][tenants]"
         "v.toml: tenant[0].cpu_weight: 0 is out of range; use a value in 1..10000");
   CHECK(error_of(tenant("a", 1, "cpu_weight = 10001\n")).find("tenant[0].cpu_weight: 10001") !=
         std::string::npos);
+}
+
+TEST_CASE("tenants: an unknown congestion_control -> refused with the choices", "[config][tenants]") {
+  CHECK(error_of(tenant("a", 1, "congestion_control = \"vegas\"\n")) ==
+        "v.toml: tenant[0].congestion_control: 'vegas' is not a valid choice; use one of: none, reno, cubic");
 }
 
 TEST_CASE("tenants: limits out of range or above the host's flows -> refused",

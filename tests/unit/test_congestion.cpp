@@ -2,12 +2,16 @@
 // into FlowEntry::cwnd, and the fast path keeping what is in flight within it.
 #include <catch2/catch.hpp>
 
+#include <cmath>
+
+#include "slowpath/core/cubic_window.hpp"
 #include "slowpath/core/reno_window.hpp"
 #include "support/fake_fastpath.hpp"
 #include "testing/harness.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
 using namespace virtuoso;
+using slowpath::CubicWindow;
 using slowpath::RenoWindow;
 
 TEST_CASE("reno: slow start grows by the bytes acknowledged") {
@@ -68,8 +72,84 @@ TEST_CASE("reno: a tick with congestion events -> growth and cuts interleaved, a
   }
 }
 
+TEST_CASE("cubic: a loss -> 0.7 of the window, W_max the window before, K from RFC 9438 eq. 2") {
+  CubicWindow w(1000);
+  w.on_tick(90'000, 0, 0, 1'000'000, 10'000);  // slow start: 100 segments
+  REQUIRE(w.cwnd() == 100'000);
+  w.on_tick(0, 1, 100'000, 1'010'000, 10'000);
+  CHECK(w.cwnd() == 70'000);
+  CHECK(w.ssthresh() == 70'000);
+  CHECK(w.w_max() == 100'000);
+  // K = cbrt((100 - 70) / 0.4) = cbrt(75) = 4.2172 s
+  CHECK(w.k_seconds() == Approx(4.2172).epsilon(1e-4));
+  // The curve: 70 segments at the cut, W_max at K, concave before, convex after.
+  CHECK(w.cubic_at(0) == Approx(70'000).epsilon(1e-9));
+  CHECK(w.cubic_at(4'217'163) == Approx(100'000).epsilon(1e-5));
+  CHECK(w.cubic_at(2'000'000) == Approx(0.4 * std::pow(2 - 4.2172, 3) * 1000 + 100'000).epsilon(1e-4));
+  CHECK(w.cubic_at(6'000'000) == Approx(0.4 * std::pow(6 - 4.2172, 3) * 1000 + 100'000).epsilon(1e-4));
+}
+
+TEST_CASE("cubic: on a long round trip the window follows the curve, never faster than the ACKs") {
+  CubicWindow w(1000);
+  w.on_tick(90'000, 0, 0, 0, 0);
+  w.on_tick(0, 1, 100'000, 1'000'000, 10'000);  // the cut: epoch at 1 s (one event, the span's end)
+  REQUIRE(w.cwnd() == 70'000);
+  // Two seconds later with plenty acknowledged: W(2 s) = 0.4 (2 - 4.2172)^3 + 100 = 95.64 segments.
+  // The Reno-friendly estimate would be 70 + 0.53 * 1000 * 2'000'000 / 70'000 = 85.1: below.
+  w.on_tick(2'000'000, 0, 70'000, 3'000'000, 2'000'000);
+  CHECK(w.cwnd() == Approx(95'640).epsilon(1e-3));
+  // Plateau near W_max, then convex: at 7 s after the cut, 0.4 (7 - 4.2172)^3 + 100 = 108.6
+  // (ten windows acknowledged in 5 s: the estimate, 85.1 + 0.53 * 10.5 = 90.7, stays below).
+  w.on_tick(1'000'000, 0, 95'000, 8'000'000, 5'000'000);
+  CHECK(w.cwnd() == Approx(108'620).epsilon(1e-3));
+  SECTION("few bytes acknowledged: grows by at most those bytes") {
+    uint32_t before = w.cwnd();
+    w.on_tick(500, 0, before, 60'000'000, 52'000'000);
+    CHECK(w.cwnd() == before + 500);
+  }
+}
+
+TEST_CASE("cubic: on a short round trip the Reno-friendly estimate leads (RFC 9438 4.3)") {
+  CubicWindow w(1000);
+  w.on_tick(90'000, 0, 0, 0, 0);
+  w.on_tick(0, 1, 100'000, 1'000'000, 10'000);
+  // 10 ms later, 70 windows acknowledged: the curve has barely moved (70.0x segments), the
+  // estimate grew by 0.53 segments per window: 70 + 0.5294 * 70 = 107.06 segments.
+  w.on_tick(70 * 70'000, 0, 70'000, 1'010'000, 10'000);
+  CHECK(w.cwnd() == Approx(70'000 + CubicWindow::kAlpha * 1000 * 70).epsilon(1e-3));
+}
+
+TEST_CASE("cubic: a second loss below W_max -> fast convergence lowers W_max further") {
+  CubicWindow w(1000);
+  w.on_tick(90'000, 0, 0, 0, 0);
+  w.on_tick(0, 1, 100'000, 1'000'000, 10'000);  // W_max 100, cwnd 70
+  w.on_tick(0, 1, 70'000, 1'100'000, 10'000);   // 70 < 100: W_max = 70 * 1.7 / 2 = 59.5
+  CHECK(w.w_max() == 59'500);
+  CHECK(w.cwnd() == 49'000);
+}
+
+TEST_CASE("cubic: timeout -> one segment, slow start to 0.7 of the flight, then a new epoch") {
+  CubicWindow w(1000);
+  w.on_tick(90'000, 0, 0, 0, 0);
+  w.on_timeout(100'000, 1'000'000);
+  CHECK(w.cwnd() == 1000);
+  CHECK(w.ssthresh() == 70'000);
+  CHECK(w.in_slow_start());
+  w.on_tick(69'000, 0, 1000, 1'100'000, 100'000);
+  CHECK(w.cwnd() == 70'000);
+  CHECK_FALSE(w.in_slow_start());
+  w.on_tick(70'000, 0, 70'000, 1'200'000, 100'000);  // the epoch starts here, W_max = 70
+  CHECK(w.w_max() == 70'000);
+  CHECK(w.cwnd() > 70'000);
+}
+
 namespace {
 using namespace virtuoso::slowpath::testing;
+slowpath::Settings reno_settings() {
+  slowpath::Settings s = test_settings();
+  s.congestion_control = config::CongestionAlgo::kReno;
+  return s;
+}
 uint32_t installed_flow(Harness& h) {
   h.listen(h.add_app(), 80);
   return h.accept_one(80, 40000);
@@ -92,7 +172,7 @@ TEST_CASE("ESTABLISHED: ticks with bytes acknowledged -> the window grows") {
 }
 
 TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip") {
-  Harness h;
+  Harness h(reno_settings());
   uint32_t flow = installed_flow(h);
   abi::FlowEntry& e = h.flow(flow);
   e.snd_nxt = e.snd_una + 8000;
@@ -109,7 +189,8 @@ TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip") {
 
 TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, not pinned at two "
           "segments") {
-  Harness h;
+  bool reno = GENERATE(true, false);  // then CUBIC, the default
+  Harness h(reno ? reno_settings() : test_settings());
   uint32_t flow = installed_flow(h);
   abi::FlowEntry& e = h.flow(flow);
   uint32_t mss = e.mss;
@@ -132,6 +213,20 @@ TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, 
   // a loss would leave 2.
   CHECK(e.cwnd >= 6 * mss);
   CHECK(e.cwnd <= 40 * mss);
+}
+
+TEST_CASE("ESTABLISHED: CUBIC by default, a tenant's own choice for its flows; status names it") {
+  Harness h;
+  uint32_t flow = installed_flow(h);
+  abi::FlowEntry& e = h.flow(flow);
+  e.snd_nxt = e.snd_una + 8000;
+  e.srtt_us = 50'000;
+  e.recoveries = 1;
+  h.advance(10);
+  CHECK(e.cwnd == std::max(5600u, 2u * e.mss));  // 0.7 of the 8000 bytes in flight
+  const auto reports = h.cp.conn_reports();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].congestion == "cubic");
 }
 
 TEST_CASE("ESTABLISHED: retransmission timeout -> window of one segment before the resend") {

@@ -1,0 +1,25 @@
+// The congestion control algorithms a flow can run, by the names the config uses.
+#pragma once
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace virtuoso::config {
+
+enum class CongestionAlgo : uint8_t {
+  kNone,   // only the peer's window limits what is in flight
+  kReno,   // RFC 5681 with byte counting
+  kCubic,  // RFC 9438 (the default, as on Linux)
+};
+
+// The names, in the enum's order (TableReader::choice returns the index).
+inline const std::vector<std::string_view>& congestion_algo_names() {
+  static const std::vector<std::string_view> names{"none", "reno", "cubic"};
+  return names;
+}
+
+inline std::string_view congestion_algo_name(CongestionAlgo a) {
+  return congestion_algo_names().at(static_cast<size_t>(a));
+}
+
+}  // namespace virtuoso::config
