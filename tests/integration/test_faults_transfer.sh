@@ -2,6 +2,7 @@
 # 100 MiB each way between Linux kernel TCP (peer namespace) and an app under the shim, with 1% loss,
 # 1% reordering, 0.1% duplication and 0.1% corruption in both directions of the stack's port:
 # every byte arrives (SHA-256 of both ends compared), within a time bound, and the faults happened.
+# VT_CONGESTION (cubic, the default, or reno) picks the stack's congestion control; CTest runs both.
 source "$(dirname "$0")/lib.sh"
 vt_init
 
@@ -17,7 +18,9 @@ seed = 4242
 [faults.rx]
 $faults
 [faults.tx]
-$faults"
+$faults
+[tcp]
+congestion_control = \"${VT_CONGESTION:-cubic}\""
 vt_start_daemon
 [ "$(vt_status_field faults.injector)" = True ] || vt_fail "the fast path runs without the fault injector"
 
