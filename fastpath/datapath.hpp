@@ -151,6 +151,8 @@ class Datapath {
   void tcp_window_probe(uint32_t flow_id);
   void tcp_tail_probe(uint32_t flow_id);
   void tcp_path_mtu(uint32_t flow_id);
+  // A recovery's pass over the holes is old enough that an unSACKed hole it resent was lost.
+  bool resend_round_stale(uint32_t flow_id, uint32_t seq, uint32_t limit);
   void go_back_n(uint32_t flow_id);
   bool has_unsent(uint32_t flow_id);
   void publish_retransmits(uint32_t flow_id);  // for TCP_INFO

@@ -35,6 +35,7 @@ struct FlowPriv {
   uint32_t recover = 0;   // snd_max when the recovery began; it ends once that is acknowledged
   uint32_t rtx_next = 0;  // next sequence number a recovery may resend (HighRxt + 1)
   uint64_t rtx_round_us = 0;  // when the current pass over the holes began
+  uint32_t rtx_round_sacked = 0;  // the highest SACKed byte then: above it, data delivered since
   SeqRanges<kMaxSackedRanges> sacked;
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).

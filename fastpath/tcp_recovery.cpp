@@ -49,6 +49,7 @@ void Datapath::tcp_enter_recovery(uint32_t id) {
   p.recover = p.snd_max;
   p.rtx_next = e.snd_una;
   p.rtx_round_us = now_us_;
+  p.rtx_round_sacked = p.sacked.empty() ? e.snd_una : p.sacked.highest_end();
   p.rtt_timing = false;  // Karn: what is resent now cannot be timed
   ++stats_->fast_retransmits;
   ++e.recoveries;
@@ -65,6 +66,14 @@ void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack) {
   tcp_send_holes(id);
 }
 
+bool Datapath::resend_round_stale(uint32_t id, uint32_t seq, uint32_t limit) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  if (!p.sack_ok || p.sacked.empty() || !seq_lt(e.snd_una, limit)) return false;
+  if (now_us_ - p.rtx_round_us <= lost_rtx_wait_us(p)) return false;
+  return !seq_lt(seq, limit) || seq_gt(p.sacked.highest_end(), p.rtx_round_sacked);
+}
+
 // Resends what the peer lacks, from rtx_next: with SACK every gap below the highest SACKed byte
 // (each once per recovery), without it the one segment at snd_una.
 void Datapath::tcp_send_holes(uint32_t id) {
@@ -74,11 +83,15 @@ void Datapath::tcp_send_holes(uint32_t id) {
   uint32_t limit = data_end(p);
   if (p.sack_ok && !p.sacked.empty()) limit = wire::seq_min(limit, p.sacked.highest_end());
   else limit = wire::seq_min(limit, e.snd_una + segment_room(id));  // just the first segment
-  if (p.sack_ok && !seq_lt(seq, limit) && seq_lt(e.snd_una, limit) && now_us_ - p.rtx_round_us > lost_rtx_wait_us(p)) {
-    // Every hole was resent, yet the peer still SACKs above a gap long after: a resent segment
-    // was lost too (RACK's insight, RFC 8985). Another pass instead of waiting for the timeout.
+  if (resend_round_stale(id, seq, limit)) {
+    // The pass began long enough ago for its resends to be answered, and the peer has since
+    // SACKed data sent after them (or every hole was resent and it still SACKs above a gap): a
+    // hole still unSACKed had its resend lost too (RACK's insight, RFC 8985 6.2). Another pass
+    // from snd_una instead of waiting for the timeout; with steady random loss, new holes above
+    // would otherwise keep the pass from ever coming back to a lost resend at snd_una.
     seq = e.snd_una;
     p.rtx_round_us = now_us_;
+    p.rtx_round_sacked = p.sacked.highest_end();
     ++stats_->lost_retransmits;
     ++e.recoveries;  // a second loss in this window: congestion control hears of it
   }

@@ -87,7 +87,14 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
     return;
   }
   ++(probing ? stats_.window_probes : stats_.retransmit_timeouts);
-  if (!probing) congestion_timeout(flow, c, now);
+  if (!probing) {
+    spdlog::debug("flow {}: retransmission timeout {} after {} ms without progress: una {} nxt {} wnd {} "
+                  "cwnd {} recoveries {} srtt {} us, tail probed {}",
+                  flow, c.retries, now - c.progress_at, load_relaxed(e.snd_una), load_relaxed(e.snd_nxt),
+                  load_relaxed(e.snd_wnd), load_relaxed(e.cwnd), load_relaxed(e.recoveries),
+                  load_relaxed(e.srtt_us), c.tail_probed);
+    congestion_timeout(flow, c, now);
+  }
   abi::FpCommand cmd{};
   cmd.kind = uint16_t(abi::FpCommandKind::kRetransmit);
   cmd.ctx = c.ctx;

@@ -177,6 +177,31 @@ TEST_CASE("ESTABLISHED with SACK: resent hole lost too -> resent again after two
   CHECK(h.dp->stats().lost_retransmits == 1);
 }
 
+TEST_CASE("ESTABLISHED with SACK: resent hole at snd_una lost while new holes keep the pass busy above "
+          "-> resent again once later data is SACKed, no timeout") {
+  FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish();
+  send_window(h, 10);  // 1000..11000
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}}));
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}, {6000, 8000}}));
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});  // a new hole above: the pass goes on
+  h.clock.advance_us(5000);
+  // Long after both resends, data sent after them is SACKed, and 1000 is still missing; the
+  // pass's position (above 5000) is below the highest SACK, so "every hole was resent" never holds.
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}, {6000, 11000}}));
+  auto again = seqs(h.take_sent());
+  REQUIRE_FALSE(again.empty());
+  CHECK(again.front() == 1000);
+  CHECK(h.dp->stats().lost_retransmits == 1);
+  SECTION("no newer SACK and not every hole resent -> nothing more until the next wait") {
+    h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}, {6000, 11000}}));
+    CHECK(seqs(h.take_sent()).empty());
+    CHECK(h.dp->stats().lost_retransmits == 1);
+  }
+}
+
 TEST_CASE("ESTABLISHED: tail probe command -> the last segment sent goes out again") {
   FastpathHarness h;
   h.establish();
