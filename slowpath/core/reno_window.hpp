@@ -38,8 +38,11 @@ class RenoWindow {
   }
 
   // A loss repaired by fast retransmit or SACK (RFC 5681 3.2 step 2): halve what was in flight.
+  // With SACK the bytes between snd_una and snd_nxt may be far more than the window (SACKed data
+  // above holes leaves the pipe, RFC 6675), and halving them would raise the window: at most the
+  // window is halved (as Linux's tcp_reno_ssthresh, which halves cwnd).
   void on_loss(uint32_t flight) {
-    ssthresh_ = std::max(flight / 2, 2 * mss_);
+    ssthresh_ = std::max(std::min(flight, cwnd_) / 2, 2 * mss_);
     cwnd_ = ssthresh_;
     acc_ = 0;
   }
@@ -61,7 +64,7 @@ class RenoWindow {
 
   // A retransmission timeout (RFC 5681 3.1, eq. 4): the loss window is one segment.
   void on_timeout(uint32_t flight) {
-    ssthresh_ = std::max(flight / 2, 2 * mss_);
+    ssthresh_ = std::max(std::min(flight, cwnd_) / 2, 2 * mss_);
     cwnd_ = mss_;
     acc_ = 0;
   }

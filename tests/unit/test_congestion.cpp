@@ -37,6 +37,7 @@ TEST_CASE("reno: loss halves what was in flight; avoidance then adds a segment p
 
 TEST_CASE("reno: timeout -> one segment, slow start up to half the flight") {
   RenoWindow w(1000);
+  w.on_acked(20'000);
   w.on_timeout(30'000);
   CHECK(w.cwnd() == 1000);
   CHECK(w.ssthresh() == 15'000);
@@ -45,8 +46,19 @@ TEST_CASE("reno: timeout -> one segment, slow start up to half the flight") {
   CHECK(w.cwnd() == 2000);  // never below two segments after a cut
 }
 
+TEST_CASE("reno: SACKed data above a hole makes the flight far larger than the window -> the cut "
+          "halves the window, never raises it") {
+  RenoWindow w(1000);
+  w.on_acked(10'000);  // 20 segments
+  w.on_loss(900'000);
+  CHECK(w.cwnd() == 10'000);
+  w.on_timeout(900'000);
+  CHECK(w.ssthresh() == 5000);
+}
+
 TEST_CASE("reno: a tick with congestion events -> growth and cuts interleaved, as per ACK") {
   RenoWindow w(1000);
+  w.on_acked(30'000);
   w.on_loss(40'000);  // congestion avoidance at 20 segments
   REQUIRE(w.cwnd() == 20'000);
   SECTION("no event: growth only") {
