@@ -2,7 +2,9 @@
 // remote entries, ARP inside a virtual network.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cerrno>
+#include <string>
 
 #include "testing/harness.hpp"
 #include "virtuoso/wire/icmp.hpp"
@@ -496,4 +498,24 @@ TEST_CASE("fork: a child that became another tenant's app cannot take its parent
     REQUIRE(again != 0);
     CHECK(c.h.cp.inherit_hold(c.h.add_app(2), again, origin) == EACCES);
   }
+}
+
+TEST_CASE("congestion control: a tenant's own choice for its flows, the host's default for the others") {
+  Settings s = tenant_settings();
+  s.tenants[0].congestion_control = config::CongestionAlgo::kReno;
+  Harness h(s);
+  uint16_t a = h.add_app(1);
+  h.listen(a, 80);
+  PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1410, 7, {}, 0, 40000, 80};
+  h.rx(from_vtep(inner_segment(syn, 100), 100));
+  uint32_t iss = inner_tcp(outer_of(h.out.frames.back())).tcp.seq;
+  PeerSeg ack{wire::kTcpAck, 1001, iss + 1, 1000, 0, -1, {}, 0, 40000, 80};
+  h.rx(from_vtep(inner_segment(ack, 100), 100));
+  uint16_t plain = h.add_app(0);
+  h.listen(plain, 81);
+  h.accept_one(81, 40001);
+  std::vector<std::string> algos;
+  for (const ConnReport& r : h.cp.conn_reports()) algos.emplace_back(r.congestion);
+  std::sort(algos.begin(), algos.end());
+  CHECK(algos == std::vector<std::string>{"cubic", "reno"});
 }
