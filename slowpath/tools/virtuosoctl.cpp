@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "flows_view.hpp"
 #include "status_format.hpp"
 #include "virtuoso/abi/unix_proto.hpp"
 
@@ -132,6 +133,19 @@ std::optional<nlohmann::ordered_json> ask_change(const std::string& path, const 
 }
 
 // "tenants": each tenant's network and what its apps hold, one line each (or the JSON array).
+int flows(const std::string& run_dir, const virtuoso::tools::FlowFilter& filter, bool json) {
+  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  auto status = ask_json(path, "status connections\n");
+  if (!status) return kExitFailure;
+  nlohmann::ordered_json list = virtuoso::tools::select_flows(*status, filter);
+  if (json) {
+    fmt::print("{}\n", list.dump());
+  } else {
+    fmt::print("{}", virtuoso::tools::format_flows(list));
+  }
+  return kExitReady;
+}
+
 int tenants(const std::string& run_dir, bool json) {
   std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
   auto status = ask_json(path, "status\n");
@@ -298,6 +312,14 @@ int main(int argc, char** argv) {
     tenant_words.insert(tenant_words.end(), set_pairs.begin(), set_pairs.end());
   });
   tenants_cmd->require_subcommand(0, 1);
+  virtuoso::tools::FlowFilter flow_filter;
+  auto* flows_cmd = app.add_subcommand("flows", "list the connections: tenant, state, addresses, congestion "
+                                                "control and window, round trip, bytes and segments");
+  flows_cmd->add_flag("--json", json, "print the JSON array (each connection as in status --connections)");
+  flows_cmd->add_option("--tenant", flow_filter.tenant, "only this tenant's (host: plain-mode connections)");
+  flows_cmd->add_option("--port", flow_filter.port, "only those with this local or remote port");
+  flows_cmd->add_option("--state", flow_filter.state, "only those in this TCP state (e.g. ESTABLISHED)");
+  flows_cmd->fallthrough();
   std::vector<std::string> switch_words;
   auto* switch_cmd = app.add_subcommand(
       "switch", "change the virtual switch's remote entries at run time (connections through a "
@@ -335,6 +357,7 @@ int main(int argc, char** argv) {
     }
   }
   if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
+  if (flows_cmd->parsed()) return flows(run_dir, flow_filter, json);
   if (!tenant_words.empty()) return tenants_change(run_dir, tenant_words);
   if (tenants_cmd->parsed() || sw_list->parsed()) return tenants(run_dir, json);
   if (switch_cmd->parsed()) return switch_change(run_dir, switch_words);
