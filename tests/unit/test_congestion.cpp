@@ -183,20 +183,25 @@ TEST_CASE("ESTABLISHED: ticks with bytes acknowledged -> the window grows") {
   CHECK(h.flow(flow).cwnd == before + 5000);
 }
 
-TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip") {
-  Harness h(reno_settings());
+TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip: Reno to half of the flight, "
+          "CUBIC (the default) to 0.7; status names the algorithm") {
+  bool reno = GENERATE(true, false);
+  Harness h(reno ? reno_settings() : test_settings());
   uint32_t flow = installed_flow(h);
   abi::FlowEntry& e = h.flow(flow);
   e.snd_nxt = e.snd_una + 8000;
   e.srtt_us = 50'000;
   e.recoveries = 1;
   h.advance(10);
-  CHECK(e.cwnd == std::max(4000u, 2u * e.mss));  // half of the 8000 bytes in flight
+  CHECK(e.cwnd == std::max(reno ? 4000u : 5600u, 2u * e.mss));  // of the 8000 bytes in flight
   uint32_t after_cut = e.cwnd;
   e.recoveries = 2;  // the same loss event: within one round trip of the cut
   h.advance(10);
   CHECK(e.cwnd == after_cut);
   CHECK(h.cp.stats().congestion_cuts == 1);
+  const auto reports = h.cp.conn_reports();
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0].congestion == (reno ? "reno" : "cubic"));
 }
 
 TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, not pinned at two "
@@ -225,20 +230,6 @@ TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, 
   // a loss would leave 2.
   CHECK(e.cwnd >= 6 * mss);
   CHECK(e.cwnd <= 40 * mss);
-}
-
-TEST_CASE("ESTABLISHED: CUBIC by default, a tenant's own choice for its flows; status names it") {
-  Harness h;
-  uint32_t flow = installed_flow(h);
-  abi::FlowEntry& e = h.flow(flow);
-  e.snd_nxt = e.snd_una + 8000;
-  e.srtt_us = 50'000;
-  e.recoveries = 1;
-  h.advance(10);
-  CHECK(e.cwnd == std::max(5600u, 2u * e.mss));  // 0.7 of the 8000 bytes in flight
-  const auto reports = h.cp.conn_reports();
-  REQUIRE(reports.size() == 1);
-  CHECK(reports[0].congestion == "cubic");
 }
 
 TEST_CASE("ESTABLISHED: retransmission timeout -> window of one segment before the resend") {
