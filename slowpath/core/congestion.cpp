@@ -1,7 +1,7 @@
 // Control plane: congestion control. Each tick turns the fast path's counters (bytes acknowledged,
 // recoveries entered since the last tick) into a CUBIC or Reno window (the tenant's choice, else
-// [tcp]'s) and publishes it in FlowEntry::cwnd for the fast path to
-// enforce. Timeouts come from our own retransmission timer.
+// [tcp]'s) and publishes it in FlowEntry::cwnd for the fast path to enforce. Timeouts come from
+// our own retransmission timer.
 #include <algorithm>
 
 #include "control_plane.hpp"
@@ -32,9 +32,9 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
   uint64_t acked = load_relaxed(e.acked_bytes);
   uint32_t recoveries = load_relaxed(e.recoveries);
-  TimeMs last_tick = c.cc_last_tick;
-  uint32_t events = congestion_events(c, recoveries - c.cc_recoveries, load_relaxed(e.srtt_us), now);
-  uint64_t span_us = last_tick != 0 ? (now - last_tick) * 1000 : 0;
+  uint64_t span_us = c.cc_last_tick != 0 ? (now - c.cc_last_tick) * 1000 : 0;  // 0: the first tick
+  uint32_t events = congestion_events(c, recoveries - c.cc_recoveries, load_relaxed(e.srtt_us), span_us, now);
+  c.cc_last_tick = now;
   c.cc.on_tick(acked - c.cc_acked, events, load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una), now * 1000, span_us);
   if (events != 0) {
     c.cc_last_cut = now;
@@ -45,16 +45,14 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   store_relaxed(e.cwnd, c.cc.cwnd());
 }
 
-uint32_t ControlPlane::congestion_events(Conn& c, uint32_t recoveries, uint32_t srtt_us, TimeMs now) {
-  TimeMs last_tick = c.cc_last_tick;
-  c.cc_last_tick = now;
+uint32_t ControlPlane::congestion_events(const Conn& c, uint32_t recoveries, uint32_t srtt_us,
+                                         uint64_t span_us, TimeMs now) const {
   if (recoveries == 0) return 0;
   // RFC 5681 3.2 / RFC 6582: one cut per window of data. Recoveries within a round trip of the
   // last cut belong to its congestion event; the others began at least a round trip apart, so a
   // tick counts at most one per round trip it spans (one if it knows no RTT or no span yet).
   uint64_t rtt_us = srtt_us != 0 ? srtt_us : 1000;  // no RTT sample yet: a millisecond
   if (c.cc_last_cut != 0 && (now - c.cc_last_cut) * 1000 < rtt_us) return 0;
-  uint64_t span_us = last_tick != 0 ? (now - last_tick) * 1000 : 0;
   return uint32_t(std::min<uint64_t>(recoveries, std::max<uint64_t>(span_us / rtt_us, 1)));
 }
 

@@ -18,6 +18,7 @@ std::vector<ConnReport> ControlPlane::conn_reports() const {
     r.ctx = c.ctx;
     r.slot = c.slot;
     r.cwnd = c.cc_on ? c.cc.cwnd() : 0;
+    r.ssthresh = c.cc_on ? c.cc.ssthresh() : 0;
     r.congestion = c.cc_on ? config::congestion_algo_name(c.cc.algo()) : "none";
     r.rto_ms = c.rto;
     r.rto_retries = c.retries;

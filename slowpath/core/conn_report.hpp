@@ -17,6 +17,7 @@ struct ConnReport {
   uint32_t slot = 0;
   // Slow path: timers, congestion window, sharing.
   uint32_t cwnd = 0;  // 0: no limit
+  uint32_t ssthresh = 0;  // slow start below it (UINT32_MAX until the first cut)
   std::string_view congestion = "none";  // the algorithm that computes cwnd
   uint32_t rto_ms = 0;
   uint32_t rto_retries = 0;

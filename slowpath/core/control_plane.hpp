@@ -496,8 +496,9 @@ class ControlPlane {
   // congestion.cpp
   void start_congestion_control(uint32_t flow, Conn& c);
   void tick_congestion(uint32_t flow, Conn& c, TimeMs now);
-  // How many congestion events (cuts) `recoveries` entered since the last tick make.
-  uint32_t congestion_events(Conn& c, uint32_t recoveries, uint32_t srtt_us, TimeMs now);
+  // How many congestion events (cuts) `recoveries` entered over the tick's `span_us` make.
+  uint32_t congestion_events(const Conn& c, uint32_t recoveries, uint32_t srtt_us, uint64_t span_us,
+                             TimeMs now) const;
   void congestion_timeout(uint32_t flow, Conn& c, TimeMs now);
 
   // timers.cpp

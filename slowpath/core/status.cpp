@@ -298,6 +298,7 @@ nlohmann::json connections_json(const ControlPlane& cp) {
         {"ctx", r.ctx},
         {"slot", r.slot},
         {"cwnd", r.cwnd},
+        {"ssthresh", r.ssthresh},
         {"congestion_control", r.congestion},
         {"rto_ms", r.rto_ms},
         {"rto_armed", r.rto_armed},

@@ -202,6 +202,8 @@ TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip: Reno to h
   const auto reports = h.cp.conn_reports();
   REQUIRE(reports.size() == 1);
   CHECK(reports[0].congestion == (reno ? "reno" : "cubic"));
+  CHECK(reports[0].cwnd == after_cut);
+  CHECK(reports[0].ssthresh == after_cut);
 }
 
 TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, not pinned at two "
