@@ -320,6 +320,13 @@ int main(int argc, char** argv) {
   flows_cmd->add_option("--port", flow_filter.port, "only those with this local or remote port");
   flows_cmd->add_option("--state", flow_filter.state, "only those in this TCP state (e.g. ESTABLISHED)");
   flows_cmd->fallthrough();
+  std::string check_path;
+  auto* config_cmd = app.add_subcommand("config", "work with configuration files (no daemon needed)");
+  auto* check_cmd = config_cmd->add_subcommand(
+      "check", "FILE: read it as virtuosod would; exit 0 if it is valid, 2 with the first error (file, "
+               "field, what is wrong, how to fix it) if not");
+  check_cmd->add_option("file", check_path, "the configuration file")->required();
+  config_cmd->require_subcommand(1);
   std::vector<std::string> switch_words;
   auto* switch_cmd = app.add_subcommand(
       "switch", "change the virtual switch's remote entries at run time (connections through a "
@@ -347,6 +354,16 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitBadConfig;
+  }
+  if (check_cmd->parsed()) {
+    try {
+      virtuoso::config::Config c = virtuoso::config::load_config(check_path);
+      fmt::print("{}: valid ({} tenants, run_dir {})\n", check_path, c.tenants.size(), c.run_dir);
+      return kExitReady;
+    } catch (const virtuoso::config::ConfigError& e) {
+      fmt::print(stderr, "{}\n", e.what());
+      return kExitBadConfig;
+    }
   }
   if (!config_path.empty()) {
     try {

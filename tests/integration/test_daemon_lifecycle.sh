@@ -35,6 +35,18 @@ expect_refusal 1 "virtuoso-fastpath failed to start" --config "$VT_TMP/bad-port.
 sed 's/^hugepages = .*/hugepages = "off"\nmemory_mb = 64\nmbufs = 400000/' "$good" >"$VT_TMP/small-mem.toml"
 expect_refusal 1 "packet buffers" --config "$VT_TMP/small-mem.toml"
 
+# `virtuosoctl config check` judges the same files without starting anything: 0 for the good
+# one and the shipped example, 2 naming the field for the bad ones.
+"$VT_BIN/virtuosoctl" config check "$good" >/dev/null || vt_fail "config check refused the good config"
+"$VT_BIN/virtuosoctl" config check "$(dirname "$0")/../../docs/virtuoso.example.toml" >/dev/null ||
+  vt_fail "config check refused docs/virtuoso.example.toml"
+for bad in bad-ip:network.ip bad-key:fastpath.lcores; do
+  rc=0
+  "$VT_BIN/virtuosoctl" config check "$VT_TMP/${bad%%:*}.toml" 2>"$VT_TMP/check.err" || rc=$?
+  [[ $rc == 2 ]] && grep -q "${bad#*:}" "$VT_TMP/check.err" ||
+    vt_fail "config check ${bad%%:*}: exit $rc, $(cat "$VT_TMP/check.err")"
+done
+
 # No daemon yet: virtuosoctl says so and fails.
 rc=0
 "$VT_BIN/virtuosoctl" status >/dev/null 2>"$VT_TMP/ctl.err" || rc=$?
