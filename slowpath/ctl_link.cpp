@@ -44,9 +44,14 @@ void Daemon::on_ctl_readable(uint32_t id) {
   bool eof = n <= 0;
   if (n > 0) c.buf.append(buf, size_t(n));
   size_t nl = c.buf.find('\n');
-  bool complete = nl != std::string::npos || (eof && !c.buf.empty()) || c.buf.size() > kMaxRequest;
+  // A scrape's answer waits for the end of its headers: closing with some unread would reset the
+  // connection under the answer.
+  bool whole = c.http ? c.buf.find("\r\n\r\n") != std::string::npos || c.buf.find("\n\n") != std::string::npos
+                      : nl != std::string::npos;
+  bool complete = whole || (eof && !c.buf.empty()) || c.buf.size() > kMaxRequest;
   if (complete) {
-    std::string answer = ctl_answer(c.buf.substr(0, nl)) + "\n";
+    std::string line = c.buf.substr(0, nl);
+    std::string answer = c.http ? metrics_answer(line) : ctl_answer(line) + "\n";
     size_t off = 0;
     while (off < answer.size()) {
       ssize_t w = send(c.fd.get(), answer.data() + off, answer.size() - off, MSG_NOSIGNAL);

@@ -100,6 +100,7 @@ Daemon::Daemon(const config::Config& cfg)
   watch(app_listen_.get(), Tag::kAppListen, 0);
   watch(ctl_listen_.get(), Tag::kCtlListen, 0);
   listen_tenant_sockets();
+  listen_metrics();
   spdlog::info("slow path up: ip {}/{}, run_dir {}, {} flows, {} contexts of {} slots", ip_str(settings_.local_ip),
                settings_.prefix_len, cfg_.run_dir, settings_.max_flows, settings_.max_contexts,
                settings_.app_layout.n_slots);
@@ -181,6 +182,7 @@ void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
     case Tag::kFpListen: accept_fastpath(); break;
     case Tag::kAppListen: accept_app(id); break;
     case Tag::kCtlListen: accept_ctl(); break;
+    case Tag::kMetricsListen: accept_metrics(); break;
     case Tag::kFp: on_fastpath_readable(); break;
     case Tag::kApp: on_app_readable(id, now); break;
     case Tag::kCtl: on_ctl_readable(id); break;

@@ -47,7 +47,9 @@ class Daemon final : public Outputs, public Doorbells {
   void ring_app(uint16_t ctx) override;
 
  private:
-  enum class Tag : uint32_t { kSignal, kTimer, kDoorbell, kFpListen, kAppListen, kCtlListen, kFp, kApp, kCtl };
+  enum class Tag : uint32_t {
+    kSignal, kTimer, kDoorbell, kFpListen, kAppListen, kCtlListen, kMetricsListen, kFp, kApp, kCtl
+  };
   struct AppConn {
     UniqueFd fd;
     int ctx = -1;          // its context once kRegister was accepted
@@ -70,6 +72,7 @@ class Daemon final : public Outputs, public Doorbells {
   struct CtlConn {
     UniqueFd fd;
     std::string buf;
+    bool http = false;  // a metrics scrape (metrics_link.cpp), not a ctl.sock request
   };
 
   void watch(int fd, Tag tag, uint32_t id);
@@ -110,6 +113,10 @@ class Daemon final : public Outputs, public Doorbells {
   void accept_ctl();
   void on_ctl_readable(uint32_t id);
   std::string ctl_answer(std::string_view request);
+  // metrics_link.cpp: [metrics] listen, an HTTP GET /metrics per connection.
+  void listen_metrics();
+  void accept_metrics();
+  std::string metrics_answer(std::string_view request_line);
   std::string faults_answer(std::string_view args);
   std::string switch_answer(std::string_view args);
   std::string tenants_answer(std::string_view args);  // budget_requests.cpp
@@ -132,6 +139,7 @@ class Daemon final : public Outputs, public Doorbells {
   ListeningSocket fp_listen_;  // their files are removed when the daemon ends
   ListeningSocket app_listen_;
   ListeningSocket ctl_listen_;
+  UniqueFd metrics_listen_;  // TCP, only with [metrics] listen
   std::vector<ListeningSocket> tenant_listen_;  // per tenant: its own app.sock, or none
   UniqueFd fp_conn_;
   bool fp_attached_ = false;

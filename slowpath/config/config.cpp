@@ -75,6 +75,25 @@ void read_fastpath(TableReader r, FastpathConfig& fp) {
   r.reject_unknown();
 }
 
+void read_metrics(TableReader r, MetricsConfig& m) {
+  std::string listen;
+  r.string("listen", listen);
+  r.reject_unknown();
+  if (listen.empty()) return;
+  size_t colon = listen.rfind(':');
+  std::optional<uint32_t> ip = colon == std::string::npos ? std::nullopt : parse_ipv4(listen.substr(0, colon));
+  unsigned long port = 0;
+  if (ip && colon + 1 < listen.size() && listen.find_first_not_of("0123456789", colon + 1) == std::string::npos)
+    port = std::stoul(listen.substr(colon + 1, 6));
+  if (!ip || port == 0 || port > 65535) {
+    r.fail("listen", fmt::format("'{}' is not an IPv4 address and port", listen),
+           "write \"127.0.0.1:9108\" (keep it on loopback unless the network is trusted)");
+  }
+  m.enabled = true;
+  m.ip = *ip;
+  m.port = uint16_t(port);
+}
+
 void read_budgets(TableReader r, BudgetsConfig& b) {
   r.boolean("enforce", b.enforce);
   r.integer("period_us", b.period_us, 10, 100'000);
@@ -226,6 +245,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   const toml::table* apps = top.table("apps");
   const toml::table* faults = top.table("faults");
   const toml::table* budgets = top.table("budgets");
+  const toml::table* metrics = top.table("metrics");
   const toml::array* tenants = top.array("tenant", "write each tenant as a [[tenant]] section");
   read_top(top, cfg);
   top.reject_unknown();
@@ -236,6 +256,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   read_apps(TableReader(apps, "apps", source_name), cfg.apps);
   read_faults(TableReader(faults, "faults", source_name), cfg.faults, source_name);
   read_budgets(TableReader(budgets, "budgets", source_name), cfg.budgets);
+  read_metrics(TableReader(metrics, "metrics", source_name), cfg.metrics);
   check_port(source_name, cfg.port);
   read_tenants(tenants, cfg, source_name);
   check_backlogs(source_name, cfg);

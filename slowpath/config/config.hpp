@@ -27,6 +27,13 @@ struct FastpathConfig {
   unsigned delayed_ack_us = 200;       // longest wait for a reply to carry the ACK of one small segment
 };
 
+// [metrics]: the status counters in the Prometheus text format over HTTP, off unless `listen` is set.
+struct MetricsConfig {
+  bool enabled = false;
+  uint32_t ip = 0;  // host byte order
+  uint16_t port = 0;
+};
+
 // Time protection: per-tenant CPU-time budgets of the fast path (tenants' cpu_weight, and the host
 // account's weight for the host's own apps and work no tenant caused). Plain mode never defers.
 struct BudgetsConfig {
@@ -86,6 +93,7 @@ struct Config {
   PortConfig port;
   FastpathConfig fastpath;
   BudgetsConfig budgets;
+  MetricsConfig metrics;
   NetworkConfig network;
   TcpConfig tcp;
   AppsConfig apps;

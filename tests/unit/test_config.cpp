@@ -422,3 +422,19 @@ TEST_CASE("config: tcp.congestion_control cubic by default, reno or none; an unk
   CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"bbr\"\n", "t.toml"),
                     Catch::Contains("tcp.congestion_control") && Catch::Contains("none, reno, cubic"));
 }
+
+TEST_CASE("config: [metrics] listen -> address and port; off by default; a bad one names the field") {
+  using virtuoso::config::parse_config;
+  CHECK_FALSE(parse_config(kMinimal, "t.toml").metrics.enabled);
+  auto c = parse_config(std::string(kMinimal) + "[metrics]\nlisten = \"127.0.0.1:9108\"\n", "t.toml");
+  CHECK(c.metrics.enabled);
+  CHECK(c.metrics.ip == 0x7f000001u);
+  CHECK(c.metrics.port == 9108);
+  for (const char* bad : {"9108", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:70000", "localhost:9108", "1.2.3.4:x"}) {
+    INFO(bad);
+    CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[metrics]\nlisten = \"" + bad + "\"\n", "t.toml"),
+                      Catch::Contains("metrics.listen") && Catch::Contains("127.0.0.1:9108"));
+  }
+  CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[metrics]\nport = 1\n", "t.toml"),
+                    Catch::Contains("metrics.port"));
+}
