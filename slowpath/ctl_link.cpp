@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 
@@ -72,12 +73,28 @@ std::string Daemon::ctl_answer(std::string_view request) {
     nlohmann::json status = status_json(cp_, *ctrl_.header(), fp_attached_);
     status["faults"] = faults_status_json(*ctrl_.header(), faults_in_effect());
     if (request != "status") status["connections"] = connections_json(cp_);
+    auto level = spdlog::level::to_string_view(spdlog::get_level());
+    status["log_level"] = std::string(level.data(), level.size());
     return status.dump();
   }
+  if (request.substr(0, 10) == "log-level ") return log_level_answer(request.substr(10));
   if (request == "faults" || request.substr(0, 7) == "faults ") return faults_answer(request.substr(6));
   if (request.substr(0, 7) == "switch ") return switch_answer(request.substr(7));
   if (request.substr(0, 8) == "tenants ") return tenants_answer(request.substr(8));
   return nlohmann::json{{"error", "unknown request"}}.dump();
+}
+
+// "LEVEL": the slow path's log level from now on (spdlog's names; "warn" also as "warning").
+std::string Daemon::log_level_answer(std::string_view name) {
+  static constexpr std::string_view kNames[] = {"trace", "debug", "info", "warn", "warning", "error", "critical", "off"};
+  if (std::find(std::begin(kNames), std::end(kNames), name) == std::end(kNames)) {
+    return nlohmann::json{{"error", fmt::format("'{}' is not a log level; use trace, debug, info, warn, error, "
+                                                "critical or off", name)}}.dump();
+  }
+  spdlog::level::level_enum level = spdlog::level::from_str(std::string(name == "warning" ? "warn" : name));
+  spdlog::info("log level {} from virtuosoctl", name);
+  spdlog::set_level(level);
+  return nlohmann::json{{"ok", true}}.dump();
 }
 
 // "add TENANT PREFIX VTEP" / "remove TENANT PREFIX": the virtual switch's remote entries.

@@ -113,6 +113,7 @@ class Daemon final : public Outputs, public Doorbells {
   void accept_ctl();
   void on_ctl_readable(uint32_t id);
   std::string ctl_answer(std::string_view request);
+  std::string log_level_answer(std::string_view name);
   // metrics_link.cpp: [metrics] listen, an HTTP GET /metrics per connection.
   void listen_metrics();
   void accept_metrics();

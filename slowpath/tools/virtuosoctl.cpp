@@ -132,7 +132,7 @@ std::optional<nlohmann::ordered_json> ask_change(const std::string& path, const 
   return answer;
 }
 
-// "tenants": each tenant's network and what its apps hold, one line each (or the JSON array).
+// "flows": the connections, one line each (or the JSON array), filtered.
 int flows(const std::string& run_dir, const virtuoso::tools::FlowFilter& filter, bool json) {
   std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
   auto status = ask_json(path, "status connections\n");
@@ -146,6 +146,7 @@ int flows(const std::string& run_dir, const virtuoso::tools::FlowFilter& filter,
   return kExitReady;
 }
 
+// "tenants": each tenant's network and what its apps hold, one line each (or the JSON array).
 int tenants(const std::string& run_dir, bool json) {
   std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
   auto status = ask_json(path, "status\n");
@@ -226,6 +227,14 @@ int switch_change(const std::string& run_dir, const std::vector<std::string>& wo
   std::string request = fmt::format("switch {}\n", fmt::join(words, " "));
   if (!ask_change(path, request, "switch")) return kExitFailure;
   fmt::print("switch: {}\n", fmt::join(words, " "));
+  return kExitReady;
+}
+
+// "log-level LEVEL": the slow path's log level from now on (until it restarts).
+int log_level_change(const std::string& run_dir, const std::string& level) {
+  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  if (!ask_change(path, fmt::format("log-level {}\n", level), "log-level")) return kExitFailure;
+  fmt::print("log-level: {}\n", level);
   return kExitReady;
 }
 
@@ -320,6 +329,11 @@ int main(int argc, char** argv) {
   flows_cmd->add_option("--port", flow_filter.port, "only those with this local or remote port");
   flows_cmd->add_option("--state", flow_filter.state, "only those in this TCP state (e.g. ESTABLISHED)");
   flows_cmd->fallthrough();
+  std::string new_level;
+  auto* level_cmd = app.add_subcommand("log-level", "LEVEL: the slow path's log level from now on: trace, "
+                                                    "debug, info, warn, error, critical or off");
+  level_cmd->add_option("level", new_level, "the level")->required();
+  level_cmd->fallthrough();
   std::string check_path;
   auto* config_cmd = app.add_subcommand("config", "work with configuration files (no daemon needed)");
   auto* check_cmd = config_cmd->add_subcommand(
@@ -375,6 +389,7 @@ int main(int argc, char** argv) {
   }
   if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
   if (flows_cmd->parsed()) return flows(run_dir, flow_filter, json);
+  if (level_cmd->parsed()) return log_level_change(run_dir, new_level);
   if (!tenant_words.empty()) return tenants_change(run_dir, tenant_words);
   if (tenants_cmd->parsed() || sw_list->parsed()) return tenants(run_dir, json);
   if (switch_cmd->parsed()) return switch_change(run_dir, switch_words);

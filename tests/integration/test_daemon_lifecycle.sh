@@ -58,6 +58,15 @@ vt_start_daemon
 [ "$(vt_status_field ready)" = True ] || vt_fail "status says not ready"
 [ "$(vt_status_field ip)" = "$VT_IP" ] || vt_fail "status reports ip $(vt_status_field ip)"
 
+# The slow path's log level changes at run time and shows in status; a wrong name is refused.
+[ "$(vt_status_field log_level)" = info ] || vt_fail "status log_level $(vt_status_field log_level)"
+"$VT_BIN/virtuosoctl" log-level debug >/dev/null || vt_fail "log-level debug refused"
+[ "$(vt_status_field log_level)" = debug ] || vt_fail "log level not changed: $(vt_status_field log_level)"
+rc=0
+"$VT_BIN/virtuosoctl" log-level loud >/dev/null 2>"$VT_TMP/level.err" || rc=$?
+[[ $rc == 1 ]] && grep -q "not a log level" "$VT_TMP/level.err" || vt_fail "log-level loud: exit $rc, $(cat "$VT_TMP/level.err")"
+"$VT_BIN/virtuosoctl" log-level info >/dev/null || vt_fail "log-level info refused"
+
 # A second daemon on the same run directory is refused; the first one carries on.
 expect_refusal 1 "another virtuosod" --config "$good"
 "$VT_BIN/virtuosoctl" status >/dev/null || vt_fail "first daemon hurt by the refused second one"

@@ -37,6 +37,7 @@ std::set<std::string> lines(const std::string& text) {
 
 TEST_CASE("metrics: counters end in _total, gauges do not, each family typed once") {
   auto l = lines(prometheus_text(status()));
+  CHECK(l.count("# HELP virtuoso_fastpath_rx_frames_total virtuosoctl status: fastpath.rx_frames"));
   CHECK(l.count("# TYPE virtuoso_fastpath_rx_frames_total counter"));
   CHECK(l.count("virtuoso_fastpath_rx_frames_total 10"));
   CHECK(l.count("virtuoso_fastpath_tx_bytes_total 1500"));
@@ -76,6 +77,10 @@ TEST_CASE("metrics: strings and derived ratios left out; every line well formed;
   std::string current;
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);) {
+    if (l.rfind("# HELP ", 0) == 0) {  // each family explained, before its TYPE line
+      CHECK(l.size() > 7 + 10);
+      continue;
+    }
     if (l.rfind("# TYPE ", 0) == 0) {
       REQUIRE(std::regex_match(l, type));
       current = l.substr(7, l.find(' ', 7) - 7);
