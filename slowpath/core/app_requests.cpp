@@ -51,7 +51,8 @@ int ControlPlane::check_local_ip(uint16_t ctx, uint32_t ip) {
   const config::TenantConfig* t = tenant(ctxs_[ctx].tenant);
   if (t ? config::tenant_owns(*t, ip) : ip == s_.local_ip) return 0;
   if (t) {
-    spdlog::info("context {} (tenant '{}'): refused address {}, not the tenant's", ctx, t->name, ip_str(ip));
+    if (log_ok(LogKind::kRefusal))
+      spdlog::info("context {} (tenant '{}'): refused address {}, not the tenant's", ctx, t->name, ip_str(ip));
     ++stats_.tenant_refusals;
   }
   return EADDRNOTAVAIL;

@@ -123,7 +123,7 @@ void ControlPlane::on_ctx_detached(uint16_t ctx) {
 void ControlPlane::on_ctx_fault(uint16_t ctx, int error) {
   if (ctx >= ctxs_.size() || ctxs_[ctx].state == CtxState::kFree) return;
   ++stats_.ctx_faults;
-  spdlog::warn("context {}: broke the queue protocol (errno {}); failing its flows", ctx, error);
+  if (log_ok(LogKind::kFault)) spdlog::warn("context {}: broke the queue protocol (errno {}); failing its flows", ctx, error);
   for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
     Conn& c = conns_[flow];
     if (c.state != ConnState::kFree && c.ctx == ctx && c.installed) fail_flow(flow, c, error > 0 ? error : EIO, true);

@@ -138,11 +138,25 @@ void ControlPlane::handle_event(const abi::FpEvent& ev, TimeMs now) {
     case abi::FpEventKind::kRehomed: on_moved(ev.flow, c, ev.value); break;
     case abi::FpEventKind::kFlowError:
       ++stats_.flow_errors;
-      spdlog::warn("flow {}: the fast path failed it (errno {}) in {}", ev.flow, ev.value, to_string(c.state));
+      if (log_ok(LogKind::kFault))
+        spdlog::warn("flow {}: the fast path failed it (errno {}) in {}", ev.flow, ev.value, to_string(c.state));
       if (c.installed) fail_flow(ev.flow, c, ev.value > 0 ? ev.value : EIO, true);
       break;
     default: break;
   }
+}
+
+bool ControlPlane::log_ok(LogKind kind) {
+  uint64_t held = 0;
+  if (!log_limit_.allow(kind, now_, held)) {
+    ++stats_.log_lines_suppressed;
+    return false;
+  }
+  if (held != 0) {
+    spdlog::warn("{} {} lines not logged (at most {} a second, bursts of {})", held, log_kind_name(kind),
+                 LogLimit::kPerSecond, LogLimit::kBurst);
+  }
+  return true;
 }
 
 void ControlPlane::tick(TimeMs now) {

@@ -23,6 +23,7 @@
 #include "fork_holds.hpp"
 #include "id_pool.hpp"
 #include "keyed_hash.hpp"
+#include "log_limit.hpp"
 #include "outputs.hpp"
 #include "path_mtu_cache.hpp"
 #include "port_table.hpp"
@@ -352,6 +353,9 @@ class ControlPlane {
 
   // control_plane.cpp: dispatch and shared helpers
   void handle_arp(const uint8_t* data, size_t len, TimeMs now);
+  // Whether a line of `kind` (caused by an app or a peer) may be logged now; if some were held back
+  // since the last one, says how many first (slowpath.log_lines_suppressed counts them all).
+  bool log_ok(LogKind kind);
   void handle_icmp(const uint8_t* data, size_t len, TimeMs now);
   void icmp_for_conn(uint32_t flow, Conn& c, const wire::IcmpUnreachable& u, uint32_t seq, TimeMs now);
   void lower_path_mtu(uint32_t flow, Conn& c, uint32_t mtu);
@@ -516,6 +520,7 @@ class ControlPlane {
   KeyedHash hash_;
   ArpResolver arp_;
   PathMtuCache path_mtus_;  // per underlay destination (a plain peer, a VTEP)
+  LogLimit log_limit_;
   std::vector<PortTable> ports_;      // per tenant id: each virtual network has its own ports
   std::vector<ArpResolver> inner_arp_;  // per tenant id: MACs inside its virtual network
   SlowpathStats stats_;

@@ -52,8 +52,9 @@ int ControlPlane::inherit_hold(uint16_t ctx, uint32_t hold, uint16_t& origin) {
     // another cgroup) does not carry the first tenant's connections into the second: its own
     // sockets work, the inherited ones fail with EACCES. The link stays, dropped when it closes.
     ++stats_.tenant_refusals;
-    spdlog::info("context {} (tenant {}): refused fork hold {} of context {} (tenant {})", ctx,
-                 ctxs_[ctx].tenant, hold, origin, it->second.tenant);
+    if (log_ok(LogKind::kRefusal))
+      spdlog::info("context {} (tenant {}): refused fork hold {} of context {} (tenant {})", ctx,
+                   ctxs_[ctx].tenant, hold, origin, it->second.tenant);
     return EACCES;
   }
   HoldRefs& mine = holds_.ctxs[ctx];

@@ -20,6 +20,7 @@ struct SlowpathStats {
   uint64_t apps_refused = 0;         // registrations refused: tenants are configured and the app is none of theirs
   uint64_t tenant_refusals = 0;      // bind/listen/connect naming an address or network the app's tenant
                                      // lacks, and fork() children of another tenant taking the parent's sockets
+  uint64_t log_lines_suppressed = 0;  // refusal and fault lines not logged (rate limit, core/log_limit.hpp)
   uint64_t tenant_limit_refusals = 0;  // connects, SYNs, listens and apps refused by a tenant's [tenant.limits]
   uint64_t rsts_sent = 0;
   uint64_t rsts_received = 0;        // acceptable resets that ended a connection
@@ -88,6 +89,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"icmp_rate_limited", &SlowpathStats::icmp_rate_limited},
     {"tenant_refusals", &SlowpathStats::tenant_refusals},
     {"tenant_limit_refusals", &SlowpathStats::tenant_limit_refusals},
+    {"log_lines_suppressed", &SlowpathStats::log_lines_suppressed},
     {"apps_refused", &SlowpathStats::apps_refused},
     {"rsts_sent", &SlowpathStats::rsts_sent},
     {"rsts_received", &SlowpathStats::rsts_received},

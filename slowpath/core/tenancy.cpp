@@ -214,7 +214,8 @@ int ControlPlane::tenant_route(uint16_t ctx, uint32_t remote, PeerPath& path, ui
   }
   if (refused) {  // another tenant's address on this host, which policy does not let us reach
     ++stats_.tenant_refusals;
-    spdlog::info("context {} (tenant '{}'): {} belongs to a tenant it may not reach", ctx, t.name, ip_str(remote));
+    if (log_ok(LogKind::kRefusal))
+      spdlog::info("context {} (tenant '{}'): {} belongs to a tenant it may not reach", ctx, t.name, ip_str(remote));
     return ECONNREFUSED;
   }
   ++stats_.switch_no_entry;

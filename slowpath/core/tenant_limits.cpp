@@ -33,7 +33,8 @@ bool ControlPlane::listen_limit_reached(uint16_t ctx, uint16_t port) {
   if (port != 0 && ports.count(port)) return false;  // the same port again (a listener shared after fork)
   if (ports.size() < t->limits.max_listen_ports) return false;
   ++stats_.tenant_limit_refusals;
-  spdlog::info("tenant {}: listen refused, at its limit of {} listening ports", t->name, t->limits.max_listen_ports);
+  if (log_ok(LogKind::kRefusal))
+    spdlog::info("tenant {}: listen refused, at its limit of {} listening ports", t->name, t->limits.max_listen_ports);
   return true;
 }
 
@@ -45,8 +46,9 @@ int ControlPlane::admit_context(uint16_t tid, uint64_t region_bytes) {
     if (x.state != CtxState::kFree && x.tenant == tid) used += x.view.layout.total_bytes();
   if (used + region_bytes <= uint64_t(t->limits.max_shm_mb) << 20) return 0;
   ++stats_.tenant_limit_refusals;
-  spdlog::info("tenant {}: app refused, its regions would take {} of its {} MiB", t->name,
-               (used + region_bytes) >> 20, t->limits.max_shm_mb);
+  if (log_ok(LogKind::kRefusal))
+    spdlog::info("tenant {}: app refused, its regions would take {} of its {} MiB", t->name,
+                 (used + region_bytes) >> 20, t->limits.max_shm_mb);
   return ENOMEM;
 }
 
