@@ -22,17 +22,22 @@ void Daemon::accept_ctl() {
   for (;;) {
     UniqueFd fd = accept_unix(ctl_listen_.get());
     if (!fd) return;
-    // Reads never block (MSG_DONTWAIT); the answer, a few kilobytes, is written blocking with a
-    // timeout, so a client that does not read cannot stall the loop for long.
-    fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
-    timeval tv{1, 0};
-    setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    uint32_t id = next_conn_id_++;
-    if (next_conn_id_ == 0) next_conn_id_ = 1;
-    CtlConn& c = ctls_[id];
-    c.fd = std::move(fd);
-    watch(c.fd.get(), Tag::kCtl, id);
+    add_ctl_conn(std::move(fd), false);
   }
+}
+
+void Daemon::add_ctl_conn(UniqueFd fd, bool http) {
+  // Reads never block (MSG_DONTWAIT); the answer, a few kilobytes, is written blocking with a
+  // timeout, so a client that does not read cannot stall the loop for long.
+  fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
+  timeval tv{1, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  uint32_t id = next_conn_id_++;
+  if (next_conn_id_ == 0) next_conn_id_ = 1;
+  CtlConn& c = ctls_[id];
+  c.fd = std::move(fd);
+  c.http = http;
+  watch(c.fd.get(), Tag::kCtl, id);
 }
 
 void Daemon::on_ctl_readable(uint32_t id) {

@@ -111,6 +111,8 @@ class Daemon final : public Outputs, public Doorbells {
 
   // ctl_link.cpp
   void accept_ctl();
+  // A ctl.sock client, or with `http` a metrics scrape: one request, one answer, then closed.
+  void add_ctl_conn(UniqueFd fd, bool http);
   void on_ctl_readable(uint32_t id);
   std::string ctl_answer(std::string_view request);
   std::string log_level_answer(std::string_view name);

@@ -1,7 +1,6 @@
 // virtuoso-slowpath: [metrics] listen, the status counters for Prometheus over HTTP/1.1. One
 // request per connection (GET /metrics), answered from the same status as ctl.sock's, then closed.
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
@@ -49,15 +48,7 @@ void Daemon::accept_metrics() {
   for (;;) {
     UniqueFd fd(accept4(metrics_listen_.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!fd) return;
-    // As a ctl.sock client: reads never block, the answer is written with a timeout.
-    timeval tv{1, 0};
-    setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    uint32_t id = next_conn_id_++;
-    if (next_conn_id_ == 0) next_conn_id_ = 1;
-    CtlConn& c = ctls_[id];
-    c.fd = std::move(fd);
-    c.http = true;
-    watch(c.fd.get(), Tag::kCtl, id);
+    add_ctl_conn(std::move(fd), true);  // served as a ctl.sock client is
   }
 }
 

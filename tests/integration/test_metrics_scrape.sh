@@ -13,19 +13,9 @@ vt_start_daemon
 
 vt_spawn_shim "$VT_TMP/server.out" python3 "$VT_PEERS/echo_server.py" --port 9000
 vt_wait_line "$VT_TMP/server.out" "listening" 20 "$VT_LAST_PID"
-ip netns exec "$VT_NS" python3 -c "
-import socket, sys
-s = socket.create_connection(('$VT_IP', 9000), timeout=20)
-data = bytes(range(256)) * 1024
-s.sendall(data)
-got = b''
-while len(got) < len(data):
-    chunk = s.recv(65536)
-    if not chunk:
-        sys.exit('closed early')
-    got += chunk
-sys.exit(0 if got == data else 'echo differs')
-" || vt_fail "the echo client failed"
+ip netns exec "$VT_NS" python3 "$VT_PEERS/stream_client.py" --host "$VT_IP" --port 9000 --bytes $((256 * 1024)) \
+  --roundtrips 1 --timeout 30 >"$VT_TMP/client.out" 2>&1 || vt_fail "the echo client: $(tail -2 "$VT_TMP/client.out")"
+vt_check_client_result "$VT_TMP/client.out"
 
 python3 - "$METRICS_PORT" <<'PY' || vt_fail "metrics scrape"
 import re, sys, urllib.error, urllib.request
