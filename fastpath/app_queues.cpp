@@ -15,7 +15,7 @@ uint32_t Datapath::poll_apps() {
   for (uint16_t id : active_ctxs_) {
     Context& ctx = ctxs_[id];
     if (!ctx.active || ctx.view.atx().empty()) continue;
-    uint32_t acct = ctx.tenant < n_accounts_ ? ctx.tenant : Budgets::kHost;
+    uint32_t acct = account_of_tenant(ctx.tenant);
     if (!may_run(acct)) {
       ++budget_accounts_[acct].deferred_apps;  // its commands wait for a refill
       continue;

@@ -39,8 +39,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
       priv_(ctrl.layout.max_flows),
       ctxs_(cfg.max_contexts),
       budget_accounts_(ctrl.header()->budget_accounts),
-      n_accounts_(Budgets::kAccounts),
-      backlog_(n_accounts_, ctrl.header()->budget_settings.backlog_frames) {
+      backlog_(Budgets::kAccounts, ctrl.header()->budget_settings.backlog_frames) {
   // Every container the loop uses is sized here, so nothing allocates per packet.
   tx_queue_.reserve(ctrl.layout.max_flows);
   ack_queue_.reserve(ctrl.layout.max_flows);
@@ -211,10 +210,7 @@ uint32_t Datapath::poll_commands() {
   abi::FpCommand cmd;
   uint32_t n = 0;
   while (n < 64 && q.try_pop(cmd) == shm::PopResult::kOk) {
-    meter_.switch_to(cmd.kind == uint16_t(FpCommandKind::kAttachCtx) ? Budgets::kHost
-                     : cmd.kind == uint16_t(FpCommandKind::kInstall) && cmd.flow < priv_.size()
-                         ? std::min<uint32_t>(ctrl_.flow(cmd.flow)->tenant, n_accounts_ - 1)
-                         : account_of_flow(cmd.flow));
+    meter_.switch_to(account_of_command(cmd));
     handle_command(cmd);
     ++n;
   }

@@ -188,8 +188,10 @@ class Datapath {
 
   // time_protection.cpp: charging tenants for the loop's work and holding back the work of a
   // tenant out of budget (see Budgets)
+  static uint32_t account_of_tenant(uint32_t tenant);  // the host's for an id out of range
   uint32_t account_of_frame(const uint8_t* data, uint16_t len) const;
   uint32_t account_of_flow(uint32_t flow_id) const;
+  uint32_t account_of_command(const abi::FpCommand& cmd) const;
   uint32_t rx_stage();
   void rx_stage_frame(Frame& fr, uint32_t acct);
   uint32_t serve_backlogs();
@@ -250,7 +252,6 @@ class Datapath {
   Budgets budgets_;
   CycleMeter meter_{cycles_, budgets_};
   abi::BudgetAccount* budget_accounts_;  // [tenant id], in the control region
-  uint32_t n_accounts_;                  // host + every tenant id (unused ones cost no time)
   uint32_t published_accounts_ = 0;      // 1 + the highest id with a weight
   RxBacklog backlog_;
   uint32_t budget_generation_ = 0;

@@ -26,16 +26,26 @@ constexpr uint32_t kEnforcingBursts = 8;
 
 }  // namespace
 
+uint32_t Datapath::account_of_tenant(uint32_t tenant) {
+  return tenant < Budgets::kAccounts ? tenant : Budgets::kHost;
+}
+
 uint32_t Datapath::account_of_frame(const uint8_t* data, uint16_t len) const {
   uint32_t vni = wire::peek_vni(data, len);
-  if (vni == 0) return Budgets::kHost;
-  uint32_t t = ctrl_.header()->tenants.tenant_of(vni);
-  return t < n_accounts_ ? t : Budgets::kHost;
+  return vni == 0 ? Budgets::kHost : account_of_tenant(ctrl_.header()->tenants.tenant_of(vni));
 }
 
 uint32_t Datapath::account_of_flow(uint32_t flow_id) const {
-  return flow_id < priv_.size() && priv_[flow_id].tenant < n_accounts_ ? priv_[flow_id].tenant
-                                                                        : Budgets::kHost;
+  return flow_id < priv_.size() ? account_of_tenant(priv_[flow_id].tenant) : Budgets::kHost;
+}
+
+uint32_t Datapath::account_of_command(const abi::FpCommand& cmd) const {
+  // Attaching an app is the host's work; an install is the tenant's the slow path wrote in the
+  // entry (the flow is not ours yet, so not in priv_); the rest, the flow's.
+  if (cmd.kind == uint16_t(abi::FpCommandKind::kAttachCtx)) return Budgets::kHost;
+  if (cmd.kind == uint16_t(abi::FpCommandKind::kInstall))
+    return cmd.flow < priv_.size() ? account_of_tenant(ctrl_.flow(cmd.flow)->tenant) : Budgets::kHost;
+  return account_of_flow(cmd.flow);
 }
 
 // The port's frames of this loop, then the parked frames that may run.
@@ -130,7 +140,7 @@ void Datapath::read_budget_settings() {
   b.burst_periods = shm::load_relaxed(s.burst_periods);
   uint32_t weights[Budgets::kAccounts] = {};
   published_accounts_ = 0;
-  for (uint32_t i = 0; i < n_accounts_; ++i) {
+  for (uint32_t i = 0; i < Budgets::kAccounts; ++i) {
     weights[i] = shm::load_relaxed(s.weight[i]);
     if (weights[i]) published_accounts_ = i + 1;
   }

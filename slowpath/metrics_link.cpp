@@ -9,10 +9,10 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/log_format.hpp"
 #include "core/metrics.hpp"
 #include "core/status.hpp"
 #include "daemon.hpp"
-#include "core/log_format.hpp"
 
 namespace virtuoso::slowpath {
 namespace {
