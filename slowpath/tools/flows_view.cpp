@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "text_table.hpp"
+
 #include <map>
 #include <vector>
 
@@ -57,26 +59,14 @@ std::string format_flows(const nlohmann::ordered_json& flows) {
       {"REMOTE", "remote"}, {"CC", "congestion_control"}, {"CWND", "cwnd"}, {"SRTT_US", "srtt_us"},
       {"ACKED", "acked_bytes"}, {"SEGS_IN", "segs_in"}, {"SEGS_OUT", "segs_out"},
       {"RECOVERIES", "recoveries"}, {"RTO_MS", "rto_ms"}};
-  std::vector<std::vector<std::string>> rows;
+  std::vector<TableRow> rows;
   rows.emplace_back();
   for (const auto& [head, key] : kColumns) rows.back().push_back(head);
   for (const auto& f : flows) {
     rows.emplace_back();
     for (const auto& [head, key] : kColumns) rows.back().push_back(f.contains(key) ? text(f[key]) : "-");
   }
-  std::vector<size_t> width(kColumns.size(), 0);
-  for (const auto& r : rows)
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      if (i) line += "  ";
-      line += fmt::format("{:<{}}", r[i], i + 1 == r.size() ? 0 : width[i]);
-    }
-    out += line + "\n";
-  }
-  return out;
+  return format_table(rows);
 }
 
 }  // namespace virtuoso::tools

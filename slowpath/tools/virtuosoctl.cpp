@@ -1,7 +1,5 @@
-// virtuosoctl: asks a running daemon for its status, or changes its fault injector, over run_dir/ctl.sock.
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
+// virtuosoctl: asks a running daemon for its status, counters and connections, or changes its run-time
+// settings, over run_dir/ctl.sock; checks configuration files.
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,76 +16,63 @@
 #include <nlohmann/json.hpp>
 
 #include "config/config.hpp"
+#include "ctl_client.hpp"
 #include "flows_view.hpp"
+#include "stats_view.hpp"
 #include "status_format.hpp"
 #include "virtuoso/abi/unix_proto.hpp"
 
 namespace {
 
-constexpr int kExitReady = 0;
-constexpr int kExitFailure = 1;
-constexpr int kExitBadConfig = 2;
-constexpr int kExitNotReady = 3;
-constexpr auto kAnswerTimeout = std::chrono::seconds(5);
+using virtuoso::tools::ctl_socket_path;
 
-// The whole answer to `request`, or nullopt after printing why there is none.
-std::optional<std::string> ask(const std::string& socket_path, const std::string& request) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  if (socket_path.size() >= sizeof addr.sun_path) {
-    fmt::print(stderr, "virtuosoctl: {} is too long for a Unix socket path; use a shorter run_dir\n",
-               socket_path);
-    return std::nullopt;
-  }
-  std::memcpy(addr.sun_path, socket_path.c_str(), socket_path.size() + 1);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0 || connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    int err = errno;
-    if (fd >= 0) close(fd);
-    if (err == ENOENT || err == ECONNREFUSED) {
-      fmt::print(stderr, "virtuosoctl: no daemon at {} (start virtuosod --config FILE)\n", socket_path);
-    } else {
-      fmt::print(stderr, "virtuosoctl: cannot connect to {}: {} (check permissions, or run as root)\n",
-                 socket_path, std::strerror(err));
-    }
-    return std::nullopt;
-  }
-  std::string answer;
-  bool ok = send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size());
-  auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  while (ok) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
-                                                                      std::chrono::steady_clock::now());
-    pollfd p{fd, POLLIN, 0};
-    int n = left.count() > 0 ? poll(&p, 1, static_cast<int>(left.count())) : 0;
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      fmt::print(stderr, "virtuosoctl: {} did not answer within {} s\n", socket_path,
-                 kAnswerTimeout.count());
-      close(fd);
-      return std::nullopt;
-    }
-    char buf[4096];
-    ssize_t r = read(fd, buf, sizeof buf);
-    if (r > 0) {
-      answer.append(buf, static_cast<size_t>(r));
-    } else if (r == 0) {
-      break;
-    } else if (errno != EINTR) {
-      ok = false;
-    }
-  }
-  int err = errno;
-  close(fd);
-  if (!ok) {
-    fmt::print(stderr, "virtuosoctl: lost the connection to {}: {}\n", socket_path, std::strerror(err));
-    return std::nullopt;
-  }
+// Exit codes, stable: scripts rely on them (docs/deployment.md, "virtuosoctl").
+constexpr int kExitReady = 0;      // done; for status: the daemon is ready
+constexpr int kExitFailure = 1;    // no daemon answered, it refused the change, or it did not apply it in time
+constexpr int kExitBadConfig = 2;  // bad usage, or config check found the file invalid
+constexpr int kExitNotReady = 3;   // status: a daemon answered but is not ready
+
+constexpr const char* kExitCodes =
+    "Exit codes: 0 done (status: the daemon is ready); 1 no daemon answered, or it refused or did not "
+    "apply a change; 2 bad usage, or config check found the file invalid; 3 status: the daemon is not "
+    "ready.";
+
+// The daemon's answer to `request`, or nullopt after printing why there is none.
+std::optional<std::string> ask(const std::string& path, const std::string& request) {
+  std::string why;
+  auto answer = virtuoso::tools::ctl_ask(path, request, why);
+  if (!answer) fmt::print(stderr, "virtuosoctl: {}\n", why);
   return answer;
 }
 
+// The answer to `request` as JSON, or nullopt after printing why there is none.
+std::optional<nlohmann::ordered_json> ask_json(const std::string& path, const std::string& request) {
+  std::string why;
+  auto answer = virtuoso::tools::ctl_ask_json(path, request, why);
+  if (!answer) fmt::print(stderr, "virtuosoctl: {}\n", why);
+  return answer;
+}
+
+// The answer to a change request, or nullopt after printing why there is none or the daemon's
+// refusal ("virtuosoctl: WHAT: ...").
+std::optional<nlohmann::ordered_json> ask_change(const std::string& path, const std::string& request, const char* what) {
+  std::string why;
+  auto answer = virtuoso::tools::ctl_change(path, request, why);
+  if (!answer) fmt::print(stderr, "virtuosoctl: {}: {}\n", what, why);
+  return answer;
+}
+
+// What a command that changed something prints: its JSON, or a line for people.
+void done(bool json, const nlohmann::ordered_json& what, const std::string& line) {
+  if (json) {
+    fmt::print("{}\n", what.dump());
+  } else {
+    fmt::print("{}\n", line);
+  }
+}
+
 int status(const std::string& run_dir, bool json, bool connections) {
-  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  std::string path = ctl_socket_path(run_dir);
   auto answer = ask(path, connections ? "status connections\n" : "status\n");
   if (!answer) return kExitFailure;
   nlohmann::ordered_json status;
@@ -107,34 +92,53 @@ int status(const std::string& run_dir, bool json, bool connections) {
   return ready ? kExitReady : kExitNotReady;
 }
 
-// The answer to `request` as JSON, or nullopt after printing why there is none.
-std::optional<nlohmann::ordered_json> ask_json(const std::string& path, const std::string& request) {
-  auto answer = ask(path, request);
-  if (!answer) return std::nullopt;
-  try {
-    return nlohmann::ordered_json::parse(*answer);
-  } catch (const nlohmann::json::exception& e) {
-    fmt::print(stderr, "virtuosoctl: the answer from {} is not JSON: {}\n", path, e.what());
-    return std::nullopt;
+// "stats": port, fast-path cores, drops by reason, TCP recovery, CPU time and traffic by account.
+int stats(const std::string& run_dir, bool json) {
+  auto status = ask_json(ctl_socket_path(run_dir), "status\n");
+  if (!status) return kExitFailure;
+  nlohmann::ordered_json s = virtuoso::tools::stats_of(*status);
+  if (json) {
+    fmt::print("{}\n", s.dump());
+  } else {
+    fmt::print("{}", virtuoso::tools::format_stats(s));
   }
+  return kExitReady;
 }
 
-// The answer to a change request, or nullopt after printing why there is none or the daemon's
-// refusal ("virtuosoctl: WHAT: ...").
-std::optional<nlohmann::ordered_json> ask_change(const std::string& path, const std::string& request, const char* what) {
-  auto answer = ask_json(path, request);
-  if (!answer) return std::nullopt;
-  if (!answer->is_object() || answer->contains("error")) {
-    fmt::print(stderr, "virtuosoctl: {}: {}\n", what,
-               answer->is_object() ? answer->value("error", std::string("?")) : answer->dump());
-    return std::nullopt;
+// "watch": the rates of the last interval, refreshed every interval, `count` times (0: until
+// interrupted). A terminal gets one screen redrawn; JSON is one object per line.
+int watch(const std::string& run_dir, bool json, double interval_s, unsigned count) {
+  std::string path = ctl_socket_path(run_dir);
+  auto sample = [&]() -> std::optional<std::pair<nlohmann::ordered_json, std::chrono::steady_clock::time_point>> {
+    auto status = ask_json(path, "status\n");
+    if (!status) return std::nullopt;
+    return std::make_pair(virtuoso::tools::stats_of(*status), std::chrono::steady_clock::now());
+  };
+  auto last = sample();
+  if (!last) return kExitFailure;
+  bool screen = !json && isatty(STDOUT_FILENO);
+  auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(interval_s));
+  for (unsigned shown = 0; count == 0 || shown < count; ++shown) {
+    std::this_thread::sleep_until(last->second + period);  // the refresh interval is the point
+    auto now = sample();
+    if (!now) return kExitFailure;
+    double seconds = std::chrono::duration<double>(now->second - last->second).count();
+    nlohmann::ordered_json rates = virtuoso::tools::stats_rates(last->first, now->first, seconds);
+    if (json) {
+      fmt::print("{}\n", rates.dump());
+    } else {
+      if (screen) fmt::print("\033[H\033[2J");
+      fmt::print("{}{}", virtuoso::tools::format_rates(rates), screen ? "" : "\n");
+    }
+    std::fflush(stdout);
+    last = std::move(now);
   }
-  return answer;
+  return kExitReady;
 }
 
 // "flows": the connections, one line each (or the JSON array), filtered.
 int flows(const std::string& run_dir, const virtuoso::tools::FlowFilter& filter, bool json) {
-  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  std::string path = ctl_socket_path(run_dir);
   auto status = ask_json(path, "status connections\n");
   if (!status) return kExitFailure;
   nlohmann::ordered_json list = virtuoso::tools::select_flows(*status, filter);
@@ -148,7 +152,7 @@ int flows(const std::string& run_dir, const virtuoso::tools::FlowFilter& filter,
 
 // "tenants": each tenant's network and what its apps hold, one line each (or the JSON array).
 int tenants(const std::string& run_dir, bool json) {
-  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+  std::string path = ctl_socket_path(run_dir);
   auto status = ask_json(path, "status\n");
   if (!status) return kExitFailure;
   const auto& list = (*status)["tenants"];
@@ -191,80 +195,91 @@ int tenants(const std::string& run_dir, bool json) {
 
 // "faults set PAIRS" / "faults clear": returns once the fast path applied the new settings, so a
 // script may rely on them from the next line on. Without a change, prints the faults status.
-int faults(const std::string& run_dir, const std::string& action, const std::vector<std::string>& pairs) {
-  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
-  std::string request = "faults";
-  if (!action.empty()) request += " " + action;
+int faults(const std::string& run_dir, const std::string& action, const std::vector<std::string>& pairs, bool json) {
+  std::string path = ctl_socket_path(run_dir);
+  if (action.empty()) {
+    auto status = ask_json(path, "status\n");
+    if (!status) return kExitFailure;
+    nlohmann::ordered_json f{{"faults", (*status)["faults"]}};
+    if (json) {
+      fmt::print("{}\n", f["faults"].dump());
+    } else {
+      fmt::print("{}", virtuoso::tools::format_status(f));
+    }
+    return kExitReady;
+  }
+  std::string request = "faults " + action;
   for (const auto& p : pairs) request += " " + p;
   auto answer = ask_change(path, request + "\n", "faults");
   if (!answer) return kExitFailure;
   uint64_t generation = answer->value("generation", uint64_t{0});
-  auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  for (;;) {
-    auto status = ask_json(path, "status\n");
-    if (!status) return kExitFailure;
-    const auto& f = (*status)["faults"];
-    if (action.empty()) {
-      fmt::print("{}", virtuoso::tools::format_status(nlohmann::ordered_json{{"faults", f}}));
-      return kExitReady;
-    }
-    if (f.value("applied_generation", uint64_t{0}) == generation) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      fmt::print(stderr, "virtuosoctl: the fast path did not apply fault generation {} within {} s\n",
-                 generation, kAnswerTimeout.count());
-      return kExitFailure;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::string why;
+  if (!virtuoso::tools::ctl_wait_status(path, [&](const nlohmann::ordered_json& st) {
+        return st["faults"].value("applied_generation", uint64_t{0}) == generation;
+      }, why)) {
+    fmt::print(stderr, "virtuosoctl: fault generation {}: {}\n", generation, why);
+    return kExitFailure;
   }
-  fmt::print("faults: generation {} applied: {}\n", generation, answer->value("settings", std::string()));
+  std::string settings = answer->value("settings", std::string());
+  done(json, {{"generation", generation}, {"settings", settings}},
+       fmt::format("faults: generation {} applied: {}", generation, settings));
   return kExitReady;
 }
 
 // "switch add TENANT PREFIX VTEP" / "switch remove TENANT PREFIX": the change is in effect when
 // this returns (the slow path applies it before it answers); "switch list" is the tenants table.
-int switch_change(const std::string& run_dir, const std::vector<std::string>& words) {
-  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+int switch_change(const std::string& run_dir, const std::vector<std::string>& words, bool json) {
   std::string request = fmt::format("switch {}\n", fmt::join(words, " "));
-  if (!ask_change(path, request, "switch")) return kExitFailure;
-  fmt::print("switch: {}\n", fmt::join(words, " "));
+  if (!ask_change(ctl_socket_path(run_dir), request, "switch")) return kExitFailure;
+  done(json, {{"switch", words}}, fmt::format("switch: {}", fmt::join(words, " ")));
   return kExitReady;
 }
 
 // "log-level LEVEL": the slow path's log level from now on (until it restarts).
-int log_level_change(const std::string& run_dir, const std::string& level) {
-  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
-  if (!ask_change(path, fmt::format("log-level {}\n", level), "log-level")) return kExitFailure;
-  fmt::print("log-level: {}\n", level);
+int log_level_change(const std::string& run_dir, const std::string& level, bool json) {
+  if (!ask_change(ctl_socket_path(run_dir), fmt::format("log-level {}\n", level), "log-level")) return kExitFailure;
+  done(json, {{"log_level", level}}, fmt::format("log-level: {}", level));
   return kExitReady;
 }
 
 // "tenants set NAME weight=W" / "tenants budgets KEY=VALUE...": returns once the fast path runs
 // with the change (it takes it at its next refill, one budget period).
-int tenants_change(const std::string& run_dir, const std::vector<std::string>& words) {
-  std::string path = fmt::format("{}/{}", run_dir, virtuoso::abi::kCtlSocketName);
+int tenants_change(const std::string& run_dir, const std::vector<std::string>& words, bool json) {
+  std::string path = ctl_socket_path(run_dir);
   auto answer = ask_change(path, fmt::format("tenants {}\n", fmt::join(words, " ")), "tenants");
   if (!answer) return kExitFailure;
   uint64_t generation = answer->value("generation", uint64_t{0});
-  auto deadline = std::chrono::steady_clock::now() + kAnswerTimeout;
-  for (;;) {
-    auto status = ask_json(path, "status\n");
-    if (!status) return kExitFailure;
-    if ((*status)["fastpath"].value("budget_generation", uint64_t{0}) >= generation) break;
-    if (!status->value("ready", false) || std::chrono::steady_clock::now() > deadline) {
-      fmt::print(stderr, "virtuosoctl: the fast path did not take budget generation {} within {} s\n",
-                 generation, kAnswerTimeout.count());
-      return kExitFailure;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::string why;
+  if (!virtuoso::tools::ctl_wait_status(path, [&](const nlohmann::ordered_json& st) {
+        return st["fastpath"].value("budget_generation", uint64_t{0}) >= generation;
+      }, why)) {
+    fmt::print(stderr, "virtuosoctl: budget generation {}: {}\n", generation, why);
+    return kExitFailure;
   }
-  fmt::print("tenants: {} (generation {} in effect)\n", fmt::join(words, " "), generation);
+  done(json, {{"tenants", words}, {"generation", generation}},
+       fmt::format("tenants: {} (generation {} in effect)", fmt::join(words, " "), generation));
   return kExitReady;
+}
+
+// "config check FILE": 0 if virtuosod would accept it, 2 with its first error.
+int config_check(const std::string& file, bool json) {
+  try {
+    virtuoso::config::Config c = virtuoso::config::load_config(file);
+    done(json, {{"file", file}, {"valid", true}, {"tenants", c.tenants.size()}, {"run_dir", c.run_dir}},
+         fmt::format("{}: valid ({} tenants, run_dir {})", file, c.tenants.size(), c.run_dir));
+    return kExitReady;
+  } catch (const virtuoso::config::ConfigError& e) {
+    if (json) fmt::print("{}\n", nlohmann::ordered_json{{"file", file}, {"valid", false}, {"error", e.what()}}.dump());
+    fmt::print(stderr, "{}\n", e.what());
+    return kExitBadConfig;
+  }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Virtuoso control: inspect a running daemon", "virtuosoctl"};
+  app.footer(kExitCodes);
   const char* env_dir = std::getenv(virtuoso::abi::kRunDirEnv);
   std::string run_dir = env_dir && *env_dir ? env_dir : virtuoso::abi::kDefaultRunDir;
   std::string config_path;
@@ -273,6 +288,7 @@ int main(int argc, char** argv) {
                                  fmt::format("the daemon's run directory (default: ${} or {})",
                                              virtuoso::abi::kRunDirEnv, virtuoso::abi::kDefaultRunDir));
   app.add_option("--config", config_path, "take run_dir from this configuration file")->excludes(dir_opt);
+  app.add_flag("--json", json, "print JSON (one object or array; watch: one object per line) instead of text");
   auto* status_cmd = app.add_subcommand("status", "print the daemon's state and counters; exit 0 if "
                                                   "ready, 3 if not ready, 1 if no daemon answers");
   status_cmd->add_flag("--json", json, "print the daemon's JSON answer unchanged");
@@ -281,6 +297,17 @@ int main(int argc, char** argv) {
                        "also list every connection: TCP state, sequence numbers, windows, timers "
                        "and the app's ring positions");
   status_cmd->fallthrough();  // "virtuosoctl status --run-dir D" works as well as the other order
+  auto* stats_cmd = app.add_subcommand("stats", "the port, the fast-path cores (cycles by phase), drops by "
+                                                "reason, TCP recovery, and CPU time and traffic by tenant");
+  stats_cmd->fallthrough();
+  double watch_interval = 1.0;
+  unsigned watch_count = 0;
+  auto* watch_cmd = app.add_subcommand("watch", "a live view: rates of traffic, drops and CPU time by tenant, "
+                                                "refreshed every interval until interrupted");
+  watch_cmd->add_option("--interval", watch_interval, "seconds between refreshes (default 1)")
+      ->check(CLI::Range(0.05, 3600.0));
+  watch_cmd->add_option("--count", watch_count, "stop after this many refreshes (default: never)");
+  watch_cmd->fallthrough();
   std::string fault_action;
   std::vector<std::string> fault_pairs;
   auto* faults_cmd = app.add_subcommand(
@@ -340,6 +367,8 @@ int main(int argc, char** argv) {
       "check", "FILE: read it as virtuosod would; exit 0 if it is valid, 2 with the first error (file, "
                "field, what is wrong, how to fix it) if not");
   check_cmd->add_option("file", check_path, "the configuration file")->required();
+  check_cmd->fallthrough();
+  config_cmd->fallthrough();
   config_cmd->require_subcommand(1);
   std::vector<std::string> switch_words;
   auto* switch_cmd = app.add_subcommand(
@@ -369,16 +398,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitBadConfig;
   }
-  if (check_cmd->parsed()) {
-    try {
-      virtuoso::config::Config c = virtuoso::config::load_config(check_path);
-      fmt::print("{}: valid ({} tenants, run_dir {})\n", check_path, c.tenants.size(), c.run_dir);
-      return kExitReady;
-    } catch (const virtuoso::config::ConfigError& e) {
-      fmt::print(stderr, "{}\n", e.what());
-      return kExitBadConfig;
-    }
-  }
+  if (check_cmd->parsed()) return config_check(check_path, json);
   if (!config_path.empty()) {
     try {
       run_dir = virtuoso::config::load_config(config_path).run_dir;
@@ -387,11 +407,13 @@ int main(int argc, char** argv) {
       return kExitBadConfig;
     }
   }
-  if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs);
+  if (stats_cmd->parsed()) return stats(run_dir, json);
+  if (watch_cmd->parsed()) return watch(run_dir, json, watch_interval, watch_count);
+  if (faults_cmd->parsed()) return faults(run_dir, fault_action, fault_pairs, json);
   if (flows_cmd->parsed()) return flows(run_dir, flow_filter, json);
-  if (level_cmd->parsed()) return log_level_change(run_dir, new_level);
-  if (!tenant_words.empty()) return tenants_change(run_dir, tenant_words);
+  if (level_cmd->parsed()) return log_level_change(run_dir, new_level, json);
+  if (!tenant_words.empty()) return tenants_change(run_dir, tenant_words, json);
   if (tenants_cmd->parsed() || sw_list->parsed()) return tenants(run_dir, json);
-  if (switch_cmd->parsed()) return switch_change(run_dir, switch_words);
+  if (switch_cmd->parsed()) return switch_change(run_dir, switch_words, json);
   return status(run_dir, json, connections);
 }

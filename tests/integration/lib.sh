@@ -98,6 +98,18 @@ vt_wait_line() {
   done
 }
 
+# Waits until file $1 has at least $2 lines, at most $3 seconds, failing early if pid $4 dies.
+vt_wait_lines() {
+  local deadline=$((SECONDS + $3))
+  until [ "$(wc -l <"$1" 2>/dev/null || echo 0)" -ge "$2" ]; do
+    if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
+      vt_fail "process $4 exited before $1 had $2 lines; it has: $(tail -n 5 "$1" 2>/dev/null)"
+    fi
+    [ $SECONDS -ge $deadline ] && vt_fail "$1 has fewer than $2 lines after $3 s"
+    sleep 0.05
+  done
+}
+
 vt_write_config() {
   cat >"$VT_TMP/virtuoso.toml" <<CONF
 run_dir = "$VT_TMP/run"
