@@ -222,6 +222,19 @@ void read_top(TableReader& r, Config& cfg) {
                                                          "error", "critical", "off"};
   int level = r.choice("log_level", kLevels);
   if (level >= 0) cfg.log_level = kLevels[static_cast<size_t>(level)];
+  static const std::vector<std::string_view> kTargets = {"stderr", "syslog", "journald"};
+  int target = r.choice("log_target", kTargets);
+  if (target >= 0) cfg.log_target = static_cast<LogTarget>(target);
+  r.string("log_socket", cfg.log_socket);
+  if (!cfg.log_socket.empty() && cfg.log_target == LogTarget::kStderr) {
+    r.fail("log_socket", "is set but log_target is \"stderr\"",
+           "set log_target = \"syslog\" or \"journald\", or remove log_socket");
+  }
+  if (!cfg.log_socket.empty() && (cfg.log_socket.front() != '/' || cfg.log_socket.size() > kMaxUnixSocketPath)) {
+    r.fail("log_socket", fmt::format("'{}' is not an absolute Unix socket path", cfg.log_socket),
+           fmt::format("write an absolute path of at most {} characters, e.g. {}", kMaxUnixSocketPath,
+                       kDefaultSyslogSocket));
+  }
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ enum class HugepageMode { kAuto, kOn, kOff };
 struct PortConfig {
   std::string devargs;  // DPDK virtual device devargs, e.g. "net_tap0,iface=vtap0,mac=02:00:00:00:00:01"
   std::string pci;      // or a PCI address given to EAL with -a (empty: none, and --no-pci is passed)
+  bool operator==(const PortConfig&) const = default;
 };
 
 struct FastpathConfig {
@@ -25,6 +26,7 @@ struct FastpathConfig {
   unsigned memory_mb = 512;            // EAL memory with --no-huge
   unsigned mbufs = 8191;               // mempool size
   unsigned delayed_ack_us = 200;       // longest wait for a reply to carry the ACK of one small segment
+  bool operator==(const FastpathConfig&) const = default;
 };
 
 // [metrics]: the status counters in the Prometheus text format over HTTP, off unless `listen` is set.
@@ -32,6 +34,7 @@ struct MetricsConfig {
   bool enabled = false;
   uint32_t ip = 0;  // host byte order
   uint16_t port = 0;
+  bool operator==(const MetricsConfig&) const = default;
 };
 
 // Time protection: per-tenant CPU-time budgets of the fast path (tenants' cpu_weight, and the host
@@ -43,8 +46,9 @@ struct BudgetsConfig {
   unsigned backlog_frames = 256;  // received frames parked per tenant while out of budget
   bool backlog_given = false;     // backlog_frames was in the file (else: 256, or less to fit mbufs)
   unsigned host_cpu_weight = 100;
-  unsigned slowpath_period_us = 1000;
-  bool ecn = true;  // a tenant short of budget sets ECE on its flows' ACKs, so ECN senders slow down  // the slow path's refill period (its work comes in larger pieces)
+  unsigned slowpath_period_us = 1000;  // the slow path's refill period (its work comes in larger pieces)
+  bool ecn = true;  // a tenant short of budget sets ECE on its flows' ACKs, so ECN senders slow down
+  bool operator==(const BudgetsConfig&) const = default;
 };
 
 struct NetworkConfig {
@@ -52,6 +56,7 @@ struct NetworkConfig {
   unsigned prefix_len = 24;
   uint32_t gateway = 0;     // 0: none (off-subnet peers unreachable)
   unsigned mtu = 1500;
+  bool operator==(const NetworkConfig&) const = default;
 };
 
 struct TcpConfig {
@@ -71,6 +76,7 @@ struct TcpConfig {
   CongestionAlgo congestion_control = CongestionAlgo::kCubic;  // per flow leaving the host
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
+  bool operator==(const TcpConfig&) const = default;
 };
 
 struct AppsConfig {
@@ -79,17 +85,27 @@ struct AppsConfig {
   unsigned rx_buffer = 65536;         // bytes per flow, power of two
   unsigned tx_buffer = 65536;
   unsigned max_flows = 16384;         // flow table entries, all contexts together
+  bool operator==(const AppsConfig&) const = default;
 };
 
 // The fault injector on the fast path's port (tests and loss benchmarks).
 struct FaultsConfig {
   bool enabled = false;  // wrap the port; default: whether [faults.rx] or [faults.tx] sets a fault
   abi::FaultSettings settings = abi::kNoFaultSettings;
+  bool operator==(const FaultsConfig&) const = default;
 };
+
+// Where virtuosod writes its own log lines and its children's: stderr (the journal under systemd
+// takes it from there), a syslog socket (RFC 3164 datagrams), or journald's native socket.
+enum class LogTarget { kStderr, kSyslog, kJournald };
+inline constexpr const char* kDefaultSyslogSocket = "/dev/log";
+inline constexpr const char* kDefaultJournaldSocket = "/run/systemd/journal/socket";
 
 struct Config {
   std::string run_dir = "/run/virtuoso";
   std::string log_level = "info";
+  LogTarget log_target = LogTarget::kStderr;
+  std::string log_socket;  // the socket for syslog or journald; empty: the target's usual one
   PortConfig port;
   FastpathConfig fastpath;
   BudgetsConfig budgets;

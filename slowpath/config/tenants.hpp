@@ -21,6 +21,7 @@ struct Ipv4Prefix {
 
   bool contains(uint32_t ip) const;
   bool overlaps(const Ipv4Prefix& other) const;
+  bool operator==(const Ipv4Prefix&) const = default;
 };
 
 // How the daemon recognises a tenant's apps; a tenant has at least one rule (see tenant_match.hpp).
@@ -29,6 +30,7 @@ struct TenantMatchRules {
   std::vector<uint32_t> gids;
   std::string cgroup;  // "/a/b": apps whose cgroup v2 path is /a/b or below it; empty: no rule
   std::string socket;  // own app socket run_dir/tenants/<socket>/app.sock; empty: none
+  bool operator==(const TenantMatchRules&) const = default;
 };
 
 // 0 in any field: no limit beyond the host's.
@@ -36,6 +38,7 @@ struct TenantLimits {
   unsigned max_flows = 0;
   unsigned max_listen_ports = 0;
   unsigned max_shm_mb = 0;
+  bool operator==(const TenantLimits&) const = default;
 };
 
 // A switch-table entry of the tenant's virtual network: inner addresses in `prefix` live behind
@@ -43,6 +46,7 @@ struct TenantLimits {
 struct TenantRemote {
   Ipv4Prefix prefix;
   uint32_t vtep = 0;
+  bool operator==(const TenantRemote&) const = default;
 };
 
 inline constexpr size_t kMaxTenantCount = 255;  // tenant ids 1..255 in shared memory; 0 is the host

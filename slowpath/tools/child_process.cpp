@@ -98,6 +98,7 @@ void ChildProcess::note_output(const char* data, size_t n) {
   for (size_t i = 0; i < n; ++i) {
     if (data[i] == '\n') {
       if (!partial_line_.empty()) last_line_ = partial_line_;
+      if (line_sink_ && !partial_line_.empty()) line_sink_(*this, partial_line_);
       partial_line_.clear();
     } else if (partial_line_.size() < 4096) {
       partial_line_ += data[i];
@@ -110,7 +111,9 @@ void ChildProcess::pump_output() {
   for (;;) {
     ssize_t n = read(output_fd_, buf, sizeof buf);
     if (n > 0) {
-      [[maybe_unused]] ssize_t w = write(STDERR_FILENO, buf, static_cast<size_t>(n));
+      if (!line_sink_) {
+        [[maybe_unused]] ssize_t w = write(STDERR_FILENO, buf, static_cast<size_t>(n));
+      }
       note_output(buf, static_cast<size_t>(n));
       continue;
     }
@@ -118,6 +121,7 @@ void ChildProcess::pump_output() {
     if (n < 0 && errno == EAGAIN) return;
     // EOF (or an error we cannot act on): keep an unterminated last line too.
     if (!partial_line_.empty()) last_line_ = partial_line_;
+    if (line_sink_ && !partial_line_.empty()) line_sink_(*this, partial_line_);
     partial_line_.clear();
     close_fd(output_fd_);
     return;

@@ -2,7 +2,9 @@
 #pragma once
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace virtuoso::tools {
@@ -29,8 +31,11 @@ class ChildProcess {
   int output_fd() const { return output_fd_; }  // -1 once at EOF
   int ready_fd() const { return ready_fd_; }    // -1 once ready or at EOF
 
-  // Call when output_fd() is readable: copies what arrived to our stderr, keeps the last line.
+  // Call when output_fd() is readable: copies what arrived to our stderr (or, with a line sink,
+  // hands over each whole line, at most 4096 bytes of it), keeps the last line.
   void pump_output();
+  using LineSink = std::function<void(const ChildProcess&, std::string_view line)>;
+  void set_line_sink(LineSink sink) { line_sink_ = std::move(sink); }
   // Call when ready_fd() is readable.
   void pump_ready();
   // Non-blocking waitpid; true once the child has exited (then exit_status() is valid).
@@ -56,6 +61,7 @@ class ChildProcess {
   int wait_status_ = 0;
   bool ready_ = false;
   bool ready_closed_ = false;
+  LineSink line_sink_;
   std::string partial_line_;
   std::string last_line_;
 };

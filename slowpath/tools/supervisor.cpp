@@ -22,6 +22,7 @@ Supervisor::Supervisor() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGCHLD);
+  sigaddset(&set, SIGHUP);
   if (sigprocmask(SIG_BLOCK, &set, nullptr) != 0) {
     throw std::runtime_error(fmt::format("cannot block signals: {}", std::strerror(errno)));
   }
@@ -42,6 +43,8 @@ void Supervisor::handle_signals() {
       if (!stop_requested_) spdlog::info("received {}: stopping", strsignal(static_cast<int>(info.ssi_signo)));
       stop_requested_ = true;
       stop_signal_ = static_cast<int>(info.ssi_signo);
+    } else if (info.ssi_signo == SIGHUP) {
+      reload_requested_ = true;
     }
   }
   // SIGCHLD coalesces: check every child rather than trusting ssi_pid.
@@ -100,10 +103,15 @@ Supervisor::StartResult Supervisor::wait_ready(ChildProcess& child, std::chrono:
   }
 }
 
-ChildProcess* Supervisor::run_until_stop_or_exit() {
+ChildProcess* Supervisor::run_until_stop_or_exit(const std::function<void()>& on_reload) {
   for (;;) {
     if (auto* c = first_exited()) return c;
     if (stop_requested_) return nullptr;
+    if (reload_requested_) {
+      reload_requested_ = false;  // a SIGHUP during the reload asks for another one
+      if (on_reload) on_reload();
+      continue;
+    }
     poll_once(Clock::now() + std::chrono::seconds(60));
   }
 }

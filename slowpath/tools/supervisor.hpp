@@ -1,6 +1,7 @@
 // virtuosod's event loop: forwards the children's output, notices readiness, exits and signals.
 #pragma once
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,7 @@ class Supervisor {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Blocks SIGINT, SIGTERM and SIGCHLD and receives them through a signalfd, so that no handler
+  // Blocks SIGINT, SIGTERM, SIGHUP and SIGCHLD and receives them through a signalfd, so that no handler
   // runs at an arbitrary point and none is lost between checks. Throws std::runtime_error.
   Supervisor();
   ~Supervisor();
@@ -26,8 +27,9 @@ class Supervisor {
   // Waits for `child`'s ready line; fails when any watched child exits or its ready pipe closes.
   StartResult wait_ready(ChildProcess& child, std::chrono::milliseconds timeout);
 
-  // Until a stop signal (returns nullptr) or a watched child exits (returns it).
-  ChildProcess* run_until_stop_or_exit();
+  // Until a stop signal (returns nullptr) or a watched child exits (returns it); runs `on_reload`
+  // for each SIGHUP meanwhile (several arriving together count as one).
+  ChildProcess* run_until_stop_or_exit(const std::function<void()>& on_reload = nullptr);
 
   // SIGTERM, up to `grace` for it to exit, then SIGKILL; forwards its output meanwhile.
   void stop(ChildProcess& child, std::chrono::milliseconds grace);
@@ -49,6 +51,7 @@ class Supervisor {
 
   int signal_fd_ = -1;
   bool stop_requested_ = false;
+  bool reload_requested_ = false;
   int stop_signal_ = 0;
   std::vector<ChildProcess*> children_;
 };

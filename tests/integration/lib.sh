@@ -114,6 +114,7 @@ vt_write_config() {
   cat >"$VT_TMP/virtuoso.toml" <<CONF
 run_dir = "$VT_TMP/run"
 log_level = "${VT_LOG_LEVEL:-info}"
+${VT_TOP_CONFIG:-}
 
 [port]
 devargs = "$(vt_devargs)"

@@ -438,3 +438,22 @@ TEST_CASE("config: [metrics] listen -> address and port; off by default; a bad o
   CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[metrics]\nport = 1\n", "t.toml"),
                     Catch::Contains("metrics.port"));
 }
+
+TEST_CASE("config: log_target and log_socket", "[config]") {
+  using virtuoso::config::LogTarget;
+  CHECK(parse_config(kMinimal, "t").log_target == LogTarget::kStderr);
+  Config c = parse_config(std::string("log_target = \"journald\"\n") + kMinimal, "t");
+  CHECK(c.log_target == LogTarget::kJournald);
+  CHECK(c.log_socket.empty());
+  c = parse_config(std::string("log_target = \"syslog\"\nlog_socket = \"/tmp/log.sock\"\n") + kMinimal, "t");
+  CHECK(c.log_target == LogTarget::kSyslog);
+  CHECK(c.log_socket == "/tmp/log.sock");
+  std::string e = error_of(std::string("log_target = \"file\"\n") + kMinimal);
+  CHECK(e.find("log_target") != std::string::npos);
+  e = error_of(std::string("log_socket = \"/dev/log\"\n") + kMinimal);
+  CHECK(e.find("log_socket") != std::string::npos);
+  CHECK(e.find("log_target") != std::string::npos);
+  e = error_of(std::string("log_target = \"syslog\"\nlog_socket = \"dev/log\"\n") + kMinimal);
+  CHECK(e.find("log_socket") != std::string::npos);
+  CHECK(e.find("absolute") != std::string::npos);
+}

@@ -24,6 +24,7 @@ struct FaultDirection {
   double reorder_delay_us;  // bound on how long a held frame waits (whole microseconds)
   double duplicate;         // probability a frame is followed by a copy of itself
   double corrupt;           // probability one bit after the Ethernet header is flipped
+  bool operator==(const FaultDirection&) const = default;
 };
 static_assert(sizeof(FaultDirection) == 56 && std::is_trivially_copyable_v<FaultDirection>);
 
@@ -31,6 +32,7 @@ struct FaultSettings {
   uint64_t seed;
   FaultDirection rx;
   FaultDirection tx;
+  bool operator==(const FaultSettings&) const = default;
 };
 static_assert(sizeof(FaultSettings) == 120 && std::is_trivially_copyable_v<FaultSettings>);
 
