@@ -2,7 +2,8 @@
 //
 //   virtuoso-run [--run-dir DIR] [--] CMD [ARGS...]
 //
-// Sets LD_PRELOAD to the shim (<dir of this executable>/../lib/libtas_shim.so, or $VIRTUOSO_SHIM),
+// Sets LD_PRELOAD to the shim ($VIRTUOSO_SHIM, else ../lib/libtas_shim.so or, installed,
+// ../lib/virtuoso/libtas_shim.so beside this executable's directory),
 // in front of any LD_PRELOAD already set, and VIRTUOSO_RUN_DIR (--run-dir, else inherited, else
 // /run/virtuoso), then replaces itself with CMD.
 #include <errno.h>
@@ -22,11 +23,13 @@ constexpr const char* kUsage =
     "  Runs CMD with the Virtuoso socket shim preloaded: its AF_INET stream sockets use the\n"
     "  Virtuoso stack of the daemon whose run directory is DIR (default: $VIRTUOSO_RUN_DIR,\n"
     "  else /run/virtuoso). The shim is $VIRTUOSO_SHIM if set, else ../lib/libtas_shim.so\n"
-    "  next to this program.\n";
+    "  or ../lib/virtuoso/libtas_shim.so from this program's directory.\n";
 constexpr int kExitNotFound = 127;  // the shell's "command not found"
 constexpr int kExitNoExec = 126;    // the shell's "found but cannot be run"
 constexpr int kExitUsage = 2;
 
+// Beside a build's programs (bin/ and lib/), or where cmake --install and the package put it
+// (bin/ and lib/virtuoso/); the first that exists, else the build's path (for the message).
 std::string default_shim_path() {
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -34,6 +37,9 @@ std::string default_shim_path() {
   exe[n] = '\0';
   std::string dir(exe);
   dir.erase(dir.find_last_of('/'));
+  for (const char* rel : {"/../lib/libtas_shim.so", "/../lib/virtuoso/libtas_shim.so"}) {
+    if (access((dir + rel).c_str(), R_OK) == 0) return dir + rel;
+  }
   return dir + "/../lib/libtas_shim.so";
 }
 

@@ -2,15 +2,11 @@
 // formats, and delivery to a socket (or to stderr when the socket is gone).
 #include <catch2/catch.hpp>
 
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <syslog.h>
-#include <unistd.h>
 
-#include <cstring>
-#include <stdexcept>
 #include <string>
 
+#include "support/datagram_listener.hpp"
 #include "tools/log_target.hpp"
 
 using virtuoso::config::LogTarget;
@@ -37,23 +33,16 @@ TEST_CASE("log target: syslog and journald datagrams") {
 }
 
 TEST_CASE("log target: lines reach the socket; no socket is a clear error at start") {
-  std::string path = "/tmp/virtuoso-log-test-" + std::to_string(getpid());
-  unlink(path.c_str());
-  CHECK_THROWS_WITH(LogTargetSocket(LogTarget::kSyslog, path), Catch::Contains(path) && Catch::Contains("log_target"));
-  int rx = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  REQUIRE(rx >= 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  REQUIRE(bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  LogTargetSocket j(LogTarget::kJournald, path);
+  virtuoso::test::DatagramListener journal("log-test");
+  REQUIRE(journal.ok());
+  journal.stop();
+  CHECK_THROWS_WITH(LogTargetSocket(LogTarget::kSyslog, journal.path()),
+                    Catch::Contains(journal.path()) && Catch::Contains("log_target"));
+  virtuoso::test::DatagramListener live("log-test");
+  REQUIRE(live.ok());
+  LogTargetSocket j(LogTarget::kJournald, live.path());
   j.write(LOG_INFO, "virtuoso-fastpath", 9, "ready");
-  char buf[512];
-  ssize_t got = recv(rx, buf, sizeof buf, MSG_DONTWAIT);
-  REQUIRE(got > 0);
-  std::string d(buf, size_t(got));
+  std::string d = live.take().value_or("");
   CHECK(d.find("SYSLOG_IDENTIFIER=virtuoso-fastpath\n") != std::string::npos);
   CHECK(d.find("MESSAGE=ready\n") != std::string::npos);
-  close(rx);
-  unlink(path.c_str());
 }

@@ -3,12 +3,11 @@
 
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <string>
 
+#include "support/datagram_listener.hpp"
 #include "tools/service_notify.hpp"
 
 using virtuoso::tools::notify_ready;
@@ -40,25 +39,15 @@ TEST_CASE("notify: messages are assignments one per line; a status stays on its 
 }
 
 TEST_CASE("notify: from the environment, sent to a listening socket; the variable is removed") {
-  std::string path = "/tmp/virtuoso-notify-test-" + std::to_string(getpid());
-  unlink(path.c_str());
-  int rx = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  REQUIRE(rx >= 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::strcpy(addr.sun_path, path.c_str());
-  REQUIRE(bind(rx, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  virtuoso::test::DatagramListener manager("notify-test");
+  REQUIRE(manager.ok());
+  setenv("NOTIFY_SOCKET", manager.path().c_str(), 1);
   ServiceNotifier n = ServiceNotifier::from_environment();
   CHECK(std::getenv("NOTIFY_SOCKET") == nullptr);  // children must not notify for us
   REQUIRE(n.enabled());
   CHECK(n.send(notify_ready(7, "up")));
-  char buf[256];
-  ssize_t got = recv(rx, buf, sizeof buf, MSG_DONTWAIT);
-  REQUIRE(got > 0);
-  CHECK(std::string(buf, size_t(got)) == "READY=1\nMAINPID=7\nSTATUS=up\n");
-  close(rx);
-  unlink(path.c_str());
+  CHECK(manager.take() == "READY=1\nMAINPID=7\nSTATUS=up\n");
+  manager.stop();
   CHECK_FALSE(n.send(notify_stopping("gone")));  // nobody listens: false, nothing else
   ServiceNotifier none = ServiceNotifier::from_environment();
   CHECK_FALSE(none.enabled());
