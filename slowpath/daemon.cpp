@@ -95,6 +95,11 @@ Daemon::Daemon(const config::Config& cfg)
   ctl_listen_ = ListeningSocket(dir + abi::kCtlSocketName, SOCK_STREAM, 0600);
   watch(signal_fd_.get(), Tag::kSignal, 0);
   watch(timer_fd_.get(), Tag::kTimer, 0);
+  if (!settings_.tenants.empty()) {
+    budget_watch_fd_ = make_timerfd();
+    arm_timerfd(budget_watch_fd_.get(), 1000);
+    watch(budget_watch_fd_.get(), Tag::kBudgetWatch, 0);
+  }
   watch(sp_bell_.get(), Tag::kDoorbell, 0);
   watch(fp_listen_.get(), Tag::kFpListen, 0);
   watch(app_listen_.get(), Tag::kAppListen, 0);
@@ -178,6 +183,10 @@ void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
       drain_fastpath(now);  // events first: a timer must see the flow's latest state
       tick(now);
       break;
+    case Tag::kBudgetWatch:
+      drain_timerfd(budget_watch_fd_.get());
+      watch_budgets();
+      break;
     case Tag::kDoorbell: drain_eventfd(sp_bell_.get()); break;
     case Tag::kFpListen: accept_fastpath(); break;
     case Tag::kAppListen: accept_app(id); break;
@@ -241,6 +250,32 @@ void Daemon::tick(TimeMs now) {
     uint64_t share = total ? ns * flows[t] / total : ns;
     cp_.charge_work(uint16_t(t), ControlPlane::WorkKind::kTimer, share);
     cp_.gate().done(cp_.gate().account(uint32_t(t)), share);
+  }
+}
+
+// One line when an account runs out of its fast-path budget, one when it is back within it.
+void Daemon::watch_budgets() {
+  const abi::ControlHeader& hdr = *ctrl_.header();
+  uint32_t n = uint32_t(settings_.tenants.size()) + 1;
+  abi::BudgetAccount now[abi::kMaxTenants + 1];
+  for (uint32_t i = 0; i < n; ++i) {
+    const abi::BudgetAccount& a = hdr.budget_accounts[i];
+    now[i] = {};
+    now[i].deferred_rx = shm::load_relaxed(a.deferred_rx);
+    now[i].dropped_rx = shm::load_relaxed(a.dropped_rx);
+    now[i].deferred_tx = shm::load_relaxed(a.deferred_tx);
+    now[i].deferred_apps = shm::load_relaxed(a.deferred_apps);
+  }
+  for (const BudgetWatch::Change& c : budget_watch_.sample(now, n)) {
+    std::string name = c.account == 0 ? "host" : settings_.tenants[c.account - 1].name;
+    uint32_t weight = shm::load_relaxed(hdr.budget_settings.weight[c.account]);
+    if (c.over) {
+      spdlog::warn("budget: tenant={} state=over weight={} deferred_rx={} dropped_rx={} deferred_tx={} "
+                   "deferred_apps={} interval_ms=1000",
+                   name, weight, c.held.deferred_rx, c.held.dropped_rx, c.held.deferred_tx, c.held.deferred_apps);
+    } else {
+      spdlog::info("budget: tenant={} state=within weight={}", name, weight);
+    }
   }
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/budget_watch.hpp"
 #include "core/control_plane.hpp"
 #include "core/shm_channels.hpp"
 #include "os.hpp"
@@ -48,7 +49,7 @@ class Daemon final : public Outputs, public Doorbells {
 
  private:
   enum class Tag : uint32_t {
-    kSignal, kTimer, kDoorbell, kFpListen, kAppListen, kCtlListen, kMetricsListen, kFp, kApp, kCtl
+    kSignal, kTimer, kBudgetWatch, kDoorbell, kFpListen, kAppListen, kCtlListen, kMetricsListen, kFp, kApp, kCtl
   };
   struct AppConn {
     UniqueFd fd;
@@ -126,6 +127,7 @@ class Daemon final : public Outputs, public Doorbells {
   void configure_gate();
   void handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now);
   void tick(TimeMs now);
+  void watch_budgets();
   abi::FaultSettings faults_in_effect() const;
 
   config::Config cfg_;
@@ -139,6 +141,8 @@ class Daemon final : public Outputs, public Doorbells {
   UniqueFd epoll_;
   UniqueFd signal_fd_;
   UniqueFd timer_fd_;
+  UniqueFd budget_watch_fd_;  // once a second, with tenants: who ran out of budget (watch_budgets)
+  BudgetWatch budget_watch_;
   ListeningSocket fp_listen_;  // their files are removed when the daemon ends
   ListeningSocket app_listen_;
   ListeningSocket ctl_listen_;

@@ -276,7 +276,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   return cfg;
 }
 
-Config load_config(const std::string& path) {
+std::string read_config_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     throw ConfigError(fmt::format("{}: cannot open: {}; check the path given to --config", path,
@@ -287,7 +287,9 @@ Config load_config(const std::string& path) {
   if (in.bad()) {
     throw ConfigError(fmt::format("{}: cannot read: {}; check the file", path, std::strerror(errno)));
   }
-  return parse_config(text.str(), path);
+  return text.str();
 }
+
+Config load_config(const std::string& path) { return parse_config(read_config_file(path), path); }
 
 }  // namespace virtuoso::config

@@ -125,6 +125,8 @@ class ConfigError : public std::runtime_error {
 };
 
 Config load_config(const std::string& path);
+// The file's text; ConfigError naming the file if it cannot be opened or read.
+std::string read_config_file(const std::string& path);
 Config parse_config(const std::string& toml_text, const std::string& source_name);
 
 }  // namespace virtuoso::config

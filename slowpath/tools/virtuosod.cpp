@@ -1,10 +1,8 @@
 // virtuosod: loads the config, starts the slow path then the fast path, supervises both, stops both.
 #include <unistd.h>
 
-#include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -22,7 +20,7 @@
 #include "ctl_client.hpp"
 #include "eal_args.hpp"
 #include "log_target.hpp"
-#include "reload_plan.hpp"
+#include "config_reload.hpp"
 #include "run_dir.hpp"
 #include "service_notify.hpp"
 #include "supervisor.hpp"
@@ -73,80 +71,6 @@ bool choose_hugepages(virtuoso::config::HugepageMode mode) {
   spdlog::info("step memory: {} free hugepages -> {}", free_pages,
                use ? "hugepages (--in-memory)" : "no hugepages (--no-huge)");
   return use;
-}
-
-// The configuration file's text; ConfigError naming the file if it cannot be read.
-std::string read_config_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream text;
-  if (in) text << in.rdbuf();
-  if (!in || in.bad()) {
-    throw virtuoso::config::ConfigError(
-        fmt::format("{}: cannot read: {}; check the path given to --config", path, std::strerror(errno)));
-  }
-  return text.str();
-}
-
-// The configuration the daemon started with (what a restart would change) and the one last
-// applied at run time (what the next reload compares with).
-struct Running {
-  virtuoso::config::Config started;
-  std::string started_text;
-  virtuoso::config::Config applied;
-  std::string applied_text;
-};
-
-// SIGHUP: reads the file again and applies what can change at run time through the control
-// socket, as virtuosoctl would; names every other change as waiting for a restart. A file that
-// does not parse changes nothing. Returns the outcome in one line (the service manager's status).
-std::string reload(const Options& opt, Running& run) {
-  spdlog::info("reload: reading {}", opt.config_path);
-  std::string text;
-  virtuoso::config::Config now;
-  try {
-    text = read_config_text(opt.config_path);
-    now = virtuoso::config::parse_config(text, opt.config_path);
-  } catch (const virtuoso::config::ConfigError& e) {
-    spdlog::error("reload: {}; the daemon carries on with the configuration it had", e.what());
-    return "reload failed: the configuration file is not valid (see the log)";
-  }
-  auto changes = virtuoso::tools::plan_reload(run.applied, run.applied_text, now, text);
-  auto pending = virtuoso::tools::plan_reload(run.started, run.started_text, now, text);
-  if (changes.log_level) spdlog::set_level(spdlog::level::from_str(*changes.log_level));
-  std::string path = virtuoso::tools::ctl_socket_path(run.started.run_dir);
-  size_t applied = 0, refused = 0;
-  uint64_t budget_generation = 0;
-  for (const std::string& request : changes.requests) {
-    std::string why;
-    auto answer = virtuoso::tools::ctl_change(path, request + "\n", why);
-    if (!answer) {
-      spdlog::warn("reload: {}: not applied: {}", request, why);
-      ++refused;
-      continue;
-    }
-    if (request.rfind("tenants ", 0) == 0)
-      budget_generation = std::max(budget_generation, answer->value("generation", uint64_t{0}));
-    spdlog::info("reload: applied: {}", request);
-    ++applied;
-  }
-  if (budget_generation != 0) {  // the fast path takes budget changes at its next refill
-    std::string why;
-    if (!virtuoso::tools::ctl_wait_status(path, [&](const nlohmann::ordered_json& st) {
-          return st["fastpath"].value("budget_generation", uint64_t{0}) >= budget_generation;
-        }, why)) {
-      spdlog::warn("reload: budget generation {}: {}", budget_generation, why);
-    }
-  }
-  for (const std::string& field : pending.restart_only) {
-    spdlog::warn("reload: {} differs from what the daemon started with; it takes effect when the daemon restarts",
-                 field);
-  }
-  run.applied = std::move(now);
-  run.applied_text = std::move(text);
-  std::string outcome = fmt::format("reloaded: {} change(s) applied, {} refused, {} waiting for a restart", applied,
-                                    refused, pending.restart_only.size());
-  spdlog::info("{}", outcome);
-  return outcome;
 }
 
 // Sends virtuosod's own log lines and its children's to the configured target (stderr: as is).
@@ -204,17 +128,14 @@ bool bring_up(Supervisor& sup, ChildProcess& child, std::string& failure_line) {
 
 int run(const Options& opt, const ServiceNotifier& notifier) {
   spdlog::info("step config: {}", opt.config_path);
-  Running running;
+  std::optional<virtuoso::tools::ConfigReloader> running;
   try {
-    running.started_text = read_config_text(opt.config_path);
-    running.started = virtuoso::config::parse_config(running.started_text, opt.config_path);
+    running.emplace(opt.config_path);
   } catch (const virtuoso::config::ConfigError& e) {
     fmt::print(stderr, "{}\n", e.what());
     return kExitBadConfig;
   }
-  running.applied = running.started;
-  running.applied_text = running.started_text;
-  const virtuoso::config::Config& cfg = running.started;
+  const virtuoso::config::Config& cfg = running->started();
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   std::string dir = own_directory();
   std::string fastpath_bin = opt.fastpath_bin.empty() ? dir + "/virtuoso-fastpath" : opt.fastpath_bin;
@@ -272,7 +193,7 @@ int run(const Options& opt, const ServiceNotifier& notifier) {
     auto now = std::chrono::steady_clock::now().time_since_epoch();  // CLOCK_MONOTONIC, as the protocol asks
     notifier.send(virtuoso::tools::notify_reloading(
         uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(now).count()), "reloading the configuration"));
-    notifier.send(virtuoso::tools::notify_ready(getpid(), reload(opt, running)));
+    notifier.send(virtuoso::tools::notify_ready(getpid(), running->reload()));
   });
   notifier.send(virtuoso::tools::notify_stopping(died ? "a child process exited; stopping" : "stopping"));
   if (died != nullptr) {

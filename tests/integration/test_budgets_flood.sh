@@ -5,7 +5,8 @@
 # b's weight was cut at run time; meanwhile a's kernel client does rounds of echo, and every one
 # completes with every byte right. The counters show b's work charged to b and parked for want
 # of budget. Then b floods alone and gets most of the fast path's cycles, far beyond its weight's
-# share: the budgets are work-conserving.
+# share: the budgets are work-conserving. The log says when b ran out of budget and when it was
+# back within it, a line each, not one per second of the flood.
 source "$(dirname "$0")/lib.sh"
 vt_init
 
@@ -59,6 +60,11 @@ vt_log "tenant a under the flood: $(cat "$VT_TMP/rounds.out")"
 vt_wait_pid "$flood_pid" 30 || vt_fail "tcp-flood did not end"
 grep -q '"frames"' "$VT_TMP/flood1.out" || vt_fail "tcp-flood: $(tail -n 3 "$VT_TMP/flood1.out")"
 vt_log "flood: $(tail -n 1 "$VT_TMP/flood1.out")"
+vt_wait_line "$VT_TMP/daemon.err" "budget: tenant=b state=over" 5 "$VT_DAEMON"
+vt_wait_line "$VT_TMP/daemon.err" "budget: tenant=b state=within" 5 "$VT_DAEMON"
+over_lines=$(grep -c "budget: tenant=b state=over" "$VT_TMP/daemon.err")
+[ "$over_lines" -le 4 ] || vt_fail "$over_lines over-budget lines for a 10 s flood: $(grep "budget:" "$VT_TMP/daemon.err")"
+vt_log "budget lines: $(grep -o "budget: tenant=.*" "$VT_TMP/daemon.err" | tr '\n' ';')"
 "$VT_BIN/virtuosoctl" tenants >"$VT_TMP/tenants.out" || vt_fail "virtuosoctl tenants failed"
 grep -q "fast-path CPU time" "$VT_TMP/tenants.out" || vt_fail "no CPU table in: $(cat "$VT_TMP/tenants.out")"
 cat "$VT_TMP/tenants.out" >&2
