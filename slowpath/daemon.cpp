@@ -1,5 +1,5 @@
 // virtuoso-slowpath: setup of regions, doorbells and sockets; the epoll loop; draining the fast
-// path's punt and event queues; the sleep protocol on sp_sleeping.
+// path's punt and event queues; the sleep protocol on sp_sleeping; the once-a-second watches.
 #include "daemon.hpp"
 
 #include <fmt/format.h>
@@ -14,6 +14,7 @@
 
 #include "core/log_format.hpp"
 #include "core/regions.hpp"
+#include "core/status.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
 namespace virtuoso::slowpath {
@@ -95,11 +96,9 @@ Daemon::Daemon(const config::Config& cfg)
   ctl_listen_ = ListeningSocket(dir + abi::kCtlSocketName, SOCK_STREAM, 0600);
   watch(signal_fd_.get(), Tag::kSignal, 0);
   watch(timer_fd_.get(), Tag::kTimer, 0);
-  if (!settings_.tenants.empty()) {
-    budget_watch_fd_ = make_timerfd();
-    arm_timerfd(budget_watch_fd_.get(), 1000);
-    watch(budget_watch_fd_.get(), Tag::kBudgetWatch, 0);
-  }
+  second_fd_ = make_timerfd();
+  arm_timerfd(second_fd_.get(), 1000);
+  watch(second_fd_.get(), Tag::kSecond, 0);
   watch(sp_bell_.get(), Tag::kDoorbell, 0);
   watch(fp_listen_.get(), Tag::kFpListen, 0);
   watch(app_listen_.get(), Tag::kAppListen, 0);
@@ -183,9 +182,10 @@ void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
       drain_fastpath(now);  // events first: a timer must see the flow's latest state
       tick(now);
       break;
-    case Tag::kBudgetWatch:
-      drain_timerfd(budget_watch_fd_.get());
-      watch_budgets();
+    case Tag::kSecond:
+      drain_timerfd(second_fd_.get());
+      if (!settings_.tenants.empty()) watch_budgets();
+      watch_drops();
       break;
     case Tag::kDoorbell: drain_eventfd(sp_bell_.get()); break;
     case Tag::kFpListen: accept_fastpath(); break;
@@ -277,6 +277,19 @@ void Daemon::watch_budgets() {
       spdlog::info("budget: tenant={} state=within weight={}", name, weight);
     }
   }
+}
+
+// One line a second while anything is being dropped: how much, by reason.
+void Daemon::watch_drops() {
+  std::vector<DropCounter> grew = drop_watch_.sample(drop_counters(cp_, *ctrl_.header()));
+  if (grew.empty()) return;
+  uint64_t total = 0;
+  std::string reasons;
+  for (const DropCounter& d : grew) {
+    total += d.value;
+    reasons += fmt::format(" {}={}", d.name, d.value);
+  }
+  spdlog::warn("drops: total={} interval_ms=1000{}", total, reasons);
 }
 
 void Daemon::handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now) {

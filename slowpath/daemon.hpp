@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "core/budget_watch.hpp"
 #include "core/control_plane.hpp"
+#include "core/drop_watch.hpp"
 #include "core/shm_channels.hpp"
 #include "os.hpp"
 #include "unique_fd.hpp"
@@ -49,7 +50,7 @@ class Daemon final : public Outputs, public Doorbells {
 
  private:
   enum class Tag : uint32_t {
-    kSignal, kTimer, kBudgetWatch, kDoorbell, kFpListen, kAppListen, kCtlListen, kMetricsListen, kFp, kApp, kCtl
+    kSignal, kTimer, kSecond, kDoorbell, kFpListen, kAppListen, kCtlListen, kMetricsListen, kFp, kApp, kCtl
   };
   struct AppConn {
     UniqueFd fd;
@@ -128,6 +129,7 @@ class Daemon final : public Outputs, public Doorbells {
   void handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now);
   void tick(TimeMs now);
   void watch_budgets();
+  void watch_drops();
   abi::FaultSettings faults_in_effect() const;
 
   config::Config cfg_;
@@ -141,8 +143,9 @@ class Daemon final : public Outputs, public Doorbells {
   UniqueFd epoll_;
   UniqueFd signal_fd_;
   UniqueFd timer_fd_;
-  UniqueFd budget_watch_fd_;  // once a second, with tenants: who ran out of budget (watch_budgets)
+  UniqueFd second_fd_;  // once a second: who ran out of budget, what was dropped (watch_*)
   BudgetWatch budget_watch_;
+  DropWatch drop_watch_;
   ListeningSocket fp_listen_;  // their files are removed when the daemon ends
   ListeningSocket app_listen_;
   ListeningSocket ctl_listen_;

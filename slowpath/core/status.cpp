@@ -1,6 +1,9 @@
 // Building the status JSON.
 #include "status.hpp"
 
+#include <algorithm>
+#include <string_view>
+
 #include "log_format.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
@@ -283,6 +286,25 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"budgets", budgets_json(hdr)},  // time protection; the tenants' own accounts are theirs
       {"host_slowpath", slowpath_work_json(cp, 0)},  // the host's own apps: every flow in plain mode
   };
+}
+
+std::vector<DropCounter> drop_counters(const ControlPlane& cp, const abi::ControlHeader& hdr) {
+  static constexpr std::string_view kFastpathDrops[] = {"ooo_dropped", "paws_dropped", "sp_events_lost", "app_cmd_bad"};
+  static constexpr std::string_view kSlowpathDrops[] = {
+      "bad_frames",          "vxlan_dropped",    "switch_no_entry",    "syn_dropped_backlog", "syn_dropped_no_memory",
+      "accept_no_resources", "segments_dropped", "time_wait_overflow"};
+  auto listed = [](std::string_view name, const auto& list) {
+    return std::find(std::begin(list), std::end(list), name) != std::end(list);
+  };
+  std::vector<DropCounter> out;
+  for (const auto& f : kFpStatFields) {
+    std::string_view name = f.name;
+    if (name.substr(0, 5) == "drop_" || listed(name, kFastpathDrops))
+      out.push_back({fmt::format("fastpath.{}", name), shm::load_relaxed(hdr.stats.*f.field)});
+  }
+  for (const auto& f : kSlowpathStatFields)
+    if (listed(f.name, kSlowpathDrops)) out.push_back({fmt::format("slowpath.{}", f.name), cp.stats().*f.field});
+  return out;
 }
 
 nlohmann::json connections_json(const ControlPlane& cp) {

@@ -1,8 +1,9 @@
-// Unit tests of the budget watch: one change per account when it runs out of budget and when it
-// is back within it, never a line per sample while its state holds.
+// Unit tests of the once-a-second watches: budgets (one line when an account runs out of budget, one
+// when it is back) and drops (what grew in the last second, by reason).
 #include <catch2/catch.hpp>
 
 #include "core/budget_watch.hpp"
+#include "core/drop_watch.hpp"
 
 using virtuoso::abi::BudgetAccount;
 using virtuoso::slowpath::BudgetWatch;
@@ -51,4 +52,20 @@ TEST_CASE("budget watch: counters that went backwards (a new fast path) are no c
   w.sample(a, 2);
   a[1].deferred_rx = 0;
   CHECK(w.sample(a, 2).empty());
+}
+
+TEST_CASE("drop watch: what grew since the last second, by name; the first sample is the baseline") {
+  using virtuoso::slowpath::DropCounter;
+  using virtuoso::slowpath::DropWatch;
+  DropWatch w;
+  std::vector<DropCounter> c = {{"fastpath.drop_bad_ip", 10}, {"slowpath.bad_frames", 2}};
+  CHECK(w.sample(c).empty());
+  CHECK(w.sample(c).empty());
+  c[0].value = 1510;
+  auto grew = w.sample(c);
+  REQUIRE(grew.size() == 1);
+  CHECK(grew[0].name == "fastpath.drop_bad_ip");
+  CHECK(grew[0].value == 1500);
+  c[1].value = 0;  // a counter that went backwards (restarted): no drop
+  CHECK(w.sample(c).empty());
 }
