@@ -6,7 +6,7 @@
 set -euo pipefail
 
 readonly PACKAGES=(
-  build-essential cmake ninja-build pkg-config dpkg-dev
+  build-essential cmake ninja-build pkg-config dpkg-dev clang libclang-rt-14-dev
   dpdk dpdk-dev libdpdk-dev libnuma-dev
   catch2 libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
   iproute2 ethtool python3 netcat-openbsd procps iputils-ping

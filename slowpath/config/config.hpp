@@ -121,7 +121,27 @@ struct Config {
 // field (e.g. "network.ip") and what is wrong with it, and how to fix it.
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  // Control characters the text quotes from the file (a key or value with a newline, the TOML
+  // parser's excerpt) are escaped, so the error stays one line.
+  explicit ConfigError(const std::string& what) : std::runtime_error(one_line(what)) {}
+
+ private:
+  static std::string one_line(const std::string& s) {
+    std::string out;
+    for (unsigned char c : s) {
+      if (c == '\n') {
+        out += "\\n";
+      } else if (c == '\t') {
+        out += "\\t";
+      } else if (c < 0x20 || c == 0x7f) {
+        static constexpr char kHex[] = "0123456789abcdef";
+        out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+      } else {
+        out += char(c);
+      }
+    }
+    return out;
+  }
 };
 
 Config load_config(const std::string& path);

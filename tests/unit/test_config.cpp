@@ -457,3 +457,11 @@ TEST_CASE("config: log_target and log_socket", "[config]") {
   CHECK(e.find("log_socket") != std::string::npos);
   CHECK(e.find("absolute") != std::string::npos);
 }
+
+TEST_CASE("config: an error quoting text with a newline or control characters stays on one line", "[config]") {
+  // A quoted key with escapes, and the TOML parser's excerpt of a broken value (found by fuzz-config).
+  std::string e = error_of(std::string("\"bad\\nkey\\u0001\" = 1\n") + kMinimal);
+  CHECK(e.find("bad\\nkey\\x01") != std::string::npos);
+  e = error_of(std::string(kMinimal) + "[tcp]\nsack = fals\n");
+  CHECK(e.find("fals\\n") != std::string::npos);  // the excerpt, its newline escaped
+}

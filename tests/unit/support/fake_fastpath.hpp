@@ -31,7 +31,7 @@ class FakePort final : public fastpath::PacketPort {
     while (n < max && !rx.empty()) {
       Frame f;
       alloc(f);
-      std::memcpy(f.data, rx.front().data(), rx.front().size());
+      if (!rx.front().empty()) std::memcpy(f.data, rx.front().data(), rx.front().size());
       f.len = uint16_t(rx.front().size());
       rx.pop_front();
       frames[n++] = f;

@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Writes a seed corpus for a fuzz target into DIR: frames as Linux and the stack send them for
+fuzz-wire (TCP with every option, data with timestamps and SACK blocks, ARP, ICMP echo and
+fragmentation-needed, VXLAN around TCP), the shipped and test configurations for fuzz-config.
+fuzz-fastpath reads a script, not a frame: it starts from nothing."""
+import os
+import struct
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return ~s & 0xFFFF
+
+
+def ipv4(proto, src, dst, payload, ident=1):
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, 64, proto, 0, bytes(src), bytes(dst))
+    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
+
+
+def tcp(src, dst, sport, dport, seq, ack, flags, opts=b"", payload=b"", window=65535):
+    off = (20 + len(opts)) // 4
+    h = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, window, 0, 0) + opts
+    pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(h) + len(payload))
+    c = csum(pseudo + h + payload)
+    return h[:16] + struct.pack("!H", c) + h[18:] + payload
+
+
+def eth(dst, src, ethertype, payload):
+    return bytes(dst) + bytes(src) + struct.pack("!H", ethertype) + payload
+
+
+A, B = [10, 0, 0, 2], [10, 0, 0, 1]
+MA, MB = [2, 0, 0, 0, 0, 2], [2, 0, 0, 0, 0, 1]
+
+
+def tcp_frame(flags, opts=b"", payload=b"", seq=1000, ack=5000):
+    return eth(MB, MA, 0x0800, ipv4(6, A, B, tcp(A, B, 40000, 7007, seq, ack, flags, opts, payload)))
+
+
+def wire_seeds():
+    syn_opts = struct.pack("!BBH", 2, 4, 1460) + b"\x04\x02" + struct.pack("!BBII", 8, 10, 1, 0) + b"\x01\x03\x03\x07"
+    ts = b"\x01\x01" + struct.pack("!BBII", 8, 10, 12345, 678)
+    sack = b"\x01\x01" + struct.pack("!BBIIII", 5, 18, 2000, 3000, 4000, 5000)
+    yield "syn", tcp_frame(0x02, syn_opts)
+    yield "data_ts", tcp_frame(0x18, ts, b"hello world" * 10)
+    yield "ack_sack", tcp_frame(0x10, ts + sack)
+    yield "fin", tcp_frame(0x11, ts)
+    yield "rst", tcp_frame(0x04)
+    arp = struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, bytes(MA), bytes(A), bytes(6), bytes(B))
+    yield "arp", eth([0xFF] * 6, MA, 0x0806, arp)
+    echo = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"ping" * 8
+    echo = echo[:2] + struct.pack("!H", csum(echo)) + echo[4:]
+    yield "icmp_echo", eth(MB, MA, 0x0800, ipv4(1, A, B, echo))
+    inner = ipv4(6, B, A, tcp(B, A, 7007, 40000, 5000, 1000, 0x10))[:28 + 20]
+    frag = struct.pack("!BBHHH", 3, 4, 0, 0, 1400) + inner
+    frag = frag[:2] + struct.pack("!H", csum(frag)) + frag[4:]
+    yield "icmp_frag_needed", eth(MB, MA, 0x0800, ipv4(1, A, B, frag))
+    inner_frame = eth([2, 0, 0, 0, 1, 1], [2, 0, 0, 0, 1, 2], 0x0800,
+                      ipv4(6, [10, 200, 0, 2], [10, 200, 0, 1], tcp([10, 200, 0, 2], [10, 200, 0, 1], 40000, 9000, 7, 9, 0x18, ts, b"tenant")))
+    vx = struct.pack("!BBHI", 0x08, 0, 0, 100 << 8) + inner_frame
+    udp = struct.pack("!HHHH", 49152, 4789, 8 + len(vx), 0) + vx
+    yield "vxlan_tcp", eth(MB, MA, 0x0800, ipv4(17, A, B, udp))
+
+
+def config_seeds():
+    with open(os.path.join(ROOT, "docs", "virtuoso.example.toml"), "rb") as f:
+        yield "example", f.read()
+    yield "minimal", b'[port]\ndevargs = "net_tap0,iface=vtap0"\n[network]\nip = "10.0.0.2"\n'
+    yield "tenants", (b'log_target = "syslog"\n[port]\npci = "0000:03:00.0"\n[network]\nip = "10.0.0.2"\n'
+                      b'[[tenant]]\nname = "web"\nvni = 100\naddresses = ["10.1.0.0/24"]\ncpu_weight = 300\n'
+                      b'reach = ["db"]\n[tenant.match]\nuids = [1000]\ncgroup = "/web"\n'
+                      b'[[tenant.remote]]\nprefix = "10.1.1.0/24"\nvtep = "192.168.1.2"\n'
+                      b'[[tenant]]\nname = "db"\nvni = 200\naddresses = ["10.2.0.0/24"]\n[tenant.match]\nsocket = "db"\n'
+                      b'[faults.rx]\nloss = 0.01\n[budgets]\nenforce = false\n[metrics]\nlisten = "127.0.0.1:9108"\n')
+
+
+def main():
+    target, out = sys.argv[1], sys.argv[2]
+    os.makedirs(out, exist_ok=True)
+    seeds = {"fuzz-wire": wire_seeds, "fuzz-wire-planted": wire_seeds, "fuzz-config": config_seeds}.get(target)
+    for name, data in (seeds() if seeds else []):
+        with open(os.path.join(out, "seed-" + name), "wb") as f:
+            f.write(data)
+
+
+main()
