@@ -47,6 +47,7 @@ Settings settings_from_config(const config::Config& cfg) {
   s.time_wait_ms = cfg.tcp.time_wait_ms;
   s.timestamps = cfg.tcp.timestamps;
   s.sack = cfg.tcp.sack;
+  s.syn_cookies = cfg.tcp.syn_cookies;
   s.ecn = cfg.tcp.ecn;
   s.congestion_control = cfg.tcp.congestion_control;
   s.keepalive_time_s = cfg.tcp.keepalive_time_s;

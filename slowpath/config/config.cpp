@@ -169,6 +169,7 @@ void read_tcp(TableReader r, TcpConfig& tcp) {
   r.integer("challenge_ack_limit", tcp.challenge_ack_limit, 1, 1'000'000);
   r.boolean("timestamps", tcp.timestamps);
   r.boolean("sack", tcp.sack);
+  r.boolean("syn_cookies", tcp.syn_cookies);
   r.boolean("ecn", tcp.ecn);
   if (int algo = r.choice("congestion_control", congestion_algo_names()); algo >= 0)
     tcp.congestion_control = CongestionAlgo(algo);

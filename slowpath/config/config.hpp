@@ -73,6 +73,7 @@ struct TcpConfig {
   bool timestamps = true;  // offer RFC 7323 timestamps
   bool sack = true;        // offer RFC 2018 selective acknowledgements
   bool ecn = true;         // request and accept RFC 3168 ECN
+  bool syn_cookies = true; // RFC 4987: answer SYNs statelessly when a listener's half-open table is full
   CongestionAlgo congestion_control = CongestionAlgo::kCubic;  // per flow leaving the host
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;

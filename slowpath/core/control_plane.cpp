@@ -113,6 +113,10 @@ void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
       return;
     }
   }
+  if ((ctl & ~wire::kTcpFin) == kTcpAck && s_.syn_cookies) {  // the ACK of a SYN-ACK we kept no entry for?
+    uint32_t id = listener_for(seg.vni, f.ip.dst, f.tcp.dst_port);
+    if (id != 0 && accept_cookie(id, t, seg, now)) return;
+  }
   if (f.tcp.flags & kTcpRst) {
     ++stats_.rsts_ignored;  // RFC 9293 3.10.7.1: never answer a reset
     return;

@@ -440,6 +440,11 @@ class ControlPlane {
   void on_listen_syn(uint32_t listener_id, const Segment& seg, TimeMs now);
   void on_half_open_segment(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now);
   void send_synack(const FourTuple& t, const HalfOpen& ho);
+  // SYN cookies (syn_cookie.hpp): a SYN-ACK that keeps no entry; and the ACK that brings its
+  // cookie back, made a connection (true) or dropped for a full accept queue (true), or not a
+  // cookie of ours (false: answered as any segment to no connection).
+  void send_cookie_synack(const FourTuple& t, const Segment& seg, TimeMs now);
+  bool accept_cookie(uint32_t listener_id, const FourTuple& t, const Segment& seg, TimeMs now);
   void complete_passive(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now);
   void tick_half_open(TimeMs now);
   void drop_listener(uint32_t listener_id);

@@ -72,6 +72,19 @@ uint32_t KeyedHash::initial_seq(const FourTuple& t, TimeMs now) const {
 
 uint32_t KeyedHash::ts_offset(const FourTuple& t) const { return tuple_hash(k0_, k1_, 'T', t); }
 
+uint32_t KeyedHash::syn_cookie(const FourTuple& t, uint32_t irs, uint32_t counter) const {
+  uint8_t buf[25];
+  buf[0] = 'C';
+  std::memcpy(buf + 1, &t.local_ip, 4);
+  std::memcpy(buf + 5, &t.remote_ip, 4);
+  std::memcpy(buf + 9, &t.local_port, 2);
+  std::memcpy(buf + 11, &t.remote_port, 2);
+  std::memcpy(buf + 13, &t.vni, 4);
+  std::memcpy(buf + 17, &irs, 4);
+  std::memcpy(buf + 21, &counter, 4);
+  return uint32_t(siphash24(k0_, k1_, buf, sizeof buf));
+}
+
 uint32_t KeyedHash::port_offset(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) const {
   uint8_t buf[11];
   buf[0] = 'P';

@@ -25,6 +25,10 @@ class KeyedHash {
   // RFC 6056 3.3.3: where the ephemeral port search starts for a given destination.
   uint32_t port_offset(uint32_t local_ip, uint32_t remote_ip, uint16_t remote_port) const;
 
+  // RFC 4987 3.6: the keyed part of a SYN cookie, over the connection (with its VNI), the peer's
+  // initial sequence number and the cookie's time counter.
+  uint32_t syn_cookie(const FourTuple& t, uint32_t irs, uint32_t counter) const;
+
   // A value an observer cannot predict, different for every `n` (per-second budgets).
   uint32_t draw(uint64_t n) const;
 

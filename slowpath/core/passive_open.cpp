@@ -1,4 +1,5 @@
-// Control plane: listeners, SYN -> SYN-ACK, half-open connections and the ACK that completes them.
+// Control plane: listeners, SYN -> SYN-ACK, half-open connections and the ACK that completes them,
+// SYN cookies when a listener's half-open table is full.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -6,6 +7,7 @@
 
 #include "control_plane.hpp"
 #include "log_format.hpp"
+#include "syn_cookie.hpp"
 #include "virtuoso/wire/seq.hpp"
 
 namespace virtuoso::slowpath {
@@ -38,18 +40,24 @@ void ControlPlane::on_listen_syn(uint32_t listener_id, const Segment& seg, TimeM
     ++stats_.syn_dropped_no_owner;
     return;
   }
-  if (l.half_open + l.unaccepted.size() >= l.backlog) {
+  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, seg.vni};
+  bool queue_full = l.half_open + l.unaccepted.size() >= l.backlog;
+  bool table_full = half_open_.size() >= s_.max_flows;
+  if ((queue_full || table_full) && s_.syn_cookies && l.unaccepted.size() < l.backlog) {
+    send_cookie_synack(t, seg, now);  // the accept queue has room: no entry needed until the ACK
+    return;
+  }
+  if (queue_full) {
     ++stats_.syn_dropped_backlog;  // like Linux: drop, the peer's SYN retransmission tries again
     spdlog::debug("listener {}: backlog {} full, SYN from {}:{} dropped", listener_id, l.backlog,
                   ip_str(f.ip.src), f.tcp.src_port);
     return;
   }
-  if (half_open_.size() >= s_.max_flows) {
+  if (table_full) {
     ++stats_.syn_dropped_no_memory;
     return;
   }
   if (flow_limit_reached(l.ctx)) return;  // the tenant's max_flows: the peer's SYN retransmission tries again
-  FourTuple t{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, seg.vni};
   HalfOpen ho;
   ho.listener = listener_id;
   ho.path = seg.path;  // answer the way the SYN came (the gateway for an off-link peer, the tunnel for a tenant's)
@@ -75,6 +83,50 @@ void ControlPlane::send_synack(const FourTuple& t, const HalfOpen& ho) {
   s.window = syn_window();
   s.opts = syn_options(&ho.peer, ho.ts_offset, t.vni);
   send_segment(s);
+}
+
+// A SYN-ACK whose sequence number is a cookie (syn_cookie.hpp), offering only the MSS.
+void ControlPlane::send_cookie_synack(const FourTuple& t, const Segment& seg, TimeMs now) {
+  PeerSyn peer = peer_syn(seg.f);
+  peer.wscale = -1;  // options that need state are not offered with a cookie
+  peer.sack_ok = false;
+  peer.ts_ok = false;
+  peer.ecn = false;
+  SegmentSpec s;
+  s.tuple = t;
+  s.path = seg.path;
+  s.seq = SynCookies::make(hash_, t, peer.irs, peer.mss, now);
+  s.ack = peer.irs + 1;
+  s.flags = kTcpSyn | kTcpAck;
+  s.window = uint16_t(std::min<uint32_t>(syn_window(), 65535));
+  s.opts = syn_options(&peer, 0, t.vni);
+  send_segment(s);
+  ++stats_.syn_cookies_sent;
+}
+
+bool ControlPlane::accept_cookie(uint32_t listener_id, const FourTuple& t, const Segment& seg, TimeMs now) {
+  const wire::TcpFrame& f = seg.f;
+  std::optional<uint16_t> mss = SynCookies::check(hash_, t, f.tcp.seq - 1, f.tcp.ack - 1, now);
+  if (!mss) return false;
+  Listener& l = listeners_.at(listener_id);
+  if (l.owner_gone || l.unaccepted.size() >= l.backlog) {
+    ++stats_.syn_dropped_backlog;  // the peer retransmits; by then the app may have accepted
+    return true;
+  }
+  HalfOpen ho;
+  ho.listener = listener_id;
+  ho.path = seg.path;
+  ho.iss = f.tcp.ack - 1;
+  ho.ts_offset = hash_.ts_offset(t);
+  ho.peer.irs = f.tcp.seq - 1;
+  ho.peer.mss = *mss;
+  ho.hs = HandshakeTimer{now, now + s_.initial_rto_ms, s_.initial_rto_ms, 0};
+  ++l.half_open;
+  auto [it, inserted] = half_open_.emplace(t, ho);
+  ++stats_.syn_cookies_accepted;
+  spdlog::debug("listener {}: {} completed with a SYN cookie (mss {})", listener_id, tuple_str(t), *mss);
+  on_half_open_segment(t, it->second, seg, now);  // checks it as any ACK in SYN-RECEIVED, and completes
+  return true;
 }
 
 void ControlPlane::on_half_open_segment(const FourTuple& t, HalfOpen& ho, const Segment& seg, TimeMs now) {

@@ -22,11 +22,12 @@ struct Settings {
   unsigned max_retries = 8;
   unsigned syn_retries = 6;
   unsigned time_wait_ms = 2000;
-  unsigned fin_wait2_timeout_ms = 60000;
+  unsigned fin_wait2_timeout_ms = 60000;  // orphaned FIN_WAIT_2 (the app has closed) gives up after this
   bool timestamps = true;  // offer RFC 7323 timestamps (RTT samples, PAWS)
   bool sack = true;        // offer RFC 2018 selective acknowledgements
   bool ecn = true;         // accept and request RFC 3168 ECN (CE marks are echoed)
-  config::CongestionAlgo congestion_control = config::CongestionAlgo::kCubic;  // flows leaving the host; a tenant may choose its own  // orphaned FIN_WAIT_2 (the app has closed) gives up after this
+  config::CongestionAlgo congestion_control = config::CongestionAlgo::kCubic;  // flows leaving the host; a tenant may choose its own
+  bool syn_cookies = true;  // RFC 4987 3.6 when a listener's half-open table is full (syn_cookie.hpp)
   // Keepalive defaults for a socket that enables SO_KEEPALIVE without TCP_KEEP* (Linux's sysctls).
   unsigned keepalive_time_s = 7200;   // idle time before the first probe
   unsigned keepalive_intvl_s = 75;    // between unanswered probes

@@ -32,6 +32,8 @@ struct SlowpathStats {
   uint64_t syn_received = 0;
   uint64_t syn_dropped_backlog = 0;
   uint64_t syn_dropped_no_memory = 0;  // too many half-open connections in total
+  uint64_t syn_cookies_sent = 0;       // SYN-ACKs carrying a cookie (the half-open table was full)
+  uint64_t syn_cookies_accepted = 0;   // ACKs whose cookie checked: connections made without an entry
   uint64_t synack_retransmits = 0;
   uint64_t half_open_expired = 0;
   uint64_t accept_no_resources = 0;  // completing ACK dropped: no flow entry or slot free
@@ -101,6 +103,8 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"syn_received", &SlowpathStats::syn_received},
     {"syn_dropped_backlog", &SlowpathStats::syn_dropped_backlog},
     {"syn_dropped_no_memory", &SlowpathStats::syn_dropped_no_memory},
+    {"syn_cookies_sent", &SlowpathStats::syn_cookies_sent},
+    {"syn_cookies_accepted", &SlowpathStats::syn_cookies_accepted},
     {"synack_retransmits", &SlowpathStats::synack_retransmits},
     {"half_open_expired", &SlowpathStats::half_open_expired},
     {"accept_no_resources", &SlowpathStats::accept_no_resources},

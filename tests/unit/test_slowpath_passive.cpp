@@ -3,6 +3,7 @@
 
 #include <cerrno>
 
+#include "core/syn_cookie.hpp"
 #include "testing/harness.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
@@ -60,8 +61,10 @@ TEST_CASE("LISTEN: SYN from two peers -> different initial sequence numbers") {
   CHECK(h.out.frames.at(0).tcp().tcp.seq != h.out.frames.at(1).tcp().tcp.seq);
 }
 
-TEST_CASE("LISTEN: backlog full -> SYN dropped and counted") {
-  Harness h;
+TEST_CASE("LISTEN: backlog full, SYN cookies off -> SYN dropped and counted") {
+  Settings st = test_settings();
+  st.syn_cookies = false;
+  Harness h(st);
   uint16_t ctx = h.add_app();
   h.listen(ctx, 80, 2);
   h.rx(syn_from_peer(40000));
@@ -327,4 +330,110 @@ TEST_CASE("LISTEN: unlisten -> half-open connections reset") {
   CHECK(h.cp.listeners() == 0);
   h.rx(syn_from_peer(40005));  // the port is closed now
   CHECK(h.out.frames.back().tcp().tcp.flags == (wire::kTcpRst | wire::kTcpAck));
+}
+
+namespace {
+// A listener with a backlog of 2 whose half-open table two SYNs filled; the third SYN got a cookie.
+struct CookieCase {
+  Harness h;
+  uint16_t ctx = h.add_app();
+  uint32_t lid = h.listen(ctx, 80, 2);
+  uint32_t cookie = 0;
+  CookieCase(uint16_t peer_mss = 1460) {
+    h.rx(syn_from_peer(40000));
+    h.rx(syn_from_peer(40001));
+    h.out.clear();
+    PeerSeg syn = syn_from_peer(40002);
+    syn.mss = peer_mss;
+    syn.sack_permitted = true;
+    syn.timestamps = true;
+    syn.ts_val = 77;
+    h.rx(syn);
+    cookie = h.out.frames.at(0).tcp().tcp.seq;
+  }
+  PeerSeg ack(uint32_t our_seq_plus_1, uint16_t peer_port = 40002) {
+    return PeerSeg{wire::kTcpAck, 1001, our_seq_plus_1, 1000, 0, -1, {}, kPeerIp, peer_port, 80};
+  }
+};
+}  // namespace
+
+TEST_CASE("SYN cookies: a full half-open table answers with a cookie SYN-ACK and keeps no entry") {
+  CookieCase c;
+  REQUIRE(c.h.out.frames.size() == 1);
+  auto f = c.h.out.frames[0].tcp();
+  CHECK(f.tcp.flags == (wire::kTcpSyn | wire::kTcpAck));
+  CHECK(f.tcp.ack == 1001);
+  CHECK(f.tcp.opts.mss == 1460);
+  CHECK(f.tcp.opts.wscale == -1);  // nothing that needs state: no scaling, SACK or timestamps
+  CHECK_FALSE(f.tcp.opts.sack_permitted);
+  CHECK_FALSE(f.tcp.opts.has_timestamps);
+  CHECK((c.cookie & 3u) == 3);  // the peer's 1460 is the table's largest MSS
+  CHECK(c.h.cp.half_open() == 2);
+  CHECK(c.h.cp.stats().syn_cookies_sent == 1);
+  CHECK(c.h.cp.stats().syn_dropped_backlog == 0);
+}
+
+TEST_CASE("SYN cookies: the ACK bringing the cookie back makes the connection, with the cookie's MSS") {
+  CookieCase c(1300);  // encoded as 1220, the largest table value it allows
+  c.h.out.clear();
+  c.h.rx(c.ack(c.cookie + 1));
+  const abi::FpCommand* install = c.h.last_command(abi::FpCommandKind::kInstall);
+  REQUIRE(install != nullptr);
+  const abi::FlowEntry& e = *c.h.ctrl.flow(install->flow);
+  CHECK(e.mss == 1220);
+  CHECK(e.init_snd_una == c.cookie + 1);
+  CHECK(e.init_rcv_nxt == 1001);
+  CHECK(e.tcp_opts == 0);
+  CHECK(e.snd_wscale == 0);
+  CHECK(c.h.cp.stats().syn_cookies_accepted == 1);
+  CHECK(c.h.cp.stats().passive_opens == 1);
+  CHECK(c.h.cp.half_open() == 2);  // the two real half-open entries; the cookie's is gone again
+}
+
+TEST_CASE("SYN cookies: a wrong or stale cookie is a segment to no connection (RST)") {
+  CookieCase c;
+  c.h.out.clear();
+  c.h.rx(c.ack(c.cookie + 5));  // another value
+  REQUIRE(c.h.out.frames.size() == 1);
+  CHECK(c.h.out.frames[0].tcp().tcp.flags & wire::kTcpRst);
+  c.h.out.clear();
+  c.h.rx(c.ack(c.cookie + 1, 40009));  // another connection's
+  REQUIRE(c.h.out.frames.size() == 1);
+  CHECK(c.h.out.frames[0].tcp().tcp.flags & wire::kTcpRst);
+  c.h.out.clear();
+  c.h.now += 3 * SynCookies::kPeriodMs;  // two periods and more later
+  c.h.rx(c.ack(c.cookie + 1));
+  REQUIRE(c.h.out.frames.size() == 1);
+  CHECK(c.h.out.frames[0].tcp().tcp.flags & wire::kTcpRst);
+  CHECK(c.h.cp.stats().syn_cookies_accepted == 0);
+  CHECK(c.h.last_command(abi::FpCommandKind::kInstall) == nullptr);
+}
+
+TEST_CASE("SYN cookies: a cookie from the previous period still counts") {
+  CookieCase c;
+  c.h.now += SynCookies::kPeriodMs;
+  c.h.rx(c.ack(c.cookie + 1));
+  CHECK(c.h.cp.stats().syn_cookies_accepted == 1);
+  CHECK(c.h.last_command(abi::FpCommandKind::kInstall) != nullptr);
+}
+
+TEST_CASE("SYN cookies: a full accept queue drops the SYN and the cookie's ACK") {
+  Harness h;
+  uint16_t ctx = h.add_app();
+  h.listen(ctx, 80, 1);
+  h.accept_one(80, 40000);  // announced, not accept()ed: the queue of 1 is full
+  h.out.clear();
+  h.rx(syn_from_peer(40001));
+  CHECK(h.out.frames.empty());
+  CHECK(h.cp.stats().syn_cookies_sent == 0);
+  CHECK(h.cp.stats().syn_dropped_backlog == 1);
+}
+
+TEST_CASE("SYN cookies: the MSS table, and what a peer's MSS is encoded as") {
+  CHECK(SynCookies::mss_index(0) == 0);
+  CHECK(SynCookies::mss_index(535) == 0);
+  CHECK(SynCookies::mss_index(1219) == 0);
+  CHECK(SynCookies::mss_index(1220) == 1);
+  CHECK(SynCookies::mss_index(1459) == 2);
+  CHECK(SynCookies::mss_index(9000) == 3);
 }

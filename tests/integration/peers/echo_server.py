@@ -13,12 +13,13 @@ p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--bind", default="0.0.0.0")
 p.add_argument("--port", type=int, required=True)
 p.add_argument("--connections", type=int, default=0, help="exit after this many (0: forever)")
+p.add_argument("--backlog", type=int, default=64, help="listen() backlog")
 args = p.parse_args()
 
 srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 srv.bind((args.bind, args.port))
-srv.listen(64)
+srv.listen(args.backlog)
 print("listening %s:%d" % srv.getsockname(), flush=True)
 
 failures = []
