@@ -56,7 +56,20 @@ ChildProcess::~ChildProcess() {
   close_fd(ready_fd_);
 }
 
+void ChildProcess::forget() {
+  close_fd(output_fd_);
+  close_fd(ready_fd_);
+  pid_ = -1;
+  exited_ = false;
+  wait_status_ = 0;
+  ready_ = false;
+  ready_closed_ = false;
+  partial_line_.clear();
+  last_line_.clear();
+}
+
 void ChildProcess::start(const std::string& path, const std::vector<std::string>& args) {
+  forget();  // a restart: what the last process left (it has exited and been reaped)
   int output[2];
   int ready[2];
   make_pipe(output, "output");

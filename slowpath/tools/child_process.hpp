@@ -23,7 +23,8 @@ class ChildProcess {
   // forwards to our stderr (our stdout stays reserved for the one ready line); the ready pipe's
   // write end is kChildReadyFd. The child gets its own process group, so a terminal's Ctrl-C
   // reaches only us and we stop the children in order, and it receives SIGTERM if we die.
-  // Throws std::runtime_error when the pipes or fork fail.
+  // Throws std::runtime_error when the pipes or fork fail. Called again once the child has
+  // exited (and been reaped), it starts a new one.
   void start(const std::string& path, const std::vector<std::string>& args);
 
   const std::string& name() const { return name_; }
@@ -31,6 +32,9 @@ class ChildProcess {
   int output_fd() const { return output_fd_; }  // -1 once at EOF
   int ready_fd() const { return ready_fd_; }    // -1 once ready or at EOF
 
+  // After the child exited and was reaped: no child, as before the first start() (a supervisor
+  // no longer sees it as exited).
+  void forget();
   // Call when output_fd() is readable: copies what arrived to our stderr (or, with a line sink,
   // hands over each whole line, at most 4096 bytes of it), keeps the last line.
   void pump_output();

@@ -45,6 +45,8 @@ std::string notify_stopping(std::string_view status) {
   return fmt::format("STOPPING=1\nSTATUS={}\n", one_line(status));
 }
 
+std::string notify_status(std::string_view status) { return fmt::format("STATUS={}\n", one_line(status)); }
+
 ServiceNotifier ServiceNotifier::from_environment() {
   const char* value = std::getenv("NOTIFY_SOCKET");
   std::optional<NotifyAddress> to = value ? parse_notify_address(value) : std::nullopt;

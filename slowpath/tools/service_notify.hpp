@@ -22,6 +22,7 @@ std::optional<NotifyAddress> parse_notify_address(std::string_view value);
 std::string notify_ready(int main_pid, std::string_view status);
 std::string notify_reloading(uint64_t monotonic_us, std::string_view status);
 std::string notify_stopping(std::string_view status);
+std::string notify_status(std::string_view status);  // a state change that is none of those
 
 class ServiceNotifier {
  public:

@@ -1,4 +1,5 @@
-// virtuosod: loads the config, starts the slow path then the fast path, supervises both, stops both.
+// virtuosod: loads the config, starts the slow path then the fast path, supervises both (restarting
+// both when one dies), stops both.
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "eal_args.hpp"
 #include "log_target.hpp"
 #include "config_reload.hpp"
+#include "restart_budget.hpp"
 #include "run_dir.hpp"
 #include "service_notify.hpp"
 #include "supervisor.hpp"
@@ -34,6 +36,8 @@ using virtuoso::tools::Supervisor;
 
 constexpr auto kReadyTimeout = 30s;
 constexpr auto kStopGrace = 10s;
+constexpr unsigned kMaxRestarts = 5;  // after a child died; more within kRestartWindow ends the daemon
+constexpr auto kRestartWindow = 60s;
 constexpr int kExitFailure = 1;
 constexpr int kExitBadConfig = 2;
 
@@ -126,6 +130,28 @@ bool bring_up(Supervisor& sup, ChildProcess& child, std::string& failure_line) {
   return false;
 }
 
+// Starts the slow path, then the fast path, each up to its ready line; on failure stops what
+// started and returns the one-line reason.
+std::optional<std::string> start_both(Supervisor& sup, ChildProcess& slow, ChildProcess& fast, const Options& opt,
+                                      const virtuoso::config::Config& cfg, const std::string& slowpath_bin,
+                                      const std::string& fastpath_bin, bool hugepages) {
+  std::string failure;
+  bool up = false;
+  try {
+    start_child(slow, slowpath_bin,
+                virtuoso::tools::slowpath_args(opt.config_absolute, virtuoso::tools::kChildReadyFd));
+    up = bring_up(sup, slow, failure);
+    if (up) {
+      start_child(fast, fastpath_bin, virtuoso::tools::fastpath_args(cfg, hugepages, virtuoso::tools::kChildReadyFd));
+      up = bring_up(sup, fast, failure);
+    }
+  } catch (const std::exception& e) {
+    failure = fmt::format("virtuosod: {}", e.what());
+  }
+  if (up) return std::nullopt;
+  return failure;
+}
+
 int run(const Options& opt, const ServiceNotifier& notifier) {
   spdlog::info("step config: {}", opt.config_path);
   std::optional<virtuoso::tools::ConfigReloader> running;
@@ -135,75 +161,85 @@ int run(const Options& opt, const ServiceNotifier& notifier) {
     fmt::print(stderr, "{}\n", e.what());
     return kExitBadConfig;
   }
-  const virtuoso::config::Config& cfg = running->started();
-  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  spdlog::set_level(spdlog::level::from_str(running->started().log_level));
   std::string dir = own_directory();
   std::string fastpath_bin = opt.fastpath_bin.empty() ? dir + "/virtuoso-fastpath" : opt.fastpath_bin;
   std::string slowpath_bin = opt.slowpath_bin.empty() ? dir + "/virtuoso-slowpath" : opt.slowpath_bin;
   spdlog::info("step binaries: {}, {}", slowpath_bin, fastpath_bin);
   check_executable(slowpath_bin, "--slowpath-bin");
   check_executable(fastpath_bin, "--fastpath-bin");
-  bool hugepages = choose_hugepages(cfg.fastpath.hugepages);
+  bool hugepages = choose_hugepages(running->started().fastpath.hugepages);
 
   Supervisor sup;  // before any fork: the children must not miss being watched
-  virtuoso::tools::RunDir run_dir(cfg.run_dir);
-  spdlog::info("step run_dir: {}", cfg.run_dir);
+  virtuoso::tools::RunDir run_dir(running->started().run_dir);
+  spdlog::info("step run_dir: {}", running->started().run_dir);
   run_dir.claim();
 
   ChildProcess slow("virtuoso-slowpath");
   ChildProcess fast("virtuoso-fastpath");
   sup.watch(slow);
   sup.watch(fast);
-  route_logs(cfg, {&slow, &fast});
+  route_logs(running->started(), {&slow, &fast});
   auto shut_down = [&] {
     sup.stop(fast, kStopGrace);
     sup.stop(slow, kStopGrace);
     run_dir.remove_sockets();
   };
 
-  std::string failure;
-  bool up = false;
-  try {
-    start_child(slow, slowpath_bin,
-                virtuoso::tools::slowpath_args(opt.config_absolute, virtuoso::tools::kChildReadyFd));
-    up = bring_up(sup, slow, failure);
-    if (up) {
-      start_child(fast, fastpath_bin,
-                  virtuoso::tools::fastpath_args(cfg, hugepages, virtuoso::tools::kChildReadyFd));
-      up = bring_up(sup, fast, failure);
+  virtuoso::tools::RestartBudget restarts(kMaxRestarts, kRestartWindow);
+  for (unsigned generation = 0;; ++generation) {
+    const virtuoso::config::Config& cfg = running->started();
+    if (auto failure = start_both(sup, slow, fast, opt, cfg, slowpath_bin, fastpath_bin, hugepages)) {
+      shut_down();
+      fmt::print(stderr, "{}\n", *failure);
+      return kExitFailure;
     }
-  } catch (const std::exception& e) {
-    failure = fmt::format("virtuosod: {}", e.what());
-  }
-  if (!up) {
-    shut_down();
-    fmt::print(stderr, "{}\n", failure);
-    return kExitFailure;
-  }
+    std::string ready = fmt::format("ready ip={}/{} port={} run_dir={} slowpath_pid={} fastpath_pid={}",
+                                    virtuoso::config::format_ipv4(cfg.network.ip), cfg.network.prefix_len,
+                                    cfg.port.pci.empty() ? cfg.port.devargs : cfg.port.pci, cfg.run_dir,
+                                    slow.pid(), fast.pid());
+    fmt::print("virtuosod: {}\n", ready);
+    std::fflush(stdout);
+    notifier.send(virtuoso::tools::notify_ready(getpid(), generation ? fmt::format("{} (restart {})", ready, generation)
+                                                                     : ready));
 
-  std::string ready = fmt::format("ready ip={}/{} port={} run_dir={} slowpath_pid={} fastpath_pid={}",
-                                  virtuoso::config::format_ipv4(cfg.network.ip), cfg.network.prefix_len,
-                                  cfg.port.pci.empty() ? cfg.port.devargs : cfg.port.pci, cfg.run_dir, slow.pid(),
-                                  fast.pid());
-  fmt::print("virtuosod: {}\n", ready);
-  std::fflush(stdout);
-  notifier.send(virtuoso::tools::notify_ready(getpid(), ready));
-
-  ChildProcess* died = sup.run_until_stop_or_exit([&] {
-    auto now = std::chrono::steady_clock::now().time_since_epoch();  // CLOCK_MONOTONIC, as the protocol asks
-    notifier.send(virtuoso::tools::notify_reloading(
-        uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(now).count()), "reloading the configuration"));
-    notifier.send(virtuoso::tools::notify_ready(getpid(), running->reload()));
-  });
-  notifier.send(virtuoso::tools::notify_stopping(died ? "a child process exited; stopping" : "stopping"));
-  if (died != nullptr) {
+    ChildProcess* died = sup.run_until_stop_or_exit([&] {
+      auto now = std::chrono::steady_clock::now().time_since_epoch();  // CLOCK_MONOTONIC, as the protocol asks
+      notifier.send(virtuoso::tools::notify_reloading(
+          uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(now).count()), "reloading the configuration"));
+      notifier.send(virtuoso::tools::notify_ready(getpid(), running->reload()));
+    });
+    if (died == nullptr) {
+      notifier.send(virtuoso::tools::notify_stopping("stopping"));
+      shut_down();
+      spdlog::info("stopped");
+      return 0;
+    }
     sup.collect_last_words(*died, 1s);
-    spdlog::error("{} {} unexpectedly{}", died->name(), died->describe_exit(),
-                  died->last_output_line().empty() ? "" : ": " + died->last_output_line());
+    std::string why = fmt::format("{} {} unexpectedly{}", died->name(), died->describe_exit(),
+                                  died->last_output_line().empty() ? "" : ": " + died->last_output_line());
+    spdlog::error("{}", why);
+    // Apps' connections cannot outlive either process: both stop, the apps' sockets fail, and
+    // the stack starts again for new ones.
+    shut_down();
+    if (!restarts.allow(std::chrono::steady_clock::now())) {
+      spdlog::error("{} restarts within {} s: giving up", restarts.max(),
+                    std::chrono::duration_cast<std::chrono::seconds>(kRestartWindow).count());
+      notifier.send(virtuoso::tools::notify_stopping(why));
+      return kExitFailure;
+    }
+    slow.forget();
+    fast.forget();
+    notifier.send(virtuoso::tools::notify_status("restarting: " + why));
+    spdlog::warn("restarting both processes; the apps' connections were reset, new ones work once ready");
+    try {
+      running.emplace(opt.config_path);  // a restart reads the file again, as a start would
+    } catch (const virtuoso::config::ConfigError& e) {
+      spdlog::error("restart: {}", e.what());
+      notifier.send(virtuoso::tools::notify_stopping(e.what()));
+      return kExitBadConfig;
+    }
   }
-  shut_down();
-  spdlog::info("stopped");
-  return died != nullptr ? kExitFailure : 0;
 }
 
 }  // namespace
