@@ -8,32 +8,8 @@ import struct
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def csum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
-def ipv4(proto, src, dst, payload, ident=1):
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, 64, proto, 0, bytes(src), bytes(dst))
-    return h[:10] + struct.pack("!H", csum(h)) + h[12:] + payload
-
-
-def tcp(src, dst, sport, dport, seq, ack, flags, opts=b"", payload=b"", window=65535):
-    off = (20 + len(opts)) // 4
-    h = struct.pack("!HHIIBBHHH", sport, dport, seq, ack, off << 4, flags, window, 0, 0) + opts
-    pseudo = bytes(src) + bytes(dst) + struct.pack("!BBH", 0, 6, len(h) + len(payload))
-    c = csum(pseudo + h + payload)
-    return h[:16] + struct.pack("!H", c) + h[18:] + payload
-
-
-def eth(dst, src, ethertype, payload):
-    return bytes(dst) + bytes(src) + struct.pack("!H", ethertype) + payload
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration", "tools"))
+from frames import csum, eth, ipv4, tcp  # noqa: E402
 
 
 A, B = [10, 0, 0, 2], [10, 0, 0, 1]

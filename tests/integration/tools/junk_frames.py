@@ -5,8 +5,9 @@ sent and the seconds it took as JSON."""
 import argparse
 import json
 import socket
-import struct
 import time
+
+from frames import ipv4
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--iface", required=True)
@@ -18,10 +19,9 @@ s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
 s.bind((args.iface, 0))
 src_mac = s.getsockname()[4]
 dst_mac = bytes(int(b, 16) for b in args.dst_mac.split(":"))
-ip = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, 1, 0, 64, 6, 0, bytes([10, 0, 0, 9]), bytes([10, 0, 0, 1])))
-total = sum(struct.unpack("!10H", bytes(ip)))
-total = (total & 0xFFFF) + (total >> 16)
-struct.pack_into("!H", ip, 10, (~total & 0xFFFF) ^ 0x0101)  # the right checksum, with two bits flipped
+ip = bytearray(ipv4(6, bytes([10, 0, 0, 9]), bytes([10, 0, 0, 1]), bytes(20))[:20])
+ip[10] ^= 0x01  # the right checksum, with two bits flipped
+ip[11] ^= 0x01
 frame = dst_mac + src_mac + b"\x08\x00" + bytes(ip) + bytes(20)
 start = time.monotonic()
 for i in range(args.count):
