@@ -244,6 +244,37 @@ nlohmann::json tenants_json(const ControlPlane& cp, const abi::ControlHeader& hd
 
 }  // namespace
 
+std::vector<DropCounter> drop_counters(const ControlPlane& cp, const abi::ControlHeader& hdr) {
+  static constexpr std::string_view kFastpathDrops[] = {"ooo_dropped", "paws_dropped", "sp_events_lost", "app_cmd_bad"};
+  static constexpr std::string_view kSlowpathDrops[] = {
+      "bad_frames",          "vxlan_dropped",    "switch_no_entry",    "syn_dropped_backlog", "syn_dropped_no_memory",
+      "accept_no_resources", "segments_dropped", "time_wait_overflow"};
+  auto listed = [](std::string_view name, const auto& list) {
+    return std::find(std::begin(list), std::end(list), name) != std::end(list);
+  };
+  std::vector<DropCounter> out;
+  for (const auto& f : kFpStatFields) {
+    std::string_view name = f.name;
+    if (name.substr(0, 5) == "drop_" || listed(name, kFastpathDrops))
+      out.push_back({fmt::format("fastpath.{}", name), shm::load_relaxed(hdr.stats.*f.field)});
+  }
+  for (const auto& f : kSlowpathStatFields)
+    if (listed(f.name, kSlowpathDrops)) out.push_back({fmt::format("slowpath.{}", f.name), cp.stats().*f.field});
+  return out;
+}
+
+namespace {
+// drop_counters() as {"fastpath": {reason: n, ...}, "slowpath": {...}}.
+nlohmann::json drops_json(const ControlPlane& cp, const abi::ControlHeader& hdr) {
+  nlohmann::json out = {{"fastpath", nlohmann::json::object()}, {"slowpath", nlohmann::json::object()}};
+  for (const DropCounter& d : drop_counters(cp, hdr)) {
+    size_t dot = d.name.find('.');
+    out[d.name.substr(0, dot)][d.name.substr(dot + 1)] = d.value;
+  }
+  return out;
+}
+}  // namespace
+
 nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr, bool fp_attached) {
   nlohmann::json fp = nlohmann::json::object();
   for (const auto& f : kFpStatFields) fp[f.name] = shm::load_relaxed(hdr.stats.*f.field);
@@ -283,28 +314,10 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"shim", std::move(shim)},
       {"tenants", tenants_json(cp, hdr)},
       {"host_traffic", traffic_json(hdr, 0)},
+      {"drops", drops_json(cp, hdr)},  // every drop counter by process and reason (virtuosoctl stats)
       {"budgets", budgets_json(hdr)},  // time protection; the tenants' own accounts are theirs
       {"host_slowpath", slowpath_work_json(cp, 0)},  // the host's own apps: every flow in plain mode
   };
-}
-
-std::vector<DropCounter> drop_counters(const ControlPlane& cp, const abi::ControlHeader& hdr) {
-  static constexpr std::string_view kFastpathDrops[] = {"ooo_dropped", "paws_dropped", "sp_events_lost", "app_cmd_bad"};
-  static constexpr std::string_view kSlowpathDrops[] = {
-      "bad_frames",          "vxlan_dropped",    "switch_no_entry",    "syn_dropped_backlog", "syn_dropped_no_memory",
-      "accept_no_resources", "segments_dropped", "time_wait_overflow"};
-  auto listed = [](std::string_view name, const auto& list) {
-    return std::find(std::begin(list), std::end(list), name) != std::end(list);
-  };
-  std::vector<DropCounter> out;
-  for (const auto& f : kFpStatFields) {
-    std::string_view name = f.name;
-    if (name.substr(0, 5) == "drop_" || listed(name, kFastpathDrops))
-      out.push_back({fmt::format("fastpath.{}", name), shm::load_relaxed(hdr.stats.*f.field)});
-  }
-  for (const auto& f : kSlowpathStatFields)
-    if (listed(f.name, kSlowpathDrops)) out.push_back({fmt::format("slowpath.{}", f.name), cp.stats().*f.field});
-  return out;
 }
 
 nlohmann::json connections_json(const ControlPlane& cp) {

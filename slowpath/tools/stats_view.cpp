@@ -13,15 +13,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// Counters of the fast path that count something thrown away, beside its drop_* fields.
-constexpr std::string_view kFastpathDrops[] = {"ooo_dropped", "paws_dropped", "sp_events_lost", "app_cmd_bad",
-                                               "icmp_rate_limited"};
-// The slow path's.
-constexpr std::string_view kSlowpathDrops[] = {
-    "bad_frames",          "vxlan_dropped",         "switch_no_entry",     "syn_dropped_backlog",
-    "syn_dropped_no_memory", "accept_no_resources", "segments_dropped",    "time_wait_overflow",
-    "icmp_rate_limited",   "challenge_acks_limited", "tenant_refusals",    "tenant_limit_refusals",
-    "apps_refused"};
 constexpr std::string_view kPortFields[] = {"rx_frames", "tx_frames", "rx_bytes", "tx_bytes", "port_buffers_in_use"};
 constexpr std::string_view kCoreFields[] = {"loops",          "busy_loops",       "idle_sleeps",
                                             "rx_segments",    "tx_data_segments", "tx_pure_acks",
@@ -117,12 +108,6 @@ std::string per_second(double v) {
 Json stats_of(const Json& status) {
   const Json& fp = field(status, "fastpath");
   const Json& sp = field(status, "slowpath");
-  Json drops_fp = Json::object();
-  for (const auto& [k, v] : fp.items())
-    if (k.rfind("drop_", 0) == 0) drops_fp[k] = v;
-  for (std::string_view k : kFastpathDrops) drops_fp[std::string(k)] = count(fp, k);
-  Json drops_sp = Json::object();
-  for (std::string_view k : kSlowpathDrops) drops_sp[std::string(k)] = count(sp, k);
   Json core = pick(fp, kCoreFields);
   core["core"] = 0;  // one fast-path core today; the list is per core
   Json tcp = Json::object();
@@ -136,7 +121,7 @@ Json stats_of(const Json& status) {
               {"flows", count(status, "flows")},
               {"port", pick(fp, kPortFields)},
               {"cores", Json::array({std::move(core)})},
-              {"drops", Json{{"fastpath", std::move(drops_fp)}, {"slowpath", std::move(drops_sp)}}},
+              {"drops", field(status, "drops").is_object() ? field(status, "drops") : Json::object()},
               {"tcp", std::move(tcp)},
               {"tenants", std::move(tenants)}};
 }

@@ -7,8 +7,8 @@
 
 namespace virtuoso::tools {
 
-// {"port", "cores", "drops", "tcp", "tenants"} from the daemon's status JSON. Drops are every
-// counter of a frame, segment or request thrown away, by the process that did it and the reason;
+// {"port", "cores", "drops", "tcp", "tenants"} from the daemon's status JSON. Drops are the
+// status's own: every counter of a frame or segment thrown away, by process and reason;
 // "tenants" holds the host's account ("host") and each tenant's, with their cycles and traffic.
 nlohmann::ordered_json stats_of(const nlohmann::ordered_json& status);
 

@@ -2,10 +2,8 @@
 // settings, over run_dir/ctl.sock; checks configuration files.
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <optional>
 #include <string>
 #include <thread>

@@ -108,6 +108,22 @@ TEST_CASE("Status: JSON names every counter, tables and readiness") {
   CHECK(status_json(h.cp, *h.ctrl.header(), false)["ready"] == false);
 }
 
+TEST_CASE("Status: every drop counter by process and reason, the same the drop watch logs") {
+  Harness h;
+  h.ctrl.header()->stats.drop_bad_ip = 7;
+  h.ctrl.header()->stats.ooo_dropped = 2;
+  auto j = status_json(h.cp, *h.ctrl.header(), true);
+  CHECK(j["drops"]["fastpath"]["drop_bad_ip"] == 7);
+  CHECK(j["drops"]["fastpath"]["ooo_dropped"] == 2);
+  CHECK(j["drops"]["fastpath"].contains("drop_vxlan_vni"));
+  CHECK_FALSE(j["drops"]["fastpath"].contains("rx_frames"));  // not a drop
+  CHECK(j["drops"]["slowpath"].contains("bad_frames"));
+  CHECK(j["drops"]["slowpath"].contains("syn_dropped_backlog"));
+  size_t n = 0;
+  for (const auto& [where, reasons] : j["drops"].items()) n += reasons.size();
+  CHECK(n == drop_counters(h.cp, *h.ctrl.header()).size());
+}
+
 TEST_CASE("Status: fast-path cycles per phase, TSC rate and cycles per segment") {
   Harness h;
   abi::FpStats& st = h.ctrl.header()->stats;

@@ -37,6 +37,8 @@ ordered_json status(uint64_t k) {
   fp["cycles"]["tx"] = 1000 * k;
   fp["cycles"]["idle"] = 4000 * k;
   s["slowpath"]["bad_frames"] = 2 * k;
+  s["drops"] = {{"fastpath", {{"drop_bad_eth", 3 * k}, {"drop_vxlan_vni", k}, {"ooo_dropped", 0}}},
+                {"slowpath", {{"bad_frames", 2 * k}, {"syn_dropped_backlog", 0}}}};
   s["budgets"]["host"]["cycles"] = 1000 * k;
   s["host_traffic"]["rx_bytes"] = 1000 * k;
   s["tenants"][0]["cpu"]["cycles"] = 3000 * k;
@@ -47,7 +49,7 @@ ordered_json status(uint64_t k) {
 }
 }  // namespace
 
-TEST_CASE("stats: port, core, drops by reason and process, TCP counters, accounts host first") {
+TEST_CASE("stats: port, core, the status's drops by process and reason, TCP counters, accounts host first") {
   ordered_json s = stats_of(status(1));
   CHECK(s["ready"] == true);
   CHECK(s["port"]["rx_frames"] == 10);
