@@ -34,6 +34,7 @@ std::vector<ConnReport> ControlPlane::conn_reports() const {
       r.fp_flags = shm::load_relaxed(e.fp_flags);
       r.dupacks = shm::load_relaxed(e.dupacks);
       r.recoveries = shm::load_relaxed(e.recoveries);
+      r.retransmits = shm::load_relaxed(e.retransmits);
       r.srtt_us = shm::load_relaxed(e.srtt_us);
       r.acked_bytes = shm::load_relaxed(e.acked_bytes);
       r.segs_in = shm::load_relaxed(e.segs_in);

@@ -32,6 +32,7 @@ struct ConnReport {
   uint32_t fp_flags = 0;
   uint32_t dupacks = 0;
   uint32_t recoveries = 0;
+  uint64_t retransmits = 0;  // segments sent again (SACK and RTO resends, tail probes)
   uint32_t srtt_us = 0;
   uint64_t acked_bytes = 0;
   uint64_t segs_in = 0;

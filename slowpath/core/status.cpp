@@ -347,6 +347,8 @@ nlohmann::json connections_json(const ControlPlane& cp) {
         {"fp_flags", r.fp_flags},
         {"dupacks", r.dupacks},
         {"recoveries", r.recoveries},
+        {"retransmits", r.retransmits},
+        {"core", 0},  // the fast-path core that owns the flow: one core today
         {"srtt_us", r.srtt_us},
         {"acked_bytes", r.acked_bytes},
         {"segs_in", r.segs_in},

@@ -58,7 +58,7 @@ std::string format_flows(const nlohmann::ordered_json& flows) {
       {"FLOW", "flow"},     {"TENANT", "tenant"},   {"STATE", "state"},     {"LOCAL", "local"},
       {"REMOTE", "remote"}, {"CC", "congestion_control"}, {"CWND", "cwnd"}, {"SRTT_US", "srtt_us"},
       {"ACKED", "acked_bytes"}, {"SEGS_IN", "segs_in"}, {"SEGS_OUT", "segs_out"},
-      {"RECOVERIES", "recoveries"}, {"RTO_MS", "rto_ms"}};
+      {"RECOVERIES", "recoveries"}, {"RETRANS", "retransmits"}, {"RTO_MS", "rto_ms"}, {"CORE", "core"}};
   std::vector<TableRow> rows;
   rows.emplace_back();
   for (const auto& [head, key] : kColumns) rows.back().push_back(head);

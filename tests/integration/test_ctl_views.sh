@@ -51,6 +51,7 @@ assert f["congestion_control"] == "cubic", f["congestion_control"]
 assert f["cwnd"] > 0, f["cwnd"]
 assert f["acked_bytes"] >= 65536, f["acked_bytes"]
 assert f["segs_in"] > 0 and f["segs_out"] > 0
+assert f["retransmits"] >= 0 and f["core"] == 0
 print("flow", f["flow"], f["state"], f["local"], f["remote"], f["congestion_control"], "cwnd", f["cwnd"])
 PY
 }
