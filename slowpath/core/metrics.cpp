@@ -122,8 +122,9 @@ std::string prometheus_text(const nlohmann::json& status) {
     const nlohmann::json& cycles = field(fp, "cycles");
     if (cycles.is_object()) {
       for (const auto& [phase, v] : cycles.items())
-        e.counter("virtuoso_fastpath_cycles", label("phase", phase), v,
-                  "virtuosoctl status: fastpath.cycles, TSC cycles of the fast path's loop by phase");
+        e.counter("virtuoso_fastpath_cycles", label("core", "0") + "," + label("phase", phase), v,
+                  "virtuosoctl status: fastpath.cycles, TSC cycles of the fast path's loop by core (one "
+                  "today) and phase");
     }
   }
   counters_of(e, "virtuoso_slowpath", field(status, "slowpath"), "", "slowpath");

@@ -25,7 +25,8 @@ with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r
     assert r.headers["Content-Type"].startswith("text/plain; version=0.0.4"), r.headers["Content-Type"]
     text = r.read().decode()
 values, types = {}, {}
-sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"\})? (-?[0-9][0-9.e+-]*)$')
+label = r'[a-zA-Z_][a-zA-Z0-9_]*="[^"]*"'
+sample = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{' + label + r'(?:,' + label + r')*\})? (-?[0-9][0-9.e+-]*)$')
 for line in text.splitlines():
     if line.startswith("# HELP "):
         continue

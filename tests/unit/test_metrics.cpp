@@ -44,8 +44,8 @@ TEST_CASE("metrics: counters end in _total, gauges do not, each family typed onc
   CHECK(l.count("# TYPE virtuoso_fastpath_port_buffers_in_use gauge"));
   CHECK(l.count("virtuoso_fastpath_port_buffers_in_use 7"));
   CHECK(l.count("virtuoso_fastpath_tsc_hertz 2600000000"));
-  CHECK(l.count("virtuoso_fastpath_cycles_total{phase=\"rx\"} 100"));
-  CHECK(l.count("virtuoso_fastpath_cycles_total{phase=\"idle\"} 5"));
+  CHECK(l.count("virtuoso_fastpath_cycles_total{core=\"0\",phase=\"rx\"} 100"));
+  CHECK(l.count("virtuoso_fastpath_cycles_total{core=\"0\",phase=\"idle\"} 5"));
   CHECK(l.count("virtuoso_slowpath_passive_opens_total 2"));
   CHECK(l.count("virtuoso_shim_sends_total 4"));
   CHECK(l.count("virtuoso_ready 1"));
