@@ -1,5 +1,7 @@
 """Building Ethernet/IPv4/TCP frames byte by byte for tests that speak raw frames (floods, junk,
-fuzz seeds): the Internet checksum and the three headers, each over what follows it."""
+fuzz seeds): the Internet checksum and the three headers, each over what follows it; and the raw
+socket such tests send them on."""
+import socket
 import struct
 
 
@@ -29,3 +31,15 @@ def tcp(src, dst, sport, dport, seq, ack, flags, opts=b"", payload=b"", window=6
 
 def eth(dst, src, ethertype, payload):
     return bytes(dst) + bytes(src) + struct.pack("!H", ethertype) + payload
+
+
+def mac_bytes(text):
+    """"aa:bb:cc:dd:ee:ff" as 6 bytes."""
+    return bytes(int(b, 16) for b in text.split(":"))
+
+
+def raw_port(iface):
+    """A raw packet socket sending on `iface`, and that interface's MAC address."""
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((iface, 0))
+    return s, s.getsockname()[4]

@@ -4,10 +4,9 @@ header checksum) from interface IFACE to DST_MAC, through a raw packet socket; p
 sent and the seconds it took as JSON."""
 import argparse
 import json
-import socket
 import time
 
-from frames import ipv4
+from frames import ipv4, mac_bytes, raw_port
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--iface", required=True)
@@ -15,10 +14,8 @@ ap.add_argument("--dst-mac", required=True)
 ap.add_argument("--count", type=int, required=True)
 args = ap.parse_args()
 
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((args.iface, 0))
-src_mac = s.getsockname()[4]
-dst_mac = bytes(int(b, 16) for b in args.dst_mac.split(":"))
+s, src_mac = raw_port(args.iface)
+dst_mac = mac_bytes(args.dst_mac)
 ip = bytearray(ipv4(6, bytes([10, 0, 0, 9]), bytes([10, 0, 0, 1]), bytes(20))[:20])
 ip[10] ^= 0x01  # the right checksum, with two bits flipped
 ip[11] ^= 0x01

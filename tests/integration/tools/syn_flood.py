@@ -8,7 +8,7 @@ import random
 import socket
 import struct
 
-from frames import ipv4, tcp
+from frames import ipv4, mac_bytes, raw_port, tcp
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--iface", required=True)
@@ -20,10 +20,8 @@ ap.add_argument("--count", type=int, required=True)
 args = ap.parse_args()
 
 
-s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
-s.bind((args.iface, 0))
-src_mac = s.getsockname()[4]
-dst_mac = bytes(int(b, 16) for b in args.dst_mac.split(":"))
+s, src_mac = raw_port(args.iface)
+dst_mac = mac_bytes(args.dst_mac)
 src, dst = socket.inet_aton(args.src), socket.inet_aton(args.dst)
 rng = random.Random(7)
 for i in range(args.count):
