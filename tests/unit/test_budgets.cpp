@@ -39,7 +39,7 @@ TEST_CASE("budgets: each account's share of a period follows its weight, and a n
   CHECK_FALSE(b.funded(3));
 }
 
-TEST_CASE("budgets: charging spends the budget; a refill per period brings it back, never past the cap") {
+TEST_CASE("budgets: charging spends the budget, a refill per period brings it back, never past the cap") {
   Budgets b = three_accounts();
   b.charge(1, 800);
   CHECK(b.budget(1) == -300);
@@ -175,7 +175,7 @@ TEST_CASE("rx backlog: with no room at all, nothing is parked") {
   CHECK(q.waiting().empty());
 }
 
-TEST_CASE("peek_vni: a VXLAN frame's VNI before any check; 0 for anything else") {
+TEST_CASE("peek_vni: a VXLAN frame's VNI before any check, 0 for anything else") {
   std::vector<uint8_t> f(wire::kVxlanOverhead + 60);
   wire::VxlanOuter o{};
   o.src_ip = 0xc0000202;

@@ -398,7 +398,7 @@ TEST_CASE("ipv4: parse accepts dotted quads only", "[config]") {
   CHECK(virtuoso::config::format_ipv4(0x0a010203u) == "10.1.2.3");
 }
 
-TEST_CASE("config: tcp options switched off and a delayed-ACK time -> read; a non-boolean named") {
+TEST_CASE("config: tcp options switched off and a delayed-ACK time -> read, a non-boolean named") {
   Config c = parse_config(std::string(kMinimal) + "[fastpath]\ndelayed_ack_us = 0\n[tcp]\ntimestamps = false\n"
                                                   "sack = false\necn = false\n",
                           "t.toml");
@@ -409,7 +409,7 @@ TEST_CASE("config: tcp options switched off and a delayed-ACK time -> read; a no
   CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\nsack = 1\n", "t.toml"), Catch::Contains("tcp.sack"));
 }
 
-TEST_CASE("config: tcp.congestion_control cubic by default, reno or none; an unknown algorithm -> "
+TEST_CASE("config: tcp.congestion_control cubic by default, reno or none, an unknown algorithm -> "
           "named with the choices") {
   CHECK(parse_config(kMinimal, "t.toml").tcp.congestion_control == virtuoso::config::CongestionAlgo::kCubic);
   using virtuoso::config::CongestionAlgo;
@@ -423,7 +423,7 @@ TEST_CASE("config: tcp.congestion_control cubic by default, reno or none; an unk
                     Catch::Contains("tcp.congestion_control") && Catch::Contains("none, reno, cubic"));
 }
 
-TEST_CASE("config: [metrics] listen -> address and port; off by default; a bad one names the field") {
+TEST_CASE("config: [metrics] listen -> address and port, off by default, a bad one names the field") {
   using virtuoso::config::parse_config;
   CHECK_FALSE(parse_config(kMinimal, "t.toml").metrics.enabled);
   auto c = parse_config(std::string(kMinimal) + "[metrics]\nlisten = \"127.0.0.1:9108\"\n", "t.toml");

@@ -23,7 +23,7 @@ TEST_CASE("reno: slow start grows by the bytes acknowledged") {
   CHECK(w.cwnd() == 114'000);
 }
 
-TEST_CASE("reno: loss halves what was in flight; avoidance then adds a segment per window") {
+TEST_CASE("reno: loss halves what was in flight, avoidance then adds a segment per window") {
   RenoWindow w(1000);
   w.on_acked(90'000);
   w.on_loss(40'000);
@@ -184,7 +184,7 @@ TEST_CASE("ESTABLISHED: ticks with bytes acknowledged -> the window grows") {
 }
 
 TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip: Reno to half of the flight, "
-          "CUBIC (the default) to 0.7; status names the algorithm") {
+          "CUBIC (the default) to 0.7, status names the algorithm") {
   bool reno = GENERATE(true, false);
   Harness h(reno ? reno_settings() : test_settings());
   uint32_t flow = installed_flow(h);

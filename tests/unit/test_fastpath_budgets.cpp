@@ -87,7 +87,7 @@ TEST_CASE("budgets: a tenant out of budget has its frames parked while another w
   CHECK(h.port.live_buffers == 0);
 }
 
-TEST_CASE("budgets: a full backlog drops what does not fit, counted; parked frames are kept, and go "
+TEST_CASE("budgets: a full backlog drops what does not fit, counted, parked frames are kept, and go "
           "back to the port at exit", "[budgets][fastpath]") {
   Protected p(true, 4);
   FastpathHarness& h = p.h;
@@ -159,7 +159,7 @@ TEST_CASE("budgets: the app queue of a tenant out of budget waits while another 
   CHECK(std::string(t.f.payload, t.f.payload + t.f.payload_len) == "xyz");
 }
 
-TEST_CASE("budgets: each frame's cycles go to its tenant; junk and unknown VNIs to the host account",
+TEST_CASE("budgets: each frame's cycles go to its tenant, junk and unknown VNIs to the host account",
           "[budgets][fastpath]") {
   Protected p(false);
   FastpathHarness& h = p.h;
@@ -235,7 +235,7 @@ TEST_CASE("budgets: reading the port is charged to the frames it brought, shared
   CHECK(h.app_read_all() == "xy");
 }
 
-TEST_CASE("budgets: with ecn, a tenant short of budget answers data with ECE; without, it does not",
+TEST_CASE("budgets: with ecn, a tenant short of budget answers data with ECE, without, it does not",
           "[budgets][fastpath]") {
   for (bool ecn : {true, false}) {
     Protected p(true, 8, ecn);

@@ -208,7 +208,7 @@ TEST_CASE("kPathMtu before install (SYN-SENT heard it): the flow starts with pat
   CHECK(segments(h) == std::vector<std::pair<uint32_t, size_t>>{{1000, 700}, {1700, 300}});
 }
 
-TEST_CASE("icmp: a ping flood is answered at Linux's ICMP rate, a burst of 50 then 1000/s; the rest counted",
+TEST_CASE("icmp: a ping flood is answered at Linux's ICMP rate, a burst of 50 then 1000/s, the rest counted",
           "[icmp][fastpath]") {
   FastpathHarness h;
   for (uint16_t seq = 0; seq < 80; ++seq) h.port.rx.push_back(ping(7, seq, "flood"));

@@ -65,7 +65,7 @@ TEST_CASE("ESTABLISHED with SACK: SACKed bytes of three segments -> recovery bef
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
 }
 
-TEST_CASE("ESTABLISHED: ACK at or beyond the recovery point -> recovery over; later losses start a new one") {
+TEST_CASE("ESTABLISHED: ACK at or beyond the recovery point -> recovery over, later losses start a new one") {
   FastpathHarness h;
   h.establish();
   send_window(h, 4);

@@ -173,7 +173,7 @@ TEST_CASE("ESTABLISHED with out-of-order data past rx_head: kRehome, gap filled 
   CHECK(out[0].f.tcp.ack == 5010);
 }
 
-TEST_CASE("rehomed flow: kTxBump naming the old slot or the old generation -> refused; the new slot/gen -> data sent") {
+TEST_CASE("rehomed flow: kTxBump naming the old slot or the old generation -> refused, the new slot/gen -> data sent") {
   FastpathHarness h;
   h.establish();
   OtherContext other(h, kNewCtx, h.alayout);

@@ -201,7 +201,7 @@ TEST_CASE("CLOSE_WAIT: retransmitted FIN -> acknowledged again, delivered once")
   CHECK(h.sp_events().empty());
 }
 
-TEST_CASE("ESTABLISHED: app shuts down writing -> FIN after the data; its ACK -> FIN acked event") {
+TEST_CASE("ESTABLISHED: app shuts down writing -> FIN after the data, its ACK -> FIN acked event") {
   FastpathHarness h;
   h.establish();
   h.app_send("last");
@@ -372,7 +372,7 @@ TEST_CASE("flow to our own address -> delivered inside the datapath, the port se
   CHECK(h.dp->stats().tx_frames == 0);
 }
 
-TEST_CASE("remove command -> flow no longer matched, slow path told; its segments are punted") {
+TEST_CASE("remove command -> flow no longer matched, slow path told, its segments are punted") {
   FastpathHarness h;
   h.establish();
   h.command({uint16_t(abi::FpCommandKind::kRemove), 0, 0, {}, 0, 0});

@@ -110,7 +110,7 @@ TEST_CASE("fault port: loss 1% over 100k frames -> lost count within 4 sigma of 
   CHECK(std::is_sorted(ids.begin(), ids.end()));  // loss alone never reorders
 }
 
-TEST_CASE("fault port: same seed and input -> same faults; another seed -> different faults") {
+TEST_CASE("fault port: same seed and input -> same faults, another seed -> different faults") {
   abi::FaultSettings s = settings(7);
   s.rx.loss = 0.05;
   s.rx.reorder = 0.05;
@@ -338,7 +338,7 @@ TEST_CASE("fault port: directions are independent: rx traffic never changes the 
   CHECK(alone == tx_out(true));
 }
 
-TEST_CASE("fault port: settings published in the control region take effect; half-written ones do not") {
+TEST_CASE("fault port: settings published in the control region take effect, half-written ones do not") {
   abi::ControlHeader hdr{};
   FakePort inner;
   ManualClock clock;
@@ -362,7 +362,7 @@ TEST_CASE("fault port: settings published in the control region take effect; hal
   CHECK(drain_rx(port, inner).size() == 1);
 }
 
-TEST_CASE("fault spec: text form reads back to the same settings; bad pairs name the key") {
+TEST_CASE("fault spec: text form reads back to the same settings, bad pairs name the key") {
   abi::FaultSettings s = abi::kNoFaultSettings;
   CHECK(abi::apply_fault_spec("seed=99 loss=0.01, tx.reorder=0.25 tx.reorder_delay_us=300 rx.burst_start=1e-4", s)
             .empty());

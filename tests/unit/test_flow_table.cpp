@@ -6,7 +6,7 @@
 using virtuoso::fastpath::FlowKey;
 using virtuoso::fastpath::FlowTable;
 
-TEST_CASE("flow table: insert then find -> the flow id; absent key -> kNone") {
+TEST_CASE("flow table: insert then find -> the flow id, absent key -> kNone") {
   FlowTable t(8);
   CHECK(t.insert({0, 1, 2, 3, 4}, 5));
   CHECK(t.find({0, 1, 2, 3, 4}) == 5);

@@ -46,7 +46,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("kv executor: storage commands -> STORED / NOT_STORED; get shows flags, gets a cas") {
+TEST_CASE("kv executor: storage commands -> STORED / NOT_STORED, get shows flags, gets a cas") {
   Fixture f;
   CHECK(f.run("set a 3 0 2\r\nAA\r\n") == "STORED\r\n");
   CHECK(f.run("add a 0 0 1\r\nX\r\n") == "NOT_STORED\r\n");

@@ -22,7 +22,7 @@ TEST_CASE("kv keys: fixed width, zero padded, distinct") {
   CHECK(KeySpace::min_key_size(1) == 2);
 }
 
-TEST_CASE("kv values: same key -> same bytes; other key, size or one flipped byte -> mismatch") {
+TEST_CASE("kv values: same key -> same bytes, other key, size or one flipped byte -> mismatch") {
   const ValuePattern pattern(100);
   std::string a(100, '\0'), b(100, '\0');
   pattern.fill(7, a.data());

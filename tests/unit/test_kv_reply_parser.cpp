@@ -6,7 +6,7 @@
 
 using namespace virtuoso::kv;
 
-TEST_CASE("kv reply: VALUE block -> key, flags and data; then END") {
+TEST_CASE("kv reply: VALUE block -> key, flags and data, then END") {
   const std::string in = "VALUE k1 42 5\r\nhello\r\nEND\r\n";
   Reply reply;
   auto r = parse_reply(in, 1024, reply);
@@ -37,7 +37,7 @@ TEST_CASE("kv reply: value cut anywhere -> need more, nothing consumed") {
   }
 }
 
-TEST_CASE("kv reply: status lines -> their kinds; error text kept") {
+TEST_CASE("kv reply: status lines -> their kinds, error text kept") {
   Reply reply;
   const struct {
     const char* line;

@@ -223,7 +223,7 @@ TEST_CASE("kv parser: no newline within the line limit -> CLIENT_ERROR and close
   CHECK(parse_one(std::string(kMaxLineBytes, 'a'), req).status == ParseStatus::kNeedMore);
 }
 
-TEST_CASE("kv parser: delete forms -> key, legacy 0, noreply; extra tokens refused") {
+TEST_CASE("kv parser: delete forms -> key, legacy 0, noreply, extra tokens refused") {
   Request req;
   REQUIRE(parse_one("delete k\r\n", req).status == ParseStatus::kRequest);
   CHECK_FALSE(req.noreply);

@@ -166,7 +166,7 @@ TEST_CASE("kv store: full and the new key's shard empty -> room taken from other
   CHECK(s.bytes <= s.limit_bytes);
 }
 
-TEST_CASE("kv store: value of the whole budget -> stored alone; one byte more -> out of memory") {
+TEST_CASE("kv store: value of the whole budget -> stored alone, one byte more -> out of memory") {
   Store store(64 * 1024);
   store.store(StoreMode::kSet, "a", 0, kNeverExpires, "x", kNow);
   const std::string fits(store.max_item_bytes() - 1, 'f');  // key "b" takes the last byte

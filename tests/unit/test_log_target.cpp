@@ -32,7 +32,7 @@ TEST_CASE("log target: syslog and journald datagrams") {
         "PRIORITY=3\nSYSLOG_FACILITY=3\nSYSLOG_IDENTIFIER=virtuosod\nSYSLOG_PID=7\nMESSAGE=a b\n");
 }
 
-TEST_CASE("log target: lines reach the socket; no socket is a clear error at start") {
+TEST_CASE("log target: lines reach the socket, no socket is a clear error at start") {
   virtuoso::test::DatagramListener journal("log-test");
   REQUIRE(journal.ok());
   journal.stop();

@@ -16,7 +16,7 @@ using virtuoso::tools::notify_stopping;
 using virtuoso::tools::parse_notify_address;
 using virtuoso::tools::ServiceNotifier;
 
-TEST_CASE("notify: a path, or @name in the abstract namespace; nothing else") {
+TEST_CASE("notify: a path, or @name in the abstract namespace, nothing else") {
   auto a = parse_notify_address("/run/systemd/notify");
   REQUIRE(a);
   CHECK(std::string(a->addr.sun_path) == "/run/systemd/notify");
@@ -32,13 +32,13 @@ TEST_CASE("notify: a path, or @name in the abstract namespace; nothing else") {
   CHECK_FALSE(parse_notify_address("/" + std::string(200, 'x')));
 }
 
-TEST_CASE("notify: messages are assignments one per line; a status stays on its line") {
+TEST_CASE("notify: messages are assignments one per line, a status stays on its line") {
   CHECK(notify_ready(42, "ready ip=10.0.0.2/24") == "READY=1\nMAINPID=42\nSTATUS=ready ip=10.0.0.2/24\n");
   CHECK(notify_reloading(1234567, "two\nlines") == "RELOADING=1\nMONOTONIC_USEC=1234567\nSTATUS=two lines\n");
   CHECK(notify_stopping("stopping") == "STOPPING=1\nSTATUS=stopping\n");
 }
 
-TEST_CASE("notify: from the environment, sent to a listening socket; the variable is removed") {
+TEST_CASE("notify: from the environment, sent to a listening socket, the variable is removed") {
   virtuoso::test::DatagramListener manager("notify-test");
   REQUIRE(manager.ok());
   setenv("NOTIFY_SOCKET", manager.path().c_str(), 1);

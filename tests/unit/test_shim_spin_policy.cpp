@@ -25,7 +25,7 @@ TEST_CASE("spin policy: a new thread re-checks") {
   CHECK(spins);
 }
 
-TEST_CASE("spin policy: waits longer than the window -> stops re-checking; short ones -> starts again") {
+TEST_CASE("spin policy: waits longer than the window -> stops re-checking, short ones -> starts again") {
   bool after_long = true, after_short = false;
   on_fresh_thread([&] {
     for (int i = 0; i < 4; ++i) SpinPolicy::waited(5 * kWindow, kWindow);

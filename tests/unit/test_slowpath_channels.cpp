@@ -95,7 +95,7 @@ TEST_CASE("Channels: plain frame -> goes out at once") {
   CHECK_FALSE(s.ctrl.inject().empty());
 }
 
-TEST_CASE("Channels: consumer sleeping -> doorbell rung after a push; awake -> not rung") {
+TEST_CASE("Channels: consumer sleeping -> doorbell rung after a push, awake -> not rung") {
   Setup s;
   s.ch.push_command(s.cmd(1));
   s.ch.flush(s.bells);

@@ -31,7 +31,7 @@ struct Open {
 };
 }  // namespace
 
-TEST_CASE("ESTABLISHED: peer FIN -> CLOSE_WAIT; our FIN acked -> removed and closed event") {
+TEST_CASE("ESTABLISHED: peer FIN -> CLOSE_WAIT, our FIN acked -> removed and closed event") {
   Open o;
   o.h.event(abi::FpEventKind::kPeerFin, o.flow, 0, o.ctx);
   CHECK(o.h.cp.conn_state(o.flow) == ConnState::kCloseWait);

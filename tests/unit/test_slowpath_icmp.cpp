@@ -150,7 +150,7 @@ TEST_CASE("ICMP with a bad checksum or a quote cut short -> not acted on", "[icm
   CHECK(c.h.cp.stats().icmp_errors == 0);
 }
 
-TEST_CASE("ESTABLISHED: host unreachable is a soft error: the connection goes on; a timeout then "
+TEST_CASE("ESTABLISHED: host unreachable is a soft error: the connection goes on, a timeout then "
           "reports EHOSTUNREACH, not ETIMEDOUT",
           "[icmp]") {
   Sending c(rto_settings());
@@ -191,7 +191,7 @@ TEST_CASE("SYN-SENT: unreachable quoting our SYN -> connect fails at once with t
   }
 }
 
-TEST_CASE("SYN-SENT: fragmentation needed -> remembered; the flow is installed with that path MSS",
+TEST_CASE("SYN-SENT: fragmentation needed -> remembered, the flow is installed with that path MSS",
           "[icmp]") {
   Harness h;
   uint16_t ctx = h.add_app();
@@ -210,7 +210,7 @@ TEST_CASE("SYN-SENT: fragmentation needed -> remembered; the flow is installed w
   CHECK(h.flow(install->flow).path_mss == 960);
 }
 
-TEST_CASE("SYN-RECEIVED: host unreachable quoting our SYN-ACK ends the half-open connection; "
+TEST_CASE("SYN-RECEIVED: host unreachable quoting our SYN-ACK ends the half-open connection, "
           "port unreachable does not",
           "[icmp]") {
   Harness h;

@@ -6,7 +6,7 @@
 using virtuoso::slowpath::LogKind;
 using virtuoso::slowpath::LogLimit;
 
-TEST_CASE("log limit: a burst of lines, then ten a second; the next line written says how many were held") {
+TEST_CASE("log limit: a burst of lines, then ten a second, the next line written says how many were held") {
   LogLimit l;
   uint64_t held = 0;
   int written = 0;

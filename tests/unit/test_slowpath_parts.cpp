@@ -32,7 +32,7 @@ TEST_CASE("ISN: depends on the 4-tuple and the key, and grows by 250 per millise
   CHECK(a.initial_seq(t, 1000) - a.initial_seq(t, 0) == 250000u);
 }
 
-TEST_CASE("ARP resolver: waiters resolved by a reply; entries expire after their TTL") {
+TEST_CASE("ARP resolver: waiters resolved by a reply, entries expire after their TTL") {
   ArpResolver r(1000, 3, 5000);
   CHECK(r.wait_for(kPeerIp, 1, 0));
   CHECK_FALSE(r.wait_for(kPeerIp, 2, 0));  // one request for both

@@ -92,7 +92,7 @@ TEST_CASE("Requests: accept ack with nothing accepted -> EINVAL") {
   CHECK(h.request(a, abi::AppRequestKind::kAcceptAck, r).error == EINVAL);
 }
 
-TEST_CASE("Requests: unknown kind or a second register -> EINVAL; answers echo kind and seq") {
+TEST_CASE("Requests: unknown kind or a second register -> EINVAL, answers echo kind and seq") {
   Harness h;
   uint16_t a = h.add_app();
   abi::AppRequest r{};

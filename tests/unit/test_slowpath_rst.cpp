@@ -55,7 +55,7 @@ TEST_CASE("FIN_WAIT_2: RST at rcv_nxt -> flow removed, ECONNRESET") {
   CHECK(c.h.cp.stats().rsts_received == 1);
 }
 
-TEST_CASE("ESTABLISHED: RST at the last byte of the window -> challenge ACK; one past it -> dropped, counted") {
+TEST_CASE("ESTABLISHED: RST at the last byte of the window -> challenge ACK, one past it -> dropped, counted") {
   Synced c;
   uint32_t window = c.h.settings.app_layout.rx_size;
   c.h.rx(seg(wire::kTcpRst, 1001 + window - 1, 0));

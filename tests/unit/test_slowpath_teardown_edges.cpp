@@ -100,7 +100,7 @@ TEST_CASE("CLOSING: app closed the socket (orphan) -> TIME_WAIT record, slot fre
   CHECK(o.h.cp.table_counts().orphans == 0);
 }
 
-TEST_CASE("Half-close: FIN_WAIT_2 while the app reads, peer sends for minutes -> kept; peer FIN -> TIME_WAIT, kClosed") {
+TEST_CASE("Half-close: FIN_WAIT_2 while the app reads, peer sends for minutes -> kept, peer FIN -> TIME_WAIT, kClosed") {
   Open o;
   o.our_fin_sent();
   o.our_fin_acked();  // shutdown(SHUT_WR) done
@@ -123,7 +123,7 @@ TEST_CASE("Half-close: FIN_WAIT_2 while the app reads, peer sends for minutes ->
   CHECK(o.h.out.frames[0].tcp().tcp.ack == rcv_nxt + 1);
 }
 
-TEST_CASE("Half-close, other way: CLOSE_WAIT, app keeps sending for minutes -> kept; our FIN acked -> removed") {
+TEST_CASE("Half-close, other way: CLOSE_WAIT, app keeps sending for minutes -> kept, our FIN acked -> removed") {
   Open o;
   o.peer_fin();
   o.h.advance(300000);

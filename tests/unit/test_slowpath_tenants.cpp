@@ -229,7 +229,7 @@ struct Accepted {
 };
 }  // namespace
 
-TEST_CASE("switch: an entry added at run time routes connects; removing it refuses them again") {
+TEST_CASE("switch: an entry added at run time routes connects, removing it refuses them again") {
   Harness h(tenant_settings());
   uint16_t a = h.add_app(1);
   CHECK(h.connect(a, 0x0ac90005, 80).error == ENETUNREACH);  // 10.201.0.5: no entry yet
@@ -345,7 +345,7 @@ Settings limited(unsigned flows, unsigned listen_ports, unsigned shm_mb) {
 }
 }  // namespace
 
-TEST_CASE("limits: max_flows -> the tenant's next connect gets EAGAIN and its listeners drop SYNs; "
+TEST_CASE("limits: max_flows -> the tenant's next connect gets EAGAIN and its listeners drop SYNs, "
           "other tenants carry on") {
   Harness h(limited(2, 0, 0));
   uint16_t a = h.add_app(1);
@@ -365,7 +365,7 @@ TEST_CASE("limits: max_flows -> the tenant's next connect gets EAGAIN and its li
   CHECK(h.cp.stats().tenant_limit_refusals == 2);
 }
 
-TEST_CASE("limits: max_listen_ports -> listen on one port more gets ENOBUFS; other tenants carry on") {
+TEST_CASE("limits: max_listen_ports -> listen on one port more gets ENOBUFS, other tenants carry on") {
   Harness h(limited(0, 1, 0));
   uint16_t a = h.add_app(1);
   uint16_t b = h.add_app(2);
@@ -417,7 +417,7 @@ std::vector<uint8_t> tunnel_frag_needed(uint32_t vtep, uint16_t mtu) {
 }  // namespace
 
 TEST_CASE("path MTU: fragmentation needed about our VXLAN datagrams to a VTEP -> its connections "
-          "take MTU - 50 - 40 as their MSS; other VTEPs' are left alone") {
+          "take MTU - 50 - 40 as their MSS, other VTEPs' are left alone") {
   Accepted c;
   SECTION("the connection's VTEP") {
     c.h.rx(tunnel_frag_needed(kVtep, 1400));
@@ -440,7 +440,7 @@ TEST_CASE("path MTU: fragmentation needed about our VXLAN datagrams to a VTEP ->
 }
 
 TEST_CASE("path MTU: a VTEP's learned MTU holds for connections opened through it later, until it "
-          "expires; a connection to another VTEP starts at the full MTU") {
+          "expires, a connection to another VTEP starts at the full MTU") {
   Accepted c;
   c.h.rx(tunnel_frag_needed(kVtep, 1400));
   uint32_t later = c.accept(40001);
@@ -470,7 +470,7 @@ TEST_CASE("path MTU: a VTEP's learned MTU holds for connections opened through i
   }
 }
 
-TEST_CASE("fork: a child that became another tenant's app cannot take its parent's connections; "
+TEST_CASE("fork: a child that became another tenant's app cannot take its parent's connections, "
           "one of the same tenant can") {
   Accepted c;
   uint32_t hold = c.h.cp.fork_hold(c.a);

@@ -8,7 +8,7 @@
 using virtuoso::abi::BudgetAccount;
 using virtuoso::slowpath::BudgetWatch;
 
-TEST_CASE("budget watch: the first sample is the baseline; over once, within once") {
+TEST_CASE("budget watch: the first sample is the baseline, over once, within once") {
   BudgetWatch w;
   BudgetAccount a[3] = {};
   a[1].deferred_rx = 500;  // counted before the watch began: not a change
@@ -31,7 +31,7 @@ TEST_CASE("budget watch: the first sample is the baseline; over once, within onc
   CHECK(w.sample(a, 3).empty());
 }
 
-TEST_CASE("budget watch: accounts change independently; waiting app queues count too") {
+TEST_CASE("budget watch: accounts change independently, waiting app queues count too") {
   BudgetWatch w;
   BudgetAccount a[3] = {};
   w.sample(a, 3);
@@ -54,7 +54,7 @@ TEST_CASE("budget watch: counters that went backwards (a new fast path) are no c
   CHECK(w.sample(a, 2).empty());
 }
 
-TEST_CASE("drop watch: what grew since the last second, by name; the first sample is the baseline") {
+TEST_CASE("drop watch: what grew since the last second, by name, the first sample is the baseline") {
   using virtuoso::slowpath::DropCounter;
   using virtuoso::slowpath::DropWatch;
   DropWatch w;

@@ -79,7 +79,7 @@ TEST_CASE("work gate: once parked, a tenant's later frames queue behind, even wi
   CHECK(out.len == 1);
 }
 
-TEST_CASE("work gate: a lone tenant out of budget still runs (work-conserving); not enforcing, all run") {
+TEST_CASE("work gate: a lone tenant out of budget still runs (work-conserving), not enforcing, all run") {
   WorkGate g = gate_of();
   g.done(1, 5'000'000);
   g.begin_round(1);
