@@ -302,7 +302,7 @@ void Datapath::install_flow(uint32_t id) {
   p = FlowPriv{};
   p.active = true;
   p.snd_max = e.snd_nxt;
-  p.adv_wnd_edge = e.rcv_nxt;
+  p.adv_wnd_edge = e.rcv_nxt;  // no ring: no window (below)
   p.last_ack_sent = e.rcv_nxt;
   p.max_snd_wnd = e.snd_wnd;
   p.tenant = e.tenant <= abi::kMaxTenants ? e.tenant : 0;
@@ -318,6 +318,11 @@ void Datapath::install_flow(uint32_t id) {
     shm::store_relaxed(s->srtt_us, 0u);
     shm::store_relaxed(s->rttvar_us, 0u);
     shm::store_relaxed(s->retransmits, 0u);
+    // The slow path's handshake offered the ring's free space, unscaled in a SYN-ACK (at most
+    // 65535) and scaled in the last ACK of an active open: the smaller is surely offered.
+    uint32_t rx_size = ctx->view.layout.rx_size;
+    uint32_t used = s->rx_head - shm::load_acquire(s->rx_tail);
+    p.adv_wnd_edge = e.rcv_nxt + std::min<uint32_t>(used > rx_size ? 0 : rx_size - used, 65535);
   }
   publish_send_mss(id);
   ctx->slot_flow[e.slot] = id;

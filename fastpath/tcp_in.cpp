@@ -63,7 +63,7 @@ void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
     }
     if (f.tcp.flags & wire::kTcpEce) p.cwr_pending = true;
   }
-  tcp_process_ack(id, f);
+  if (!tcp_process_ack(id, f)) return;
   if (p.active) tcp_place_payload(id, f);
 }
 
@@ -106,13 +106,17 @@ void Datapath::tcp_sample_rtt(uint32_t id, const wire::TcpFrame& f, uint32_t ack
   }
 }
 
-void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
+bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   uint32_t ack = f.tcp.ack;
-  if (seq_gt(ack, p.snd_max)) {
-    queue_ack(id);  // acknowledges something never sent: answer with an ACK, ignore it (3.10.7.4)
-    return;
+  // RFC 9293 3.10.7.4 and RFC 5961 5.2: an ACK of something never sent, or of data older than the
+  // largest window the peer ever offered, is not this connection's: answer it with an ACK and drop
+  // the whole segment, data included (blind data injection needs a believable ACK too).
+  if (seq_gt(ack, p.snd_max) || seq_lt(ack, e.snd_una - p.max_snd_wnd)) {
+    ++stats_->drop_bad_ack;
+    queue_ack(id);
+    return false;
   }
   uint32_t new_wnd = uint32_t(f.tcp.window) << e.snd_wscale;
   p.max_snd_wnd = std::max(p.max_snd_wnd, new_wnd);
@@ -138,9 +142,9 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     if (p.in_recovery) tcp_recovery_ack(id, ack);
     queue_tx(id);
     if (e.snd_una == p.snd_max) circuit_retry(id);  // a same-host flow left on frames may join now
-    return;
+    return true;
   }
-  if (ack != e.snd_una) return;  // an old ACK: nothing to learn from it
+  if (ack != e.snd_una) return true;  // an old ACK: nothing to learn from it
   bool window_opened = new_wnd > e.snd_wnd;
   bool new_sack = p.sacked.bytes() != sacked_before;
   bool is_dup = f.payload_len == 0 && !(f.tcp.flags & wire::kTcpFin) && e.snd_nxt != e.snd_una &&
@@ -150,12 +154,13 @@ void Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
   if (is_dup) ++e.dupacks;
   // A receiver's window moves with every ACK it sends, so during a recovery any ACK at snd_una
   // counts: each may release more holes (RFC 6675 5 (C)) or show a resend was lost.
-  if (f.payload_len || (f.tcp.flags & wire::kTcpFin) || e.snd_nxt == e.snd_una) return;
+  if (f.payload_len || (f.tcp.flags & wire::kTcpFin) || e.snd_nxt == e.snd_una) return true;
   if (p.in_recovery) {
     tcp_send_holes(id);
   } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * p.send_mss) || early_retransmit(id)) {
     tcp_enter_recovery(id);
   }
+  return true;
 }
 
 // RFC 5827: with fewer than four segments in flight and nothing more to send, three duplicate
@@ -212,7 +217,10 @@ void Datapath::tcp_place_payload(uint32_t id, const wire::TcpFrame& f) {
     fail_flow(id, EIO);  // the app corrupted its consumer position
     return;
   }
-  uint32_t room = rx_size - used;  // bytes from rcv_nxt on that the ring can hold
+  // RFC 9293 3.10.7.4: only what lies inside the window we advertised is accepted, even when the
+  // ring has room beyond it (the app read meanwhile); the rest is trimmed and never acknowledged.
+  // The edge never passes the ring's room (it was set from it, and both move with rcv_nxt).
+  uint32_t room = std::min(rx_size - used, p.advertised_bytes(e.rcv_nxt));
   if (seq != e.rcv_nxt) {
     tcp_place_ooo(id, seq, data, len, fin, room);
     return;

@@ -27,6 +27,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"drop_no_mbuf", &abi::FpStats::drop_no_mbuf},
     {"drop_tx_full", &abi::FpStats::drop_tx_full},
     {"drop_rx_window", &abi::FpStats::drop_rx_window},
+    {"drop_bad_ack", &abi::FpStats::drop_bad_ack},
     {"punted", &abi::FpStats::punted},
     {"injected", &abi::FpStats::injected},
     {"arp_replies", &abi::FpStats::arp_replies},

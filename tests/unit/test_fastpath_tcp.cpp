@@ -262,6 +262,72 @@ TEST_CASE("ESTABLISHED: rx ring full -> excess dropped and zero window advertise
   CHECK(out[0].f.tcp.window == 4096);
 }
 
+TEST_CASE("ESTABLISHED: zero window advertised, the app read less than a segment -> new data is not "
+          "accepted though the ring has room; an ACK with rcv_nxt") {
+  FastpathHarness h;
+  h.establish();
+  std::string chunk(1000, 'f');
+  for (uint32_t i = 0; i < 5; ++i) h.from_peer(5000 + i * 1000, 1000, kTcpAck, chunk);
+  REQUIRE(h.slot().rx_head == 4096);
+  h.take_sent();
+  h.slot().rx_tail += 500;  // too little to open the window (receiver SWS avoidance)
+  uint64_t dropped = h.dp->stats().drop_rx_window;
+  h.from_peer(9096, 1000, kTcpAck, std::string(100, 'z'));
+  CHECK(h.slot().rx_head == 4096);
+  CHECK(h.flow().rcv_nxt == 9096);
+  CHECK(h.dp->stats().drop_rx_window == dropped + 1);
+  auto out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.ack == 9096);
+  CHECK(out[0].f.tcp.window == 0);
+}
+
+TEST_CASE("ESTABLISHED: a segment past the advertised right edge -> trimmed there, never acknowledged beyond") {
+  FastpathHarness h;
+  h.establish();
+  std::string chunk(1000, 'a');
+  for (uint32_t i = 0; i < 3; ++i) h.from_peer(5000 + i * 1000, 1000, kTcpAck, chunk);
+  h.advance_us(h.cfg.delayed_ack_us);  // the last ACK goes out: window 1096, right edge 9096
+  auto out = h.take_sent();
+  REQUIRE(!out.empty());
+  REQUIRE(out.back().f.tcp.ack == 8000);
+  REQUIRE(out.back().f.tcp.window == 1096);
+  h.app_read_all();  // the ring is empty again, but no window update was asked for
+  std::string big(1500, 'b');
+  h.from_peer(8000, 1000, kTcpAck, big);
+  CHECK(h.flow().rcv_nxt == 9096);
+  CHECK(h.app_read_all() == big.substr(0, 1096));
+  out = h.take_sent();
+  REQUIRE(!out.empty());
+  CHECK(out.back().f.tcp.ack == 9096);
+}
+
+TEST_CASE("ESTABLISHED: data with an ACK of bytes never sent -> dropped whole, answered with an ACK") {
+  FastpathHarness h;
+  h.establish(1000, 5000);
+  h.from_peer(5000, 1500, kTcpAck, "forged");
+  CHECK(h.slot().rx_head == 0);
+  CHECK(h.flow().rcv_nxt == 5000);
+  CHECK(h.dp->stats().drop_bad_ack == 1);
+  auto out = h.take_sent();
+  REQUIRE(out.size() == 1);
+  CHECK(out[0].f.tcp.ack == 5000);
+  CHECK(out[0].f.tcp.seq == 1000);
+}
+
+TEST_CASE("ESTABLISHED: an ACK older than the peer's largest window before snd_una -> dropped with an "
+          "ACK (RFC 5961 5.2), one inside it is accepted") {
+  FastpathHarness h;
+  h.establish(100000, 5000, 2000);
+  h.from_peer(5000, 100000 - 2001, kTcpAck, "blind");
+  CHECK(h.slot().rx_head == 0);
+  CHECK(h.dp->stats().drop_bad_ack == 1);
+  REQUIRE(h.take_sent().size() == 1);
+  h.from_peer(5000, 100000 - 1500, kTcpAck, "late");
+  CHECK(h.app_read_all() == "late");
+  CHECK(h.dp->stats().drop_bad_ack == 1);
+}
+
 TEST_CASE("ESTABLISHED: SYN or RST on an installed flow -> punted to the slow path") {
   FastpathHarness h;
   h.establish();

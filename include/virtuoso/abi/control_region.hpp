@@ -232,7 +232,9 @@ struct FpStats {
   uint64_t path_mtu_lowered;  // flows that took a smaller MSS on kPathMtu (ICMP fragmentation needed)
   uint64_t icmp_rate_limited; // pings not answered: over the ICMP rate (1000/s, bursts of 50, as Linux)
   uint64_t budget_generation; // the BudgetSettings generation in effect (read at a refill)
-  uint64_t reserved[5];
+  uint64_t drop_bad_ack;      // segments acknowledging data never sent, or older than the peer's
+                              //   largest window before snd_una (RFC 5961 5.2): answered, dropped
+  uint64_t reserved[4];
 };
 static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
