@@ -9,7 +9,7 @@ readonly PACKAGES=(
   build-essential cmake ninja-build pkg-config dpkg-dev clang libclang-rt-14-dev
   dpdk dpdk-dev libdpdk-dev libnuma-dev
   catch2 libfmt-dev libspdlog-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev
-  iproute2 ethtool python3 netcat-openbsd procps iputils-ping
+  iproute2 ethtool python3 python3-scapy netcat-openbsd procps iputils-ping
   # unmodified Debian programs the shim is tested with (tests/integration/test_app_*.sh, bench/apps)
   redis-server redis-tools nginx-light wrk iperf3 curl socat memcached
 )
