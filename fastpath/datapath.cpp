@@ -149,7 +149,19 @@ void Datapath::handle_arp(const uint8_t* data, uint16_t len) {
       ++stats_->drop_no_mbuf;
     }
   }
-  punt(data, len);  // the slow path learns every sender it sees
+  // The slow path learns the senders of what concerns us: requests for our address, replies and
+  // gratuitous announcements (sender = target); requests for other hosts teach it nothing new
+  // enough to pay for. At most kArpPuntsPerS of them a second, so an ARP storm cannot crowd the
+  // punt queue that carries SYNs.
+  bool concerns_us = arp->target_ip == cfg_.local_ip || arp->op == wire::kArpReply ||
+                     arp->sender_ip == arp->target_ip;
+  if (!concerns_us) {
+    ++stats_->arp_ignored;
+  } else if (!arp_punts_.take(now_us_)) {
+    ++stats_->arp_limited;
+  } else {
+    punt(data, len);
+  }
 }
 
 void Datapath::handle_ipv4(const uint8_t* data, uint16_t len) {

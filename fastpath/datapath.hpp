@@ -247,6 +247,9 @@ class Datapath {
   std::vector<uint32_t> rx_accounts_;  // [frame of the burst]: whose it is
   uint16_t ip_id_ = 0;
   util::TokenBucket icmp_out_{util::kIcmpRatePerS, util::kIcmpBurst};  // echo replies we send
+  // ARP frames handed to the slow path (handle_arp): a few per peer and minute are normal.
+  static constexpr uint32_t kArpPuntsPerS = 1000;
+  util::TokenBucket arp_punts_{kArpPuntsPerS, 100};
   bool sp_ring_pending_ = false;
 
   // Time protection (time_protection.cpp).

@@ -54,6 +54,7 @@ Settings settings_from_config(const config::Config& cfg) {
   s.keepalive_intvl_s = cfg.tcp.keepalive_intvl_s;
   s.keepalive_probes = cfg.tcp.keepalive_probes;
   s.challenge_ack_limit = cfg.tcp.challenge_ack_limit;
+  s.rst_limit = cfg.tcp.rst_limit;
   s.ephemeral_lo = cfg.tcp.ephemeral_lo;
   s.ephemeral_hi = cfg.tcp.ephemeral_hi;
   s.max_contexts = cfg.apps.max_contexts;

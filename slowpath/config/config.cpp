@@ -167,6 +167,7 @@ void read_tcp(TableReader r, TcpConfig& tcp) {
   r.integer("keepalive_intvl_s", tcp.keepalive_intvl_s, 1, 32767);
   r.integer("keepalive_probes", tcp.keepalive_probes, 1, 127);
   r.integer("challenge_ack_limit", tcp.challenge_ack_limit, 1, 1'000'000);
+  r.integer("rst_limit", tcp.rst_limit, 1, 1'000'000);
   r.boolean("timestamps", tcp.timestamps);
   r.boolean("sack", tcp.sack);
   r.boolean("syn_cookies", tcp.syn_cookies);

@@ -70,6 +70,7 @@ struct TcpConfig {
   unsigned keepalive_intvl_s = 75;
   unsigned keepalive_probes = 9;
   unsigned challenge_ack_limit = 1000;  // per second, whole stack (RFC 5961 10)
+  unsigned rst_limit = 1000;  // resets for segments to no connection, per second (bursts of 50)
   bool timestamps = true;  // offer RFC 7323 timestamps
   bool sack = true;        // offer RFC 2018 selective acknowledgements
   bool ecn = true;         // request and accept RFC 3168 ECN

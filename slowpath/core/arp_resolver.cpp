@@ -14,7 +14,9 @@ std::optional<wire::MacAddr> ArpResolver::lookup(uint32_t ip, TimeMs now) const 
 std::vector<uint32_t> ArpResolver::learn(uint32_t ip, const wire::MacAddr& mac, TimeMs now, bool create) {
   auto pend = pending_.find(ip);
   bool known = cache_.count(ip) != 0;
-  if (!create && !known && pend == pending_.end()) return {};
+  bool asked = pend != pending_.end();
+  if (!create && !known && !asked) return {};
+  if (!known && !make_room(now, asked)) return {};
   cache_[ip] = Entry{mac, now};
   if (pend == pending_.end()) return {};
   std::vector<uint32_t> waiters = std::move(pend->second.waiters);
@@ -38,8 +40,28 @@ void ArpResolver::cancel(uint32_t waiter) {
   }
 }
 
+void ArpResolver::prune(TimeMs now) {
+  last_prune_ = now;
+  std::erase_if(cache_, [&](const auto& kv) { return now - kv.second.seen > ttl_ms_; });
+}
+
+bool ArpResolver::make_room(TimeMs now, bool asked) {
+  if (cache_.size() < max_entries_) return true;
+  if (now - last_prune_ >= 1000) prune(now);
+  if (cache_.size() < max_entries_) return true;
+  if (!asked) {
+    ++refused_;
+    return false;
+  }
+  auto stalest = std::min_element(cache_.begin(), cache_.end(),
+                                  [](const auto& a, const auto& b) { return a.second.seen < b.second.seen; });
+  cache_.erase(stalest);
+  return true;
+}
+
 ArpResolver::Expired ArpResolver::tick(TimeMs now) {
   Expired out;
+  if (now - last_prune_ >= ttl_ms_) prune(now);
   for (auto it = pending_.begin(); it != pending_.end();) {
     Pending& p = it->second;
     if (now < p.next) {

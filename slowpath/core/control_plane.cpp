@@ -41,7 +41,8 @@ ControlPlane::ControlPlane(const Settings& s, abi::ControlRegionView ctrl, Outpu
       tick_flows_(s.tenants.size() + 1),
       ctx_ids_(s.max_contexts),
       conns_(s.max_flows),
-      flow_ids_(s.max_flows) {}
+      flow_ids_(s.max_flows),
+      rst_out_(s.rst_limit, std::min(s.rst_limit, 50u)) {}
 
 void ControlPlane::handle_frame(const uint8_t* data, size_t len, TimeMs now) {
   now_ = now;
@@ -81,8 +82,10 @@ void ControlPlane::handle_arp(const uint8_t* data, size_t len, TimeMs now) {
     return;
   }
   bool for_us = arp->target_ip == s_.local_ip;
+  uint64_t refused = arp_.refused();
   for (uint32_t flow : arp_.learn(arp->sender_ip, arp->sender_mac, now, for_us))
     on_arp_resolved(flow, arp->sender_mac, now);
+  stats_.arp_cache_full += arp_.refused() - refused;
 }
 
 void ControlPlane::handle_tcp(const Segment& seg, TimeMs now) {
@@ -191,9 +194,15 @@ void ControlPlane::send_segment(const SegmentSpec& spec) {
 }
 
 // RFC 9293 3.10.7.1: for a segment to no connection, if ACK is set send <SEQ=SEG.ACK><CTL=RST>,
-// else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. The caller never passes a RST.
+// else <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>. The caller never passes a RST. At most
+// rst_limit a second (bursts of 50), as BSD's icmplim bounds them: a flood of segments for no
+// connection costs the port a bounded share, and the rest are counted.
 void ControlPlane::reply_rst(const Segment& seg) {
   const wire::TcpFrame& f = seg.f;
+  if (!rst_out_.take(now_ * 1000)) {
+    ++stats_.rsts_limited;
+    return;
+  }
   SegmentSpec s;
   s.tuple = FourTuple{f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port, seg.vni};
   s.path = seg.path;

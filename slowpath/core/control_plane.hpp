@@ -130,6 +130,7 @@ class ControlPlane {
     size_t port_refs = 0;        // connections and TIME_WAIT records holding those ports
     size_t syn_sent = 0;
     size_t arp_waiting = 0;      // connections waiting for the next hop's MAC
+    size_t arp_entries = 0;      // ARP cache entries, the host's and the tenants' virtual networks'
     size_t orphans = 0;          // connections whose app is gone or has closed the socket
     size_t hold_links = 0;       // fork() holds no child has passed on yet
     size_t held_refs = 0;        // references forked processes hold on connections and listeners
@@ -552,6 +553,7 @@ class ControlPlane {
   uint32_t challenge_budget_ = 0;  // how many it may send (drawn anew each second)
   TimeMs now_ = 0;  // the `now` of the input being handled (timestamps of segments we build)
   util::TokenBucket icmp_out_{util::kIcmpRatePerS, util::kIcmpBurst};  // echo replies in tenants' networks
+  util::TokenBucket rst_out_;  // resets for segments to no connection (reply_rst)
 };
 
 }  // namespace virtuoso::slowpath

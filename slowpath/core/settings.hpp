@@ -34,6 +34,7 @@ struct Settings {
   unsigned keepalive_probes = 9;      // unanswered probes before ETIMEDOUT
   // Challenge ACKs (RFC 5961 3.2, 4.2) the whole stack sends per second (RFC 5961 10).
   unsigned challenge_ack_limit = 1000;
+  unsigned rst_limit = 1000;  // resets answering segments to no connection, per second (bursts of 50)
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
   // arp

@@ -8,6 +8,7 @@ struct SlowpathStats {
   uint64_t punted_frames = 0;        // frames taken from the punt queue
   uint64_t bad_frames = 0;           // unparsable, bad checksum, not for us
   uint64_t arp_frames = 0;
+  uint64_t arp_cache_full = 0;       // senders not learned: the ARP cache was full of live entries
   uint64_t arp_requests_sent = 0;
   uint64_t arp_failures = 0;         // connections failed with EHOSTUNREACH
   uint64_t vxlan_frames = 0;         // tenants' frames punted inside VXLAN
@@ -23,6 +24,7 @@ struct SlowpathStats {
   uint64_t log_lines_suppressed = 0;  // refusal and fault lines not logged (rate limit, core/log_limit.hpp)
   uint64_t tenant_limit_refusals = 0;  // connects, SYNs, listens and apps refused by a tenant's [tenant.limits]
   uint64_t rsts_sent = 0;
+  uint64_t rsts_limited = 0;         // segments to no connection left unanswered: over rst_limit
   uint64_t rsts_received = 0;        // acceptable resets that ended a connection
   uint64_t rsts_ignored = 0;         // resets outside the window or for nothing
   uint64_t challenge_acks = 0;       // RFC 5961 ACKs for in-window RST and for SYN on a connection
@@ -80,6 +82,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"punted_frames", &SlowpathStats::punted_frames},
     {"bad_frames", &SlowpathStats::bad_frames},
     {"arp_frames", &SlowpathStats::arp_frames},
+    {"arp_cache_full", &SlowpathStats::arp_cache_full},
     {"arp_requests_sent", &SlowpathStats::arp_requests_sent},
     {"arp_failures", &SlowpathStats::arp_failures},
     {"vxlan_frames", &SlowpathStats::vxlan_frames},
@@ -94,6 +97,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"log_lines_suppressed", &SlowpathStats::log_lines_suppressed},
     {"apps_refused", &SlowpathStats::apps_refused},
     {"rsts_sent", &SlowpathStats::rsts_sent},
+    {"rsts_limited", &SlowpathStats::rsts_limited},
     {"rsts_received", &SlowpathStats::rsts_received},
     {"rsts_ignored", &SlowpathStats::rsts_ignored},
     {"challenge_acks", &SlowpathStats::challenge_acks},

@@ -31,6 +31,8 @@ constexpr FpStatField kFpStatFields[] = {
     {"punted", &abi::FpStats::punted},
     {"injected", &abi::FpStats::injected},
     {"arp_replies", &abi::FpStats::arp_replies},
+    {"arp_ignored", &abi::FpStats::arp_ignored},
+    {"arp_limited", &abi::FpStats::arp_limited},
     {"local_delivered", &abi::FpStats::local_delivered},
     {"circuits", &abi::FpStats::circuits},
     {"circuit_bytes", &abi::FpStats::circuit_bytes},
@@ -119,6 +121,8 @@ ControlPlane::TableCounts ControlPlane::table_counts() const {
   }
   for (const auto& [id, l] : listeners_) n.held_refs += l.holds;
   n.hold_links = holds_.links.size();
+  n.arp_entries = arp_.cache_size();
+  for (const ArpResolver& a : inner_arp_) n.arp_entries += a.cache_size();
   return n;
 }
 
@@ -246,10 +250,11 @@ nlohmann::json tenants_json(const ControlPlane& cp, const abi::ControlHeader& hd
 }  // namespace
 
 std::vector<DropCounter> drop_counters(const ControlPlane& cp, const abi::ControlHeader& hdr) {
-  static constexpr std::string_view kFastpathDrops[] = {"ooo_dropped", "paws_dropped", "sp_events_lost", "app_cmd_bad"};
+  static constexpr std::string_view kFastpathDrops[] = {"ooo_dropped", "paws_dropped", "sp_events_lost", "app_cmd_bad",
+                                                        "arp_limited"};
   static constexpr std::string_view kSlowpathDrops[] = {
       "bad_frames",          "vxlan_dropped",    "switch_no_entry",    "syn_dropped_backlog", "syn_dropped_no_memory",
-      "accept_no_resources", "segments_dropped", "time_wait_overflow"};
+      "accept_no_resources", "segments_dropped", "time_wait_overflow", "arp_cache_full",   "rsts_limited"};
   auto listed = [](std::string_view name, const auto& list) {
     return std::find(std::begin(list), std::end(list), name) != std::end(list);
   };
@@ -307,6 +312,7 @@ nlohmann::json status_json(const ControlPlane& cp, const abi::ControlHeader& hdr
       {"port_refs", t.port_refs},
       {"syn_sent", t.syn_sent},
       {"arp_waiting", t.arp_waiting},
+      {"arp_entries", t.arp_entries},
       {"orphans", t.orphans},
       {"hold_links", t.hold_links},
       {"held_refs", t.held_refs},

@@ -409,6 +409,13 @@ TEST_CASE("config: tcp options switched off and a delayed-ACK time -> read, a no
   CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\nsack = 1\n", "t.toml"), Catch::Contains("tcp.sack"));
 }
 
+TEST_CASE("config: tcp.rst_limit 1000 by default, read, out of range -> named") {
+  CHECK(parse_config(kMinimal, "t.toml").tcp.rst_limit == 1000);
+  CHECK(parse_config(std::string(kMinimal) + "[tcp]\nrst_limit = 50\n", "t.toml").tcp.rst_limit == 50);
+  CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\nrst_limit = 0\n", "t.toml"),
+                    Catch::Contains("tcp.rst_limit"));
+}
+
 TEST_CASE("config: tcp.congestion_control cubic by default, reno or none, an unknown algorithm -> "
           "named with the choices") {
   CHECK(parse_config(kMinimal, "t.toml").tcp.congestion_control == virtuoso::config::CongestionAlgo::kCubic);

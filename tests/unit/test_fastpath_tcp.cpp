@@ -397,6 +397,39 @@ TEST_CASE("ARP request for our address -> reply from our MAC, and the slow path 
   CHECK(h.punted() == 1);
 }
 
+TEST_CASE("ARP storm: every request for us answered, requests for other hosts not punted, punts "
+          "bounded by their rate") {
+  FastpathHarness h;
+  auto request = [&](uint32_t sender, uint32_t target) {
+    std::vector<uint8_t> req(60);
+    wire::ArpPacket a{wire::kArpRequest, FastpathHarness::kRemoteMac, sender, {}, target};
+    wire::build_arp_frame(req.data(), wire::kBroadcastMac, FastpathHarness::kRemoteMac, a);
+    h.port.rx.push_back(req);
+  };
+  for (uint32_t i = 0; i < 20; ++i) request(0x0a000100 + i, 0x0a0001fe);  // someone else's address
+  h.dp->poll_once();
+  CHECK(h.punted() == 0);
+  CHECK(h.dp->stats().arp_ignored == 20);
+  CHECK(h.port.sent.empty());
+  size_t punts = 0;  // taken from the punt queue as the slow path would
+  for (uint32_t i = 0; i < 500; ++i) {  // a storm at one instant: the burst goes through
+    request(0x0a010000 + i, FastpathHarness::kLocalIp);
+    h.dp->poll_once();
+    punts += h.punted();
+  }
+  CHECK(h.dp->stats().arp_replies == 500);
+  CHECK(punts == 100);
+  CHECK(h.dp->stats().arp_limited == 400);
+  h.advance_us(10'000);  // 10 ms: ten more tokens
+  for (uint32_t i = 0; i < 50; ++i) {
+    request(0x0a020000 + i, FastpathHarness::kLocalIp);
+    h.dp->poll_once();
+    punts += h.punted();
+  }
+  CHECK(punts == 110);
+  CHECK(h.dp->stats().arp_limited == 440);
+}
+
 TEST_CASE("app moves tx_head beyond its ring -> that flow fails with EIO, the app is told") {
   FastpathHarness h;
   h.establish();

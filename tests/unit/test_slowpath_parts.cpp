@@ -43,6 +43,25 @@ TEST_CASE("ARP resolver: waiters resolved by a reply, entries expire after their
   CHECK_FALSE(r.pending());
 }
 
+TEST_CASE("ARP resolver: a storm of new senders fills the cache to its bound, no further; what we asked "
+          "for still fits; expired entries make room and are forgotten") {
+  ArpResolver r(1000, 3, 5000, 64);
+  for (uint32_t i = 0; i < 1000; ++i) r.learn(0x0a000000 + i, kPeerMac, 10, true);
+  CHECK(r.cache_size() == 64);
+  CHECK(r.refused() == 1000 - 64);
+  CHECK(r.lookup(0x0a000000 + 63, 10));
+  CHECK_FALSE(r.lookup(0x0a000000 + 64, 10));
+  r.wait_for(kPeerIp, 7, 20);  // our own resolution: the stalest entry makes way
+  CHECK(r.learn(kPeerIp, kPeerMac, 30, false) == std::vector<uint32_t>{7});
+  CHECK(r.cache_size() == 64);
+  CHECK(r.lookup(kPeerIp, 30) == kPeerMac);
+  // Once they expire, new senders are learnt again, and a tick forgets the expired ones.
+  r.learn(0x0b000000, kPeerMac, 6000, true);
+  CHECK(r.lookup(0x0b000000, 6000));
+  r.tick(12000);
+  CHECK(r.cache_size() == 0);
+}
+
 TEST_CASE("ARP resolver: no reply -> resent every interval, failed after the last try") {
   ArpResolver r(1000, 3, 5000);
   r.wait_for(kPeerIp, 9, 0);

@@ -55,6 +55,28 @@ TEST_CASE("FIN_WAIT_2: RST at rcv_nxt -> flow removed, ECONNRESET") {
   CHECK(c.h.cp.stats().rsts_received == 1);
 }
 
+TEST_CASE("segments to no connection: answered with resets at most rst_limit a second, the rest counted") {
+  Settings s = test_settings();
+  s.rst_limit = 200;  // bursts of 50
+  Harness h(s);
+  for (uint32_t i = 0; i < 300; ++i) {
+    PeerSeg p = seg(wire::kTcpAck, 1000 + i, 5000);
+    p.dst_port = 9999;
+    h.rx(p);
+  }
+  CHECK(h.cp.stats().rsts_sent == 50);
+  CHECK(h.cp.stats().rsts_limited == 250);
+  for (const auto& f : h.out.frames) CHECK(f.tcp().tcp.flags == wire::kTcpRst);
+  h.now += 100;  // 20 tokens
+  for (uint32_t i = 0; i < 30; ++i) {
+    PeerSeg p = seg(wire::kTcpAck, 2000 + i, 5000);
+    p.dst_port = 9999;
+    h.rx(p);
+  }
+  CHECK(h.cp.stats().rsts_sent == 70);
+  CHECK(h.cp.stats().rsts_limited == 260);
+}
+
 TEST_CASE("ESTABLISHED: RST at the last byte of the window -> challenge ACK, one past it -> dropped, counted") {
   Synced c;
   uint32_t window = c.h.settings.app_layout.rx_size;

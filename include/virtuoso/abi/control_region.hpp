@@ -234,7 +234,9 @@ struct FpStats {
   uint64_t budget_generation; // the BudgetSettings generation in effect (read at a refill)
   uint64_t drop_bad_ack;      // segments acknowledging data never sent, or older than the peer's
                               //   largest window before snd_una (RFC 5961 5.2): answered, dropped
-  uint64_t reserved[4];
+  uint64_t arp_ignored;       // ARP frames of no concern to us (requests for other hosts), not punted
+  uint64_t arp_limited;       // ARP frames for us not punted: over the slow path's ARP rate
+  uint64_t reserved[2];
 };
 static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&

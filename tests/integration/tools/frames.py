@@ -29,6 +29,12 @@ def tcp(src, dst, sport, dport, seq, ack, flags, opts=b"", payload=b"", window=6
     return h[:16] + struct.pack("!H", csum(pseudo + h + payload)) + h[18:] + payload
 
 
+def arp_request(sender_mac, sender_ip, target_ip):
+    """An ARP request (RFC 826, Ethernet/IPv4) from sender_mac/sender_ip for target_ip; addresses: bytes."""
+    return struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, 1, bytes(sender_mac), bytes(sender_ip), bytes(6),
+                       bytes(target_ip))
+
+
 def eth(dst, src, ethertype, payload):
     return bytes(dst) + bytes(src) + struct.pack("!H", ethertype) + payload
 
