@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh [--seconds N] [--build-dir DIR] [TARGET...]
 #     --seconds N   per target (default 20); for a long campaign e.g. --seconds 14400 fuzz-fastpath
 #     --build-dir   where the clang build goes (default build/fuzz)
-#     TARGET        fuzz-wire, fuzz-config, fuzz-fastpath (default: all three)
+#     TARGET        fuzz-wire, fuzz-config, fuzz-fastpath, fuzz-slowpath (default: all four)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=20
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-wire fuzz-config fuzz-fastpath)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-wire fuzz-config fuzz-fastpath fuzz-slowpath)
 command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (scripts/install-deps.sh installs it)" >&2; exit 77; }
 
 mkdir -p "$build"

@@ -2,7 +2,8 @@
 """Writes a seed corpus for a fuzz target into DIR: frames as Linux and the stack send them for
 fuzz-wire (TCP with every option, data with timestamps and SACK blocks, ARP, ICMP echo and
 fragmentation-needed, VXLAN around TCP), the shipped and test configurations for fuzz-config.
-fuzz-fastpath reads a script, not a frame: it starts from nothing."""
+fuzz-fastpath reads a script, not a frame: it starts from nothing; fuzz-slowpath starts from a
+listener and a handshake spelt out in its script format."""
 import os
 import struct
 import sys
@@ -57,10 +58,23 @@ def config_seeds():
                       b'[faults.rx]\nloss = 0.01\n[budgets]\nenforce = false\n[metrics]\nlisten = "127.0.0.1:9108"\n')
 
 
+def slowpath_seeds():
+    """fuzz-slowpath scripts (see its step readers): an app listens on port 80, a peer's SYN, the
+    ACK answering the SYN-ACK with 10 bytes, the clock, the app leaving."""
+    listen = bytes([0, 0, 2, 0, 0, 0, 0, 0, 0, 1, 0, 16, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+    syn = bytes([2, 0x02, 200, 0]) + (1000).to_bytes(4, "little") + bytes(4) + \
+        bytes([255, 255, 1, 0xb4, 0x05, 1, 7, 1, 0]) + bytes(8) + bytes([0, 1, 0, 0])
+    ack = bytes([2, 0x10, 0, 0, 0, 255, 255, 0, 0, 0, 0]) + bytes(8) + bytes([0, 10])
+    tick = bytes([8, 50])
+    leave = bytes([7, 0, 0])
+    return [("listen-syn-ack", listen + syn + ack + tick + leave), ("listen-syn", listen + syn + tick)]
+
+
 def main():
     target, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    seeds = {"fuzz-wire": wire_seeds, "fuzz-wire-planted": wire_seeds, "fuzz-config": config_seeds}.get(target)
+    seeds = {"fuzz-wire": wire_seeds, "fuzz-wire-planted": wire_seeds, "fuzz-config": config_seeds,
+             "fuzz-slowpath": slowpath_seeds}.get(target)
     for name, data in (seeds() if seeds else []):
         with open(os.path.join(out, "seed-" + name), "wb") as f:
             f.write(data)
