@@ -5,7 +5,8 @@
 // Sets LD_PRELOAD to the shim ($VIRTUOSO_SHIM, else ../lib/libtas_shim.so or, installed,
 // ../lib/virtuoso/libtas_shim.so beside this executable's directory),
 // in front of any LD_PRELOAD already set, and VIRTUOSO_RUN_DIR (--run-dir, else inherited, else
-// /run/virtuoso), then replaces itself with CMD.
+// /run/virtuoso), then replaces itself with CMD. In an AddressSanitizer build (scripts/sanitize.sh)
+// the shim is built with ASan too, whose runtime must be loaded first: it goes in front.
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -15,6 +16,11 @@
 #include <cstdio>
 #include <string>
 #include <vector>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <dlfcn.h>
+extern "C" void __asan_init();
+#endif
 
 namespace {
 
@@ -76,6 +82,17 @@ std::string preload_with(const std::string& shim) {
   return rest.empty() ? shim : shim + ":" + rest;
 }
 
+// The shim, preceded by the ASan runtime this program runs on in an ASan build.
+std::string preload_first(const std::string& shim) {
+#if defined(__SANITIZE_ADDRESS__)
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void*>(&__asan_init), &info) != 0 && info.dli_fname != nullptr &&
+      info.dli_fname[0] == '/')
+    return std::string(info.dli_fname) + ":" + shim;
+#endif
+  return shim;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -119,7 +136,7 @@ int main(int argc, char** argv) {
     run_dir = (env != nullptr && *env != '\0') ? env : "/run/virtuoso";
   }
   std::string shim = shim_path();
-  setenv("LD_PRELOAD", preload_with(shim).c_str(), 1);
+  setenv("LD_PRELOAD", preload_with(preload_first(shim)).c_str(), 1);
   setenv("VIRTUOSO_RUN_DIR", run_dir.c_str(), 1);
   execvp(argv[i], argv + i);
   int e = errno;
