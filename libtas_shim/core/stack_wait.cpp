@@ -34,12 +34,6 @@ Deadline deadline_in_ns(int64_t ns) {
   return d;
 }
 
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 // How long a close waits for its kTxFin to reach a full atx queue before telling the slow path.
 constexpr int kFlushWaitRounds = 40000;
 constexpr struct timespec kFlushWaitStep = {0, 50 * 1000};

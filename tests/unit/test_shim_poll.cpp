@@ -166,7 +166,7 @@ TEST_CASE("shim_epoll_level_triggered_repeats_until_drained", "[shim][epoll]") {
   h.daemon.deliver(1, "abc");
   for (int round = 0; round < 3; ++round) {
     REQUIRE(h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(0), nullptr) == 1);
-    CHECK(out[0].data.u64 == 42);
+    CHECK(uint64_t{out[0].data.u64} == 42);  // a copy: epoll_event is packed
     CHECK(out[0].events == EPOLLIN);
   }
   CHECK(drain(h, fd) == "abc");
@@ -263,7 +263,7 @@ TEST_CASE("shim_epoll_wait_sleeps_until_stack_event", "[shim][epoll]") {
   int n = h.stack->epoll_wait(ep, out, 4, Deadline::after_ms(-1), nullptr);
   fast_path.join();
   REQUIRE(n == 1);
-  CHECK(out[0].data.u64 == 2);
+  CHECK(uint64_t{out[0].data.u64} == 2);  // a copy: epoll_event is packed
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }
@@ -324,7 +324,7 @@ TEST_CASE("shim_epoll_wait_sees_a_stack_socket_added_while_it_waits", "[shim][ep
   REQUIRE(h.stack->epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0);
   waiter.join();
   REQUIRE(n == 1);
-  CHECK(out[0].data.u64 == 2);
+  CHECK(uint64_t{out[0].data.u64} == 2);  // a copy: epoll_event is packed
   h.stack->close(fd);
   h.stack->epoll_closing(ep);
 }
