@@ -109,7 +109,10 @@ void ControlPlane::handle_inner_arp(uint16_t tid, const uint8_t* inner, size_t i
     return;
   }
   bool for_us = config::tenant_owns(t, arp->target_ip);
-  for (uint32_t flow : inner_arp_[tid].learn(arp->sender_ip, arp->sender_mac, now, for_us)) {
+  uint64_t refused = inner_arp_[tid].refused();
+  std::vector<uint32_t> resolved = inner_arp_[tid].learn(arp->sender_ip, arp->sender_mac, now, for_us);
+  stats_.arp_cache_full += inner_arp_[tid].refused() - refused;
+  for (uint32_t flow : resolved) {
     Conn& c = conns_[flow];
     if (c.state != ConnState::kSynSent || !c.inner_arp_wait) continue;
     c.inner_arp_wait = false;
