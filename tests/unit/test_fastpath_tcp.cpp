@@ -263,7 +263,7 @@ TEST_CASE("ESTABLISHED: rx ring full -> excess dropped and zero window advertise
 }
 
 TEST_CASE("ESTABLISHED: zero window advertised, the app read less than a segment -> new data is not "
-          "accepted though the ring has room; an ACK with rcv_nxt") {
+          "accepted though the ring has room, an ACK with rcv_nxt") {
   FastpathHarness h;
   h.establish();
   std::string chunk(1000, 'f');

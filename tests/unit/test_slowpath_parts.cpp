@@ -43,8 +43,8 @@ TEST_CASE("ARP resolver: waiters resolved by a reply, entries expire after their
   CHECK_FALSE(r.pending());
 }
 
-TEST_CASE("ARP resolver: a storm of new senders fills the cache to its bound, no further; what we asked "
-          "for still fits; expired entries make room and are forgotten") {
+TEST_CASE("ARP resolver: a storm of new senders fills the cache to its bound, no further, what we asked "
+          "for still fits, expired entries make room and are forgotten") {
   ArpResolver r(1000, 3, 5000, 64);
   for (uint32_t i = 0; i < 1000; ++i) r.learn(0x0a000000 + i, kPeerMac, 10, true);
   CHECK(r.cache_size() == 64);
