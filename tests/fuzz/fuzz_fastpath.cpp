@@ -14,6 +14,7 @@
 #include <string>
 
 #include "fuzz_check.hpp"
+#include "fuzz_script.hpp"
 #include "support/fake_fastpath.hpp"
 #include "virtuoso/wire/seq.hpp"
 
@@ -25,19 +26,6 @@ constexpr uint32_t kIss = 1000;  // our first data byte's sequence number
 constexpr uint32_t kIrs = 5000;  // the peer's
 uint8_t peer_byte(uint32_t off) { return uint8_t(off * 13 + 5); }
 uint8_t app_byte(uint32_t off) { return uint8_t(off * 7 + 3); }
-
-// The input, read front to back; zeros once it runs out.
-struct Script {
-  const uint8_t* p;
-  size_t n;
-  bool done() const { return n == 0; }
-  uint8_t u8() {
-    if (n == 0) return 0;
-    --n;
-    return *p++;
-  }
-  uint16_t u16() { return uint16_t(u8() | u8() << 8); }
-};
 
 struct Streams {
   uint32_t app_written = 0;  // bytes the app put in its tx ring

@@ -21,6 +21,7 @@
 
 #include "core/status.hpp"
 #include "fuzz_check.hpp"
+#include "fuzz_script.hpp"
 #include "testing/harness.hpp"
 
 using namespace virtuoso;
@@ -29,29 +30,16 @@ using namespace virtuoso::slowpath::testing;
 
 namespace {
 
-// The input, read front to back; zeros once it runs out.
-struct Script {
-  const uint8_t* p;
-  size_t n;
-  bool done() const { return n == 0; }
-  uint8_t u8() {
-    if (n == 0) return 0;
-    --n;
-    return *p++;
-  }
-  uint16_t u16() { return uint16_t(u8() | u8() << 8); }
-  uint32_t u32() { return uint32_t(u16()) | uint32_t(u16()) << 16; }
-  // A value near what a connection would use (a few choices), or anything.
-  uint32_t ip() {
-    static constexpr uint32_t kChoices[] = {0, kLocalIp, kPeerIp, kFarIp, kGatewayIp, 0x7f000001};
-    uint8_t c = u8();
-    return c < 6 * 40 ? kChoices[c % 6] : u32();
-  }
-  uint16_t port() {
-    uint8_t c = u8();
-    return c < 200 ? uint16_t(c % 2 ? 80 : 40000 + c % 4) : u16();
-  }
-};
+// A value near what a connection would use (a few choices), or anything.
+uint32_t any_ip(Script& s) {
+  static constexpr uint32_t kChoices[] = {0, kLocalIp, kPeerIp, kFarIp, kGatewayIp, 0x7f000001};
+  uint8_t c = s.u8();
+  return c < 6 * 40 ? kChoices[c % 6] : s.u32();
+}
+uint16_t any_port(Script& s) {
+  uint8_t c = s.u8();
+  return c < 200 ? uint16_t(c % 2 ? 80 : 40000 + c % 4) : s.u16();
+}
 
 constexpr uint16_t kMaxApps = 4;
 
@@ -63,10 +51,10 @@ void app_request(Harness& h, std::vector<uint16_t>& apps, Script& s) {
   r.id = s.u8() < 128 ? s.u8() : s.u32();
   r.slot = s.u8() % 12;
   r.gen = s.u8() % 4;
-  r.ip = s.ip();
-  r.local_ip = s.ip();
-  r.port = s.port();
-  r.local_port = s.port();
+  r.ip = any_ip(s);
+  r.local_ip = any_ip(s);
+  r.port = any_port(s);
+  r.local_port = any_port(s);
   r.backlog = s.u16();
   r.version = s.u8() < 200 ? abi::kAbiVersion : s.u32();
   r.keep_enabled = s.u8() % 3;
@@ -109,8 +97,8 @@ void peer_segment(Harness& h, const LastSent& last, Script& s) {
   p.ts_val = s.u32();
   p.ts_ecr = s.u32();
   bool answer = how < 96 && last.valid;
-  p.src_port = answer ? last.dst_port : s.port();
-  p.dst_port = answer ? last.src_port : s.port();
+  p.src_port = answer ? last.dst_port : any_port(s);
+  p.dst_port = answer ? last.src_port : any_port(s);
   p.src_ip = s.u8() < 200 ? kPeerIp : s.u32();
   p.payload.assign(s.u8() % 64, 'p');
   h.rx(p);
@@ -120,7 +108,7 @@ void arp(Harness& h, Script& s) {
   uint16_t op = s.u8() % 3;
   wire::MacAddr mac = kPeerMac;
   mac[5] = s.u8();
-  h.rx(arp_frame(op, s.ip(), mac, s.ip()));
+  h.rx(arp_frame(op, any_ip(s), mac, any_ip(s)));
 }
 
 // What the fast path says of the flows it holds: the peer's FIN, our FIN acknowledged, a failure.

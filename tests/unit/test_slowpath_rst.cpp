@@ -59,20 +59,19 @@ TEST_CASE("segments to no connection: answered with resets at most rst_limit a s
   Settings s = test_settings();
   s.rst_limit = 200;  // bursts of 50
   Harness h(s);
-  for (uint32_t i = 0; i < 300; ++i) {
-    PeerSeg p = seg(wire::kTcpAck, 1000 + i, 5000);
-    p.dst_port = 9999;
-    h.rx(p);
-  }
+  auto to_closed_port = [&](uint32_t count) {
+    for (uint32_t i = 0; i < count; ++i) {
+      PeerSeg p = seg(wire::kTcpAck, 1000 + i, 5000);
+      p.dst_port = 9999;
+      h.rx(p);
+    }
+  };
+  to_closed_port(300);
   CHECK(h.cp.stats().rsts_sent == 50);
   CHECK(h.cp.stats().rsts_limited == 250);
   for (const auto& f : h.out.frames) CHECK(f.tcp().tcp.flags == wire::kTcpRst);
   h.now += 100;  // 20 tokens
-  for (uint32_t i = 0; i < 30; ++i) {
-    PeerSeg p = seg(wire::kTcpAck, 2000 + i, 5000);
-    p.dst_port = 9999;
-    h.rx(p);
-  }
+  to_closed_port(30);
   CHECK(h.cp.stats().rsts_sent == 70);
   CHECK(h.cp.stats().rsts_limited == 260);
 }

@@ -160,6 +160,14 @@ class Conn:
     def send_data(self, off, n, tsval=None):
         self.seg(ACK | PSH, seq=mod32(self.isn + 1 + off), payload=stream_bytes(off, n), tsval=tsval)
 
+    def deliver(self, off, n, what, tsval=None):
+        """Data at offset `off` that the stack must acknowledge; our next sequence follows it, and
+        the stack's answers so far are read."""
+        self.send_data(off, n, tsval)
+        self.acked_to(off + n, what)
+        self.snd_nxt = mod32(self.isn + 1 + off + n)
+        self.quiet()
+
     def acked_to(self, off, what, timeout=2.0):
         want = mod32(self.isn + 1 + off)
         return self.expect(what, lambda t: t.flags & ACK and not seq_gt(want, t.ack), timeout)
@@ -195,10 +203,7 @@ def first_connection(w, args):
     wnd = c.last.window
     passed(f"handshake without options beyond MSS: window {wnd}")
 
-    c.send_data(0, 1000)
-    c.acked_to(1000, "in-window data")
-    c.snd_nxt = mod32(c.isn + 1 + 1000)
-    c.quiet()
+    c.deliver(0, 1000, "in-window data")
     passed("in-window data is acknowledged")
 
     c.seg(ACK, seq=mod32(c.snd_nxt + wnd + 1000), payload=b"X" * 100)
@@ -211,18 +216,12 @@ def first_connection(w, args):
 
     c.seg(RST, seq=mod32(c.snd_nxt + 10))
     c.ack_of_rcv_nxt("an RST inside the window, not at RCV.NXT")
-    c.send_data(1000, 1000)
-    c.acked_to(2000, "data after the challenged RST")
-    c.snd_nxt = mod32(c.isn + 1 + 2000)
-    c.quiet()
+    c.deliver(1000, 1000, "data after the challenged RST")
     passed("an RST inside the window: a challenge ACK, the connection lives on")
 
     c.seg(SYN, seq=mod32(c.snd_nxt + 5))
     c.ack_of_rcv_nxt("a SYN on an established connection")
-    c.send_data(2000, 1000)
-    c.acked_to(3000, "data after the SYN")
-    c.snd_nxt = mod32(c.isn + 1 + 3000)
-    c.quiet()
+    c.deliver(2000, 1000, "data after the SYN")
     passed("a SYN on an established connection: a challenge ACK, the connection lives on")
 
     c.seg(ACK | PSH, ack=mod32(c.rcv_nxt + 100000), payload=b"Z" * 200)
@@ -299,16 +298,11 @@ def second_connection(w, args):
     with open(args.go, "w") as go:
         go.write("go\n")
     c.tsval = 2000
-    c.send_data(0, 1000)
-    c.acked_to(1000, "data with timestamps")
-    c.snd_nxt = mod32(c.isn + 1 + 1000)
-    c.quiet()
+    c.deliver(0, 1000, "data with timestamps")
     c.seg(ACK | PSH, payload=b"P" * 500, tsval=1500)
     c.ack_of_rcv_nxt("a segment with an older timestamp")
     c.tsval = 3000
-    c.send_data(1000, 1000)
-    c.acked_to(2000, "data after the PAWS drop")
-    c.snd_nxt = mod32(c.isn + 1 + 2000)
+    c.deliver(1000, 1000, "data after the PAWS drop")
     passed("PAWS: a segment with an older timestamp is dropped with an ACK of RCV.NXT")
 
     c.seg(RST, seq=c.snd_nxt)
