@@ -58,6 +58,8 @@ FaultPort::FaultPort(PacketPort& inner, const Clock& clock, const abi::FaultSett
     tx_.counters = &shared_->stats.fault_tx;
     rx_.released_early = &shared_->faults.rx_released_early;
     tx_.released_early = &shared_->faults.tx_released_early;
+    rx_.queue_counters = &shared_->faults.rx_queue;
+    tx_.queue_counters = &shared_->faults.tx_queue;
     shm::store_release(shared_->faults.fp_injector, 1u);
   }
   apply(settings);
@@ -67,6 +69,8 @@ FaultPort::~FaultPort() {
   for (Direction* d : {&rx_, &tx_}) {
     for (uint16_t i = 0; i < d->held_count; ++i) inner_.free(d->held[i].frame);
     d->held_count = 0;
+    d->queue.configure(abi::kNoFaults);
+    for (Frame f; d->queue.take_due(0, f);) inner_.free(f);
   }
   if (shared_ != nullptr) shm::store_release(shared_->faults.fp_injector, 0u);
 }
@@ -82,6 +86,8 @@ void FaultPort::configure(Direction& d, const abi::FaultDirection& s, uint64_t s
   d.duplicate = threshold(s.duplicate);
   d.corrupt = threshold(s.corrupt);
   d.delay_us = s.reorder_delay_us > 0 ? uint64_t(s.reorder_delay_us) : 0;
+  d.queue.configure(s);
+  d.queue_counters->peak_bytes = 0;
 }
 
 void FaultPort::apply(const abi::FaultSettings& settings) {
@@ -171,14 +177,27 @@ bool FaultPort::take_due(Direction& d, uint64_t now, Frame& out) {
   return false;
 }
 
+bool FaultPort::through_bottleneck(Direction& d, const Frame& frame, uint64_t now) {
+  if (!d.queue.active() && d.queue.size() == 0) return true;
+  if (!d.queue.offer(frame, now, *d.queue_counters)) {
+    Frame dropped = frame;
+    inner_.free(dropped);
+  }
+  return false;
+}
+
 // Every frame taken from the inner port needs at most one slot of `frames` (a held frame frees
 // its slot for the one it may evict), so taking at most the free slots never overflows. A
-// duplicate waits in the hold, due at once, and is skipped when the hold is full.
+// duplicate waits in the hold, due at once, and is skipped when the hold is full. Frames for the
+// bottleneck take no slot; those that left it fill the slots still free.
 uint16_t FaultPort::rx_burst(Frame* frames, uint16_t max) {
-  if (!rx_.active && rx_.held_count == 0) return inner_.rx_burst(frames, max);
+  if (!rx_.active && rx_.held_count == 0 && !rx_.queue.active() && rx_.queue.size() == 0)
+    return inner_.rx_burst(frames, max);
   uint64_t now = clock_.now_us();
   uint16_t out = 0;
-  while (out < max && take_due(rx_, now, frames[out])) ++out;
+  for (Frame f; out < max && take_due(rx_, now, f);)
+    if (through_bottleneck(rx_, f, now)) frames[out++] = f;
+  while (out < max && rx_.queue.take_due(now, frames[out])) ++out;
   if (out == max) return out;
   uint16_t want = uint16_t(std::min<unsigned>(max - out, kMaxBurst));
   uint16_t n = inner_.rx_burst(scratch_.data(), want);
@@ -200,41 +219,53 @@ uint16_t FaultPort::rx_burst(Frame* frames, uint16_t max) {
     } else if (v == Verdict::kHold) {
       ++rx_.counters->reordered;
       Frame evicted;
-      if (hold(rx_, f, due_time(rx_, now), evicted)) frames[out++] = evicted;
-    } else {
+      if (hold(rx_, f, due_time(rx_, now), evicted) && through_bottleneck(rx_, evicted, now))
+        frames[out++] = evicted;
+    } else if (through_bottleneck(rx_, f, now)) {
       frames[out++] = f;
     }
   }
+  while (out < max && rx_.queue.take_due(now, frames[out])) ++out;
   return out;
 }
 
+void FaultPort::send_on(const Frame& frame, uint64_t now) {
+  if (through_bottleneck(tx_, frame, now)) {
+    Frame f = frame;
+    inner_.send(f);
+  }
+}
+
 void FaultPort::send(Frame& frame) {
-  if (!tx_.active) {
+  if (!tx_.active && !tx_.queue.active() && tx_.queue.size() == 0) {
     inner_.send(frame);
     return;
   }
+  uint64_t now = clock_.now_us();
   Frame copy{};
-  Verdict v = judge(tx_, frame, copy);
+  Verdict v = tx_.active ? judge(tx_, frame, copy) : Verdict::kPass;
   if (v == Verdict::kDrop) {
     inner_.free(frame);
   } else if (v == Verdict::kHold) {
     ++tx_.counters->reordered;
     Frame evicted;
-    if (hold(tx_, frame, due_time(tx_, clock_.now_us()), evicted)) inner_.send(evicted);
+    if (hold(tx_, frame, due_time(tx_, now), evicted)) send_on(evicted, now);
   } else {
-    inner_.send(frame);
+    send_on(frame, now);
   }
   if (copy.handle != nullptr) {
     ++tx_.counters->duplicated;
-    inner_.send(copy);
+    send_on(copy, now);
   }
 }
 
+// Held frames that are due go through the bottleneck first; then what left the link goes out.
 void FaultPort::flush() {
-  if (tx_.held_count != 0) {
+  if (tx_.held_count != 0 || tx_.queue.size() != 0) {
     uint64_t now = clock_.now_us();
     Frame f;
-    while (take_due(tx_, now, f)) inner_.send(f);
+    while (take_due(tx_, now, f)) send_on(f, now);
+    while (tx_.queue.take_due(now, f)) inner_.send(f);
   }
   inner_.flush();
 }

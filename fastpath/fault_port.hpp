@@ -1,5 +1,6 @@
 // The fault injector: a PacketPort that wraps another and loses, delays (reorders), duplicates and
-// corrupts frames, independently per direction, from a seeded generator.
+// corrupts frames, independently per direction, from a seeded generator; then, if set, passes them
+// through an emulated bottleneck (bottleneck.hpp): a rate, a queue, CE marks, tail drop.
 //
 // rx faults apply to frames from the wire (inner rx_burst), tx faults to frames we send (send).
 // Held (reordered) frames wait in a fixed array made at construction, so nothing allocates per
@@ -10,6 +11,7 @@
 #include <array>
 #include <cstdint>
 
+#include "bottleneck.hpp"
 #include "clock.hpp"
 #include "port.hpp"
 #include "virtuoso/abi/control_region.hpp"
@@ -62,8 +64,10 @@ class FaultPort final : public PacketPort {
   const abi::FaultCounters& tx_counters() const { return *tx_.counters; }
   uint64_t rx_released_early() const { return *rx_.released_early; }
   uint64_t tx_released_early() const { return *tx_.released_early; }
+  const abi::BottleneckCounters& rx_queue_counters() const { return *rx_.queue_counters; }
+  const abi::BottleneckCounters& tx_queue_counters() const { return *tx_.queue_counters; }
   // Frames waiting to be released (the loop must not sleep long while there are any).
-  uint32_t held() const { return uint32_t(rx_.held_count) + tx_.held_count; }
+  uint32_t held() const { return uint32_t(rx_.held_count) + tx_.held_count + rx_.queue.size() + tx_.queue.size(); }
 
   // Probability p as a threshold for FaultRng::chance.
   static uint64_t threshold(double p);
@@ -85,6 +89,9 @@ class FaultPort final : public PacketPort {
     uint64_t* released_early = &own_released_early;
     std::array<Held, kHoldCapacity> held{};
     uint16_t held_count = 0;
+    Bottleneck queue;
+    abi::BottleneckCounters own_queue{};
+    abi::BottleneckCounters* queue_counters = &own_queue;
   };
   enum class Verdict { kPass, kDrop, kHold };
 
@@ -100,6 +107,11 @@ class FaultPort final : public PacketPort {
   bool hold(Direction& d, const Frame& frame, uint64_t due, Frame& evicted);
   // Removes and returns a held frame that is due at `now`; false if none.
   bool take_due(Direction& d, uint64_t now, Frame& out);
+  // A frame that passed the faults: into the direction's bottleneck if it has one, else out at
+  // once (true: the caller hands it on; false: queued or dropped, the bottleneck saw to it).
+  bool through_bottleneck(Direction& d, const Frame& frame, uint64_t now);
+  // Sends what passed the tx faults.
+  void send_on(const Frame& frame, uint64_t now);
 
   PacketPort& inner_;
   const Clock& clock_;

@@ -16,8 +16,6 @@ using wire::seq_le;
 using wire::seq_lt;
 
 namespace {
-constexpr uint8_t kEcnMask = 0x03;
-constexpr uint8_t kEcnCe = 0x03;
 constexpr uint64_t kPawsIdleUs = 24ull * 24 * 3600 * 1'000'000;  // RFC 7323 5.5
 }  // namespace
 
@@ -50,7 +48,7 @@ void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
   }
   if (p.ecn_ok) {
     if (f.tcp.flags & wire::kTcpCwr) p.ece_pending = false;
-    if ((f.ip.tos & kEcnMask) == kEcnCe) {
+    if ((f.ip.tos & wire::kEcnMask) == wire::kEcnCe) {
       ++stats_->ce_received;
       p.ece_pending = true;
       queue_ack(id);  // the echo should not wait for a delayed ACK

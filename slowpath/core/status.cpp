@@ -381,21 +381,28 @@ nlohmann::json connections_json(const ControlPlane& cp) {
 }
 
 nlohmann::json faults_status_json(const abi::ControlHeader& hdr, const abi::FaultSettings& in_effect) {
-  auto direction = [](const abi::FaultCounters& c, const uint64_t& released_early) {
+  auto direction = [](const abi::FaultCounters& c, const uint64_t& released_early,
+                      const abi::BottleneckCounters& q) {
     return nlohmann::json{{"lost", shm::load_relaxed(c.lost)},
                           {"burst_lost", shm::load_relaxed(c.burst_lost)},
                           {"reordered", shm::load_relaxed(c.reordered)},
                           {"duplicated", shm::load_relaxed(c.duplicated)},
                           {"corrupted", shm::load_relaxed(c.corrupted)},
-                          {"released_early", shm::load_relaxed(released_early)}};
+                          {"released_early", shm::load_relaxed(released_early)},
+                          {"queue",
+                           {{"queued", shm::load_relaxed(q.queued)},
+                            {"dropped", shm::load_relaxed(q.dropped)},
+                            {"ce_marked", shm::load_relaxed(q.ce_marked)},
+                            {"backlog_bytes", shm::load_relaxed(q.backlog_bytes)},
+                            {"peak_bytes", shm::load_relaxed(q.peak_bytes)}}}};
   };
   return nlohmann::json{
       {"injector", shm::load_acquire(hdr.faults.fp_injector) == 1},
       {"settings", abi::format_fault_spec(in_effect)},
       {"generation", shm::load_acquire(hdr.faults.generation)},
       {"applied_generation", shm::load_acquire(hdr.faults.fp_generation)},
-      {"rx", direction(hdr.stats.fault_rx, hdr.faults.rx_released_early)},
-      {"tx", direction(hdr.stats.fault_tx, hdr.faults.tx_released_early)},
+      {"rx", direction(hdr.stats.fault_rx, hdr.faults.rx_released_early, hdr.faults.rx_queue)},
+      {"tx", direction(hdr.stats.fault_tx, hdr.faults.tx_released_early, hdr.faults.tx_queue)},
   };
 }
 

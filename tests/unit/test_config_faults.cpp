@@ -133,3 +133,26 @@ TEST_CASE("config faults: the shipped example shows the defaults (injector off)"
   CHECK(c.faults.enabled == d.faults.enabled);
   CHECK(std::memcmp(&c.faults.settings, &d.faults.settings, sizeof d.faults.settings) == 0);
 }
+
+TEST_CASE("config faults: a bottleneck alone turns the injector on and reads back through --faults",
+          "[config][faults][bottleneck]") {
+  Config c = parse_with("[faults.tx]\nrate_mbps = 500\nqueue_bytes = 300000\nmark_bytes = 30000\n");
+  CHECK(c.faults.enabled);
+  CHECK(c.faults.settings.tx.rate_mbps == 500);
+  CHECK(c.faults.settings.tx.queue_bytes == 300000);
+  CHECK(c.faults.settings.tx.mark_bytes == 30000);
+  CHECK(c.faults.settings.rx.rate_mbps == 0);
+  CHECK(c.faults.settings.rx.queue_bytes == virtuoso::abi::kDefaultQueueBytes);
+  auto args = virtuoso::tools::fastpath_args(c, false, 3);
+  auto it = std::find(args.begin(), args.end(), "--faults");
+  REQUIRE(it != args.end());
+  REQUIRE(it + 1 != args.end());
+  virtuoso::abi::FaultSettings back = virtuoso::abi::kNoFaultSettings;
+  CHECK(virtuoso::abi::apply_fault_spec(*(it + 1), back).empty());
+  CHECK(back == c.faults.settings);
+}
+
+TEST_CASE("config faults: a queue shorter than one frame -> error names the field", "[config][faults][bottleneck]") {
+  CHECK_THAT(error_of("[faults.tx]\nrate_mbps = 100\nqueue_bytes = 1000\n"),
+             Catch::Contains("faults.tx.queue_bytes: 1000 is out of range; write a whole number of bytes from 1514"));
+}

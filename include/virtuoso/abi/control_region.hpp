@@ -338,9 +338,9 @@ struct alignas(64) ControlHeader {
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
               offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 768 &&
-              offsetof(ControlHeader, tenants) == 960 && offsetof(ControlHeader, tenant_stats) == 3008 &&
-              offsetof(ControlHeader, budget_settings) == 19392 &&
-              offsetof(ControlHeader, budget_accounts) == 20480 && sizeof(ControlHeader) == 53248);
+              offsetof(ControlHeader, tenants) == 1088 && offsetof(ControlHeader, tenant_stats) == 3136 &&
+              offsetof(ControlHeader, budget_settings) == 19520 &&
+              offsetof(ControlHeader, budget_accounts) == 20608 && sizeof(ControlHeader) == 53376);
 
 struct ControlLayout {
   uint32_t max_flows;

@@ -24,9 +24,15 @@ struct FaultDirection {
   double reorder_delay_us;  // bound on how long a held frame waits (whole microseconds)
   double duplicate;         // probability a frame is followed by a copy of itself
   double corrupt;           // probability one bit after the Ethernet header is flipped
+  // The emulated bottleneck after the faults: a link of rate_mbps (0: none) behind a FIFO that
+  // drops at its tail beyond queue_bytes and marks ECN-capable IPv4 frames CE (RFC 3168) while
+  // more than mark_bytes wait (0: no marking), as a DCTCP switch port does.
+  double rate_mbps;
+  double queue_bytes;
+  double mark_bytes;
   bool operator==(const FaultDirection&) const = default;
 };
-static_assert(sizeof(FaultDirection) == 56 && std::is_trivially_copyable_v<FaultDirection>);
+static_assert(sizeof(FaultDirection) == 80 && std::is_trivially_copyable_v<FaultDirection>);
 
 struct FaultSettings {
   uint64_t seed;
@@ -34,19 +40,25 @@ struct FaultSettings {
   FaultDirection tx;
   bool operator==(const FaultSettings&) const = default;
 };
-static_assert(sizeof(FaultSettings) == 120 && std::is_trivially_copyable_v<FaultSettings>);
+static_assert(sizeof(FaultSettings) == 168 && std::is_trivially_copyable_v<FaultSettings>);
 
 inline constexpr double kDefaultBurstLen = 10;
 inline constexpr double kDefaultReorderDelayUs = 1000;
+inline constexpr double kDefaultQueueBytes = 1'000'000;  // 8 ms at 1 Gbit/s
 
-inline constexpr FaultDirection kNoFaults{0, 0, kDefaultBurstLen, 0, kDefaultReorderDelayUs, 0, 0};
+inline constexpr FaultDirection kNoFaults{0, 0, kDefaultBurstLen, 0, kDefaultReorderDelayUs, 0, 0,
+                                          0, kDefaultQueueBytes, 0};
 inline constexpr FaultSettings kNoFaultSettings{1, kNoFaults, kNoFaults};
 
-// True when the direction changes anything at all.
+// True when the direction loses, reorders, duplicates or corrupts anything.
 inline bool faults_active(const FaultDirection& d) {
   return d.loss > 0 || d.burst_start > 0 || d.reorder > 0 || d.duplicate > 0 || d.corrupt > 0;
 }
-inline bool faults_active(const FaultSettings& s) { return faults_active(s.rx) || faults_active(s.tx); }
+inline bool bottleneck_active(const FaultDirection& d) { return d.rate_mbps > 0; }
+// True when the port needs the injector at all: faults or a bottleneck in either direction.
+inline bool faults_active(const FaultSettings& s) {
+  return faults_active(s.rx) || faults_active(s.tx) || bottleneck_active(s.rx) || bottleneck_active(s.tx);
+}
 
 struct FaultField {
   std::string_view name;
@@ -66,6 +78,12 @@ inline constexpr FaultField kFaultFields[] = {
      "write whole microseconds from 0 to 1000000"},
     {"duplicate", &FaultDirection::duplicate, 0, 1, false, "write a probability from 0 to 1, e.g. 0.001"},
     {"corrupt", &FaultDirection::corrupt, 0, 1, false, "write a probability from 0 to 1, e.g. 0.001"},
+    {"rate_mbps", &FaultDirection::rate_mbps, 0, 1e6, false,
+     "write a link rate in Mbit/s from 0 (no bottleneck) to 1000000, e.g. 1000"},
+    {"queue_bytes", &FaultDirection::queue_bytes, 1514, 1e9, true,
+     "write a whole number of bytes from 1514 to 1000000000, e.g. 1000000"},
+    {"mark_bytes", &FaultDirection::mark_bytes, 0, 1e9, true,
+     "write a whole number of bytes from 0 (no marking) to 1000000000, e.g. 100000"},
 };
 
 inline const FaultField* find_fault_field(std::string_view name) {
@@ -120,7 +138,7 @@ inline std::string apply_fault_spec(std::string_view text, FaultSettings& s) {
     if (f == nullptr) {
       return std::string(key) +
              ": unknown fault setting; use seed or [rx.|tx.]loss, burst_start, burst_len, reorder, "
-             "reorder_delay_us, duplicate, corrupt";
+             "reorder_delay_us, duplicate, corrupt, rate_mbps, queue_bytes, mark_bytes";
     }
     double v = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
@@ -155,6 +173,16 @@ inline std::string format_fault_spec(const FaultSettings& s) {
   return out;
 }
 
+// What the emulated bottleneck of one direction did (fast path writes, anyone reads).
+struct BottleneckCounters {
+  uint64_t queued;         // frames that entered the FIFO
+  uint64_t dropped;        // frames dropped at its tail: queue_bytes (or its frame capacity) full
+  uint64_t ce_marked;      // ECN-capable frames marked CE on entry
+  uint64_t backlog_bytes;  // a gauge: bytes waiting when the last frame entered
+  uint64_t peak_bytes;     // the largest backlog seen since the settings were applied
+};
+static_assert(sizeof(BottleneckCounters) == 40 && std::is_trivially_copyable_v<BottleneckCounters>);
+
 // The control region's fault block (ControlHeader::faults): how `virtuosoctl faults set` reaches a
 // running fast path. The slow path publishes like a seqlock; the fast path polls `generation`.
 struct alignas(64) FaultControl {
@@ -168,9 +196,12 @@ struct alignas(64) FaultControl {
   uint32_t fp_generation;           // the last generation applied
   uint64_t rx_released_early;       // held frames released before their time: the hold was full
   uint64_t tx_released_early;
-  uint64_t reserved1[5];
+  BottleneckCounters rx_queue;      // the emulated bottleneck on frames from the wire
+  BottleneckCounters tx_queue;      // the emulated bottleneck on frames we send
+  uint64_t reserved1[3];
 };
-static_assert(std::is_trivially_copyable_v<FaultControl> && sizeof(FaultControl) == 192 &&
-              offsetof(FaultControl, settings) == 8 && offsetof(FaultControl, fp_injector) == 128);
+static_assert(std::is_trivially_copyable_v<FaultControl> && sizeof(FaultControl) == 320 &&
+              offsetof(FaultControl, settings) == 8 && offsetof(FaultControl, fp_injector) == 192 &&
+              offsetof(FaultControl, rx_queue) == 216);
 
 }  // namespace virtuoso::abi

@@ -13,6 +13,11 @@ inline constexpr size_t kIpv4MinHeaderLen = 20;
 inline constexpr uint8_t kIpProtoIcmp = 1;
 inline constexpr uint8_t kIpProtoTcp = 6;
 inline constexpr uint8_t kIpProtoUdp = 17;
+// RFC 3168 5: the ECN field, the low two bits of the TOS byte.
+inline constexpr uint8_t kEcnMask = 0x03;
+inline constexpr uint8_t kEcnNotEct = 0x00;
+inline constexpr uint8_t kEcnEct0 = 0x02;
+inline constexpr uint8_t kEcnCe = 0x03;
 
 struct Ipv4Header {
   uint8_t ihl_bytes;   // header length in bytes
@@ -70,6 +75,21 @@ inline void build_ipv4(uint8_t* p, uint32_t src, uint32_t dst, uint8_t proto, ui
   store_be32(p + 12, src);
   store_be32(p + 16, dst);
   store_be16(p + 10, internet_checksum(p, kIpv4MinHeaderLen));
+}
+
+// Marks the IPv4 header at `p` (`len` bytes available) Congestion Experienced if it is
+// ECN-capable (ECT(0) or ECT(1)), updating its checksum incrementally (RFC 1624 eq. 3). False, and
+// nothing written, for a short buffer, another version, or a Not-ECT or already CE header.
+inline bool ipv4_mark_ce(uint8_t* p, size_t len) {
+  if (len < kIpv4MinHeaderLen || (p[0] >> 4) != 4) return false;
+  uint8_t ecn = p[1] & kEcnMask;
+  if (ecn == kEcnNotEct || ecn == kEcnCe) return false;
+  uint16_t old_word = load_be16(p);
+  p[1] |= kEcnCe;
+  uint16_t new_word = load_be16(p);
+  uint32_t sum = uint16_t(~load_be16(p + 10)) + uint32_t(uint16_t(~old_word)) + new_word;
+  store_be16(p + 10, csum_fold(sum));
+  return true;
 }
 
 }  // namespace virtuoso::wire
