@@ -323,6 +323,11 @@ void Datapath::install_flow(uint32_t id) {
   p.ts_ok = e.tcp_opts & abi::kFlowOptTimestamps;
   p.sack_ok = e.tcp_opts & abi::kFlowOptSack;
   p.ecn_ok = e.tcp_opts & abi::kFlowOptEcn;
+  p.ect = p.ecn_ok && (e.tcp_opts & abi::kFlowOptEct);
+  p.dctcp = p.ecn_ok && (e.tcp_opts & abi::kFlowOptDctcp);
+  p.round_end = e.snd_nxt;
+  e.rounds = e.ece_rounds = 0;
+  e.ece_bytes = 0;
   p.ts_recent = e.init_ts_recent;
   p.ts_recent_us = now_us_;
   p.ts_offset = e.ts_offset;

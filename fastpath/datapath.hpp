@@ -136,6 +136,7 @@ class Datapath {
   void tcp_input(uint32_t flow_id, const wire::TcpFrame& f);
   // false: the ACK is unacceptable (answered; the segment is dropped, its data too).
   bool tcp_process_ack(uint32_t flow_id, const wire::TcpFrame& f);
+  void tcp_ecn_input(uint32_t flow_id, const wire::TcpFrame& f);
   void tcp_update_scoreboard(uint32_t flow_id, const wire::TcpFrame& f);
   void tcp_sample_rtt(uint32_t flow_id, const wire::TcpFrame& f, uint32_t ack);
   void tcp_place_payload(uint32_t flow_id, const wire::TcpFrame& f);

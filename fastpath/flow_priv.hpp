@@ -67,8 +67,14 @@ struct FlowPriv {
   uint32_t ts_recent = 0;  // the peer's TSval to echo
   uint64_t ts_recent_us = 0;  // when ts_recent was taken (RFC 7323 5.5: it expires after 24 days idle)
   uint32_t ts_offset = 0;
+  bool ect = false;    // new data goes out ECT(0) (kFlowOptEct: congestion control answers ECE)
+  bool dctcp = false;  // the echo is DCTCP's: ECE on each ACK iff the data it answers carried CE
   bool ece_pending = false;  // CE seen: set ECE on our segments until the peer's CWR (RFC 3168 6.1.3)
   bool cwr_pending = false;  // ECE seen: set CWR on our next data segment
+  // Round trips for congestion control (FlowEntry::rounds): a round ends when snd_una reaches the
+  // snd_nxt of its start; round_ece says an ACK in it carried ECE.
+  uint32_t round_end = 0;
+  bool round_ece = false;
 
   // Loop bookkeeping.
   bool active = false;

@@ -46,23 +46,42 @@ void Datapath::tcp_input(uint32_t id, const wire::TcpFrame& f) {
       p.ts_recent_us = now_us_;
     }
   }
-  if (p.ecn_ok) {
-    if (f.tcp.flags & wire::kTcpCwr) p.ece_pending = false;
-    if ((f.ip.tos & wire::kEcnMask) == wire::kEcnCe) {
-      ++stats_->ce_received;
-      p.ece_pending = true;
-      queue_ack(id);  // the echo should not wait for a delayed ACK
-    } else if (f.payload_len && budget_pressure(account_of_flow(id))) {
-      // Time protection's back-pressure: the tenant is short of CPU time, which its sender hears
-      // as congestion would be signalled, before its frames are parked or dropped.
-      ++budget_accounts_[account_of_flow(id)].ecn_marked;
-      p.ece_pending = true;
-      queue_ack(id);
-    }
-    if (f.tcp.flags & wire::kTcpEce) p.cwr_pending = true;
-  }
+  if (p.ecn_ok) tcp_ecn_input(id, f);
   if (!tcp_process_ack(id, f)) return;
   if (p.active) tcp_place_payload(id, f);
+}
+
+// RFC 3168 as receiver (CE echoed as ECE until the sender's CWR; DCTCP's exact echo instead, RFC
+// 8257 3.2) and as sender (ECE noted for CWR and for the round's congestion signal).
+void Datapath::tcp_ecn_input(uint32_t id, const wire::TcpFrame& f) {
+  FlowPriv& p = priv_[id];
+  bool mark = (f.ip.tos & wire::kEcnMask) == wire::kEcnCe;
+  if (mark) {
+    ++stats_->ce_received;
+  } else if (f.payload_len && budget_pressure(account_of_flow(id))) {
+    // Time protection's back-pressure: the tenant is short of CPU time, which its sender hears
+    // as congestion would be signalled, before its frames are parked or dropped.
+    ++budget_accounts_[account_of_flow(id)].ecn_marked;
+    mark = true;
+  }
+  if (p.dctcp) {
+    // Each ACK tells whether the data it answers carried CE, so a change of state is
+    // acknowledged at once (without delaying the ACK).
+    if (f.payload_len && mark != p.ece_pending) {
+      p.ece_pending = mark;
+      queue_ack(id);
+    }
+  } else {
+    if (f.tcp.flags & wire::kTcpCwr) p.ece_pending = false;
+    if (mark) {
+      p.ece_pending = true;
+      queue_ack(id);  // the echo should not wait for a delayed ACK
+    }
+  }
+  if (f.tcp.flags & wire::kTcpEce) {
+    p.cwr_pending = true;
+    p.round_ece = true;
+  }
 }
 
 void Datapath::tcp_update_scoreboard(uint32_t id, const wire::TcpFrame& f) {
@@ -130,6 +149,13 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     if (seq_lt(e.snd_nxt, ack)) e.snd_nxt = ack;  // after a go-back-N the peer had more than we thought
     p.sacked.trim_below(ack);
     e.acked_bytes += data_acked;
+    if (f.tcp.flags & wire::kTcpEce) e.ece_bytes += data_acked;
+    if (seq_ge(ack, p.round_end)) {
+      ++e.rounds;
+      if (p.round_ece) ++e.ece_rounds;
+      p.round_ece = false;
+      p.round_end = e.snd_nxt;
+    }
     e.dupacks = 0;
     e.snd_wnd = new_wnd;
     if (tell_app) note_app_event(id, abi::AppEventKind::kTxSpace);

@@ -256,7 +256,7 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   uint16_t wnd = advertised_window(id);
   if (p.ece_pending) flags |= wire::kTcpEce;
   if (p.cwr_pending && len) {
-    flags |= wire::kTcpCwr;  // RFC 3168 6.1.2: we saw ECE (no congestion control yet to slow down)
+    flags |= wire::kTcpCwr;  // RFC 3168 6.1.2: we saw ECE (the slow path cuts the window)
     p.cwr_pending = false;
   }
   // A tunnelled flow's segment is the inner frame, with the addresses of its virtual network.
@@ -268,6 +268,8 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   out.ip_src = e.local_ip;
   out.ip_dst = e.remote_ip;
   out.ip_id = ip_id_++;
+  // RFC 3168 6.1.1 and 6.1.5: new data is ECN-capable; pure ACKs and resent data are not.
+  if (p.ect && len && !wire::seq_lt(seq, p.snd_max)) out.ip_tos = wire::kEcnEct0;
   out.tcp = {e.local_port, e.remote_port, seq, e.rcv_nxt, flags, wnd, {}};
   fill_options(id, out.tcp.opts);
   size_t off = wire::tcp_payload_offset(out.tcp.opts);

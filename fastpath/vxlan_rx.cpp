@@ -72,7 +72,9 @@ void Datapath::vxlan_input(const uint8_t* data, uint16_t len) {
     ++tenant_stats_[tenant].drop_vxlan_inner;
     return;
   }
-  const wire::TcpFrame& f = inner.f;
+  wire::TcpFrame& f = inner.f;
+  // RFC 6040 4.2: CE on the outer header of an ECN-capable inner packet is congestion it met.
+  if (v.f.outer_ecn == wire::kEcnCe && (f.ip.tos & wire::kEcnMask) != wire::kEcnNotEct) f.ip.tos |= wire::kEcnCe;
   uint32_t flow = table_.find({v.f.vni, f.ip.dst, f.ip.src, f.tcp.dst_port, f.tcp.src_port});
   // Is this a segment of an installed flow, through the tunnel the flow was set up with, without
   // connection-control flags? Otherwise the slow path decides (handshakes, resets, a sender its

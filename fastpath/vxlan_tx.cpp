@@ -26,6 +26,9 @@ size_t Datapath::vxlan_encap(const abi::FlowEntry& e, uint8_t* frame, size_t inn
   // tenant on this host (the frame then comes round through local delivery).
   o.vni = e.peer_vni ? e.peer_vni : e.vni;
   o.ip_id = ip_id_++;
+  // RFC 6040 normal mode: the outer header carries the inner ECN field, so a congested underlay
+  // can mark it (the receiving end copies a CE mark back in).
+  o.ecn = frame[segment_offset(e) + wire::kEthHeaderLen + 1] & wire::kEcnMask;
   ++stats_->vxlan_tx;
   return wire::build_vxlan_outer(frame, o, inner_len);
 }

@@ -10,11 +10,12 @@ enum class CongestionAlgo : uint8_t {
   kNone,   // only the peer's window limits what is in flight
   kReno,   // RFC 5681 with byte counting
   kCubic,  // RFC 9438 (the default, as on Linux)
+  kDctcp,  // RFC 8257: cuts in proportion to the CE marks the peer echoes
 };
 
 // The names, in the enum's order (TableReader::choice returns the index).
 inline const std::vector<std::string_view>& congestion_algo_names() {
-  static const std::vector<std::string_view> names{"none", "reno", "cubic"};
+  static const std::vector<std::string_view> names{"none", "reno", "cubic", "dctcp"};
   return names;
 }
 

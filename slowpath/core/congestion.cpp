@@ -1,7 +1,11 @@
 // Control plane: congestion control. Each tick turns the fast path's counters (bytes acknowledged,
-// recoveries entered since the last tick) into a CUBIC or Reno window (the tenant's choice, else
-// [tcp]'s) and publishes it in FlowEntry::cwnd for the fast path to enforce. Timeouts come from
-// our own retransmission timer.
+// recoveries entered, ECE echoes and round trips since the last tick) into a CUBIC, Reno or DCTCP
+// window (the tenant's choice, else [tcp]'s) and publishes it in FlowEntry::cwnd for the fast path
+// to enforce. Timeouts come from our own retransmission timer.
+//
+// A flow under congestion control that negotiated ECN sends its new data ECT(0) (RFC 3168 6.1.1)
+// and answers echoes: Reno and CUBIC take a round trip with ECE as a loss (6.1.2), DCTCP in
+// proportion to the marks.
 #include <algorithm>
 
 #include "control_plane.hpp"
@@ -22,9 +26,18 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
   c.cc = CongestionWindow(algo, c.mss);
   c.cc_acked = 0;
   c.cc_recoveries = 0;
+  c.cc_ece_bytes = 0;
+  c.cc_rounds = 0;
+  c.cc_ece_rounds = 0;
   c.cc_last_cut = 0;
   c.cc_last_tick = 0;
-  e.cwnd = c.cc_on ? c.cc.cwnd() : 0;  // still ours: kInstall is not pushed yet
+  // Still ours: kInstall is not pushed yet.
+  e.cwnd = c.cc_on ? c.cc.cwnd() : 0;
+  e.tcp_opts &= uint8_t(~(abi::kFlowOptEct | abi::kFlowOptDctcp));
+  if (c.cc_on && (e.tcp_opts & abi::kFlowOptEcn)) {
+    e.tcp_opts |= abi::kFlowOptEct;
+    if (algo == config::CongestionAlgo::kDctcp) e.tcp_opts |= abi::kFlowOptDctcp;
+  }
 }
 
 void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
@@ -32,16 +45,32 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
   uint64_t acked = load_relaxed(e.acked_bytes);
   uint32_t recoveries = load_relaxed(e.recoveries);
-  uint64_t span_us = c.cc_last_tick != 0 ? (now - c.cc_last_tick) * 1000 : 0;  // 0: the first tick
-  uint32_t events = congestion_events(c, recoveries - c.cc_recoveries, load_relaxed(e.srtt_us), span_us, now);
+  uint64_t ece_bytes = load_relaxed(e.ece_bytes);
+  uint32_t rounds = load_relaxed(e.rounds);
+  uint32_t ece_rounds = load_relaxed(e.ece_rounds);
+  bool dctcp = c.cc.algo() == config::CongestionAlgo::kDctcp;
+  CongestionTick t;
+  t.acked = acked - c.cc_acked;
+  t.ece_bytes = ece_bytes - c.cc_ece_bytes;
+  t.rounds = rounds - c.cc_rounds;
+  t.ece_rounds = ece_rounds - c.cc_ece_rounds;
+  t.flight = load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una);
+  t.now_us = now * 1000;
+  t.span_us = c.cc_last_tick != 0 ? (now - c.cc_last_tick) * 1000 : 0;  // 0: the first tick
+  // Reno and CUBIC count a round with ECE as a loss; DCTCP has its own answer to those.
+  uint32_t signals = (recoveries - c.cc_recoveries) + (dctcp ? 0 : t.ece_rounds);
+  t.events = congestion_events(c, signals, load_relaxed(e.srtt_us), t.span_us, now);
   c.cc_last_tick = now;
-  c.cc.on_tick(acked - c.cc_acked, events, load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una), now * 1000, span_us);
-  if (events != 0) {
+  c.cc.on_tick(t);
+  if (t.events != 0 || (dctcp && t.ece_rounds != 0)) {
     c.cc_last_cut = now;
-    stats_.congestion_cuts += events;
+    stats_.congestion_cuts += t.events + (dctcp ? t.ece_rounds : 0);
   }
   c.cc_recoveries = recoveries;
   c.cc_acked = acked;
+  c.cc_ece_bytes = ece_bytes;
+  c.cc_rounds = rounds;
+  c.cc_ece_rounds = ece_rounds;
   store_relaxed(e.cwnd, c.cc.cwnd());
 }
 

@@ -5,20 +5,36 @@
 
 #include "config/congestion_algo.hpp"
 #include "cubic_window.hpp"
+#include "dctcp_window.hpp"
 #include "reno_window.hpp"
 
 namespace virtuoso::slowpath {
+
+// What one slow-path tick learnt from a flow's fast-path counters (the changes since the last).
+struct CongestionTick {
+  uint64_t acked = 0;        // bytes acknowledged
+  uint32_t events = 0;       // congestion events: losses, and for Reno and CUBIC rounds with ECE
+  uint64_t ece_bytes = 0;    // DCTCP: bytes acknowledged by ACKs with ECE
+  uint32_t rounds = 0;       // DCTCP: round trips completed
+  uint32_t ece_rounds = 0;   // DCTCP: of those, rounds with ECE
+  uint32_t flight = 0;       // bytes in flight now
+  uint64_t now_us = 0;
+  uint64_t span_us = 0;      // since the last tick (0: the first)
+};
 
 class CongestionWindow {
  public:
   CongestionWindow() = default;
   CongestionWindow(config::CongestionAlgo algo, uint32_t mss) {
     if (algo == config::CongestionAlgo::kCubic) w_ = CubicWindow(mss);
+    else if (algo == config::CongestionAlgo::kDctcp) w_ = DctcpWindow(mss);
     else w_ = RenoWindow(mss);
   }
 
   config::CongestionAlgo algo() const {
-    return std::holds_alternative<CubicWindow>(w_) ? config::CongestionAlgo::kCubic : config::CongestionAlgo::kReno;
+    if (std::holds_alternative<CubicWindow>(w_)) return config::CongestionAlgo::kCubic;
+    if (std::holds_alternative<DctcpWindow>(w_)) return config::CongestionAlgo::kDctcp;
+    return config::CongestionAlgo::kReno;
   }
   uint32_t cwnd() const {
     return std::visit([](const auto& w) { return w.cwnd(); }, w_);
@@ -26,25 +42,33 @@ class CongestionWindow {
   uint32_t ssthresh() const {
     return std::visit([](const auto& w) { return w.ssthresh(); }, w_);
   }
+  // DCTCP's estimate of the fraction of bytes marked; -1 for the others.
+  double dctcp_alpha() const {
+    const auto* d = std::get_if<DctcpWindow>(&w_);
+    return d ? d->alpha() : -1;
+  }
 
-  // What a slow-path tick saw: see RenoWindow::on_tick and CubicWindow::on_tick.
-  void on_tick(uint64_t acked, uint32_t events, uint32_t flight, uint64_t now_us, uint64_t span_us) {
+  void on_tick(const CongestionTick& t) {
     if (auto* c = std::get_if<CubicWindow>(&w_)) {
-      c->on_tick(acked, events, flight, now_us, span_us);
+      c->on_tick(t.acked, t.events, t.flight, t.now_us, t.span_us);
+    } else if (auto* d = std::get_if<DctcpWindow>(&w_)) {
+      d->on_tick(t.acked, t.ece_bytes, t.rounds, t.ece_rounds, t.events, t.flight);
     } else {
-      std::get<RenoWindow>(w_).on_tick(acked, events, flight);
+      std::get<RenoWindow>(w_).on_tick(t.acked, t.events, t.flight);
     }
   }
   void on_timeout(uint32_t flight, uint64_t now_us) {
     if (auto* c = std::get_if<CubicWindow>(&w_)) {
       c->on_timeout(flight, now_us);
+    } else if (auto* d = std::get_if<DctcpWindow>(&w_)) {
+      d->on_timeout(flight);
     } else {
       std::get<RenoWindow>(w_).on_timeout(flight);
     }
   }
 
  private:
-  std::variant<RenoWindow, CubicWindow> w_;
+  std::variant<RenoWindow, CubicWindow, DctcpWindow> w_;
 };
 
 }  // namespace virtuoso::slowpath

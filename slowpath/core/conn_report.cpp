@@ -20,6 +20,7 @@ std::vector<ConnReport> ControlPlane::conn_reports() const {
     r.cwnd = c.cc_on ? c.cc.cwnd() : 0;
     r.ssthresh = c.cc_on ? c.cc.ssthresh() : 0;
     r.congestion = c.cc_on ? config::congestion_algo_name(c.cc.algo()) : "none";
+    r.dctcp_alpha = c.cc_on ? c.cc.dctcp_alpha() : -1;
     r.rto_ms = c.rto;
     r.rto_retries = c.retries;
     r.rto_armed = c.rto_deadline != 0;
@@ -39,6 +40,10 @@ std::vector<ConnReport> ControlPlane::conn_reports() const {
       r.acked_bytes = shm::load_relaxed(e.acked_bytes);
       r.segs_in = shm::load_relaxed(e.segs_in);
       r.segs_out = shm::load_relaxed(e.segs_out);
+      r.ect = (e.tcp_opts & abi::kFlowOptEct) != 0;
+      r.ece_bytes = shm::load_relaxed(e.ece_bytes);
+      r.rounds = shm::load_relaxed(e.rounds);
+      r.ece_rounds = shm::load_relaxed(e.ece_rounds);
     }
     const Context& x = ctxs_[c.ctx];
     if (c.installed && x.state == CtxState::kAttached && x.view.base != nullptr &&

@@ -19,6 +19,8 @@ struct ConnReport {
   uint32_t cwnd = 0;  // 0: no limit
   uint32_t ssthresh = 0;  // slow start below it (UINT32_MAX until the first cut)
   std::string_view congestion = "none";  // the algorithm that computes cwnd
+  double dctcp_alpha = -1;  // DCTCP's estimate of the fraction of bytes marked; -1: not DCTCP
+  bool ect = false;         // new data goes out ECT(0): ECN negotiated and answered
   uint32_t rto_ms = 0;
   uint32_t rto_retries = 0;
   bool rto_armed = false;
@@ -37,6 +39,9 @@ struct ConnReport {
   uint64_t acked_bytes = 0;
   uint64_t segs_in = 0;
   uint64_t segs_out = 0;
+  uint64_t ece_bytes = 0;   // bytes acknowledged by ACKs that carried ECE
+  uint32_t rounds = 0;      // round trips completed
+  uint32_t ece_rounds = 0;  // of those, with ECE
   // The app's slot (FlowSlot); only while the flow is installed in an attached context.
   bool has_slot = false;
   uint32_t rx_head = 0;

@@ -233,6 +233,9 @@ class ControlPlane {
     CongestionWindow cc;
     uint64_t cc_acked = 0;
     uint32_t cc_recoveries = 0;
+    uint64_t cc_ece_bytes = 0;
+    uint32_t cc_rounds = 0;
+    uint32_t cc_ece_rounds = 0;
     TimeMs cc_last_cut = 0;
     TimeMs cc_last_tick = 0;  // the tick that last read the flow's counters (0: none yet)
     uint32_t ts_offset = 0;  // our timestamp clock's offset for this connection

@@ -62,6 +62,14 @@ class RenoWindow {
     on_acked(acked - part * events);
   }
 
+  // A cut to `w` bytes (at least two segments) that ends slow start: ECN's answer to congestion
+  // (RFC 3168 6.1.2 halves; DCTCP, RFC 8257 3.3, takes alpha / 2).
+  void reduce(uint32_t w) {
+    ssthresh_ = std::max(w, 2 * mss_);
+    cwnd_ = ssthresh_;
+    acc_ = 0;
+  }
+
   // A retransmission timeout (RFC 5681 3.1, eq. 4): the loss window is one segment.
   void on_timeout(uint32_t flight) {
     ssthresh_ = std::max(std::min(flight, cwnd_) / 2, 2 * mss_);

@@ -37,7 +37,7 @@ FrameBuf build_segment(const Underlay& self, const SegmentSpec& s) {
   size_t len = wire::build_tcp_frame(out.data.data() + at, f, 0);
   if (tunnel) {
     uint32_t vni = s.path.vni ? s.path.vni : s.tuple.vni;
-    wire::VxlanOuter o{self.mac, s.path.mac, self.ip, s.path.vtep, s.path.src_port, vni, 0};
+    wire::VxlanOuter o{self.mac, s.path.mac, self.ip, s.path.vtep, s.path.src_port, vni, 0, 0};
     len = wire::build_vxlan_outer(out.data.data(), o, len);
   }
   out.len = len < kMinFrameLen ? kMinFrameLen : len;
@@ -48,7 +48,7 @@ bool encapsulate(FrameBuf& out, const uint8_t* inner, size_t inner_len, const Un
                  const PeerPath& peer) {
   if (inner_len + wire::kVxlanOverhead > out.data.size()) return false;
   std::memmove(out.data.data() + wire::kVxlanOverhead, inner, inner_len);
-  wire::VxlanOuter o{self.mac, peer.mac, self.ip, peer.vtep, peer.src_port, vni, 0};
+  wire::VxlanOuter o{self.mac, peer.mac, self.ip, peer.vtep, peer.src_port, vni, 0, 0};
   out.len = wire::build_vxlan_outer(out.data.data(), o, inner_len);
   return true;
 }

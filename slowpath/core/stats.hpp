@@ -44,7 +44,7 @@ struct SlowpathStats {
   uint64_t connect_failures = 0;
   uint64_t syn_retransmits = 0;
   uint64_t retransmit_timeouts = 0;
-  uint64_t congestion_cuts = 0;      // congestion windows halved after a loss recovery
+  uint64_t congestion_cuts = 0;      // congestion windows cut: a loss recovery, or a round trip with ECE echoes
   uint64_t tail_probes = 0;          // kProbeTail sent: no ACK for two round trips with data in flight
   uint64_t window_probes = 0;
   uint64_t aborts_timeout = 0;

@@ -360,7 +360,9 @@ nlohmann::json connections_json(const ControlPlane& cp) {
         {"acked_bytes", r.acked_bytes},
         {"segs_in", r.segs_in},
         {"segs_out", r.segs_out},
+        {"ecn", {{"ect", r.ect}, {"ece_bytes", r.ece_bytes}, {"rounds", r.rounds}, {"ece_rounds", r.ece_rounds}}},
     };
+    if (r.dctcp_alpha >= 0) c["dctcp_alpha"] = r.dctcp_alpha;
     if (r.has_slot) {
       c["ring"] = nlohmann::json{
           {"rx_head", r.rx_head},       {"rx_tail", r.rx_tail},   {"rx_size", r.rx_size},

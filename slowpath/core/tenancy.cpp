@@ -172,7 +172,7 @@ void ControlPlane::handle_inner_ping(uint16_t tid, const uint8_t* inner, size_t 
   }
   PeerPath to = back;
   to.src_port = wire::vxlan_source_port(wire::vxlan_inner_flow_hash(p, n));
-  wire::VxlanOuter o{mac_, to.mac, s_.local_ip, to.vtep, to.src_port, t.vni, 0};
+  wire::VxlanOuter o{mac_, to.mac, s_.local_ip, to.vtep, to.src_port, t.vni, 0, 0};
   reply.len = wire::build_vxlan_outer(reply.data.data(), o, n);
   out_.frame(reply.data.data(), reply.len, 0);
   ++stats_.inner_echo_replies;

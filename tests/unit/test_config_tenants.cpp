@@ -261,7 +261,7 @@ TEST_CASE("tenants: cpu_weight outside 1..10000 -> refused", "[config][tenants]"
 
 TEST_CASE("tenants: an unknown congestion_control -> refused with the choices", "[config][tenants]") {
   CHECK(error_of(tenant("a", 1, "congestion_control = \"vegas\"\n")) ==
-        "v.toml: tenant[0].congestion_control: 'vegas' is not a valid choice; use one of: none, reno, cubic");
+        "v.toml: tenant[0].congestion_control: 'vegas' is not a valid choice; use one of: none, reno, cubic, dctcp");
 }
 
 TEST_CASE("tenants: limits out of range or above the host's flows -> refused",

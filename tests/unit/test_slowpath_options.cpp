@@ -41,7 +41,8 @@ TEST_CASE("SYN-RECEIVED: completing ACK with a timestamp -> installed with the o
   auto inst = h.last_command(abi::FpCommandKind::kInstall);
   REQUIRE(inst);
   const abi::FlowEntry& e = h.flow(inst->flow);
-  CHECK(e.tcp_opts == (abi::kFlowOptTimestamps | abi::kFlowOptSack | abi::kFlowOptEcn));
+  // ECN agreed under congestion control (CUBIC, the default): new data goes out ECT(0).
+  CHECK(e.tcp_opts == (abi::kFlowOptTimestamps | abi::kFlowOptSack | abi::kFlowOptEcn | abi::kFlowOptEct));
   CHECK(e.init_ts_recent == 123460);
   CHECK(synack.tcp.opts.ts_val - e.ts_offset == uint32_t(h.now));  // our clock, offset per connection
   CHECK(e.init_rto_us >= 1000u * h.settings.min_rto_ms);

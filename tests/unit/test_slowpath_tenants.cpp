@@ -41,7 +41,7 @@ Settings tenant_settings() {
 std::vector<uint8_t> from_vtep(const std::vector<uint8_t>& inner, uint32_t vni, uint32_t outer_src = kVtep) {
   std::vector<uint8_t> out(inner.size() + wire::kVxlanOverhead);
   std::copy(inner.begin(), inner.end(), out.begin() + long(wire::kVxlanOverhead));
-  wire::VxlanOuter o{kPeerMac, kLocalMac, outer_src, kLocalIp, 50000, vni, 1};
+  wire::VxlanOuter o{kPeerMac, kLocalMac, outer_src, kLocalIp, 50000, vni, 1, 0};
   out.resize(wire::build_vxlan_outer(out.data(), o, inner.size()));
   return out;
 }

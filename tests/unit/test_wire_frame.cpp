@@ -31,7 +31,7 @@ TEST_CASE("frame: kernel data frame rebuilt with build_tcp_frame -> identical by
   auto f = copy(kernel_frames::kDataEcho);
   auto r = parse(f);
   REQUIRE(r.error == FrameError::kOk);
-  TcpFrameOut out{r.f.eth.src, r.f.eth.dst, r.f.ip.src, r.f.ip.dst, r.f.ip.id,
+  TcpFrameOut out{r.f.eth.src, r.f.eth.dst, r.f.ip.src, r.f.ip.dst, r.f.ip.id, r.f.ip.tos,
                   {r.f.tcp.src_port, r.f.tcp.dst_port, r.f.tcp.seq, r.f.tcp.ack, r.f.tcp.flags,
                    r.f.tcp.window, {}}};
   out.tcp.opts.timestamps = true;

@@ -119,7 +119,7 @@ TEST_CASE("vxlan: outer headers built from the kernel's fields -> kernel's 50 by
     auto r = parse(f);
     REQUIRE(r.error == VxlanError::kOk);
     VxlanOuter o{r.f.outer_src_mac, r.f.outer_dst_mac, r.f.outer_src_ip,         r.f.outer_dst_ip,
-                 r.f.udp_src_port,  r.f.vni,           load_be16(&f[kIpOff + 4])};
+                 r.f.udp_src_port,  r.f.vni,           load_be16(&f[kIpOff + 4]), r.f.outer_ecn};
     std::vector<uint8_t> out(f.size(), 0xaa);
     std::copy(f.begin() + kInnerOff, f.end(), out.begin() + kInnerOff);
     REQUIRE(build_vxlan_outer(out.data(), o, r.f.inner_len) == f.size());
@@ -133,7 +133,7 @@ TEST_CASE("vxlan: outer headers built for the kernel's udpcsum frame -> same but
   auto f = copy(kernel_vxlan_frames::kVxlanUdpCsum);
   auto r = parse(f);
   REQUIRE(r.error == VxlanError::kOk);
-  VxlanOuter o{kMacA, kMacB, kVtepA, kVtepB, r.f.udp_src_port, 43, load_be16(&f[kIpOff + 4])};
+  VxlanOuter o{kMacA, kMacB, kVtepA, kVtepB, r.f.udp_src_port, 43, load_be16(&f[kIpOff + 4]), 0};
   std::vector<uint8_t> out(f);
   build_vxlan_outer(out.data(), o, r.f.inner_len);
   CHECK(load_be16(&out[kL4Off + 6]) == 0);
@@ -146,9 +146,10 @@ TEST_CASE("vxlan: build then parse an arbitrary inner frame -> same fields and i
   auto inner = copy(kernel_frames::kDataOdd);
   std::vector<uint8_t> buf(kVxlanOverhead + inner.size());
   std::copy(inner.begin(), inner.end(), buf.begin() + kVxlanOverhead);
-  VxlanOuter o{kMacB, kMacA, kVtepB, kVtepA, 65535, kVxlanMaxVni, 0x1234};
+  VxlanOuter o{kMacB, kMacA, kVtepB, kVtepA, 65535, kVxlanMaxVni, 0x1234, kEcnEct0};
   REQUIRE(build_vxlan_outer(buf.data(), o, inner.size()) == buf.size());
   auto r = parse(buf);
+  CHECK(r.f.outer_ecn == kEcnEct0);  // RFC 6040: the outer header carries the inner ECN field
   REQUIRE(r.error == VxlanError::kOk);
   CHECK(r.f.outer_src_mac == kMacB);
   CHECK(r.f.outer_dst_mac == kMacA);

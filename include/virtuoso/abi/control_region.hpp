@@ -86,6 +86,9 @@ inline constexpr uint32_t kFlowPeerFin = 1u << 3;    // the peer's FIN was recei
 inline constexpr uint8_t kFlowOptTimestamps = 1u << 0;  // RFC 7323 timestamps (and PAWS)
 inline constexpr uint8_t kFlowOptSack = 1u << 1;        // RFC 2018 selective acknowledgements
 inline constexpr uint8_t kFlowOptEcn = 1u << 2;         // RFC 3168 ECN: echo CE marks with ECE
+// Set by the slow path, with kFlowOptEcn, for the flows whose congestion control answers ECE:
+inline constexpr uint8_t kFlowOptEct = 1u << 3;    // send new data ECT(0) (RFC 3168 6.1.1)
+inline constexpr uint8_t kFlowOptDctcp = 1u << 4;  // echo each CE mark exactly (RFC 8257 3.2), not until CWR
 
 // One TCP connection as the fast path sees it. Host byte order throughout.
 struct alignas(64) FlowEntry {
@@ -131,7 +134,11 @@ struct alignas(64) FlowEntry {
   uint16_t path_mss;  // slow path, also while installed: the MSS path MTU discovery allows (RFC 1191),
                       //   0: no limit below mss; the fast path takes a lower one on kPathMtu
   uint16_t reserved4;
-  uint32_t reserved1[13];
+  uint32_t rounds;      // fast path: round trips completed (snd_una passed the snd_nxt of the round's start)
+  uint32_t ece_rounds;  // fast path: of those, the rounds in which an ACK carried ECE
+  uint32_t reserved5;
+  uint64_t ece_bytes;   // fast path: bytes acknowledged by ACKs that carried ECE (DCTCP's marked bytes)
+  uint32_t reserved1[8];
 
   // A tenant's flow inside its virtual network (VXLAN, RFC 7348). Written by the slow path while the
   // entry is not installed; constant while installed. vni 0: a plain flow, no encapsulation; else
@@ -152,7 +159,7 @@ struct alignas(64) FlowEntry {
 };
 static_assert(sizeof(FlowEntry) == 256 && std::is_trivially_copyable_v<FlowEntry>);
 static_assert(offsetof(FlowEntry, snd_una) == 64 && offsetof(FlowEntry, recoveries) == 128 &&
-              offsetof(FlowEntry, vni) == 192);
+              offsetof(FlowEntry, ece_bytes) == 152 && offsetof(FlowEntry, vni) == 192);
 
 // What the fault injector did to one direction of the port (fast path writes, anyone reads).
 struct FaultCounters {

@@ -52,6 +52,7 @@ struct TcpFrameOut {
   uint32_t ip_src;
   uint32_t ip_dst;
   uint16_t ip_id;
+  uint8_t ip_tos = 0;  // DSCP and ECN field (RFC 3168: ECT(0) on new data of an ECN-capable flow)
   TcpSegmentOut tcp;
 };
 
@@ -60,7 +61,7 @@ struct TcpFrameOut {
 inline size_t build_tcp_frame(uint8_t* out, const TcpFrameOut& f, size_t payload_len) {
   size_t tcp_len = kTcpMinHeaderLen + tcp_options_len(f.tcp.opts) + payload_len;
   build_eth(out, {f.eth_dst, f.eth_src, kEtherTypeIpv4});
-  build_ipv4(out + kEthHeaderLen, f.ip_src, f.ip_dst, kIpProtoTcp, uint16_t(tcp_len), f.ip_id);
+  build_ipv4(out + kEthHeaderLen, f.ip_src, f.ip_dst, kIpProtoTcp, uint16_t(tcp_len), f.ip_id, 64, f.ip_tos);
   build_tcp(out + kEthHeaderLen + kIpv4MinHeaderLen, f.tcp, f.ip_src, f.ip_dst, payload_len);
   return kEthHeaderLen + kIpv4MinHeaderLen + tcp_len;
 }

@@ -77,6 +77,7 @@ struct VxlanFrame {
   uint32_t outer_src_ip;  // host order: the remote VTEP
   uint32_t outer_dst_ip;
   uint16_t udp_src_port;
+  uint8_t outer_ecn;     // the outer IPv4 header's ECN field (RFC 6040: a CE mark there reaches the inner)
   uint32_t vni;          // 24 bits
   const uint8_t* inner;  // the inner Ethernet frame
   size_t inner_len;
@@ -116,6 +117,7 @@ inline VxlanParse parse_vxlan_frame(const uint8_t* p, size_t len, bool verify_ch
   r.f.outer_src_ip = ip.hdr.src;
   r.f.outer_dst_ip = ip.hdr.dst;
   r.f.udp_src_port = udp.hdr.src_port;
+  r.f.outer_ecn = ip.hdr.tos & kEcnMask;
   r.f.vni = load_be32(vx + 4) >> 8;
   r.f.inner = vx + kVxlanHeaderLen;
   r.f.inner_len = vx_len - kVxlanHeaderLen;
@@ -136,6 +138,7 @@ struct VxlanOuter {
   uint16_t src_port;  // from vxlan_source_port
   uint32_t vni;
   uint16_t ip_id;
+  uint8_t ecn;  // the inner header's ECN field, copied out (RFC 6040 normal mode)
 };
 
 // Writes the outer Ethernet, IPv4 (TTL 64, DF set), UDP (checksum 0, which RFC 7348 section 5
@@ -145,7 +148,7 @@ inline size_t build_vxlan_outer(uint8_t* out, const VxlanOuter& o, size_t inner_
   size_t udp_payload = kVxlanHeaderLen + inner_len;
   build_eth(out, {o.dst_mac, o.src_mac, kEtherTypeIpv4});
   build_ipv4(out + kEthHeaderLen, o.src_ip, o.dst_ip, kIpProtoUdp,
-             uint16_t(kUdpHeaderLen + udp_payload), o.ip_id);
+             uint16_t(kUdpHeaderLen + udp_payload), o.ip_id, 64, uint8_t(o.ecn & kEcnMask));
   uint8_t* u = out + kEthHeaderLen + kIpv4MinHeaderLen;
   build_udp(u, o.src_port, kVxlanPort, udp_payload, o.src_ip, o.dst_ip, false);
   build_vxlan_header(u + kUdpHeaderLen, o.vni);
