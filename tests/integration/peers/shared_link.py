@@ -2,7 +2,7 @@
 """Several long flows sharing one link, each verified, with per-flow goodput over time.
 
   shared_link.py sink --port P --flows N [--interval S]   accept N flows, read each to EOF, print JSON
-  shared_link.py source --host H --port P --id I --seconds D   send for D seconds, FIN, print JSON
+  shared_link.py source --host H --port P --id I --seconds D [--cc ALGO]   send for D s, FIN, print JSON
 
 A source sends its id (8 bytes), then the same random megabyte over and over for D seconds, and
 prints its byte count and the SHA-256 of what it sent after the id. The sink reads every flow to
@@ -99,6 +99,7 @@ def sink(a):
                    "series": [f["series"].get(k, 0) for k in range(int(both_to / a.interval) + 1)]}
                   for f, s in zip(out, shares)],
         "interval_s": a.interval,
+        "t0_mono": round(t0, 4),  # time.monotonic() of the first bytes: series slot 0 starts here
         "overlap_s": round(both_to - both_from, 3),
         "second_half_s": round(secs, 3),
         "jain": round(jain, 4),
@@ -108,7 +109,11 @@ def sink(a):
 
 def source(a):
     block = os.urandom(1 << 20)
-    s = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    s = socket.socket()
+    if a.cc:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_CONGESTION, a.cc.encode())
+    s.settimeout(a.timeout)
+    s.connect((a.host, a.port))
     s.sendall(struct.pack("!Q", a.id))
     h = hashlib.sha256()
     total = 0
@@ -143,6 +148,7 @@ p.add_argument("--flows", type=int, default=1)
 p.add_argument("--interval", type=float, default=0.1)
 p.add_argument("--id", type=int, default=0)
 p.add_argument("--seconds", type=float, default=5)
+p.add_argument("--cc", default="", help="source: the socket's congestion control (TCP_CONGESTION, Linux)")
 p.add_argument("--timeout", type=float, default=60.0, help="seconds any one step may take")
 a = p.parse_args()
 try:
