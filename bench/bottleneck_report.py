@@ -39,7 +39,7 @@ def svg(path, title, sink, samples, t0, mark, queue_limit):
     series = [f["series"] for f in sink["flows"]]
     tmax = max([len(s) * step for s in series] + [1])
     gmax = max([b * 8 / step / 1e6 for s in series for b in s] + [1])
-    qs = [(t - t0, b) for t, b in samples if t >= t0]
+    qs = [(t - t0, b) for t, b in samples if t0 <= t <= t0 + tmax]
     qmax = max([b for _, b in qs] + [mark, 1]) / 1000
     def x(t):
         return pad + (w - 2 * pad) * t / tmax

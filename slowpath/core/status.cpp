@@ -362,6 +362,8 @@ nlohmann::json connections_json(const ControlPlane& cp) {
         {"segs_out", r.segs_out},
         {"ecn", {{"ect", r.ect}, {"ece_bytes", r.ece_bytes}, {"rounds", r.rounds}, {"ece_rounds", r.ece_rounds}}},
     };
+    // The share of acknowledged bytes the peer echoed as marked (CE), over the connection's life.
+    c["ce_fraction"] = r.acked_bytes ? double(r.ece_bytes) / double(r.acked_bytes) : 0.0;
     if (r.dctcp_alpha >= 0) c["dctcp_alpha"] = r.dctcp_alpha;
     if (r.has_slot) {
       c["ring"] = nlohmann::json{

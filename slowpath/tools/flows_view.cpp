@@ -24,6 +24,7 @@ uint16_t port_of(const std::string& endpoint) {  // "a.b.c.d:port"
 std::string text(const nlohmann::ordered_json& v) {
   if (v.is_string()) return v.get<std::string>();
   if (v.is_null()) return "-";
+  if (v.is_number_float()) return fmt::format("{:.3f}", v.get<double>());
   return v.dump();
 }
 
@@ -57,6 +58,7 @@ std::string format_flows(const nlohmann::ordered_json& flows) {
   static const std::vector<std::pair<const char*, const char*>> kColumns = {
       {"FLOW", "flow"},     {"TENANT", "tenant"},   {"STATE", "state"},     {"LOCAL", "local"},
       {"REMOTE", "remote"}, {"CC", "congestion_control"}, {"CWND", "cwnd"}, {"SRTT_US", "srtt_us"},
+      {"CE_FRAC", "ce_fraction"}, {"ALPHA", "dctcp_alpha"},
       {"ACKED", "acked_bytes"}, {"SEGS_IN", "segs_in"}, {"SEGS_OUT", "segs_out"},
       {"RECOVERIES", "recoveries"}, {"RETRANS", "retransmits"}, {"RTO_MS", "rto_ms"}, {"CORE", "core"}};
   std::vector<TableRow> rows;

@@ -14,9 +14,10 @@ ordered_json status() {
     "tenants": [{"name": "web", "vni": 100}, {"name": "db", "vni": 200}],
     "connections": [
       {"flow": 0, "local": "10.0.0.1:80", "remote": "10.0.0.9:40000", "vni": 0, "state": "ESTABLISHED",
-       "congestion_control": "cubic", "cwnd": 14600, "srtt_us": 120, "acked_bytes": 5000},
+       "congestion_control": "cubic", "cwnd": 14600, "srtt_us": 120, "acked_bytes": 5000, "ce_fraction": 0.12345},
       {"flow": 3, "local": "10.200.0.1:8080", "remote": "10.200.0.2:51000", "vni": 100, "state": "ESTABLISHED",
-       "congestion_control": "reno", "cwnd": 2920, "srtt_us": 900, "acked_bytes": 1},
+       "congestion_control": "dctcp", "cwnd": 2920, "srtt_us": 900, "acked_bytes": 1, "ce_fraction": 0.0,
+       "dctcp_alpha": 0.0625},
       {"flow": 7, "local": "10.200.0.1:5432", "remote": "10.200.0.2:80", "vni": 200, "state": "SYN_SENT",
        "congestion_control": "cubic", "cwnd": 14600, "srtt_us": 0, "acked_bytes": 0},
       {"flow": 9, "local": "10.1.0.1:1", "remote": "10.1.0.2:2", "vni": 300, "state": "TIME_WAIT"}
@@ -62,7 +63,15 @@ TEST_CASE("flows: an aligned table, a header then one line per connection, missi
   size_t cc = lines[0].find("CC");
   REQUIRE(cc != std::string::npos);
   CHECK(lines[1].substr(cc, 5) == "cubic");
-  CHECK(lines[2].substr(cc, 4) == "reno");
+  CHECK(lines[2].substr(cc, 5) == "dctcp");
+  // Fractions to three places; ALPHA only for DCTCP.
+  size_t ce = lines[0].find("CE_FRAC"), alpha = lines[0].find("ALPHA");
+  REQUIRE(ce != std::string::npos);
+  REQUIRE(alpha != std::string::npos);
+  CHECK(lines[1].substr(ce, 5) == "0.123");
+  CHECK(lines[1].substr(alpha, 1) == "-");
+  CHECK(lines[2].substr(ce, 5) == "0.000");
+  CHECK(lines[2].substr(alpha, 5) == "0.062");
   CHECK(lines[4].substr(cc, 1) == "-");
   CHECK(lines[2].find("web") != std::string::npos);
 }
