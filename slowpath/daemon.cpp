@@ -20,7 +20,6 @@
 namespace virtuoso::slowpath {
 namespace {
 
-constexpr unsigned kTickMs = 10;
 constexpr uint32_t kDrainBatch = 256;  // entries per queue before looking at sockets again
 
 uint64_t tag_data(uint32_t tag, uint32_t id) { return uint64_t(tag) << 32 | id; }
@@ -98,6 +97,8 @@ Daemon::Daemon(const config::Config& cfg)
   ctl_listen_ = ListeningSocket(dir + abi::kCtlSocketName, SOCK_STREAM, 0600);
   watch(signal_fd_.get(), Tag::kSignal, 0);
   watch(timer_fd_.get(), Tag::kTimer, 0);
+  pace_fd_ = make_timerfd();
+  watch(pace_fd_.get(), Tag::kPace, 0);
   second_fd_ = make_timerfd();
   arm_timerfd(second_fd_.get(), 1000);
   watch(second_fd_.get(), Tag::kSecond, 0);
@@ -184,6 +185,11 @@ void Daemon::dispatch(const epoll_event& ev, TimeMs now) {
       drain_fastpath(now);  // events first: a timer must see the flow's latest state
       tick(now);
       break;
+    case Tag::kPace:
+      drain_timerfd(pace_fd_.get());
+      drain_fastpath(now);
+      pace(now);
+      break;
     case Tag::kSecond:
       drain_timerfd(second_fd_.get());
       if (!settings_.tenants.empty()) watch_budgets();
@@ -243,8 +249,17 @@ void Daemon::drain_fastpath(TimeMs now) {
 void Daemon::tick(TimeMs now) {
   uint64_t t0 = monotonic_ns();
   cp_.tick(now);
-  uint64_t ns = monotonic_ns() - t0;
-  const std::vector<uint32_t>& flows = cp_.last_tick_flows();
+  charge_timer_work(monotonic_ns() - t0, cp_.last_tick_flows());
+}
+
+// Congestion control between ticks, charged like the tick to the tenants of the flows it paced.
+void Daemon::pace(TimeMs now) {
+  uint64_t t0 = monotonic_ns();
+  cp_.pace_congestion(now);
+  charge_timer_work(monotonic_ns() - t0, cp_.last_pace_flows());
+}
+
+void Daemon::charge_timer_work(uint64_t ns, const std::vector<uint32_t>& flows) {
   uint64_t total = 0;
   for (uint32_t n : flows) total += n;
   for (size_t t = 0; t < flows.size(); ++t) {
@@ -302,12 +317,19 @@ void Daemon::handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs no
   cp_.gate().done(acct, ns);
 }
 
-// The 10 ms tick runs only while something has a deadline.
+// The 10 ms tick runs only while something has a deadline; the 1 ms congestion pace only while
+// flows with short round trips move.
 void Daemon::update_timer() {
   bool want = cp_.timers_pending();
-  if (want == timer_armed_) return;
-  arm_timerfd(timer_fd_.get(), want ? kTickMs : 0);
-  timer_armed_ = want;
+  if (want != timer_armed_) {
+    arm_timerfd(timer_fd_.get(), want ? unsigned(ControlPlane::kTickMs) : 0);
+    timer_armed_ = want;
+  }
+  bool pace = cp_.congestion_pacing_wanted();
+  if (pace != pace_armed_) {
+    arm_timerfd(pace_fd_.get(), pace ? 1 : 0);
+    pace_armed_ = pace;
+  }
 }
 
 void Daemon::ring_app(uint16_t ctx) {

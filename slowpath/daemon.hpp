@@ -50,7 +50,7 @@ class Daemon final : public Outputs, public Doorbells {
 
  private:
   enum class Tag : uint32_t {
-    kSignal, kTimer, kSecond, kDoorbell, kFpListen, kAppListen, kCtlListen, kMetricsListen, kFp, kApp, kCtl
+    kSignal, kTimer, kPace, kSecond, kDoorbell, kFpListen, kAppListen, kCtlListen, kMetricsListen, kFp, kApp, kCtl
   };
   struct AppConn {
     UniqueFd fd;
@@ -128,6 +128,9 @@ class Daemon final : public Outputs, public Doorbells {
   void configure_gate();
   void handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now);
   void tick(TimeMs now);
+  void pace(TimeMs now);
+  // Shares `ns` of timer work among the tenants by their connections in `flows` ([tenant id]).
+  void charge_timer_work(uint64_t ns, const std::vector<uint32_t>& flows);
   void watch_budgets();
   void watch_drops();
   abi::FaultSettings faults_in_effect() const;
@@ -143,6 +146,7 @@ class Daemon final : public Outputs, public Doorbells {
   UniqueFd epoll_;
   UniqueFd signal_fd_;
   UniqueFd timer_fd_;
+  UniqueFd pace_fd_;    // every millisecond while flows with short round trips move (pace_congestion)
   UniqueFd second_fd_;  // once a second: who ran out of budget, what was dropped (watch_*)
   BudgetWatch budget_watch_;
   DropWatch drop_watch_;
@@ -154,6 +158,7 @@ class Daemon final : public Outputs, public Doorbells {
   UniqueFd fp_conn_;
   bool fp_attached_ = false;
   bool timer_armed_ = false;
+  bool pace_armed_ = false;
   bool stop_ = false;
   std::unordered_map<uint32_t, AppConn> apps_;
   std::vector<uint32_t> paused_apps_;  // app connection ids held back for want of budget

@@ -33,6 +33,7 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
   c.cc_last_tick = 0;
   // Still ours: kInstall is not pushed yet.
   e.cwnd = c.cc_on ? c.cc.cwnd() : 0;
+  if (c.cc_on) fast_cc_flows_.push_back(flow);  // slow start: paced until a tick says otherwise
   e.tcp_opts &= uint8_t(~(abi::kFlowOptEct | abi::kFlowOptDctcp));
   if (c.cc_on && (e.tcp_opts & abi::kFlowOptEcn)) {
     e.tcp_opts |= abi::kFlowOptEct;
@@ -40,8 +41,33 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
   }
 }
 
+bool ControlPlane::wants_congestion_pacing(const Conn& c, const abi::FlowEntry& e) const {
+  if (!c.cc_on || !c.installed) return false;
+  uint32_t srtt_us = load_relaxed(e.srtt_us);
+  bool moving = load_relaxed(e.snd_una) != load_relaxed(e.snd_nxt) || load_relaxed(e.acked_bytes) != c.cc_acked;
+  return moving && srtt_us < kTickMs * 1000;
+}
+
+void ControlPlane::pace_congestion(TimeMs now) {
+  now_ = now;
+  pace_flows_.assign(tick_flows_.size(), 0u);
+  for (uint32_t flow : fast_cc_flows_) {
+    Conn& c = conns_[flow];
+    if (c.state != ConnState::kEstablished && c.state != ConnState::kCloseWait &&
+        c.state != ConnState::kClosing && c.state != ConnState::kFinWait2)
+      continue;
+    if (!c.cc_on || !c.installed) continue;
+    uint64_t rtt_ms = std::max<uint64_t>(load_relaxed(ctrl_.flow(flow)->srtt_us) / 1000, 1);
+    if (c.cc_last_tick != 0 && now - c.cc_last_tick < rtt_ms) continue;
+    tick_congestion(flow, c, now);
+    uint32_t t = c.tuple.vni ? ctrl_.header()->tenants.tenant_of(c.tuple.vni) : 0;
+    ++pace_flows_[t < pace_flows_.size() ? t : 0];
+  }
+}
+
 void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   if (!c.cc_on || !c.installed) return;
+  if (c.cc_last_tick == now) return;  // paced this millisecond already
   abi::FlowEntry& e = *ctrl_.flow(flow);
   uint64_t acked = load_relaxed(e.acked_bytes);
   uint32_t recoveries = load_relaxed(e.recoveries);

@@ -173,12 +173,14 @@ void ControlPlane::tick(TimeMs now) {
   tick_time_wait(now);
   tick_half_open(now);
   std::fill(tick_flows_.begin(), tick_flows_.end(), 0u);
+  fast_cc_flows_.clear();
   for (uint32_t flow = 0; flow < conns_.size(); ++flow) {
     Conn& c = conns_[flow];
     if (c.state == ConnState::kFree) continue;
     uint32_t t = c.tuple.vni ? ctrl_.header()->tenants.tenant_of(c.tuple.vni) : 0;
     ++tick_flows_[t < tick_flows_.size() ? t : 0];
     tick_conn(flow, c, now);
+    if (wants_congestion_pacing(c, *ctrl_.flow(flow))) fast_cc_flows_.push_back(flow);
   }
 }
 

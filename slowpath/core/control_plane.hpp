@@ -96,8 +96,14 @@ class ControlPlane {
   // Fast path inputs.
   void handle_frame(const uint8_t* data, size_t len, TimeMs now);
   void handle_event(const abi::FpEvent& ev, TimeMs now);
+  static constexpr TimeMs kTickMs = 10;  // the daemon calls tick() this often while timers_pending()
   void tick(TimeMs now);
   bool timers_pending() const;
+  // Congestion control between ticks: each moving flow whose round trip is shorter than a tick
+  // gets its window once per round trip (at most once a millisecond), so marks and losses are
+  // answered within a round trip or a millisecond, not a 10 ms tick. Wanted while such flows exist.
+  void pace_congestion(TimeMs now);
+  bool congestion_pacing_wanted() const { return !fast_cc_flows_.empty(); }
 
   // The switch's remote entries at run time (switch_table.cpp): empty on success, else what is
   // wrong. Adding an existing prefix moves it to the new endpoint.
@@ -166,6 +172,7 @@ class ControlPlane {
   }
   // Per tenant id: the connections the last tick() went through (its time is theirs, shared by count).
   const std::vector<uint32_t>& last_tick_flows() const { return tick_flows_; }
+  const std::vector<uint32_t>& last_pace_flows() const { return pace_flows_; }
   const std::vector<TenantWork>& tenant_work() const { return tenant_work_; }
   // Time protection in the slow path: the daemon's loop asks it before each tenant's work.
   WorkGate& gate() { return gate_; }
@@ -509,6 +516,7 @@ class ControlPlane {
   // congestion.cpp
   void start_congestion_control(uint32_t flow, Conn& c);
   void tick_congestion(uint32_t flow, Conn& c, TimeMs now);
+  bool wants_congestion_pacing(const Conn& c, const abi::FlowEntry& e) const;
   // How many congestion events (cuts) `recoveries` entered over the tick's `span_us` make.
   uint32_t congestion_events(const Conn& c, uint32_t recoveries, uint32_t srtt_us, uint64_t span_us,
                              TimeMs now) const;
@@ -537,6 +545,10 @@ class ControlPlane {
   std::vector<Context> ctxs_;
   std::vector<TenantWork> tenant_work_;  // [tenant id]
   std::vector<uint32_t> tick_flows_;     // [tenant id]: connections in the last tick
+  // Flows for pace_congestion: rebuilt by each tick (moving, round trip under a tick), and new
+  // flows join at install (slow start moves fastest). May hold a flow twice or one gone since.
+  std::vector<uint32_t> fast_cc_flows_;
+  std::vector<uint32_t> pace_flows_;     // [tenant id]: connections the last pace_congestion ticked
   WorkGate gate_;
   abi::AppCallCounters departed_calls_{};  // what the regions of departed apps had counted
   IdPool ctx_ids_;
