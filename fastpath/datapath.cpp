@@ -326,7 +326,7 @@ void Datapath::install_flow(uint32_t id) {
   p.ect = p.ecn_ok && (e.tcp_opts & abi::kFlowOptEct);
   p.dctcp = p.ecn_ok && (e.tcp_opts & abi::kFlowOptDctcp);
   p.round_end = e.snd_nxt;
-  e.rounds = e.ece_rounds = 0;
+  e.rounds = e.ece_rounds = e.cwnd_limited = 0;
   e.ece_bytes = 0;
   p.ts_recent = e.init_ts_recent;
   p.ts_recent_us = now_us_;

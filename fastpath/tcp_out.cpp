@@ -167,9 +167,14 @@ uint32_t Datapath::segment_output(uint32_t id, uint32_t& unsent) {
   uint32_t cwnd = shm::load_relaxed(e.cwnd);
   uint32_t pipe_room = cwnd ? cwnd + p.sacked.bytes() : UINT32_MAX;
   uint32_t wnd_end = e.snd_una + std::min(e.snd_wnd, pipe_room);
+  bool cwnd_bound = pipe_room < e.snd_wnd;  // congestion control, not the peer, sets the edge
   while (unsent > 0 && segs < cfg_.tx_segments_per_flow) {
     uint32_t usable = wire::seq_gt(wnd_end, e.snd_nxt) ? wnd_end - e.snd_nxt : 0;
-    if (usable == 0) break;  // the slow path's timer probes a zero window
+    if (usable == 0) {
+      // RFC 7661: the window may grow only while it limits; the slow path asks this counter.
+      if (cwnd_bound) ++e.cwnd_limited;
+      break;  // else the slow path's timer probes a zero window
+    }
     uint32_t room = segment_room(id);
     uint32_t len = std::min({unsent, room, usable});
     // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited sliver waits for the window

@@ -230,6 +230,9 @@ class Stack {
 
   // stack_tcp_info.cpp
   int tcp_info(Socket& s, void* val, socklen_t* len);
+  int get_congestion(Socket& s, void* val, socklen_t* len);
+  int set_congestion(Socket& s, const void* val, socklen_t len);
+  std::string congestion_name(Socket& s);
 
   // stack_io.cpp
   ssize_t try_send(Socket& s, IovCursor& cur);

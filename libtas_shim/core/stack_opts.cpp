@@ -209,6 +209,10 @@ int Stack::setsockopt(int fd, int level, int name, const void* val, socklen_t le
     case SOL_SOCKET:
       return set_socket_level(*s, name, val, len);
     case IPPROTO_TCP:
+      if (name == TCP_CONGESTION) {
+        if (val == nullptr) return -EFAULT;
+        return set_congestion(*s, val, len);
+      }
       return set_tcp_level(*s, name, val, len);
     case IPPROTO_IP:
       return set_ip_level(*s, name, val, len);
@@ -263,6 +267,7 @@ int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
       case TCP_CORK: return write_value(val, len, int{s->opt.cork});
       case TCP_QUICKACK: return write_value(val, len, int{1});
       case TCP_INFO: return tcp_info(*s, val, len);
+      case TCP_CONGESTION: return get_congestion(*s, val, len);
       case TCP_KEEPIDLE: return write_value(val, len, s->opt.keepidle ? s->opt.keepidle : kDefaultKeepIdle);
       case TCP_KEEPINTVL: return write_value(val, len, s->opt.keepintvl ? s->opt.keepintvl : kDefaultKeepIntvl);
       case TCP_KEEPCNT: return write_value(val, len, s->opt.keepcnt ? s->opt.keepcnt : kDefaultKeepCnt);

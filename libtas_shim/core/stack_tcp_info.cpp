@@ -1,6 +1,7 @@
-// getsockopt(TCP_INFO): the connection state as the shim knows it, and the round-trip and
-// retransmission figures the fast path publishes in the flow's slot. Fields the stack does not
-// track (congestion window, pacing, delivery rates...) read 0.
+// getsockopt(TCP_INFO): the connection state as the shim knows it, the round-trip and
+// retransmission figures the fast path publishes in the flow's slot and the congestion window the
+// slow path publishes there. Fields the stack does not track (pacing, delivery rates...) read 0.
+// And TCP_CONGESTION: the flow's algorithm, or the one a new connection gets.
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 
 #include "stack.hpp"
+#include "virtuoso/abi/congestion_names.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
 namespace virtuoso::shim {
@@ -47,12 +49,49 @@ int Stack::tcp_info(Socket& s, void* val, socklen_t* len) {
     ti.tcpi_rcv_mss = s.mss;
     ti.tcpi_advmss = s.mss;
     ti.tcpi_pmtu = s.mss + 40u;
+    // Linux counts these in segments; an unlimited threshold reads TCP_INFINITE_SSTHRESH.
+    uint32_t mss = std::max<uint32_t>(ti.tcpi_snd_mss, 1);
+    uint32_t ssthresh = shm::load_relaxed(fs.snd_ssthresh);
+    ti.tcpi_snd_cwnd = shm::load_relaxed(fs.snd_cwnd) / mss;
+    ti.tcpi_snd_ssthresh = ssthresh == UINT32_MAX ? 0x7fffffffu : ssthresh / mss;
   }
   ti.tcpi_state = tcp_state_of(s);
   socklen_t n = std::min<socklen_t>(*len, static_cast<socklen_t>(sizeof ti));
   memcpy(val, &ti, n);
   *len = n;
   return 0;
+}
+
+std::string Stack::congestion_name(Socket& s) {
+  char name[abi::kCongestionNameMax];
+  if (s.state == SockState::kConnected && !s.inherited && !s.released) {
+    s.ctx->refresh(s);
+    memcpy(name, s.ctx->flow_slot(s.slot).congestion, sizeof name);
+  } else {
+    memcpy(name, s.ctx->view().header()->default_congestion, sizeof name);
+  }
+  name[sizeof name - 1] = 0;  // the region is the app's own: never trust a terminator in it
+  return name;
+}
+
+int Stack::get_congestion(Socket& s, void* val, socklen_t* len) {
+  std::string name = congestion_name(s);
+  char out[abi::kCongestionNameMax] = {};
+  memcpy(out, name.data(), std::min(name.size(), sizeof out - 1));
+  socklen_t n = std::min<socklen_t>(*len, static_cast<socklen_t>(sizeof out));
+  memcpy(val, out, n);
+  *len = n;
+  return 0;
+}
+
+// The daemon chooses each tenant's algorithm: asking for it is fine, asking for another is refused
+// as Linux refuses an unprivileged process an algorithm outside tcp_allowed_congestion_control.
+int Stack::set_congestion(Socket& s, const void* val, socklen_t len) {
+  if (len < 1) return -EINVAL;
+  char want[abi::kCongestionNameMax] = {};
+  memcpy(want, val, std::min<size_t>(len, sizeof want - 1));
+  if (!abi::is_congestion_name(want)) return -ENOENT;
+  return congestion_name(s) == want ? 0 : -EPERM;
 }
 
 }  // namespace virtuoso::shim

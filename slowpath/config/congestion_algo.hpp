@@ -4,6 +4,8 @@
 #include <string_view>
 #include <vector>
 
+#include "virtuoso/abi/congestion_names.hpp"
+
 namespace virtuoso::config {
 
 enum class CongestionAlgo : uint8_t {
@@ -15,7 +17,7 @@ enum class CongestionAlgo : uint8_t {
 
 // The names, in the enum's order (TableReader::choice returns the index).
 inline const std::vector<std::string_view>& congestion_algo_names() {
-  static const std::vector<std::string_view> names{"none", "reno", "cubic", "dctcp"};
+  static const std::vector<std::string_view> names(abi::kCongestionNames.begin(), abi::kCongestionNames.end());
   return names;
 }
 

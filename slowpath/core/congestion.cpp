@@ -7,6 +7,8 @@
 // and answers echoes: Reno and CUBIC take a round trip with ECE as a loss (6.1.2), DCTCP in
 // proportion to the marks.
 #include <algorithm>
+#include <cstring>
+#include <string_view>
 
 #include "control_plane.hpp"
 #include "virtuoso/shm/atomic.hpp"
@@ -16,12 +18,37 @@ namespace virtuoso::slowpath {
 using shm::load_relaxed;
 using shm::store_relaxed;
 
+config::CongestionAlgo ControlPlane::congestion_algo_of(uint16_t ctx) const {
+  if (const config::TenantConfig* t = tenant(context_tenant(ctx)); t && t->congestion_control)
+    return *t->congestion_control;
+  return s_.congestion_control;
+}
+
+void ControlPlane::write_congestion_name(char (&out)[abi::kCongestionNameMax], config::CongestionAlgo algo) {
+  std::string_view name = config::congestion_algo_name(algo);
+  std::memset(out, 0, sizeof out);
+  std::memcpy(out, name.data(), std::min(name.size(), sizeof out - 1));
+}
+
+// The window and threshold in the app's slot, for TCP_INFO (the app may scribble them: its own).
+void ControlPlane::publish_congestion(const Conn& c) {
+  abi::FlowSlot* fs = live_slot(c);
+  if (fs == nullptr) return;
+  store_relaxed(fs->snd_cwnd, c.cc_on ? c.cc.cwnd() : 0u);
+  store_relaxed(fs->snd_ssthresh, c.cc_on ? c.cc.ssthresh() : UINT32_MAX);
+}
+
+abi::FlowSlot* ControlPlane::live_slot(const Conn& c) {
+  if (c.ctx >= ctxs_.size()) return nullptr;
+  Context& x = ctxs_[c.ctx];
+  if (x.state != CtxState::kAttached || x.view.base == nullptr || c.slot >= x.view.layout.n_slots) return nullptr;
+  return x.view.slot(c.slot);
+}
+
 void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
   // A flow to our own address never leaves the host: nothing to be congested.
-  config::CongestionAlgo algo = s_.congestion_control;
-  if (const config::TenantConfig* t = tenant(context_tenant(c.ctx)); t && t->congestion_control)
-    algo = *t->congestion_control;
+  config::CongestionAlgo algo = congestion_algo_of(c.ctx);
   c.cc_on = algo != config::CongestionAlgo::kNone && c.tuple.remote_ip != c.tuple.local_ip;
   c.cc = CongestionWindow(algo, c.mss);
   c.cc_acked = 0;
@@ -29,11 +56,14 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
   c.cc_ece_bytes = 0;
   c.cc_rounds = 0;
   c.cc_ece_rounds = 0;
+  c.cc_cwnd_limited = 0;
   c.cc_last_cut = 0;
   c.cc_last_tick = 0;
   // Still ours: kInstall is not pushed yet.
   e.cwnd = c.cc_on ? c.cc.cwnd() : 0;
   if (c.cc_on) fast_cc_flows_.push_back(flow);  // slow start: paced until a tick says otherwise
+  if (abi::FlowSlot* fs = live_slot(c)) write_congestion_name(fs->congestion, algo);
+  publish_congestion(c);
   e.tcp_opts &= uint8_t(~(abi::kFlowOptEct | abi::kFlowOptDctcp));
   if (c.cc_on && (e.tcp_opts & abi::kFlowOptEcn)) {
     e.tcp_opts |= abi::kFlowOptEct;
@@ -74,6 +104,7 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   uint64_t ece_bytes = load_relaxed(e.ece_bytes);
   uint32_t rounds = load_relaxed(e.rounds);
   uint32_t ece_rounds = load_relaxed(e.ece_rounds);
+  uint32_t cwnd_limited = load_relaxed(e.cwnd_limited);
   bool dctcp = c.cc.algo() == config::CongestionAlgo::kDctcp;
   CongestionTick t;
   t.acked = acked - c.cc_acked;
@@ -81,6 +112,9 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   t.rounds = rounds - c.cc_rounds;
   t.ece_rounds = ece_rounds - c.cc_ece_rounds;
   t.flight = load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una);
+  // RFC 7661 (as Linux's tcp_is_cwnd_limited): the window grows only if it limited the sender
+  // since the last tick, or half of it is in flight now.
+  t.limited = cwnd_limited != c.cc_cwnd_limited || uint64_t(t.flight) * 2 >= c.cc.cwnd();
   t.now_us = now * 1000;
   t.span_us = c.cc_last_tick != 0 ? (now - c.cc_last_tick) * 1000 : 0;  // 0: the first tick
   // Reno and CUBIC count a round with ECE as a loss; DCTCP has its own answer to those.
@@ -97,7 +131,9 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   c.cc_ece_bytes = ece_bytes;
   c.cc_rounds = rounds;
   c.cc_ece_rounds = ece_rounds;
+  c.cc_cwnd_limited = cwnd_limited;
   store_relaxed(e.cwnd, c.cc.cwnd());
+  publish_congestion(c);
 }
 
 uint32_t ControlPlane::congestion_events(const Conn& c, uint32_t recoveries, uint32_t srtt_us,
@@ -117,6 +153,7 @@ void ControlPlane::congestion_timeout(uint32_t flow, Conn& c, TimeMs now) {
   c.cc.on_timeout(load_relaxed(e.snd_nxt) - load_relaxed(e.snd_una), now * 1000);
   c.cc_acked = load_relaxed(e.acked_bytes);
   store_relaxed(e.cwnd, c.cc.cwnd());  // before kRetransmit: the resend starts from one segment
+  publish_congestion(c);
 }
 
 }  // namespace virtuoso::slowpath

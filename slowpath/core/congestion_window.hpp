@@ -13,6 +13,7 @@ namespace virtuoso::slowpath {
 // What one slow-path tick learnt from a flow's fast-path counters (the changes since the last).
 struct CongestionTick {
   uint64_t acked = 0;        // bytes acknowledged
+  bool limited = true;       // the window limited what was sent: only then may it grow (RFC 7661)
   uint32_t events = 0;       // congestion events: losses, and for Reno and CUBIC rounds with ECE
   uint64_t ece_bytes = 0;    // DCTCP: bytes acknowledged by ACKs with ECE
   uint32_t rounds = 0;       // DCTCP: round trips completed
@@ -49,12 +50,13 @@ class CongestionWindow {
   }
 
   void on_tick(const CongestionTick& t) {
+    uint64_t grow = t.limited ? t.acked : 0;  // an app- or peer-limited flow keeps its window
     if (auto* c = std::get_if<CubicWindow>(&w_)) {
-      c->on_tick(t.acked, t.events, t.flight, t.now_us, t.span_us);
+      c->on_tick(grow, t.events, t.flight, t.now_us, t.span_us);
     } else if (auto* d = std::get_if<DctcpWindow>(&w_)) {
-      d->on_tick(t.acked, t.ece_bytes, t.rounds, t.ece_rounds, t.events, t.flight);
+      d->on_tick(t.acked, t.ece_bytes, t.rounds, t.ece_rounds, t.events, t.flight, t.limited);
     } else {
-      std::get<RenoWindow>(w_).on_tick(t.acked, t.events, t.flight);
+      std::get<RenoWindow>(w_).on_tick(grow, t.events, t.flight);
     }
   }
   void on_timeout(uint32_t flight, uint64_t now_us) {

@@ -19,6 +19,7 @@ std::optional<uint16_t> ControlPlane::add_context(abi::AppRegionView view, uint1
   x.slots.assign(view.layout.n_slots, SlotInfo{});
   x.free_slots = IdPool(view.layout.n_slots);
   init_app_region(view, uint16_t(*id));
+  write_congestion_name(view.header()->default_congestion, congestion_algo_of(uint16_t(*id)));
   return uint16_t(*id);
 }
 

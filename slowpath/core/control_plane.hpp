@@ -243,6 +243,7 @@ class ControlPlane {
     uint64_t cc_ece_bytes = 0;
     uint32_t cc_rounds = 0;
     uint32_t cc_ece_rounds = 0;
+    uint32_t cc_cwnd_limited = 0;
     TimeMs cc_last_cut = 0;
     TimeMs cc_last_tick = 0;  // the tick that last read the flow's counters (0: none yet)
     uint32_t ts_offset = 0;  // our timestamp clock's offset for this connection
@@ -517,6 +518,12 @@ class ControlPlane {
   void start_congestion_control(uint32_t flow, Conn& c);
   void tick_congestion(uint32_t flow, Conn& c, TimeMs now);
   bool wants_congestion_pacing(const Conn& c, const abi::FlowEntry& e) const;
+  // The algorithm a connection of context `ctx` gets: its tenant's, else [tcp]'s.
+  config::CongestionAlgo congestion_algo_of(uint16_t ctx) const;
+  static void write_congestion_name(char (&out)[abi::kCongestionNameMax], config::CongestionAlgo algo);
+  void publish_congestion(const Conn& c);
+  // The connection's slot in its app's region while the context is attached, else nullptr.
+  abi::FlowSlot* live_slot(const Conn& c);
   // How many congestion events (cuts) `recoveries` entered over the tick's `span_us` make.
   uint32_t congestion_events(const Conn& c, uint32_t recoveries, uint32_t srtt_us, uint64_t span_us,
                              TimeMs now) const;

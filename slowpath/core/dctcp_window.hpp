@@ -36,16 +36,18 @@ class DctcpWindow {
 
   // One tick: `acked` bytes acknowledged, `ece_bytes` of them by ACKs with ECE; `rounds` round
   // trips completed, `ece_rounds` of them with ECE; `losses` loss events (at most one per round
-  // trip, as the caller counts them); `flight` bytes in flight now. The cuts are spread between
-  // equal parts of the acknowledged bytes, as RenoWindow::on_tick spreads its losses.
+  // trip, as the caller counts them); `flight` bytes in flight now; `grow`: the window limited
+  // what was sent, so it may grow. The cuts are spread between equal parts of the acknowledged
+  // bytes, as RenoWindow::on_tick spreads its losses.
   void on_tick(uint64_t acked, uint64_t ece_bytes, uint32_t rounds, uint32_t ece_rounds, uint32_t losses,
-               uint32_t flight) {
+               uint32_t flight, bool grow = true) {
     if (rounds > 0 && acked > 0) {
       double f = std::min(1.0, double(ece_bytes) / double(acked));
       double keep = std::pow(1 - kG, double(rounds));
       alpha_ = keep * alpha_ + (1 - keep) * f;
     }
     uint64_t cuts = uint64_t(ece_rounds) + losses;
+    if (!grow) acked = 0;
     uint64_t part = acked / (cuts + 1);
     for (uint64_t i = 0; i < cuts; ++i) {
       reno_.on_acked(part);

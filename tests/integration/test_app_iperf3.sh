@@ -45,11 +45,32 @@ done
 vt_spawn_peer "$VT_TMP/peer-server.out" iperf3 -s -4 -p 5301 -1 --forceflush
 peer_srv=$VT_LAST_PID
 vt_wait_line "$VT_TMP/peer-server.out" "Server listening" 30 "$peer_srv"
-timeout 120 "$VT_BIN/virtuoso-run" -- iperf3 -c "$VT_PEER_IP" -p 5301 -n "$BYTES" -J \
+timeout 120 "$VT_BIN/virtuoso-run" -- iperf3 -c "$VT_PEER_IP" -p 5301 -n "$BYTES" -J -C cubic \
   >"$VT_TMP/shim-client.json" 2>"$VT_TMP/shim-client.err" ||
   vt_fail "iperf3 client under the shim: $(tail -c 400 "$VT_TMP/shim-client.json") $(cat "$VT_TMP/shim-client.err")"
 check_run "$VT_TMP/shim-client.json" "shim client, Linux server" || vt_fail "byte counts (shim client)"
 # TCP_INFO: iperf3 reads it for its per-interval figures; the shim answers instead of ENOPROTOOPT.
 grep -q "getsockopt" "$VT_TMP/shim-client.err" && vt_fail "iperf3 reported: $(cat "$VT_TMP/shim-client.err")"
+# -C cubic is the daemon's algorithm (the default): set and read back with TCP_CONGESTION, and the
+# congestion window in TCP_INFO (iperf3's snd_cwnd, bytes) is the one the slow path computed.
+python3 - "$VT_TMP/shim-client.json" <<'PY' || vt_fail "congestion control as iperf3 sees it"
+import json, sys
+r = json.load(open(sys.argv[1]))
+cc = r["end"].get("sender_tcp_congestion")
+cwnds = [s["snd_cwnd"] for i in r["intervals"] for s in i["streams"]]
+print(f"sender_tcp_congestion {cc}, snd_cwnd per interval {cwnds}")
+assert cc == "cubic", cc
+assert cwnds and all(c > 0 for c in cwnds), cwnds
+PY
+# Another algorithm is the daemon's to choose, not the app's: refused (EPERM), as Linux refuses an
+# unprivileged process an algorithm it does not allow.
+vt_spawn_peer "$VT_TMP/peer-server2.out" iperf3 -s -4 -p 5302 -1 --forceflush
+peer_srv2=$VT_LAST_PID
+vt_wait_line "$VT_TMP/peer-server2.out" "Server listening" 30 "$peer_srv2"
+if timeout 60 "$VT_BIN/virtuoso-run" -- iperf3 -c "$VT_PEER_IP" -p 5302 -n 1M -C reno >"$VT_TMP/reno.out" 2>&1; then
+  vt_fail "iperf3 -C reno under the shim ran; the daemon gives cubic: $(tail -3 "$VT_TMP/reno.out")"
+fi
+grep -q -i "TCP_CONGESTION\|not permitted" "$VT_TMP/reno.out" || vt_fail "iperf3 -C reno failed otherwise: $(cat "$VT_TMP/reno.out")"
+kill -TERM "$peer_srv2" 2>/dev/null || true
 
 vt_pass "iperf3 under the shim as server (both directions) and as client against Linux iperf3"

@@ -179,8 +179,27 @@ TEST_CASE("ESTABLISHED: ticks with bytes acknowledged -> the window grows") {
   uint32_t flow = installed_flow(h);
   uint32_t before = h.flow(flow).cwnd;
   shm::store_relaxed(h.flow(flow).acked_bytes, uint64_t{5000});
+  shm::store_relaxed(h.flow(flow).cwnd_limited, 1u);  // the fast path found the window full
   h.advance(10);
   CHECK(h.flow(flow).cwnd == before + 5000);
+}
+
+TEST_CASE("ESTABLISHED: bytes acknowledged while the window did not limit the sender -> the window "
+          "is kept (RFC 7661)") {
+  Harness h;
+  uint32_t flow = installed_flow(h);
+  abi::FlowEntry& e = h.flow(flow);
+  uint32_t before = e.cwnd;
+  // An app that writes little: 5000 bytes acknowledged, never more than a segment in flight.
+  shm::store_relaxed(e.acked_bytes, uint64_t{5000});
+  e.snd_nxt = e.snd_una + 1000;
+  h.advance(10);
+  CHECK(e.cwnd == before);
+  // Half the window in flight counts as limited (Linux's tcp_is_cwnd_limited in slow start).
+  e.snd_nxt = e.snd_una + before / 2;
+  shm::store_relaxed(e.acked_bytes, uint64_t{8000});
+  h.advance(10);
+  CHECK(e.cwnd == before + 3000);
 }
 
 TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip: Reno to half of the flight, "
@@ -250,9 +269,20 @@ TEST_CASE("ESTABLISHED: congestion window smaller than the peer's -> in flight s
   h.flow().cwnd = 3000;
   h.app_send(std::string(8000, 'c'));
   CHECK(h.take_sent().size() == 3);
+  CHECK(h.flow().cwnd_limited > 0);  // told to the slow path: the window may grow
   h.from_peer(5000, 3000, wire::kTcpAck, "", 65535);
   CHECK(h.take_sent().size() == 2);
   CHECK(h.flow().snd_nxt == 6000);
+}
+
+TEST_CASE("ESTABLISHED: the peer's window, not the congestion window, stops the sender -> not counted as "
+          "congestion-window limited") {
+  test::FastpathHarness h;
+  h.establish(1000, 5000, 3000, 1000);
+  h.flow().cwnd = 100'000;
+  h.app_send(std::string(8000, 'c'));
+  CHECK(h.take_sent().size() == 3);
+  CHECK(h.flow().cwnd_limited == 0);
 }
 
 TEST_CASE("ESTABLISHED: data in flight and no ACK for two round trips -> one tail probe before the RTO") {

@@ -24,10 +24,12 @@ TEST_CASE("pacing: a new flow is paced at once, its window grows between ticks")
   uint32_t before = e.cwnd;
   shm::store_relaxed(e.srtt_us, 200u);
   shm::store_relaxed(e.acked_bytes, uint64_t{3000});
+  shm::store_relaxed(e.cwnd_limited, 1u);  // the window limits the sender: it may grow
   h.now += 1;
   h.cp.pace_congestion(h.now);
   CHECK(e.cwnd == before + 3000);
   shm::store_relaxed(e.acked_bytes, uint64_t{5000});
+  shm::store_relaxed(e.cwnd_limited, 2u);
   h.cp.pace_congestion(h.now);  // the same millisecond: not again
   CHECK(e.cwnd == before + 3000);
   h.now += 1;
@@ -44,6 +46,7 @@ TEST_CASE("pacing: a flow with a 3 ms round trip gets its window every 3 ms, not
   h.cp.pace_congestion(h.now);  // the first time: at once
   uint32_t before = e.cwnd;
   shm::store_relaxed(e.acked_bytes, uint64_t{1000});
+  shm::store_relaxed(e.cwnd_limited, 1u);
   for (int i = 0; i < 2; ++i) {
     h.now += 1;
     h.cp.pace_congestion(h.now);

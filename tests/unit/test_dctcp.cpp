@@ -113,6 +113,7 @@ TEST_CASE("ESTABLISHED with ECN under DCTCP: ECT and DCTCP echo asked of the fas
   uint32_t grow = 100 * mss - e.cwnd;
   shm::store_relaxed(e.acked_bytes, uint64_t(grow));
   shm::store_relaxed(e.rounds, 10u);
+  shm::store_relaxed(e.cwnd_limited, 1u);  // the window limits the sender: it may grow
   h.advance(10);
   REQUIRE(e.cwnd == 100 * mss);
   double alpha = std::pow(15.0 / 16, 10);  // ten unmarked rounds from 1
@@ -121,6 +122,7 @@ TEST_CASE("ESTABLISHED with ECN under DCTCP: ECT and DCTCP echo asked of the fas
   shm::store_relaxed(e.ece_bytes, uint64_t(mss));
   shm::store_relaxed(e.rounds, 11u);
   shm::store_relaxed(e.ece_rounds, 1u);
+  shm::store_relaxed(e.cwnd_limited, 2u);
   h.advance(10);
   alpha = alpha * 15 / 16 + 0.25 / 16;
   const auto reports = h.cp.conn_reports();
@@ -132,6 +134,12 @@ TEST_CASE("ESTABLISHED with ECN under DCTCP: ECT and DCTCP echo asked of the fas
   // after it (congestion avoidance: less than a window, no whole segment).
   CHECK(e.cwnd == uint32_t(double(102 * mss) * (1 - alpha / 2)));
   CHECK(h.cp.stats().congestion_cuts == 1);
+  // The app sees it too (TCP_INFO, TCP_CONGESTION): the slot's window and name, the region's default.
+  const abi::FlowSlot& fs = h.slot(reports[0].ctx, reports[0].slot);
+  CHECK(fs.snd_cwnd == e.cwnd);
+  CHECK(fs.snd_ssthresh == e.cwnd);
+  CHECK(std::string(fs.congestion) == "dctcp");
+  CHECK(std::string(h.views.at(0).header()->default_congestion) == "dctcp");
 }
 
 TEST_CASE("ESTABLISHED with ECN under CUBIC or Reno: a round with ECE is a congestion event once per "

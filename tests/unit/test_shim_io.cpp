@@ -5,10 +5,12 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include <cstring>
 #include <string>
 #include <thread>
 
 #include "test_support/fake_daemon.hpp"
+#include "virtuoso/shm/atomic.hpp"
 
 using namespace virtuoso;
 using namespace virtuoso::shim;
@@ -348,7 +350,7 @@ TEST_CASE("shim_options_report_what_linux_reports_for_tcp", "[shim][io]") {
   CHECK(len == sizeof ti);
   CHECK(ti.tcpi_state == TCP_ESTABLISHED);
   CHECK(ti.tcpi_snd_mss == 1460);  // the slot's snd_mss is 0 before the fast path sends: the handshake's
-  CHECK(ti.tcpi_snd_cwnd == 0);    // not tracked: reported as 0, not invented
+  CHECK(ti.tcpi_snd_cwnd == 0);    // the slow path has published no window here: 0, not invented
   len = 1;
   CHECK(h.stack->getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0);
   CHECK(len == 1);  // truncated like Linux
@@ -359,6 +361,51 @@ TEST_CASE("shim_options_report_what_linux_reports_for_tcp", "[shim][io]") {
   CHECK(h.stack->ioctl(fd, FIONBIO, &one) == 0);
   CHECK((h.stack->fcntl(fd, F_GETFL, 0) & O_NONBLOCK) != 0);
   h.stack->close(fd);
+}
+
+TEST_CASE("shim_tcp_info_has_the_congestion_window_and_tcp_congestion_names_the_algorithm", "[shim][io]") {
+  Harness h;
+  std::memcpy(h.daemon.header().default_congestion, "cubic", 6);  // the slow path's, at attach
+  int idle = h.stack->socket(SOCK_STREAM);
+  char name[32];
+  socklen_t len = sizeof name;
+  memset(name, 'x', sizeof name);
+  CHECK(h.stack->getsockopt(idle, IPPROTO_TCP, TCP_CONGESTION, name, &len) == 0);
+  CHECK(len == 16);  // TCP_CA_NAME_MAX, as Linux
+  CHECK(std::string(name) == "cubic");
+  int fd = h.connect_socket(1, 1);
+  abi::FlowSlot& slot = h.daemon.slot(1);
+  std::memcpy(slot.congestion, "dctcp", 6);  // what the slow path gave this flow (its tenant's)
+  shm::store_relaxed(slot.snd_mss, 1000u);
+  shm::store_relaxed(slot.snd_cwnd, 25'000u);
+  shm::store_relaxed(slot.snd_ssthresh, 20'000u);
+  struct tcp_info ti;
+  len = sizeof ti;
+  CHECK(h.stack->getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0);
+  CHECK(ti.tcpi_snd_cwnd == 25);  // segments, as Linux counts them
+  CHECK(ti.tcpi_snd_ssthresh == 20);
+  shm::store_relaxed(slot.snd_ssthresh, UINT32_MAX);  // no cut yet
+  CHECK(h.stack->getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0);
+  CHECK(ti.tcpi_snd_ssthresh == 0x7fffffffu);  // TCP_INFINITE_SSTHRESH
+  len = sizeof name;
+  CHECK(h.stack->getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) == 0);
+  CHECK(std::string(name) == "dctcp");
+  len = 2;
+  CHECK(h.stack->getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) == 0);
+  CHECK(len == 2);  // truncated like Linux
+  // Choosing the algorithm the daemon gave is fine; another is not the app's to choose; an unknown
+  // one does not exist.
+  CHECK(h.stack->setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "dctcp", 5) == 0);
+  CHECK(h.stack->setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5) == -EPERM);
+  CHECK(h.stack->setsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, "vegas", 5) == -ENOENT);
+  CHECK(h.stack->setsockopt(idle, IPPROTO_TCP, TCP_CONGESTION, "cubic", 6) == 0);
+  // A scribbled name without its terminator reads as at most 15 characters, never past the field.
+  memset(slot.congestion, 'z', sizeof slot.congestion);
+  len = sizeof name;
+  CHECK(h.stack->getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, name, &len) == 0);
+  CHECK(std::string(name, strnlen(name, len)) == std::string(15, 'z'));
+  h.stack->close(fd);
+  h.stack->close(idle);
 }
 
 TEST_CASE("shim_dup_shares_the_socket_and_the_last_close_releases", "[shim][io]") {

@@ -87,6 +87,8 @@ inline constexpr uint32_t kSlotTaken = 2;
 inline constexpr uint32_t kAppWaitsTx = 1;  // FlowSlot::app_waiting
 inline constexpr uint32_t kAppWaitsRx = 2;
 
+inline constexpr size_t kCongestionNameMax = 16;  // TCP_CA_NAME_MAX, as Linux's TCP_CONGESTION
+
 // Per-flow ring positions. Each field has one writer (app_busy: see there), on its own cache line.
 // Positions are free-running byte counts (mod 2^32); used = head - tail; ring index = pos & (size-1).
 struct alignas(64) FlowSlot {
@@ -98,6 +100,9 @@ struct alignas(64) FlowSlot {
   uint32_t rttvar_us;            // fast path: round-trip time variation
   uint32_t retransmits;          // fast path: segments sent again
   uint32_t snd_mss;              // fast path: largest payload sent in one segment
+  uint32_t snd_cwnd;             // slow path: congestion window in bytes (TCP_INFO), 0: none
+  uint32_t snd_ssthresh;         // slow path: slow-start threshold in bytes, UINT32_MAX before a cut
+  char congestion[kCongestionNameMax];  // slow path: the flow's algorithm (TCP_CONGESTION), NUL-padded
   alignas(64) uint32_t rx_tail;  // app: bytes ever consumed from the rx ring
   uint32_t tx_nospace;           // app: 1 while a writer found the tx ring full; only then (or with
                                  //   the ring over half full) does freed space earn a kTxSpace event
@@ -116,7 +121,7 @@ struct alignas(64) FlowSlot {
 };
 static_assert(sizeof(FlowSlot) == 256 && std::is_trivially_copyable_v<FlowSlot>);
 static_assert(offsetof(FlowSlot, rx_tail) == 64 && offsetof(FlowSlot, tx_head) == 128 &&
-              offsetof(FlowSlot, tx_tail) == 192);
+              offsetof(FlowSlot, tx_tail) == 192 && offsetof(FlowSlot, congestion) == 40);
 
 // What the app's socket calls cost in the shim, counted by the app (TSC cycles of the calling
 // thread, the time it waited for data or room left out), for status and the benchmarks.
@@ -140,13 +145,16 @@ struct alignas(64) AppRegionHeader {
   uint32_t arx_capacity;
   uint32_t ctl_capacity;
   uint64_t region_bytes;
+  // The algorithm this context's new connections get (TCP_CONGESTION before a connection exists).
+  char default_congestion[kCongestionNameMax];
   alignas(64) uint32_t app_sleeping;    // app: nonzero while the app waits on its doorbell
   alignas(64) uint32_t arx_overflow;    // fast path sets when arx was full; app clears, then rescans all slots
   alignas(64) uint32_t fp_sleeping;     // fast path: nonzero while the fast path waits on its doorbell
   alignas(64) AppCallCounters calls;    // app: its socket calls; the slow path reads them for status
 };
 static_assert(sizeof(AppRegionHeader) == 320 && std::is_trivially_copyable_v<AppRegionHeader>);
-static_assert(offsetof(AppRegionHeader, app_sleeping) == 64);
+static_assert(offsetof(AppRegionHeader, app_sleeping) == 64 &&
+              offsetof(AppRegionHeader, default_congestion) == 48);
 
 // The layout parameters each side keeps privately, and the offsets derived from them.
 struct AppLayout {

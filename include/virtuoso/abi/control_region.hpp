@@ -136,7 +136,7 @@ struct alignas(64) FlowEntry {
   uint16_t reserved4;
   uint32_t rounds;      // fast path: round trips completed (snd_una passed the snd_nxt of the round's start)
   uint32_t ece_rounds;  // fast path: of those, the rounds in which an ACK carried ECE
-  uint32_t reserved5;
+  uint32_t cwnd_limited;  // fast path: times output stopped at the congestion window with bytes to send
   uint64_t ece_bytes;   // fast path: bytes acknowledged by ACKs that carried ECE (DCTCP's marked bytes)
   uint32_t reserved1[8];
 
