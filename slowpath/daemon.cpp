@@ -49,6 +49,7 @@ Settings settings_from_config(const config::Config& cfg) {
   s.syn_cookies = cfg.tcp.syn_cookies;
   s.ecn = cfg.tcp.ecn;
   s.congestion_control = cfg.tcp.congestion_control;
+  s.congestion_by_port = cfg.tcp.congestion_by_port;
   s.keepalive_time_s = cfg.tcp.keepalive_time_s;
   s.keepalive_intvl_s = cfg.tcp.keepalive_intvl_s;
   s.keepalive_probes = cfg.tcp.keepalive_probes;

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <toml++/toml.h>
 
+#include "congestion_ports.hpp"
 #include "faults.hpp"
 #include "ipv4.hpp"
 #include "table_reader.hpp"
@@ -156,7 +157,8 @@ void read_network(TableReader r, NetworkConfig& net) {
   }
 }
 
-void read_tcp(TableReader r, TcpConfig& tcp) {
+void read_tcp(TableReader r, TcpConfig& tcp, const std::string& source) {
+  read_congestion_by_port(r, "congestion_by_port", source, tcp.congestion_by_port);
   r.integer("initial_rto_ms", tcp.initial_rto_ms, 1, 600'000);
   r.integer("min_rto_ms", tcp.min_rto_ms, 1, 600'000);
   r.integer("max_rto_ms", tcp.max_rto_ms, 1, 600'000);
@@ -267,7 +269,7 @@ Config parse_config(const std::string& toml_text, const std::string& source_name
   read_port(TableReader(port, "port", source_name), cfg.port);
   read_fastpath(TableReader(fastpath, "fastpath", source_name), cfg.fastpath);
   read_network(TableReader(network, "network", source_name), cfg.network);
-  read_tcp(TableReader(tcp, "tcp", source_name), cfg.tcp);
+  read_tcp(TableReader(tcp, "tcp", source_name), cfg.tcp, source_name);
   read_apps(TableReader(apps, "apps", source_name), cfg.apps);
   read_faults(TableReader(faults, "faults", source_name), cfg.faults, source_name);
   read_budgets(TableReader(budgets, "budgets", source_name), cfg.budgets);

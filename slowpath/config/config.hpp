@@ -76,6 +76,7 @@ struct TcpConfig {
   bool ecn = true;         // request and accept RFC 3168 ECN
   bool syn_cookies = true; // RFC 4987: answer SYNs statelessly when a listener's half-open table is full
   CongestionAlgo congestion_control = CongestionAlgo::kCubic;  // per flow leaving the host
+  CongestionByPort congestion_by_port;  // the host's listening ports with their own algorithm
   uint16_t ephemeral_lo = 32768;
   uint16_t ephemeral_hi = 60999;
   bool operator==(const TcpConfig&) const = default;

@@ -1,6 +1,7 @@
 // The congestion control algorithms a flow can run, by the names the config uses.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,9 @@ inline const std::vector<std::string_view>& congestion_algo_names() {
   static const std::vector<std::string_view> names(abi::kCongestionNames.begin(), abi::kCongestionNames.end());
   return names;
 }
+
+// Listening ports with an algorithm of their own (`congestion_by_port`), for what they accept.
+using CongestionByPort = std::map<uint16_t, CongestionAlgo>;
 
 inline std::string_view congestion_algo_name(CongestionAlgo a) {
   return congestion_algo_names().at(static_cast<size_t>(a));

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "congestion_ports.hpp"
 #include "ipv4.hpp"
 
 namespace virtuoso::config {
@@ -196,6 +197,7 @@ TenantConfig read_tenant(const toml::table& t, size_t index, const Config& cfg,
   r.integer("cpu_weight", tc.cpu_weight, 1, 10000);
   if (int algo = r.choice("congestion_control", congestion_algo_names()); algo >= 0)
     tc.congestion_control = CongestionAlgo(algo);
+  read_congestion_by_port(r, "congestion_by_port", src, tc.congestion_by_port);
   tc.reach = read_strings(r, "reach", "[\"other-tenant\"]");
   tc.remotes = read_remotes(r, where, src);
   r.reject_unknown();

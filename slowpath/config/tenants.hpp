@@ -58,6 +58,7 @@ struct TenantConfig {
   TenantMatchRules match;
   unsigned cpu_weight = 100;  // 1..10000
   std::optional<CongestionAlgo> congestion_control;  // the tenant's flows; unset: [tcp]'s
+  CongestionByPort congestion_by_port;  // the tenant's listening ports with their own algorithm
   TenantLimits limits;
   std::vector<std::string> reach;  // other tenants this one may connect to on this host
   std::vector<TenantRemote> remotes;  // [[tenant.remote]]: the switch's entries towards other hosts

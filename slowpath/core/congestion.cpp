@@ -18,9 +18,13 @@ namespace virtuoso::slowpath {
 using shm::load_relaxed;
 using shm::store_relaxed;
 
-config::CongestionAlgo ControlPlane::congestion_algo_of(uint16_t ctx) const {
-  if (const config::TenantConfig* t = tenant(context_tenant(ctx)); t && t->congestion_control)
-    return *t->congestion_control;
+config::CongestionAlgo ControlPlane::congestion_algo_of(uint16_t ctx, std::optional<uint16_t> listening_port) const {
+  const config::TenantConfig* t = tenant(context_tenant(ctx));
+  if (listening_port) {
+    const config::CongestionByPort& ports = t ? t->congestion_by_port : s_.congestion_by_port;
+    if (auto it = ports.find(*listening_port); it != ports.end()) return it->second;
+  }
+  if (t && t->congestion_control) return *t->congestion_control;
   return s_.congestion_control;
 }
 
@@ -45,10 +49,10 @@ abi::FlowSlot* ControlPlane::live_slot(const Conn& c) {
   return x.view.slot(c.slot);
 }
 
-void ControlPlane::start_congestion_control(uint32_t flow, Conn& c) {
+void ControlPlane::start_congestion_control(uint32_t flow, Conn& c, bool passive) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
+  config::CongestionAlgo algo = congestion_algo_of(c.ctx, passive ? std::optional(c.tuple.local_port) : std::nullopt);
   // A flow to our own address never leaves the host: nothing to be congested.
-  config::CongestionAlgo algo = congestion_algo_of(c.ctx);
   c.cc_on = algo != config::CongestionAlgo::kNone && c.tuple.remote_ip != c.tuple.local_ip;
   c.cc = CongestionWindow(algo, c.mss);
   c.cc_acked = 0;

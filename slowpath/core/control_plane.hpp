@@ -325,6 +325,7 @@ class ControlPlane {
     uint32_t snd_wnd;
     uint8_t tcp_opts;
     uint32_t ts_recent;  // the peer's latest TSval
+    bool passive;        // accepted on a listening port (congestion_by_port applies)
   };
   struct Segment {  // one parsed punted TCP frame (the inner one of a tenant's) and its bytes (to replay it)
     const wire::TcpFrame& f;
@@ -515,11 +516,12 @@ class ControlPlane {
   RstVerdict check_rst(uint32_t seq, uint32_t rcv_nxt, uint32_t wnd, TimeMs now);
 
   // congestion.cpp
-  void start_congestion_control(uint32_t flow, Conn& c);
+  void start_congestion_control(uint32_t flow, Conn& c, bool passive);
   void tick_congestion(uint32_t flow, Conn& c, TimeMs now);
   bool wants_congestion_pacing(const Conn& c, const abi::FlowEntry& e) const;
-  // The algorithm a connection of context `ctx` gets: its tenant's, else [tcp]'s.
-  config::CongestionAlgo congestion_algo_of(uint16_t ctx) const;
+  // The algorithm a connection of context `ctx` gets: its tenant's, else [tcp]'s; with
+  // `listening_port`, that port's own first (the tenant's congestion_by_port, or [tcp]'s).
+  config::CongestionAlgo congestion_algo_of(uint16_t ctx, std::optional<uint16_t> listening_port = {}) const;
   static void write_congestion_name(char (&out)[abi::kCongestionNameMax], config::CongestionAlgo algo);
   void publish_congestion(const Conn& c);
   // The connection's slot in its app's region while the context is attached, else nullptr.

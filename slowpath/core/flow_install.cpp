@@ -77,7 +77,7 @@ void ControlPlane::install(uint32_t flow, Conn& c, const InstallParams& p, const
   c.tcp_opts = p.tcp_opts;
   c.base_rto = handshake_rto(hs, now);
   e.init_rto_us = e.rto_us = c.base_rto * 1000;
-  start_congestion_control(flow, c);
+  start_congestion_control(flow, c, p.passive);
   c.rto = c.base_rto;
   c.retries = 0;
   c.last_acked = 0;

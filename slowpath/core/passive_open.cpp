@@ -196,6 +196,7 @@ void ControlPlane::complete_passive(const FourTuple& t, HalfOpen& ho, const Segm
   bool ws = ho.peer.wscale >= 0;
   uint16_t peer_mss = ho.peer.mss ? ho.peer.mss : kDefaultMss;
   InstallParams p{};
+  p.passive = true;
   p.mss = std::max(kMinMss, std::min(peer_mss, our_mss(t.vni)));
   p.snd_wscale = ws ? uint8_t(ho.peer.wscale) : 0;
   p.rcv_wscale = ws ? our_wscale() : 0;

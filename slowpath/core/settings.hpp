@@ -27,6 +27,7 @@ struct Settings {
   bool sack = true;        // offer RFC 2018 selective acknowledgements
   bool ecn = true;         // accept and request RFC 3168 ECN (CE marks are echoed)
   config::CongestionAlgo congestion_control = config::CongestionAlgo::kCubic;  // flows leaving the host; a tenant may choose its own
+  config::CongestionByPort congestion_by_port;  // the host's listening ports with their own algorithm
   bool syn_cookies = true;  // RFC 4987 3.6 when a listener's half-open table is full (syn_cookie.hpp)
   // Keepalive defaults for a socket that enables SO_KEEPALIVE without TCP_KEEP* (Linux's sysctls).
   unsigned keepalive_time_s = 7200;   // idle time before the first probe

@@ -77,6 +77,7 @@ void plan_tenant(const TenantConfig& was, const TenantConfig& now, ReloadPlan& p
   field("addresses", was.addresses == now.addresses);
   field("match", was.match == now.match);
   field("congestion_control", was.congestion_control == now.congestion_control);
+  field("congestion_by_port", was.congestion_by_port == now.congestion_by_port);
   field("limits", was.limits == now.limits);
   field("reach", was.reach == now.reach);
 }

@@ -421,13 +421,31 @@ TEST_CASE("config: tcp.congestion_control cubic by default, reno or none, an unk
   CHECK(parse_config(kMinimal, "t.toml").tcp.congestion_control == virtuoso::config::CongestionAlgo::kCubic);
   using virtuoso::config::CongestionAlgo;
   const std::pair<const char*, CongestionAlgo> algos[] = {
-      {"none", CongestionAlgo::kNone}, {"reno", CongestionAlgo::kReno}, {"cubic", CongestionAlgo::kCubic}};
+      {"none", CongestionAlgo::kNone}, {"reno", CongestionAlgo::kReno}, {"cubic", CongestionAlgo::kCubic},
+      {"dctcp", CongestionAlgo::kDctcp}};
   for (auto [name, algo] : algos) {
     Config c = parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"" + name + "\"\n", "t.toml");
     CHECK(c.tcp.congestion_control == algo);
   }
   CHECK_THROWS_WITH(parse_config(std::string(kMinimal) + "[tcp]\ncongestion_control = \"bbr\"\n", "t.toml"),
                     Catch::Contains("tcp.congestion_control") && Catch::Contains("none, reno, cubic"));
+}
+
+TEST_CASE("config: tcp.congestion_by_port -> listening ports with their own algorithm, a bad key or "
+          "value named") {
+  using virtuoso::config::CongestionAlgo;
+  CHECK(parse_config(kMinimal, "t.toml").tcp.congestion_by_port.empty());
+  Config c = parse_config(std::string(kMinimal) + "[tcp.congestion_by_port]\n5201 = \"dctcp\"\n80 = \"reno\"\n", "t.toml");
+  CHECK(c.tcp.congestion_by_port.size() == 2);
+  CHECK(c.tcp.congestion_by_port.at(5201) == CongestionAlgo::kDctcp);
+  CHECK(c.tcp.congestion_by_port.at(80) == CongestionAlgo::kReno);
+  CHECK(virtuoso::test::config_error(std::string(kMinimal) + "[tcp.congestion_by_port]\nhttp = \"dctcp\"\n", "t.toml") ==
+        "t.toml: tcp.congestion_by_port.http: is not a port number; write a listening port from 1 to 65535 as "
+        "the key, e.g. 5201 = \"dctcp\"");
+  CHECK_THAT(virtuoso::test::config_error(std::string(kMinimal) + "[tcp.congestion_by_port]\n70000 = \"dctcp\"\n"),
+             Catch::Contains("tcp.congestion_by_port.70000: is not a port number"));
+  CHECK_THAT(virtuoso::test::config_error(std::string(kMinimal) + "[tcp.congestion_by_port]\n5201 = \"bbr\"\n"),
+             Catch::Contains("tcp.congestion_by_port.5201: 'bbr' is not a valid choice"));
 }
 
 TEST_CASE("config: [metrics] listen -> address and port, off by default, a bad one names the field") {

@@ -259,6 +259,15 @@ TEST_CASE("tenants: cpu_weight outside 1..10000 -> refused", "[config][tenants]"
         std::string::npos);
 }
 
+TEST_CASE("tenants: congestion_by_port -> the tenant's listening ports with their own algorithm",
+          "[config][tenants]") {
+  Config c = parse_with(tenant("a", 1, "congestion_by_port = { 9000 = \"dctcp\" }\n"));
+  REQUIRE(c.tenants.size() == 1);
+  CHECK(c.tenants[0].congestion_by_port.at(9000) == virtuoso::config::CongestionAlgo::kDctcp);
+  CHECK_THAT(error_of(tenant("a", 1, "congestion_by_port = { 0 = \"dctcp\" }\n")),
+             Catch::Contains("tenant[0].congestion_by_port.0: is not a port number"));
+}
+
 TEST_CASE("tenants: an unknown congestion_control -> refused with the choices", "[config][tenants]") {
   CHECK(error_of(tenant("a", 1, "congestion_control = \"vegas\"\n")) ==
         "v.toml: tenant[0].congestion_control: 'vegas' is not a valid choice; use one of: none, reno, cubic, dctcp");

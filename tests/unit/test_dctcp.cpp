@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -160,6 +161,22 @@ TEST_CASE("ESTABLISHED with ECN under CUBIC or Reno: a round with ECE is a conge
   h.advance(10);
   CHECK(e.cwnd == after);
   CHECK(h.cp.stats().congestion_cuts == 1);
+}
+
+TEST_CASE("congestion_by_port: connections a listed listening port accepts get its algorithm, the "
+          "others the host's") {
+  slowpath::Settings s = test_settings();
+  s.congestion_by_port[5201] = config::CongestionAlgo::kDctcp;
+  Harness h(s);
+  uint16_t app = h.add_app();
+  h.listen(app, 5201);
+  h.listen(app, 80);
+  uint32_t on_5201 = h.accept_one(5201, 40000);
+  uint32_t on_80 = h.accept_one(80, 40001);
+  std::map<uint32_t, std::string> algo;
+  for (const auto& r : h.cp.conn_reports()) algo[r.flow] = std::string(r.congestion);
+  CHECK(algo.at(on_5201) == "dctcp");
+  CHECK(algo.at(on_80) == "cubic");
 }
 
 TEST_CASE("ESTABLISHED without ECN agreed, or without congestion control: no ECT") {
