@@ -243,6 +243,12 @@ class Harness {
   void ack_remove(uint32_t flow) { event(abi::FpEventKind::kRemoved, flow); }
 
   // Passive open of one connection from the peer; returns the flow id. The peer's ISN is 1000.
+  // A new app listening on port 80 and one connection it accepted, installed: its flow id.
+  uint32_t installed_flow() {
+    listen(add_app(), 80);
+    return accept_one(80, 40000);
+  }
+
   uint32_t accept_one(uint16_t port = 80, uint16_t peer_port = 40000) {
     PeerSeg syn{wire::kTcpSyn, 1000, 0, 65535, 1460, 7, {}, kPeerIp, peer_port, port};
     rx(syn);

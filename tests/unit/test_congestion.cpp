@@ -162,21 +162,17 @@ slowpath::Settings reno_settings() {
   s.congestion_control = config::CongestionAlgo::kReno;
   return s;
 }
-uint32_t installed_flow(Harness& h) {
-  h.listen(h.add_app(), 80);
-  return h.accept_one(80, 40000);
-}
 }  // namespace
 
 TEST_CASE("ESTABLISHED: installed to a remote peer -> initial window of ten segments") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   CHECK(h.flow(flow).cwnd == 10u * h.flow(flow).mss);
 }
 
 TEST_CASE("ESTABLISHED: ticks with bytes acknowledged -> the window grows") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   uint32_t before = h.flow(flow).cwnd;
   shm::store_relaxed(h.flow(flow).acked_bytes, uint64_t{5000});
   shm::store_relaxed(h.flow(flow).cwnd_limited, 1u);  // the fast path found the window full
@@ -187,7 +183,7 @@ TEST_CASE("ESTABLISHED: ticks with bytes acknowledged -> the window grows") {
 TEST_CASE("ESTABLISHED: bytes acknowledged while the window did not limit the sender -> the window "
           "is kept (RFC 7661)") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   uint32_t before = e.cwnd;
   // An app that writes little: 5000 bytes acknowledged, never more than a segment in flight.
@@ -206,7 +202,7 @@ TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip: Reno to h
           "CUBIC (the default) to 0.7, status names the algorithm") {
   bool reno = GENERATE(true, false);
   Harness h(reno ? reno_settings() : test_settings());
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   e.snd_nxt = e.snd_una + 8000;
   e.srtt_us = 50'000;
@@ -229,7 +225,7 @@ TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, 
           "segments") {
   bool reno = GENERATE(true, false);  // then CUBIC, the default
   Harness h(reno ? reno_settings() : test_settings());
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   uint32_t mss = e.mss;
   e.srtt_us = 50;  // a LAN: 200 round trips per 10 ms tick
@@ -255,7 +251,7 @@ TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, 
 
 TEST_CASE("ESTABLISHED: retransmission timeout -> window of one segment before the resend") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   e.snd_nxt = e.snd_una + 5000;
   h.advance(3000);  // more than the initial RTO: the timer fires
@@ -287,7 +283,7 @@ TEST_CASE("ESTABLISHED: the peer's window, not the congestion window, stops the 
 
 TEST_CASE("ESTABLISHED: data in flight and no ACK for two round trips -> one tail probe before the RTO") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   e.snd_nxt = e.snd_una + 3000;
   e.srtt_us = 5000;

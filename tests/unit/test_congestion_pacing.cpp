@@ -9,16 +9,9 @@
 using namespace virtuoso;
 using namespace virtuoso::slowpath::testing;
 
-namespace {
-uint32_t installed_flow(Harness& h) {
-  h.listen(h.add_app(), 80);
-  return h.accept_one(80, 40000);
-}
-}  // namespace
-
 TEST_CASE("pacing: a new flow is paced at once, its window grows between ticks") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   CHECK(h.cp.congestion_pacing_wanted());  // slow start moves fastest
   abi::FlowEntry& e = h.flow(flow);
   uint32_t before = e.cwnd;
@@ -39,7 +32,7 @@ TEST_CASE("pacing: a new flow is paced at once, its window grows between ticks")
 
 TEST_CASE("pacing: a flow with a 3 ms round trip gets its window every 3 ms, not every millisecond") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   shm::store_relaxed(e.srtt_us, 3000u);
   h.now += 1;
@@ -59,7 +52,7 @@ TEST_CASE("pacing: a flow with a 3 ms round trip gets its window every 3 ms, not
 
 TEST_CASE("pacing: after a tick, only moving flows with round trips under a tick stay paced") {
   Harness h;
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   shm::store_relaxed(e.srtt_us, 200u);
   h.advance(10);  // nothing in flight, nothing acknowledged: idle
@@ -76,7 +69,7 @@ TEST_CASE("pacing: a DCTCP mark is answered within the millisecond, not at the n
   slowpath::Settings s = test_settings();
   s.congestion_control = config::CongestionAlgo::kDctcp;
   Harness h(s);
-  uint32_t flow = installed_flow(h);
+  uint32_t flow = h.installed_flow();
   abi::FlowEntry& e = h.flow(flow);
   shm::store_relaxed(e.srtt_us, 300u);
   uint32_t before = e.cwnd;

@@ -195,13 +195,7 @@ TEST_CASE("ESTABLISHED without ECN agreed, or without congestion control: no ECT
 namespace {
 using test::FastpathHarness;
 
-std::vector<uint8_t> with_ecn(std::vector<uint8_t> f, uint8_t ecn) {
-  uint8_t* ip = f.data() + wire::kEthHeaderLen;
-  ip[1] = uint8_t((ip[1] & ~3u) | ecn);
-  ip[10] = ip[11] = 0;
-  wire::store_be16(ip + 10, wire::internet_checksum(ip, 20));
-  return f;
-}
+using test::with_ecn;
 uint8_t ecn_of(const test::ParsedOut& o) { return o.f.ip.tos & wire::kEcnMask; }
 }  // namespace
 

@@ -7,6 +7,7 @@
 
 using namespace virtuoso;
 using test::FastpathHarness;
+using test::with_ecn;
 using wire::kTcpAck;
 
 namespace {
@@ -16,14 +17,6 @@ wire::TcpOptionsOut ts(uint32_t val, uint32_t ecr) {
   o.ts_val = val;
   o.ts_ecr = ecr;
   return o;
-}
-// Marks a built frame's IP header with an ECN codepoint and fixes the header checksum.
-std::vector<uint8_t> with_ecn(std::vector<uint8_t> f, uint8_t ecn) {
-  uint8_t* ip = f.data() + wire::kEthHeaderLen;
-  ip[1] = uint8_t((ip[1] & ~3u) | ecn);
-  ip[10] = ip[11] = 0;
-  wire::store_be16(ip + 10, wire::internet_checksum(ip, 20));
-  return f;
 }
 }  // namespace
 

@@ -16,6 +16,15 @@ namespace virtuoso::test {
 
 using fastpath::Frame;
 
+// A built frame with its IP header's ECN field set to `ecn` and the header checksum fixed.
+inline std::vector<uint8_t> with_ecn(std::vector<uint8_t> f, uint8_t ecn) {
+  uint8_t* ip = f.data() + wire::kEthHeaderLen;
+  ip[1] = uint8_t((ip[1] & ~3u) | ecn);
+  ip[10] = ip[11] = 0;
+  wire::store_be16(ip + 10, wire::internet_checksum(ip, 20));
+  return f;
+}
+
 // Frames in, frames out; buffers come from the heap and are counted so leaks show.
 class FakePort final : public fastpath::PacketPort {
  public:
