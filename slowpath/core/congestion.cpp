@@ -75,22 +75,26 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c, bool passive
   }
 }
 
+// Moving: data in flight when the tick looked (a flow between requests waits for the tick).
 bool ControlPlane::wants_congestion_pacing(const Conn& c, const abi::FlowEntry& e) const {
   if (!c.cc_on || !c.installed) return false;
-  uint32_t srtt_us = load_relaxed(e.srtt_us);
-  bool moving = load_relaxed(e.snd_una) != load_relaxed(e.snd_nxt) || load_relaxed(e.acked_bytes) != c.cc_acked;
-  return moving && srtt_us < kTickMs * 1000;
+  return load_relaxed(e.snd_una) != load_relaxed(e.snd_nxt) && load_relaxed(e.srtt_us) < kTickMs * 1000;
 }
 
 void ControlPlane::pace_congestion(TimeMs now) {
   now_ = now;
   pace_flows_.assign(tick_flows_.size(), 0u);
+  // Flows gone since the last tick leave the list here too, so that with none left the daemon
+  // stops the millisecond timer even if no tick comes again.
+  auto paced = [&](uint32_t flow) {
+    const Conn& c = conns_[flow];
+    bool open = c.state == ConnState::kEstablished || c.state == ConnState::kCloseWait ||
+                c.state == ConnState::kClosing || c.state == ConnState::kFinWait2;
+    return open && c.cc_on && c.installed;
+  };
+  std::erase_if(fast_cc_flows_, [&](uint32_t flow) { return !paced(flow); });
   for (uint32_t flow : fast_cc_flows_) {
     Conn& c = conns_[flow];
-    if (c.state != ConnState::kEstablished && c.state != ConnState::kCloseWait &&
-        c.state != ConnState::kClosing && c.state != ConnState::kFinWait2)
-      continue;
-    if (!c.cc_on || !c.installed) continue;
     uint64_t rtt_ms = std::max<uint64_t>(load_relaxed(ctrl_.flow(flow)->srtt_us) / 1000, 1);
     if (c.cc_last_tick != 0 && now - c.cc_last_tick < rtt_ms) continue;
     tick_congestion(flow, c, now);

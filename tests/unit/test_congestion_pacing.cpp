@@ -3,6 +3,9 @@
 // and the daemon's millisecond timer is wanted only while such flows move.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <string>
+
 #include "testing/harness.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
@@ -79,4 +82,19 @@ TEST_CASE("pacing: a DCTCP mark is answered within the millisecond, not at the n
   h.cp.pace_congestion(h.now);
   CHECK(e.cwnd < before);  // alpha starts at 1: halved
   CHECK(e.cwnd == std::max(before / 2, 2u * e.mss));
+}
+
+TEST_CASE("pacing: a flow reset between ticks leaves the list at the next pace, and the timer stops") {
+  Harness h;
+  uint32_t flow = h.installed_flow();
+  REQUIRE(h.cp.congestion_pacing_wanted());
+  // The peer's reset at exactly RCV.NXT ends the connection outside any tick.
+  PeerSeg rst{wire::kTcpRst, 1001, 0, 0, 0, -1, {}, kPeerIp, 40000, 80};
+  h.rx(rst);
+  auto reports = h.cp.conn_reports();
+  CHECK(std::none_of(reports.begin(), reports.end(),
+                     [&](const auto& r) { return r.flow == flow && std::string(r.state) == "ESTABLISHED"; }));
+  h.now += 1;
+  h.cp.pace_congestion(h.now);
+  CHECK_FALSE(h.cp.congestion_pacing_wanted());
 }
