@@ -86,6 +86,23 @@ vt_wait_pid() {
   return 0
 }
 
+# Like vt_wait_pid for a child of this shell, keeping its exit status in VT_WAIT_STATUS.
+vt_wait_pid_status() {
+  local deadline=$((SECONDS + $2))
+  while kill -0 "$1" 2>/dev/null; do
+    [ $SECONDS -ge $deadline ] && return 1
+    sleep 0.05
+  done
+  VT_WAIT_STATUS=0
+  wait "$1" 2>/dev/null || VT_WAIT_STATUS=$?
+  return 0
+}
+
+# Every process with its state and where it sleeps in the kernel, on one line, for a hang's report.
+vt_process_dump() {
+  ps -e -o pid=,ppid=,stat=,wchan:24=,etimes=,args= 2>/dev/null | cut -c1-160 | tr '\n' ';'
+}
+
 # Waits until file $1 has a line matching $2, at most $3 seconds, failing early if pid $4 dies.
 vt_wait_line() {
   local deadline=$((SECONDS + $3))

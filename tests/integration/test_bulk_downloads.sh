@@ -55,14 +55,20 @@ done
 # Downloads $2 files at once with command $3..., each into $1.N; prints the first error or change
 # and returns 1 (it may run in the background: vt_fail is the caller's to call).
 download_all() {
-  local tag=$1 n=$2 i rc=0 pids=()
+  local tag=$1 n=$2 i rc=0 pids=() deadline=$((SECONDS + 90)) left
   shift 2
   for i in $(seq "$n"); do
     "$@" "$VT_TMP/$tag.$i" 2>"$VT_TMP/$tag.err.$i" &
     pids+=($!)
   done
   for i in $(seq "$n"); do
-    if ! wait "${pids[$((i - 1))]}"; then
+    # Each download is bounded (timeout 60); a wait past that is a hang to diagnose, not to sit
+    # out until CTest kills the test (and its cleanup with it).
+    left=$((deadline - SECONDS))
+    if ! vt_wait_pid_status "${pids[$((i - 1))]}" $((left > 1 ? left : 1)); then
+      [ $rc = 0 ] && echo "download $i of $n still running 90 s after the start: $(vt_process_dump)"
+      rc=1
+    elif [ "$VT_WAIT_STATUS" != 0 ]; then
       [ $rc = 0 ] && echo "download $i of $n: $(cat "$VT_TMP/$tag.err.$i")"
       rc=1
     elif [ "$(sha256sum <"$VT_TMP/$tag.$i")" != "$WANT" ]; then
