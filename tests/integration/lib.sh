@@ -82,18 +82,7 @@ vt_wait_pid() {
     [ $SECONDS -ge $deadline ] && return 1
     sleep 0.05
   done
-  wait "$1" 2>/dev/null || true
-  return 0
-}
-
-# Like vt_wait_pid for a child of this shell, keeping its exit status in VT_WAIT_STATUS.
-vt_wait_pid_status() {
-  local deadline=$((SECONDS + $2))
-  while kill -0 "$1" 2>/dev/null; do
-    [ $SECONDS -ge $deadline ] && return 1
-    sleep 0.05
-  done
-  VT_WAIT_STATUS=0
+  VT_WAIT_STATUS=0  # its exit status if it is a child of this shell (127 if not)
   wait "$1" 2>/dev/null || VT_WAIT_STATUS=$?
   return 0
 }

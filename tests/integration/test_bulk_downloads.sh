@@ -65,7 +65,7 @@ download_all() {
     # Each download is bounded (timeout 60); a wait past that is a hang to diagnose, not to sit
     # out until CTest kills the test (and its cleanup with it).
     left=$((deadline - SECONDS))
-    if ! vt_wait_pid_status "${pids[$((i - 1))]}" $((left > 1 ? left : 1)); then
+    if ! vt_wait_pid "${pids[$((i - 1))]}" $((left > 1 ? left : 1)); then
       [ $rc = 0 ] && echo "download $i of $n still running 90 s after the start: $(vt_process_dump)"
       rc=1
     elif [ "$VT_WAIT_STATUS" != 0 ]; then
