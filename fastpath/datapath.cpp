@@ -38,6 +38,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
       table_(ctrl.layout.max_flows),
       priv_(ctrl.layout.max_flows),
       ctxs_(cfg.max_contexts),
+      pacing_(ctrl.layout.max_flows),
       budget_accounts_(ctrl.header()->budget_accounts),
       backlog_(Budgets::kAccounts, ctrl.header()->budget_settings.backlog_frames) {
   // Every container the loop uses is sized here, so nothing allocates per packet.
@@ -84,6 +85,7 @@ uint32_t Datapath::poll_once() {
   work += poll_apps();
   mark[4] = cycles_.now();
   if (!delack_flows_.empty()) work += run_delayed_acks();
+  if (!pacing_.empty()) work += run_pacing();
   work += run_tx_queue();  // data segments carry the ACKs owed...
   work += run_ack_queue();  // ...the rest go out as pure ACKs
   port_.flush();
@@ -515,6 +517,7 @@ bool Datapath::work_pending() const {
   if (!ctrl_.cmd().looks_empty() || !ctrl_.inject().looks_empty()) return true;
   if (!local_.empty() || !tx_queue_.empty() || !ack_queue_.empty() || !sp_backlog_.empty()) return true;
   if (!delack_flows_.empty()) return true;  // a delayed ACK is due soon: no sleeping past it
+  if (!pacing_.empty()) return true;  // so is a paced flow's next segment
   if (!backlog_.waiting().empty()) return true;  // parked frames are served as budget allows
   for (uint16_t id : active_ctxs_)
     if (ctxs_[id].active && !ctxs_[id].view.atx().looks_empty()) return true;

@@ -13,6 +13,7 @@
 #include "cycle_meter.hpp"
 #include "flow_priv.hpp"
 #include "flow_table.hpp"
+#include "pacing_wheel.hpp"
 #include "port.hpp"
 #include "rx_backlog.hpp"
 #include "virtuoso/abi/app_region.hpp"
@@ -180,6 +181,11 @@ class Datapath {
   void emit_frame(Frame& frame, uint32_t dst_ip);
   uint32_t deliver_local();
 
+  // pacing.cpp: spreading a paced flow's segments at its rate (FlowEntry::pacing_rate)
+  bool pace_allows(uint32_t flow_id);               // may a data segment leave now (else: armed)
+  void pace_sent(uint32_t flow_id, uint32_t bytes);  // a data segment of `bytes` left
+  uint32_t run_pacing();                             // flows whose time came go to the tx queue
+
   // vxlan_tx.cpp: VXLAN encapsulation of a tunnelled flow's segments
   static size_t segment_offset(const abi::FlowEntry& e);
   size_t vxlan_encap(const abi::FlowEntry& e, uint8_t* frame, size_t inner_len);
@@ -241,6 +247,7 @@ class Datapath {
   std::vector<uint32_t> work_;       // the queue being run (the live one may grow meanwhile)
   std::vector<uint32_t> event_flows_;  // flows with app_events owed
   std::vector<uint32_t> delack_flows_;  // flows with a delayed ACK armed (or lately armed)
+  PacingWheel pacing_;                  // paced flows waiting for their time to send
   std::vector<abi::FpEvent> sp_backlog_;  // events the evt queue had no room for
   std::vector<Frame> local_;         // frames for our own address, delivered next iteration
   std::vector<Frame> local_next_;

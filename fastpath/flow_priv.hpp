@@ -28,6 +28,8 @@ struct FlowPriv {
   uint16_t send_mss = 0;      // a segment's payload before options: FlowEntry::mss, or the lower
                               //   path_mss once kPathMtu said so
   bool fin_seq_valid = false;
+  // Pacing (pacing.cpp): when the next data segment may leave, in nanoseconds of the loop's clock.
+  uint64_t pace_next_ns = 0;
 
   // Loss recovery (RFC 6675 with SACK, RFC 6582 NewReno without).
   bool in_recovery = false;

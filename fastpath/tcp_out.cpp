@@ -180,6 +180,7 @@ uint32_t Datapath::segment_output(uint32_t id, uint32_t& unsent) {
     // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited sliver waits for the window
     // to open while earlier segments are in flight, unless it is half the largest window seen.
     if (len < unsent && len < room && e.snd_nxt != e.snd_una && len < p.max_snd_wnd / 2) break;
+    if (!pace_allows(id)) break;  // the pacing wheel brings the flow back when its time comes
     bool last = len == unsent;
     bool fin = last && (e.fp_flags & abi::kFlowFinQueued) && !(e.fp_flags & abi::kFlowFinAcked);
     uint8_t flags = wire::kTcpAck | (last ? wire::kTcpPsh : 0) | (fin ? wire::kTcpFin : 0);
@@ -297,6 +298,7 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   p.delack_armed = false;
   ++e.segs_out;
   ++(len ? stats_->tx_data_segments : stats_->tx_pure_acks);
+  if (len) pace_sent(id, len);  // resends too: they take their share of the rate
   abi::TenantStats& ts = tenant_stats(id);
   ++ts.tx_segments;
   ts.tx_bytes += len;

@@ -47,6 +47,7 @@ Settings settings_from_config(const config::Config& cfg) {
   s.timestamps = cfg.tcp.timestamps;
   s.sack = cfg.tcp.sack;
   s.syn_cookies = cfg.tcp.syn_cookies;
+  s.pacing = cfg.tcp.pacing;
   s.ecn = cfg.tcp.ecn;
   s.congestion_control = cfg.tcp.congestion_control;
   s.congestion_by_port = cfg.tcp.congestion_by_port;

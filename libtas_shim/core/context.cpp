@@ -402,6 +402,14 @@ void Context::attach_flow(Socket& s) {
   s.rx_tail = shm::load_relaxed(fs.rx_tail);
   s.tx_head = shm::load_relaxed(fs.tx_head);
   s.waiting = shm::load_relaxed(fs.app_waiting);
+  publish_pacing_cap(s);
+}
+
+void Context::publish_pacing_cap(const Socket& s) {
+  if (s.state != SockState::kConnected || s.slot >= slots_.size() || slots_[s.slot] != &s) return;
+  // 0 in the slot: no cap. A cap of 0 bytes a second would stop the flow for good: 1 is the least.
+  uint64_t cap = s.opt.max_pacing_rate == UINT64_MAX ? 0 : std::max<uint64_t>(s.opt.max_pacing_rate, 1);
+  shm::store_relaxed(flow_slot(s.slot).max_pacing_rate, cap);
 }
 
 void Context::detach_flow(const Socket& s) {

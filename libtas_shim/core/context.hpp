@@ -82,7 +82,9 @@ class Context : public std::enable_shared_from_this<Context> {
   }
 
   // Ownership maps.
-  void attach_flow(Socket& s);
+  void attach_flow(Socket& s);  // also publishes the socket's SO_MAX_PACING_RATE for its flow
+  // The socket's SO_MAX_PACING_RATE, in its flow's slot for the slow path (if it has a flow here).
+  void publish_pacing_cap(const Socket& s);
   void detach_flow(const Socket& s);
   uint32_t add_cookie(Socket& s);
   void drop_cookie(uint32_t cookie);    // the kConnect / kClaim request failed

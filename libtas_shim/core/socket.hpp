@@ -39,6 +39,7 @@ struct SockOptions {
   int ttl = 64;
   struct timeval rcvtimeo = {0, 0};  // zero: wait forever
   struct timeval sndtimeo = {0, 0};
+  uint64_t max_pacing_rate = UINT64_MAX;  // SO_MAX_PACING_RATE, bytes a second (Linux's ~0: none)
 };
 
 // An epoll set watching this socket under descriptor `fd`.

@@ -137,6 +137,8 @@ int Stack::accept(int fd, struct sockaddr* addr, socklen_t* len, int flags) {
   child->nonblocking = (flags & SOCK_NONBLOCK) != 0;
   install(nfd, child);
   inherit_keepalive(c, *s, *child);
+  child->opt.max_pacing_rate = s->opt.max_pacing_rate;  // as Linux's accepted sockets
+  c.publish_pacing_cap(*child);
   fill_sockaddr(child->family, addr, len, child->remote_ip, child->remote_port);
   abi::AppRequest ack = make_request(abi::AppRequestKind::kAcceptAck);
   ack.id = s->listener_id;

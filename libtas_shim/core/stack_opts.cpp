@@ -83,6 +83,16 @@ int set_socket_level(Socket& s, int name, const void* val, socklen_t len) {
       s.opt.linger_secs = l.l_linger;
       return 0;
     }
+    case SO_MAX_PACING_RATE: {
+      // Linux: an unsigned int, or an unsigned long given room for one; ~0U means no cap.
+      uint32_t v32 = 0;
+      if (int rc = read_struct(val, len, v32); rc < 0) return rc;
+      uint64_t rate = v32 == UINT32_MAX ? UINT64_MAX : v32;
+      if (len >= sizeof(uint64_t)) std::memcpy(&rate, val, sizeof rate);
+      s.opt.max_pacing_rate = rate;
+      s.ctx->publish_pacing_cap(s);  // the slow path applies it at its next look at the flow
+      return 0;
+    }
     case SO_RCVTIMEO:
       return set_timeout(val, len, s.opt.rcvtimeo);
     case SO_SNDTIMEO:
@@ -260,6 +270,9 @@ int Stack::getsockopt(int fd, int level, int name, void* val, socklen_t* len) {
         return write_value(val, len, linger{s->opt.linger_on ? 1 : 0, s->opt.linger_secs});
       case SO_RCVTIMEO: return write_value(val, len, s->opt.rcvtimeo);
       case SO_SNDTIMEO: return write_value(val, len, s->opt.sndtimeo);
+      case SO_MAX_PACING_RATE:  // Linux: 64 bits given room for them, else capped to 32
+        if (*len >= sizeof(uint64_t)) return write_value(val, len, s->opt.max_pacing_rate);
+        return write_value(val, len, static_cast<uint32_t>(std::min<uint64_t>(s->opt.max_pacing_rate, UINT32_MAX)));
     }
   } else if (level == IPPROTO_TCP) {
     switch (name) {

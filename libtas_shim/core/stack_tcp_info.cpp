@@ -1,12 +1,14 @@
 // getsockopt(TCP_INFO): the connection state as the shim knows it, the round-trip and
-// retransmission figures the fast path publishes in the flow's slot and the congestion window the
-// slow path publishes there. Fields the stack does not track (pacing, delivery rates...) read 0.
+// retransmission figures the fast path publishes in the flow's slot and the congestion window and
+// pacing rate the slow path publishes there. Fields the stack does not track (delivery rates...)
+// read 0.
 // And TCP_CONGESTION: the flow's algorithm, or the one a new connection gets.
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <string.h>
 
 #include <algorithm>
+#include <cstddef>
 
 #include "stack.hpp"
 #include "virtuoso/abi/congestion_names.hpp"
@@ -14,6 +16,16 @@
 
 namespace virtuoso::shim {
 namespace {
+
+// struct tcp_info as the kernel fills it (linux/tcp.h), as far as the pacing rates: glibc's
+// <netinet/tcp.h> stops at tcpi_total_retrans. Apps read past it with the kernel's header.
+struct TcpInfoWithPacing {
+  struct tcp_info base;
+  uint64_t tcpi_pacing_rate;      // bytes a second; 0: not paced
+  uint64_t tcpi_max_pacing_rate;  // SO_MAX_PACING_RATE; ~0: none
+};
+static_assert(offsetof(TcpInfoWithPacing, tcpi_pacing_rate) == 104 &&
+              offsetof(TcpInfoWithPacing, tcpi_max_pacing_rate) == 112);
 
 uint8_t tcp_state_of(const Socket& s) {
   switch (s.state) {
@@ -34,8 +46,10 @@ uint8_t tcp_state_of(const Socket& s) {
 }  // namespace
 
 int Stack::tcp_info(Socket& s, void* val, socklen_t* len) {
-  struct tcp_info ti;
-  memset(&ti, 0, sizeof ti);
+  TcpInfoWithPacing info;
+  memset(&info, 0, sizeof info);
+  struct tcp_info& ti = info.base;
+  info.tcpi_max_pacing_rate = s.opt.max_pacing_rate;
   if (s.state == SockState::kConnected && !s.inherited && !s.released) {
     Context& c = *s.ctx;
     c.refresh(s);
@@ -54,10 +68,11 @@ int Stack::tcp_info(Socket& s, void* val, socklen_t* len) {
     uint32_t ssthresh = shm::load_relaxed(fs.snd_ssthresh);
     ti.tcpi_snd_cwnd = shm::load_relaxed(fs.snd_cwnd) / mss;
     ti.tcpi_snd_ssthresh = ssthresh == UINT32_MAX ? 0x7fffffffu : ssthresh / mss;
+    info.tcpi_pacing_rate = shm::load_relaxed(fs.pacing_rate);
   }
   ti.tcpi_state = tcp_state_of(s);
-  socklen_t n = std::min<socklen_t>(*len, static_cast<socklen_t>(sizeof ti));
-  memcpy(val, &ti, n);
+  socklen_t n = std::min<socklen_t>(*len, static_cast<socklen_t>(sizeof info));
+  memcpy(val, &info, n);
   *len = n;
   return 0;
 }

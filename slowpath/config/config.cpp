@@ -173,6 +173,7 @@ void read_tcp(TableReader r, TcpConfig& tcp, const std::string& source) {
   r.boolean("timestamps", tcp.timestamps);
   r.boolean("sack", tcp.sack);
   r.boolean("syn_cookies", tcp.syn_cookies);
+  r.boolean("pacing", tcp.pacing);
   r.boolean("ecn", tcp.ecn);
   if (int algo = r.choice("congestion_control", congestion_algo_names()); algo >= 0)
     tcp.congestion_control = CongestionAlgo(algo);

@@ -75,6 +75,7 @@ struct TcpConfig {
   bool sack = true;        // offer RFC 2018 selective acknowledgements
   bool ecn = true;         // request and accept RFC 3168 ECN
   bool syn_cookies = true; // RFC 4987: answer SYNs statelessly when a listener's half-open table is full
+  bool pacing = true;      // spread a flow's segments at its rate (congestion window / round trip)
   CongestionAlgo congestion_control = CongestionAlgo::kCubic;  // per flow leaving the host
   CongestionByPort congestion_by_port;  // the host's listening ports with their own algorithm
   uint16_t ephemeral_lo = 32768;

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "control_plane.hpp"
+#include "pacing_rate.hpp"
 #include "virtuoso/shm/atomic.hpp"
 
 namespace virtuoso::slowpath {
@@ -68,6 +69,7 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c, bool passive
   if (c.cc_on) fast_cc_flows_.push_back(flow);  // slow start: paced until a tick says otherwise
   if (abi::FlowSlot* fs = live_slot(c)) write_congestion_name(fs->congestion, algo);
   publish_congestion(c);
+  update_pacing(flow, c);  // no round trip measured yet: only an app's cap
   e.tcp_opts &= uint8_t(~(abi::kFlowOptEct | abi::kFlowOptDctcp));
   if (c.cc_on && (e.tcp_opts & abi::kFlowOptEcn)) {
     e.tcp_opts |= abi::kFlowOptEct;
@@ -103,8 +105,22 @@ void ControlPlane::pace_congestion(TimeMs now) {
   }
 }
 
+void ControlPlane::update_pacing(uint32_t flow, const Conn& c) {
+  abi::FlowEntry& e = *ctrl_.flow(flow);
+  abi::FlowSlot* fs = live_slot(c);
+  uint64_t rate = 0;
+  if (s_.pacing && c.cc_on) rate = pacing_rate(c.cc.cwnd(), c.cc.ssthresh(), load_relaxed(e.srtt_us));
+  rate = cap_pacing_rate(rate, fs != nullptr ? load_relaxed(fs->max_pacing_rate) : 0);
+  store_relaxed(e.pacing_rate, rate);
+  if (fs != nullptr) store_relaxed(fs->pacing_rate, rate);
+}
+
 void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
-  if (!c.cc_on || !c.installed) return;
+  if (!c.installed) return;
+  if (!c.cc_on) {
+    update_pacing(flow, c);  // the app's own cap, if it set one
+    return;
+  }
   if (c.cc_last_tick == now) return;  // paced this millisecond already
   abi::FlowEntry& e = *ctrl_.flow(flow);
   uint64_t acked = load_relaxed(e.acked_bytes);
@@ -142,6 +158,7 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   c.cc_cwnd_limited = cwnd_limited;
   store_relaxed(e.cwnd, c.cc.cwnd());
   publish_congestion(c);
+  update_pacing(flow, c);
 }
 
 uint32_t ControlPlane::congestion_events(const Conn& c, uint32_t recoveries, uint32_t srtt_us,
@@ -162,6 +179,7 @@ void ControlPlane::congestion_timeout(uint32_t flow, Conn& c, TimeMs now) {
   c.cc_acked = load_relaxed(e.acked_bytes);
   store_relaxed(e.cwnd, c.cc.cwnd());  // before kRetransmit: the resend starts from one segment
   publish_congestion(c);
+  update_pacing(flow, c);
 }
 
 }  // namespace virtuoso::slowpath

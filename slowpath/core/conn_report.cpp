@@ -44,6 +44,8 @@ std::vector<ConnReport> ControlPlane::conn_reports() const {
       r.ece_bytes = shm::load_relaxed(e.ece_bytes);
       r.rounds = shm::load_relaxed(e.rounds);
       r.ece_rounds = shm::load_relaxed(e.ece_rounds);
+      r.pacing_rate = shm::load_relaxed(e.pacing_rate);
+      r.paced_waits = shm::load_relaxed(e.paced_waits);
     }
     const Context& x = ctxs_[c.ctx];
     if (c.installed && x.state == CtxState::kAttached && x.view.base != nullptr &&

@@ -42,6 +42,8 @@ struct ConnReport {
   uint64_t ece_bytes = 0;   // bytes acknowledged by ACKs that carried ECE
   uint32_t rounds = 0;      // round trips completed
   uint32_t ece_rounds = 0;  // of those, with ECE
+  uint64_t pacing_rate = 0;  // payload bytes a second the fast path paces it at; 0: not paced
+  uint64_t paced_waits = 0;  // times a segment waited for its pacing time
   // The app's slot (FlowSlot); only while the flow is installed in an attached context.
   bool has_slot = false;
   uint32_t rx_head = 0;

@@ -524,6 +524,10 @@ class ControlPlane {
   config::CongestionAlgo congestion_algo_of(uint16_t ctx, std::optional<uint16_t> listening_port = {}) const;
   static void write_congestion_name(char (&out)[abi::kCongestionNameMax], config::CongestionAlgo algo);
   void publish_congestion(const Conn& c);
+  // The flow's pacing rate for the fast path (FlowEntry::pacing_rate) and TCP_INFO: its window per
+  // round trip if it is under congestion control and [tcp] pacing is on, capped by the app's
+  // SO_MAX_PACING_RATE (FlowSlot::max_pacing_rate).
+  void update_pacing(uint32_t flow, const Conn& c);
   // The connection's slot in its app's region while the context is attached, else nullptr.
   abi::FlowSlot* live_slot(const Conn& c);
   // How many congestion events (cuts) `recoveries` entered over the tick's `span_us` make.

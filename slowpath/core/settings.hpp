@@ -29,6 +29,9 @@ struct Settings {
   config::CongestionAlgo congestion_control = config::CongestionAlgo::kCubic;  // flows leaving the host; a tenant may choose its own
   config::CongestionByPort congestion_by_port;  // the host's listening ports with their own algorithm
   bool syn_cookies = true;  // RFC 4987 3.6 when a listener's half-open table is full (syn_cookie.hpp)
+  // Pace flows under congestion control at their window per round trip (times 2 in slow start, 1.2
+  // after, as Linux's tcp_pacing_ss_ratio / ca_ratio); an app's SO_MAX_PACING_RATE applies either way.
+  bool pacing = true;
   // Keepalive defaults for a socket that enables SO_KEEPALIVE without TCP_KEEP* (Linux's sysctls).
   unsigned keepalive_time_s = 7200;   // idle time before the first probe
   unsigned keepalive_intvl_s = 75;    // between unanswered probes

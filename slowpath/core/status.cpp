@@ -63,6 +63,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"rto_retransmits", &abi::FpStats::rto_retransmits},
     {"window_probes", &abi::FpStats::window_probes},
     {"delayed_acks", &abi::FpStats::delayed_acks},
+    {"paced_waits", &abi::FpStats::paced_waits},
     {"ce_received", &abi::FpStats::ce_received},
     {"busy_loops", &abi::FpStats::busy_loops},
     {"rx_segments", &abi::FpStats::rx_segments},
@@ -361,6 +362,8 @@ nlohmann::json connections_json(const ControlPlane& cp) {
         {"segs_in", r.segs_in},
         {"segs_out", r.segs_out},
         {"ecn", {{"ect", r.ect}, {"ece_bytes", r.ece_bytes}, {"rounds", r.rounds}, {"ece_rounds", r.ece_rounds}}},
+        {"pacing_rate", r.pacing_rate},
+        {"paced_waits", r.paced_waits},
     };
     // The share of acknowledged bytes the peer echoed as marked (CE), over the connection's life.
     c["ce_fraction"] = r.acked_bytes ? double(r.ece_bytes) / double(r.acked_bytes) : 0.0;

@@ -58,7 +58,7 @@ std::string format_flows(const nlohmann::ordered_json& flows) {
   static const std::vector<std::pair<const char*, const char*>> kColumns = {
       {"FLOW", "flow"},     {"TENANT", "tenant"},   {"STATE", "state"},     {"LOCAL", "local"},
       {"REMOTE", "remote"}, {"CC", "congestion_control"}, {"CWND", "cwnd"}, {"SRTT_US", "srtt_us"},
-      {"CE_FRAC", "ce_fraction"}, {"ALPHA", "dctcp_alpha"},
+      {"CE_FRAC", "ce_fraction"}, {"ALPHA", "dctcp_alpha"}, {"PACE_B/S", "pacing_rate"},
       {"ACKED", "acked_bytes"}, {"SEGS_IN", "segs_in"}, {"SEGS_OUT", "segs_out"},
       {"RECOVERIES", "recoveries"}, {"RETRANS", "retransmits"}, {"RTO_MS", "rto_ms"}, {"CORE", "core"}};
   std::vector<TableRow> rows;

@@ -18,7 +18,7 @@
 namespace virtuoso::abi {
 
 inline constexpr uint64_t kAppRegionMagic = 0x5649525455534f41ULL;  // "VIRTUSOA"
-inline constexpr uint32_t kAbiVersion = 8;
+inline constexpr uint32_t kAbiVersion = 9;
 
 // app -> fast path: "look at slot S again". Owner: written by the app, read by the fast path.
 enum class AppCmdKind : uint16_t {
@@ -103,6 +103,7 @@ struct alignas(64) FlowSlot {
   uint32_t snd_cwnd;             // slow path: congestion window in bytes (TCP_INFO), 0: none
   uint32_t snd_ssthresh;         // slow path: slow-start threshold in bytes, UINT32_MAX before a cut
   char congestion[kCongestionNameMax];  // slow path: the flow's algorithm (TCP_CONGESTION), NUL-padded
+  uint64_t pacing_rate;          // slow path: payload bytes a second the flow is paced at (TCP_INFO), 0: not
   alignas(64) uint32_t rx_tail;  // app: bytes ever consumed from the rx ring
   uint32_t tx_nospace;           // app: 1 while a writer found the tx ring full; only then (or with
                                  //   the ring over half full) does freed space earn a kTxSpace event
@@ -116,12 +117,15 @@ struct alignas(64) FlowSlot {
                                  //   its bytes, kAppWaitsRx while the last recv found none; for
                                  //   status only (a waiter with room or bytes for seconds was
                                  //   never woken), nobody acts on it
+  uint64_t max_pacing_rate;      // app: SO_MAX_PACING_RATE in bytes a second, 0: none. The slow path
+                                 //   paces the flow at no more than this (the app can only slow itself)
   alignas(64) uint32_t tx_head;  // app: bytes ever written into the tx ring
   alignas(64) uint32_t tx_tail;  // fast path: bytes ever acknowledged by the peer (freed)
 };
 static_assert(sizeof(FlowSlot) == 256 && std::is_trivially_copyable_v<FlowSlot>);
 static_assert(offsetof(FlowSlot, rx_tail) == 64 && offsetof(FlowSlot, tx_head) == 128 &&
-              offsetof(FlowSlot, tx_tail) == 192 && offsetof(FlowSlot, congestion) == 40);
+              offsetof(FlowSlot, tx_tail) == 192 && offsetof(FlowSlot, congestion) == 40 &&
+              offsetof(FlowSlot, pacing_rate) == 56 && offsetof(FlowSlot, max_pacing_rate) == 80);
 
 // What the app's socket calls cost in the shim, counted by the app (TSC cycles of the calling
 // thread, the time it waited for data or room left out), for status and the benchmarks.

@@ -138,7 +138,10 @@ struct alignas(64) FlowEntry {
   uint32_t ece_rounds;  // fast path: of those, the rounds in which an ACK carried ECE
   uint32_t cwnd_limited;  // fast path: times output stopped at the congestion window with bytes to send
   uint64_t ece_bytes;   // fast path: bytes acknowledged by ACKs that carried ECE (DCTCP's marked bytes)
-  uint32_t reserved1[8];
+  uint64_t pacing_rate;  // slow path, also while installed: payload bytes a second the fast path
+                         //   spreads new segments at (pacing.cpp); 0: not paced
+  uint64_t paced_waits;  // fast path: times a segment waited for its pacing time
+  uint32_t reserved1[4];
 
   // A tenant's flow inside its virtual network (VXLAN, RFC 7348). Written by the slow path while the
   // entry is not installed; constant while installed. vni 0: a plain flow, no encapsulation; else
@@ -159,7 +162,8 @@ struct alignas(64) FlowEntry {
 };
 static_assert(sizeof(FlowEntry) == 256 && std::is_trivially_copyable_v<FlowEntry>);
 static_assert(offsetof(FlowEntry, snd_una) == 64 && offsetof(FlowEntry, recoveries) == 128 &&
-              offsetof(FlowEntry, ece_bytes) == 152 && offsetof(FlowEntry, vni) == 192);
+              offsetof(FlowEntry, ece_bytes) == 152 && offsetof(FlowEntry, pacing_rate) == 160 &&
+              offsetof(FlowEntry, vni) == 192);
 
 // What the fault injector did to one direction of the port (fast path writes, anyone reads).
 struct FaultCounters {
@@ -243,7 +247,8 @@ struct FpStats {
                               //   largest window before snd_una (RFC 5961 5.2): answered, dropped
   uint64_t arp_ignored;       // ARP frames of no concern to us (requests for other hosts), not punted
   uint64_t arp_limited;       // ARP frames for us not punted: over the slow path's ARP rate
-  uint64_t reserved[2];
+  uint64_t paced_waits;       // data segments that waited for their flow's pacing time
+  uint64_t reserved[1];
 };
 static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&

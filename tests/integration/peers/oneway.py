@@ -8,6 +8,9 @@ The sender's time runs to the receiver's close, so it covers delivery, not just 
 print one JSON line (bytes, sha256, seconds); a test compares the two digests. `recv --progress B`
 also prints "progress N" each time another B bytes arrived, so a test can act mid-transfer.
 `send --rate-mib S` paces the sender (MiB/s) so a transfer lasts long enough to be interrupted.
+`send --max-pacing-rate B` sets SO_MAX_PACING_RATE (bytes a second) before connecting, and the
+sender's JSON carries TCP_INFO's pacing rates read before its FIN. `recv --mark B` adds the bytes
+and seconds after the first B bytes, to judge a steady rate apart from the start.
 Runs unchanged on Linux TCP or under the shim. Exits non-zero on any error or --timeout.
 """
 import argparse
@@ -16,9 +19,20 @@ import json
 import os
 import socket
 import sys
+import struct
 import time
 
 CHUNK = 65536
+SO_MAX_PACING_RATE = getattr(socket, "SO_MAX_PACING_RATE", 47)
+
+
+def pacing_info(s):
+    """TCP_INFO's tcpi_pacing_rate and tcpi_max_pacing_rate (linux/tcp.h, offsets 104 and 112)."""
+    raw = s.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 120)
+    if len(raw) < 120:
+        return None
+    rate, cap = struct.unpack_from("<QQ", raw, 104)
+    return {"pacing_rate": rate, "max_pacing_rate": cap}
 
 
 def recv(a):
@@ -34,25 +48,34 @@ def recv(a):
     total = 0
     next_progress = a.progress
     start = time.monotonic()
+    mark_at = None
     while True:
         data = conn.recv(1 << 20)
         if not data:
             break
         h.update(data)
         total += len(data)
+        if a.mark and mark_at is None and total >= a.mark:
+            mark_at, mark_bytes = time.monotonic(), total
         while a.progress and total >= next_progress:
             print(f"progress {total}", flush=True)
             next_progress += a.progress
-    seconds = time.monotonic() - start
+    end = time.monotonic()
     conn.close()
     srv.close()
-    print(json.dumps({"ok": True, "bytes": total, "sha256": h.hexdigest(), "seconds": round(seconds, 3)}),
-          flush=True)
+    out = {"ok": True, "bytes": total, "sha256": h.hexdigest(), "seconds": round(end - start, 3)}
+    if mark_at is not None:
+        out["bytes_after_mark"] = total - mark_bytes
+        out["seconds_after_mark"] = round(end - mark_at, 4)
+    print(json.dumps(out), flush=True)
 
 
 def send(a):
-    s = socket.create_connection((a.host, a.port), timeout=a.timeout)
+    s = socket.socket()
+    if a.max_pacing_rate:
+        s.setsockopt(socket.SOL_SOCKET, SO_MAX_PACING_RATE, struct.pack("=Q", a.max_pacing_rate))
     s.settimeout(a.timeout)
+    s.connect((a.host, a.port))
     h = hashlib.sha256()
     block = os.urandom(1 << 22)  # 4 MiB of random bytes, sent at rotating offsets
     sent = 0
@@ -68,13 +91,17 @@ def send(a):
             ahead = sent / (a.rate_mib * 1048576.0) - (time.monotonic() - start)
             if ahead > 0:
                 time.sleep(ahead)
+    info = pacing_info(s)
     s.shutdown(socket.SHUT_WR)
     if s.recv(1) != b"":
         raise RuntimeError("the receiver sent data instead of closing")
     seconds = time.monotonic() - start
     s.close()
-    print(json.dumps({"ok": True, "bytes": sent, "sha256": h.hexdigest(), "seconds": round(seconds, 3),
-                      "mib_per_s": round(sent / 1048576.0 / seconds, 2)}), flush=True)
+    out = {"ok": True, "bytes": sent, "sha256": h.hexdigest(), "seconds": round(seconds, 3),
+           "mib_per_s": round(sent / 1048576.0 / seconds, 2)}
+    if info is not None:
+        out.update(info)
+    print(json.dumps(out), flush=True)
 
 
 p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -85,6 +112,8 @@ p.add_argument("--port", type=int, required=True)
 p.add_argument("--bytes", type=int, default=0)
 p.add_argument("--progress", type=int, default=0)
 p.add_argument("--rate-mib", type=float, default=0)
+p.add_argument("--max-pacing-rate", type=int, default=0, help="SO_MAX_PACING_RATE, bytes a second")
+p.add_argument("--mark", type=int, default=0, help="also report bytes and seconds after this many")
 p.add_argument("--timeout", type=float, default=120.0, help="seconds any one step may take")
 args = p.parse_args()
 try:

@@ -1,0 +1,173 @@
+// Pacing: the fast path's wheel of waiting flows, a paced flow's segments spread at its rate
+// (fake port and clock), and the rate the slow path sets from the window, the round trip and the
+// app's SO_MAX_PACING_RATE.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pacing_wheel.hpp"
+#include "slowpath/core/pacing_rate.hpp"
+#include "support/fake_fastpath.hpp"
+#include "testing/harness.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+using namespace virtuoso;
+using fastpath::PacingWheel;
+
+namespace {
+
+std::vector<uint32_t> expire(PacingWheel& w, uint64_t now_us) {
+  std::vector<uint32_t> due;
+  w.expire(now_us, [&](uint32_t id) { due.push_back(id); });
+  std::sort(due.begin(), due.end());
+  return due;
+}
+
+// Data segments the harness's port carried since the last look.
+size_t data_segments(test::FastpathHarness& h) {
+  auto sent = h.take_sent();
+  return size_t(std::count_if(sent.begin(), sent.end(), [](const auto& o) { return !o.payload.empty(); }));
+}
+
+// The app's slot of a slow-path harness's flow.
+abi::FlowSlot& flow_slot(slowpath::testing::Harness& h, uint32_t flow) {
+  for (const auto& r : h.cp.conn_reports())
+    if (r.flow == flow) return h.slot(r.ctx, r.slot);
+  FAIL("no such flow");
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("pacing wheel: flows come due at their time, not before, each once") {
+  PacingWheel w(16);
+  uint64_t t0 = 1'000'000;
+  w.arm(3, t0 + 10, t0);
+  w.arm(5, t0 + 25, t0);
+  w.arm(7, t0 + 25, t0);
+  w.arm(3, t0 + 1, t0);  // armed already: stays at its first time
+  CHECK(w.size() == 3);
+  CHECK(expire(w, t0 + 9).empty());
+  CHECK(expire(w, t0 + 10) == std::vector<uint32_t>{3});
+  CHECK_FALSE(w.armed(3));
+  CHECK(expire(w, t0 + 24).empty());
+  CHECK(expire(w, t0 + 40) == std::vector<uint32_t>{5, 7});
+  CHECK(w.empty());
+}
+
+TEST_CASE("pacing wheel: a time beyond the horizon waits its laps, a late loop finds everything due") {
+  PacingWheel w(8);
+  uint64_t t0 = 5'000'000;
+  uint64_t horizon = PacingWheel::kSlots * PacingWheel::kTickUs;
+  w.arm(1, t0 + 3 * horizon + 7, t0);
+  w.arm(2, t0 + 100, t0);
+  for (uint64_t t = t0 + 50; t < t0 + 3 * horizon + 7; t += 997) {
+    auto due = expire(w, t);
+    CHECK((due.empty() || (due == std::vector<uint32_t>{2} && t >= t0 + 100)));
+  }
+  CHECK(w.armed(1));
+  CHECK(expire(w, t0 + 3 * horizon + 7) == std::vector<uint32_t>{1});
+  // Armed, then the loop comes back only much later: one pass finds all of them.
+  w.arm(4, t0 + 4 * horizon, t0 + 3 * horizon);
+  w.arm(6, t0 + 3 * horizon + 2, t0 + 3 * horizon);
+  CHECK(expire(w, t0 + 20 * horizon) == std::vector<uint32_t>{4, 6});
+}
+
+TEST_CASE("pacing wheel: a flow armed again from its own expiry goes to a later slot") {
+  PacingWheel w(4);
+  uint64_t t = 2'000'000;
+  w.arm(0, t + 4, t);
+  int calls = 0;
+  w.expire(t + 4, [&](uint32_t id) {
+    ++calls;
+    w.arm(id, t + 8, t + 4);
+  });
+  CHECK(calls == 1);
+  CHECK(w.armed(0));
+  CHECK(expire(w, t + 7).empty());
+  CHECK(expire(w, t + 8) == std::vector<uint32_t>{0});
+}
+
+TEST_CASE("paced flow: segments leave at the rate after a burst of two, the wheel brings the flow back") {
+  test::FastpathHarness h;
+  h.establish();  // MSS 1000, window 65535
+  h.flow().pacing_rate = 1'000'000;  // a 1000-byte segment a millisecond
+  h.app_send(std::string(10'000, 'p'));
+  CHECK(data_segments(h) == 3);  // what two segments' time allows, and the one now
+  CHECK(h.flow().paced_waits == 1);
+  h.advance_us(400);
+  CHECK(data_segments(h) == 0);
+  h.advance_us(600);
+  CHECK(data_segments(h) == 1);
+  for (int ms = 0; ms < 6; ++ms) {
+    h.advance_us(1000);
+    CHECK(data_segments(h) == 1);
+  }
+  h.advance_us(1000);
+  CHECK(data_segments(h) == 0);  // all 10 sent
+  CHECK(h.flow().snd_nxt == 1000 + 10'000);
+  CHECK(h.dp->stats().paced_waits == h.flow().paced_waits);
+}
+
+TEST_CASE("paced flow: a time far beyond the wheel's horizon still comes, an unpaced flow sends its window") {
+  test::FastpathHarness h;
+  h.establish();
+  h.flow().pacing_rate = 10'000;  // 100 ms a segment
+  h.app_send(std::string(5'000, 'q'));
+  CHECK(data_segments(h) == 3);
+  h.advance_us(60'000);
+  CHECK(data_segments(h) == 0);
+  h.advance_us(40'000);
+  CHECK(data_segments(h) == 1);
+  h.flow().pacing_rate = 0;  // the slow path stops pacing it: the rest goes at once
+  h.app_send(std::string(3'000, 'r'));
+  CHECK(data_segments(h) == 4);
+}
+
+TEST_CASE("pacing rate: the window per round trip, twice that early in slow start, 1.2 times after") {
+  using slowpath::pacing_rate;
+  CHECK(pacing_rate(100'000, UINT32_MAX, 1000) == 200'000'000);  // 100 kB a ms, doubled
+  CHECK(pacing_rate(60'000, 100'000, 1000) == 72'000'000);       // past half the threshold
+  CHECK(pacing_rate(60'000, 50'000, 2000) == 36'000'000);
+  CHECK(pacing_rate(60'000, 50'000, 0) == 0);  // no round trip measured: not paced
+  CHECK(slowpath::cap_pacing_rate(72'000'000, 0) == 72'000'000);
+  CHECK(slowpath::cap_pacing_rate(72'000'000, 1'000'000) == 1'000'000);
+  CHECK(slowpath::cap_pacing_rate(0, 5'000) == 5'000);  // the app's cap paces an unpaced flow
+}
+
+TEST_CASE("slow path: a flow under congestion control is paced from its first round-trip sample, "
+          "no faster than the app's cap") {
+  using namespace slowpath::testing;
+  Harness h;
+  uint32_t flow = h.installed_flow();
+  abi::FlowEntry& e = h.flow(flow);
+  CHECK(e.pacing_rate == 0);  // no round trip yet
+  shm::store_relaxed(e.srtt_us, 1000u);
+  h.advance(10);
+  uint64_t expected = slowpath::pacing_rate(e.cwnd, UINT32_MAX, 1000);
+  CHECK(e.pacing_rate == expected);
+  abi::FlowSlot& fs = flow_slot(h, flow);
+  CHECK(fs.pacing_rate == expected);  // for TCP_INFO
+  shm::store_relaxed(fs.max_pacing_rate, uint64_t{125'000});  // SO_MAX_PACING_RATE: 1 Mbit/s
+  h.advance(10);
+  CHECK(e.pacing_rate == 125'000);
+  CHECK(fs.pacing_rate == 125'000);
+}
+
+TEST_CASE("slow path: with [tcp] pacing off, only an app's own cap paces its flow") {
+  using namespace slowpath::testing;
+  slowpath::Settings s = test_settings();
+  s.pacing = false;
+  Harness h(s);
+  uint32_t flow = h.installed_flow();
+  abi::FlowEntry& e = h.flow(flow);
+  shm::store_relaxed(e.srtt_us, 1000u);
+  h.advance(10);
+  CHECK(e.pacing_rate == 0);
+  shm::store_relaxed(flow_slot(h, flow).max_pacing_rate, uint64_t{50'000});
+  h.advance(10);
+  CHECK(e.pacing_rate == 50'000);
+}
