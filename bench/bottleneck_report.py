@@ -17,6 +17,8 @@ LABELS = {
     "linux-cubic-ecn": "Linux senders, CUBIC + ECN",
     "linux-cubic-drop": "Linux senders, CUBIC, drop-tail",
 }
+# A stack variant with [tcp] pacing off (bench/bottleneck's *-unpaced).
+LABELS.update({f"{v}-unpaced": f"{LABELS[v]}, unpaced" for v in ("vrt-dctcp", "vrt-cubic-ecn", "vrt-cubic-drop")})
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728"]
 
 

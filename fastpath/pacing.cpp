@@ -1,12 +1,15 @@
 // Pacing: a flow with a pacing rate (FlowEntry::pacing_rate, set by the slow path from the
 // flow's congestion window and round trip, and capped by the app's SO_MAX_PACING_RATE) sends its
-// data no faster than that rate, in segments spread over time rather than in bursts of a window.
+// new data no faster than that rate, in small bursts spread over time rather than a window at once.
 //
-// Every data segment sent (a resend too) moves the flow's next send time on by its payload at the
-// rate. Output stops at a segment whose time has not come and arms the pacing wheel; the pacing
-// stage of the loop puts the flow back in the transmit queue when it is due. A flow that was idle
-// may send at once what the rate allows over kPaceBurstNs, or two segments when that is more (as
-// Linux's fq quantum), so a loop that comes round late does not cost the flow its rate.
+// Every segment of new data moves the flow's next send time on by its payload at the rate.
+// Resends do not: they repair losses within the window and wait for nothing (as they would in
+// Linux's recovery, which PRR bounds). Output stops at a segment whose time has not come and arms
+// the pacing wheel; the pacing stage of the loop puts the flow back in the transmit queue when it
+// is due. A flow behind its schedule (idle, or the loop came round late) may catch up by at most
+// a quantum: what the rate sends in about a millisecond, at least two segments and at most 64 KiB,
+// as Linux sizes the bursts of a paced flow (tcp_tso_autosize). So a loop slower than a segment's
+// time does not cost the flow its rate.
 #include <algorithm>
 
 #include "datapath.hpp"
@@ -15,7 +18,9 @@
 namespace virtuoso::fastpath {
 namespace {
 
-constexpr uint64_t kPaceBurstNs = 20'000;
+constexpr uint64_t kPaceShift = 10;                 // a quantum is rate >> 10: about 1 ms of sending
+constexpr uint64_t kPaceMaxQuantum = 64 * 1024;     // bytes
+constexpr uint64_t kNsPerS = 1'000'000'000;
 
 }  // namespace
 
@@ -36,10 +41,11 @@ void Datapath::pace_sent(uint32_t id, uint32_t bytes) {
   uint64_t rate = shm::load_relaxed(ctrl_.flow(id)->pacing_rate);
   if (rate == 0) return;
   FlowPriv& p = priv_[id];
+  uint64_t quantum = std::max(std::min(rate >> kPaceShift, kPaceMaxQuantum), uint64_t{2} * p.send_mss);
+  uint64_t catch_up_ns = quantum * kNsPerS / rate;
   uint64_t now_ns = now_us_ * 1000;
-  uint64_t burst_ns = std::max(kPaceBurstNs, uint64_t{2} * p.send_mss * 1'000'000'000 / rate);
-  uint64_t earliest = now_ns > burst_ns ? now_ns - burst_ns : 0;
-  p.pace_next_ns = std::max(p.pace_next_ns, earliest) + uint64_t{bytes} * 1'000'000'000 / rate;
+  uint64_t earliest = now_ns > catch_up_ns ? now_ns - catch_up_ns : 0;
+  p.pace_next_ns = std::max(p.pace_next_ns, earliest) + uint64_t{bytes} * kNsPerS / rate;
 }
 
 uint32_t Datapath::run_pacing() {

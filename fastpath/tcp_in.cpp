@@ -106,10 +106,13 @@ void Datapath::tcp_sample_rtt(uint32_t id, const wire::TcpFrame& f, uint32_t ack
     sampled = true;
   } else if (p.ts_ok && f.tcp.opts.has_timestamps && f.tcp.opts.ts_ecr != 0) {
     // RFC 7323 4.1: the echoed timestamp dates the segment the peer answered, even one sent
-    // again, so a sample exists where Karn's rule forbids the timed one. Milliseconds only:
-    // used when the round trip is at least one tick long.
+    // again, so a sample exists where Karn's rule forbids the timed one. Milliseconds only: a
+    // difference of 1 is any round trip from a few microseconds to 2 ms (the clock ticked in
+    // between), so it counts only for a flow whose round trip is a millisecond or more; taken
+    // for a 100 us flow it would make its pacing rate a tenth of its window's.
     uint32_t ms = ts_now(p) - f.tcp.opts.ts_ecr;
-    if (ms >= 1 && ms < 60'000) {
+    bool meaningful = ms >= 2 || (ms == 1 && p.rtt.srtt_us() >= 1000);
+    if (meaningful && ms < 60'000) {
       p.rtt.sample(ms * 1000);
       sampled = true;
     }

@@ -298,7 +298,7 @@ bool Datapath::send_segment(uint32_t id, uint32_t seq, uint32_t len, uint8_t fla
   p.delack_armed = false;
   ++e.segs_out;
   ++(len ? stats_->tx_data_segments : stats_->tx_pure_acks);
-  if (len) pace_sent(id, len);  // resends too: they take their share of the rate
+  if (len && !wire::seq_lt(seq, p.snd_max)) pace_sent(id, len);  // new data only (pacing.cpp)
   abi::TenantStats& ts = tenant_stats(id);
   ++ts.tx_segments;
   ts.tx_bytes += len;
