@@ -171,3 +171,48 @@ TEST_CASE("slow path: with [tcp] pacing off, only an app's own cap paces its flo
   h.advance(10);
   CHECK(e.pacing_rate == 50'000);
 }
+
+TEST_CASE("paced flow: a resend repairing a loss goes out at once and takes none of the rate") {
+  test::FastpathHarness h;
+  h.establish();
+  h.flow().pacing_rate = 1'000'000;  // a segment a millisecond
+  h.app_send(std::string(10'000, 'p'));
+  CHECK(data_segments(h) == 3);  // 1000..4000; the one at 1000 is lost
+  for (int i = 0; i < 3; ++i) h.from_peer(5000, 1000, wire::kTcpAck);  // three duplicate ACKs
+  auto sent = h.take_sent();
+  REQUIRE(sent.size() == 1);
+  CHECK(sent[0].f.tcp.seq == 1000);  // the resend did not wait for its time
+  h.advance_us(1000);
+  CHECK(data_segments(h) == 1);  // and new data keeps its schedule
+}
+
+TEST_CASE("round trip: a 1 ms timestamp difference does not count for a flow whose round trip is "
+          "microseconds, 2 ms and more do") {
+  test::FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptTimestamps;
+  h.establish();
+  auto ack_with_echo = [&](uint32_t ack, uint32_t ms_ago) {
+    wire::TcpOptionsOut o;
+    o.timestamps = true;
+    o.ts_val = 1;
+    o.ts_ecr = uint32_t(h.clock.now_us() / 1000) + h.ts_offset - ms_ago;
+    h.from_peer(5000, ack, wire::kTcpAck, "", 65535, o);
+  };
+  h.app_send(std::string(1000, 'a'));  // timed
+  h.take_sent();
+  h.clock.advance_us(100);
+  ack_with_echo(2000, 0);
+  REQUIRE(h.flow().srtt_us == 100);
+  h.app_send(std::string(1000, 'b'));  // timed again: its ACK below is the timed sample's
+  h.app_send(std::string(1000, 'c'));
+  h.clock.advance_us(100);
+  ack_with_echo(3000, 0);
+  uint32_t srtt = h.flow().srtt_us;
+  ack_with_echo(4000, 1);  // not timed: the echo says "1 ms", which a 100 us flow cannot use
+  CHECK(h.flow().srtt_us == srtt);
+  h.app_send(std::string(1000, 'd'));
+  h.app_send(std::string(1000, 'e'));
+  ack_with_echo(5000, 0);
+  ack_with_echo(6000, 3);  // 3 ms: a real delay, whatever the clock's ticks
+  CHECK(h.flow().srtt_us > srtt);
+}
