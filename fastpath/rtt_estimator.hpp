@@ -11,6 +11,7 @@ class RttEstimator {
   static constexpr uint32_t kGranularityUs = 10'000;
 
   void sample(uint32_t r_us) {
+    last_us_ = r_us;
     if (srtt_us_ == 0) {  // 2.2: the first measurement
       srtt_us_ = std::max<uint32_t>(r_us, 1);
       rttvar_us_ = r_us / 2;
@@ -25,12 +26,14 @@ class RttEstimator {
   bool has_sample() const { return srtt_us_ != 0; }
   uint32_t srtt_us() const { return srtt_us_; }
   uint32_t rttvar_us() const { return rttvar_us_; }
+  uint32_t last_us() const { return last_us_; }  // the newest sample
   // RTO = SRTT + max(G, 4 * RTTVAR); the slow path clamps it to its minimum and maximum.
   uint32_t rto_us() const { return srtt_us_ + std::max<uint32_t>(kGranularityUs, 4 * rttvar_us_); }
 
  private:
   uint32_t srtt_us_ = 0;
   uint32_t rttvar_us_ = 0;
+  uint32_t last_us_ = 0;
 };
 
 }  // namespace virtuoso::fastpath

@@ -118,6 +118,9 @@ void Datapath::tcp_sample_rtt(uint32_t id, const wire::TcpFrame& f, uint32_t ack
     }
   }
   if (!sampled) return;
+  e.rtt_last_us = p.rtt.last_us();
+  ++e.rtt_samples;
+  if (e.rtt_min_us == 0 || e.rtt_last_us < e.rtt_min_us) e.rtt_min_us = std::max<uint32_t>(e.rtt_last_us, 1);
   e.rto_us = p.rtt.rto_us();
   e.srtt_us = p.rtt.srtt_us();
   if (abi::FlowSlot* s = slot_of(e)) {

@@ -14,6 +14,7 @@ enum class CongestionAlgo : uint8_t {
   kReno,   // RFC 5681 with byte counting
   kCubic,  // RFC 9438 (the default, as on Linux)
   kDctcp,  // RFC 8257: cuts in proportion to the CE marks the peer echoes
+  kTimely, // SIGCOMM 2015: a paced rate from the round trip's gradient
 };
 
 // The names, in the enum's order (TableReader::choice returns the index).

@@ -62,6 +62,7 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c, bool passive
   c.cc_rounds = 0;
   c.cc_ece_rounds = 0;
   c.cc_cwnd_limited = 0;
+  c.cc_rtt_samples = 0;
   c.cc_last_cut = 0;
   c.cc_last_tick = 0;
   // Still ours: kInstall is not pushed yet.
@@ -109,7 +110,7 @@ void ControlPlane::update_pacing(uint32_t flow, const Conn& c) {
   abi::FlowEntry& e = *ctrl_.flow(flow);
   abi::FlowSlot* fs = live_slot(c);
   uint64_t rate = 0;
-  if (s_.pacing && c.cc_on) rate = pacing_rate(c.cc.cwnd(), c.cc.ssthresh(), load_relaxed(e.srtt_us));
+  if (c.cc_on && (s_.pacing || c.cc.rate_based())) rate = c.cc.pacing_rate(load_relaxed(e.srtt_us));
   rate = cap_pacing_rate(rate, fs != nullptr ? load_relaxed(fs->max_pacing_rate) : 0);
   store_relaxed(e.pacing_rate, rate);
   if (fs != nullptr) store_relaxed(fs->pacing_rate, rate);
@@ -140,6 +141,11 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   // since the last tick, or half of it is in flight now.
   t.limited = cwnd_limited != c.cc_cwnd_limited || uint64_t(t.flight) * 2 >= c.cc.cwnd();
   t.now_us = now * 1000;
+  uint32_t samples = load_relaxed(e.rtt_samples);
+  if (samples != c.cc_rtt_samples) t.rtt_us = load_relaxed(e.rtt_last_us);
+  c.cc_rtt_samples = samples;
+  t.min_rtt_us = load_relaxed(e.rtt_min_us);
+  t.srtt_us = load_relaxed(e.srtt_us);
   t.span_us = c.cc_last_tick != 0 ? (now - c.cc_last_tick) * 1000 : 0;  // 0: the first tick
   // Reno and CUBIC count a round with ECE as a loss; DCTCP has its own answer to those.
   uint32_t signals = (recoveries - c.cc_recoveries) + (dctcp ? 0 : t.ece_rounds);

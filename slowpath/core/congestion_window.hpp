@@ -6,7 +6,9 @@
 #include "config/congestion_algo.hpp"
 #include "cubic_window.hpp"
 #include "dctcp_window.hpp"
+#include "pacing_rate.hpp"
 #include "reno_window.hpp"
+#include "timely_rate.hpp"
 
 namespace virtuoso::slowpath {
 
@@ -21,6 +23,9 @@ struct CongestionTick {
   uint32_t flight = 0;       // bytes in flight now
   uint64_t now_us = 0;
   uint64_t span_us = 0;      // since the last tick (0: the first)
+  uint32_t rtt_us = 0;       // TIMELY: the newest round-trip sample if one came since the last tick
+  uint32_t min_rtt_us = 0;   // TIMELY: the lowest sample
+  uint32_t srtt_us = 0;
 };
 
 class CongestionWindow {
@@ -29,13 +34,22 @@ class CongestionWindow {
   CongestionWindow(config::CongestionAlgo algo, uint32_t mss) {
     if (algo == config::CongestionAlgo::kCubic) w_ = CubicWindow(mss);
     else if (algo == config::CongestionAlgo::kDctcp) w_ = DctcpWindow(mss);
+    else if (algo == config::CongestionAlgo::kTimely) w_ = TimelyRate(mss);
     else w_ = RenoWindow(mss);
   }
 
   config::CongestionAlgo algo() const {
     if (std::holds_alternative<CubicWindow>(w_)) return config::CongestionAlgo::kCubic;
     if (std::holds_alternative<DctcpWindow>(w_)) return config::CongestionAlgo::kDctcp;
+    if (std::holds_alternative<TimelyRate>(w_)) return config::CongestionAlgo::kTimely;
     return config::CongestionAlgo::kReno;
+  }
+  // A rate-based algorithm (TIMELY) is its pacing rate: paced whatever [tcp] pacing says.
+  bool rate_based() const { return std::holds_alternative<TimelyRate>(w_); }
+  // The rate to pace at (bytes a second, 0: none yet): TIMELY's own, else the window per round trip.
+  uint64_t pacing_rate(uint32_t srtt_us) const {
+    if (const auto* t = std::get_if<TimelyRate>(&w_)) return t->rate();
+    return slowpath::pacing_rate(cwnd(), ssthresh(), srtt_us);
   }
   uint32_t cwnd() const {
     return std::visit([](const auto& w) { return w.cwnd(); }, w_);
@@ -55,6 +69,8 @@ class CongestionWindow {
       c->on_tick(grow, t.events, t.flight, t.now_us, t.span_us);
     } else if (auto* d = std::get_if<DctcpWindow>(&w_)) {
       d->on_tick(t.acked, t.ece_bytes, t.rounds, t.ece_rounds, t.events, t.flight, t.limited);
+    } else if (auto* r = std::get_if<TimelyRate>(&w_)) {
+      r->on_tick(t.rtt_us, t.min_rtt_us, t.srtt_us, t.events);
     } else {
       std::get<RenoWindow>(w_).on_tick(grow, t.events, t.flight);
     }
@@ -64,13 +80,15 @@ class CongestionWindow {
       c->on_timeout(flight, now_us);
     } else if (auto* d = std::get_if<DctcpWindow>(&w_)) {
       d->on_timeout(flight);
+    } else if (auto* r = std::get_if<TimelyRate>(&w_)) {
+      r->on_timeout();
     } else {
       std::get<RenoWindow>(w_).on_timeout(flight);
     }
   }
 
  private:
-  std::variant<RenoWindow, CubicWindow, DctcpWindow> w_;
+  std::variant<RenoWindow, CubicWindow, DctcpWindow, TimelyRate> w_;
 };
 
 }  // namespace virtuoso::slowpath

@@ -244,6 +244,7 @@ class ControlPlane {
     uint32_t cc_rounds = 0;
     uint32_t cc_ece_rounds = 0;
     uint32_t cc_cwnd_limited = 0;
+    uint32_t cc_rtt_samples = 0;
     TimeMs cc_last_cut = 0;
     TimeMs cc_last_tick = 0;  // the tick that last read the flow's counters (0: none yet)
     uint32_t ts_offset = 0;  // our timestamp clock's offset for this connection

@@ -2,7 +2,7 @@
 # 100 MiB each way between Linux kernel TCP (peer namespace) and an app under the shim, with 1% loss,
 # 1% reordering, 0.1% duplication and 0.1% corruption in both directions of the stack's port:
 # every byte arrives (SHA-256 of both ends compared), within a time bound, and the faults happened.
-# VT_CONGESTION (cubic, the default, reno or dctcp) picks the stack's congestion control; CTest runs each.
+# VT_CONGESTION (cubic, the default, reno, dctcp or timely) picks the stack's congestion control; CTest runs each.
 source "$(dirname "$0")/lib.sh"
 vt_init
 

@@ -270,7 +270,7 @@ TEST_CASE("tenants: congestion_by_port -> the tenant's listening ports with thei
 
 TEST_CASE("tenants: an unknown congestion_control -> refused with the choices", "[config][tenants]") {
   CHECK(error_of(tenant("a", 1, "congestion_control = \"vegas\"\n")) ==
-        "v.toml: tenant[0].congestion_control: 'vegas' is not a valid choice; use one of: none, reno, cubic, dctcp");
+        "v.toml: tenant[0].congestion_control: 'vegas' is not a valid choice; use one of: none, reno, cubic, dctcp, timely");
 }
 
 TEST_CASE("tenants: limits out of range or above the host's flows -> refused",

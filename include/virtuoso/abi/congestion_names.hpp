@@ -6,7 +6,7 @@
 
 namespace virtuoso::abi {
 
-inline constexpr std::array<std::string_view, 4> kCongestionNames{"none", "reno", "cubic", "dctcp"};
+inline constexpr std::array<std::string_view, 5> kCongestionNames{"none", "reno", "cubic", "dctcp", "timely"};
 
 inline bool is_congestion_name(std::string_view name) {
   for (std::string_view n : kCongestionNames)

@@ -141,7 +141,10 @@ struct alignas(64) FlowEntry {
   uint64_t pacing_rate;  // slow path, also while installed: payload bytes a second the fast path
                          //   spreads new segments at (pacing.cpp); 0: not paced
   uint64_t paced_waits;  // fast path: times a segment waited for its pacing time
-  uint32_t reserved1[4];
+  uint32_t rtt_last_us;  // fast path: the newest round-trip sample (TIMELY's input)
+  uint32_t rtt_samples;  // fast path: samples taken so far (a new one since the last look?)
+  uint32_t rtt_min_us;   // fast path: the lowest sample, 0 before the first
+  uint32_t reserved1[1];
 
   // A tenant's flow inside its virtual network (VXLAN, RFC 7348). Written by the slow path while the
   // entry is not installed; constant while installed. vni 0: a plain flow, no encapsulation; else

@@ -1,0 +1,90 @@
+// TIMELY's rate against hand-computed traces: the first sample's start, additive increase below
+// T_low, the cut above T_high, the gradient's cut and hyperactive increase, losses and timeouts;
+// and a TIMELY flow in the slow path: paced at its rate from the fast path's samples.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+
+#include "slowpath/core/timely_rate.hpp"
+#include "testing/harness.hpp"
+#include "virtuoso/shm/atomic.hpp"
+
+using namespace virtuoso;
+using slowpath::TimelyRate;
+
+TEST_CASE("TIMELY: the first sample starts at the initial window per round trip") {
+  TimelyRate t(1000);
+  CHECK(t.rate() == 0);
+  t.on_tick(100, 100, 100, 0);
+  CHECK(t.rate() == 100'000'000);  // 10 segments of 1000 bytes per 100 us
+  CHECK(t.cwnd() == 20'000);       // two round trips of the rate
+}
+
+TEST_CASE("TIMELY: below T_low each sample adds delta, above T_high the rate is cut by b (1 - T_high / rtt)") {
+  TimelyRate t(1000);
+  t.on_tick(100, 40, 100, 0);  // 100 MB/s
+  t.on_tick(40, 40, 100, 0);   // 40 us < T_low = 50
+  CHECK(t.rate() == 101'250'000);
+  t.on_tick(2000, 40, 100, 0);  // 2 ms > T_high = 1 ms: * (1 - 0.8 * 0.5) = 0.6
+  CHECK(t.rate() == 60'750'000);
+}
+
+TEST_CASE("TIMELY: a rising round trip cuts by b times the normalised gradient, a falling one adds "
+          "delta, five times delta after five in a row") {
+  TimelyRate t(1000);
+  t.on_tick(100, 100, 100, 0);  // 100 MB/s, prev 100
+  // +100 us: rtt_diff = 0.25 * 100 = 25, gradient 25 / 100 = 0.25: * (1 - 0.8 * 0.25) = 0.8
+  t.on_tick(200, 100, 150, 0);
+  CHECK(t.gradient() == Approx(0.25));
+  CHECK(t.rate() == 80'000'000);
+  // -100 us: rtt_diff = 0.75 * 25 + 0.25 * -100 = -6.25: gradient < 0, + delta
+  t.on_tick(100, 100, 150, 0);
+  CHECK(t.gradient() == Approx(-0.0625));
+  CHECK(t.rate() == 81'250'000);
+  // Flat at 100 us: rtt_diff decays towards 0 from below, gradient stays <= 0.
+  for (int i = 2; i <= 4; ++i) t.on_tick(100, 100, 150, 0);
+  CHECK(t.rate() == 85'000'000);  // four samples of + delta
+  t.on_tick(100, 100, 150, 0);    // the fifth in a row: + 5 delta
+  CHECK(t.rate() == 91'250'000);
+}
+
+TEST_CASE("TIMELY: a loss cuts by b / 2, a timeout drops to the floor, the rate never leaves its bounds") {
+  TimelyRate t(1000);
+  t.on_tick(100, 100, 100, 0);
+  t.on_tick(0, 100, 100, 1);  // no new sample, one loss: * 0.6
+  CHECK(t.rate() == 60'000'000);
+  t.on_timeout();
+  CHECK(t.rate() == uint64_t(TimelyRate::kMinRate));
+  t.on_tick(900, 100, 900, 0);  // a huge gradient: the cut stops at * (1 - b)
+  CHECK(t.rate() == uint64_t(TimelyRate::kMinRate));
+  CHECK(t.cwnd() >= TimelyRate::kMinWindowSegments * 1000);
+}
+
+TEST_CASE("slow path: a TIMELY flow is paced at its rate from the fast path's samples, pacing "
+          "off or not") {
+  using namespace slowpath::testing;
+  slowpath::Settings s = test_settings();
+  s.congestion_control = config::CongestionAlgo::kTimely;
+  s.pacing = false;
+  Harness h(s);
+  uint32_t flow = h.installed_flow();
+  abi::FlowEntry& e = h.flow(flow);
+  CHECK(e.pacing_rate == 0);
+  shm::store_relaxed(e.srtt_us, 200u);
+  shm::store_relaxed(e.rtt_last_us, 200u);
+  shm::store_relaxed(e.rtt_min_us, 200u);
+  shm::store_relaxed(e.rtt_samples, 1u);
+  h.now += 1;
+  h.cp.pace_congestion(h.now);
+  uint64_t first = uint64_t(10) * e.mss * 1'000'000 / 200;
+  CHECK(e.pacing_rate == first);
+  CHECK(e.cwnd == uint32_t(first * 2 * 200 / 1'000'000));
+  shm::store_relaxed(e.rtt_last_us, 40u);  // under T_low
+  shm::store_relaxed(e.rtt_samples, 2u);
+  h.now += 1;
+  h.cp.pace_congestion(h.now);
+  CHECK(e.pacing_rate == first + uint64_t(TimelyRate::kDelta));
+  h.now += 1;
+  h.cp.pace_congestion(h.now);  // no new sample: no change
+  CHECK(e.pacing_rate == first + uint64_t(TimelyRate::kDelta));
+}
