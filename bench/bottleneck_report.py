@@ -14,6 +14,7 @@ LABELS = {
     "vrt-dctcp": "stack senders, DCTCP",
     "vrt-cubic-ecn": "stack senders, CUBIC + ECN",
     "vrt-cubic-drop": "stack senders, CUBIC, drop-tail",
+    "vrt-timely": "stack senders, TIMELY, drop-tail",
     "linux-cubic-ecn": "Linux senders, CUBIC + ECN",
     "linux-cubic-drop": "Linux senders, CUBIC, drop-tail",
 }

@@ -10,8 +10,11 @@
 //   gradient <= 0: rate += n delta, n = 5 after 5 such samples in a row (hyperactive increase)
 //   else:          rate *= 1 - b min(gradient, 1)              (the queue grows: cut in proportion)
 // The paper samples per completion of 16-64 KB; here one sample a round trip, so a is larger than
-// its per-packet implementations use. TCP adds what RDMA did not have: a loss (a congestion event)
-// cuts the rate by b / 2, a timeout drops it to the floor. The window (what may be in flight) is
+// its per-packet implementations use. TCP adds what RDMA did not have: a loss (a congestion event,
+// at most one a round trip) cuts the rate by b / 8 only, since a queue that overflows has already
+// pushed the round trip past T_high, and random loss must not starve a flow whose increase is
+// additive (at 1% loss, a cut by b / 2 each round trip held a flow at the floor); a timeout drops
+// the rate to the floor. The window (what may be in flight) is
 // twice the rate's bytes per round trip, so that the rate, not the window, limits the flow.
 #pragma once
 #include <algorithm>
@@ -23,6 +26,7 @@ class TimelyRate {
  public:
   static constexpr double kEwma = 0.25;         // a: weight of a new difference
   static constexpr double kBeta = 0.8;          // b: multiplicative decrease
+  static constexpr double kLossCut = kBeta / 8;  // a congestion event's cut
   static constexpr double kDelta = 1.25e6;      // delta: additive step, bytes a second (10 Mbit/s)
   static constexpr uint32_t kTLowUs = 50;
   static constexpr uint32_t kTHighUs = 1000;
@@ -47,17 +51,22 @@ class TimelyRate {
   // lowest seen, `srtt_us` the smoothed one (for the window), `events` congestion events (losses).
   void on_tick(uint32_t rtt_us, uint32_t min_rtt_us, uint32_t srtt_us, uint32_t events) {
     if (srtt_us != 0) srtt_us_ = srtt_us;
-    for (uint32_t i = 0; i < events && rate_ > 0; ++i) rate_ = std::max(rate_ * (1 - kBeta / 2), kMinRate);
+    for (uint32_t i = 0; i < events && rate_ > 0; ++i) rate_ = std::max(rate_ * (1 - kLossCut), kMinRate);
     if (rtt_us == 0) return;
     if (rate_ == 0) {  // the first sample: the initial window's rate, as a window-based start
       rate_ = std::clamp(double(kInitialSegments * mss_) * 1e6 / double(rtt_us), kMinRate, kMaxRate);
       prev_rtt_us_ = rtt_us;
       return;
     }
+    // A TCP receiver acknowledges every second segment, holding the first one's ACK until the
+    // next arrives: at a paced rate, one pacing gap later. That delay is the sender's own doing,
+    // not a queue: left in, a slow flow's samples pass T_high and cut it further, for good.
+    double gap_us = double(mss_) * 1e6 / rate_;
+    rtt_us = uint32_t(std::max(double(rtt_us) - gap_us, double(std::max<uint32_t>(min_rtt_us, 1))));
     double diff = double(rtt_us) - double(prev_rtt_us_);
     prev_rtt_us_ = rtt_us;
     rtt_diff_ = (1 - kEwma) * rtt_diff_ + kEwma * diff;
-    gradient_ = rtt_diff_ / double(std::max<uint32_t>(min_rtt_us, 1));
+    gradient_ = rtt_diff_ / double(std::max(min_rtt_us, kTLowUs));
     if (rtt_us < kTLowUs) {
       negative_run_ = 0;
       rate_ += kDelta;

@@ -25,37 +25,51 @@ TEST_CASE("TIMELY: below T_low each sample adds delta, above T_high the rate is 
   t.on_tick(100, 40, 100, 0);  // 100 MB/s
   t.on_tick(40, 40, 100, 0);   // 40 us < T_low = 50
   CHECK(t.rate() == 101'250'000);
-  t.on_tick(2000, 40, 100, 0);  // 2 ms > T_high = 1 ms: * (1 - 0.8 * 0.5) = 0.6
-  CHECK(t.rate() == 60'750'000);
+  // 2 ms, less the pacing gap of a segment (1000 B at 101.25 MB/s: 9.9 us, the receiver's delayed
+  // ACK): 1990 us > T_high = 1 ms: * (1 - 0.8 (1 - 1000 / 1990))
+  t.on_tick(2000, 40, 100, 0);
+  CHECK(double(t.rate()) == Approx(101.25e6 * (1 - 0.8 * (1 - 1000.0 / 1990))).epsilon(1e-6));
 }
 
 TEST_CASE("TIMELY: a rising round trip cuts by b times the normalised gradient, a falling one adds "
           "delta, five times delta after five in a row") {
   TimelyRate t(1000);
   t.on_tick(100, 100, 100, 0);  // 100 MB/s, prev 100
-  // +100 us: rtt_diff = 0.25 * 100 = 25, gradient 25 / 100 = 0.25: * (1 - 0.8 * 0.25) = 0.8
+  // 200 us less a 10 us pacing gap: +90 us, rtt_diff = 0.25 * 90 = 22.5, gradient 22.5 / 100:
+  // * (1 - 0.8 * 0.225) = 0.82
   t.on_tick(200, 100, 150, 0);
-  CHECK(t.gradient() == Approx(0.25));
-  CHECK(t.rate() == 80'000'000);
-  // -100 us: rtt_diff = 0.75 * 25 + 0.25 * -100 = -6.25: gradient < 0, + delta
+  CHECK(t.gradient() == Approx(0.225));
+  CHECK(t.rate() == 82'000'000);
+  // 100 us (less the gap, but never below the lowest sample): -90 us, rtt_diff = 0.75 * 22.5 -
+  // 22.5 = -5.625: gradient < 0, + delta
   t.on_tick(100, 100, 150, 0);
-  CHECK(t.gradient() == Approx(-0.0625));
-  CHECK(t.rate() == 81'250'000);
+  CHECK(t.gradient() == Approx(-0.05625));
+  CHECK(t.rate() == 83'250'000);
   // Flat at 100 us: rtt_diff decays towards 0 from below, gradient stays <= 0.
   for (int i = 2; i <= 4; ++i) t.on_tick(100, 100, 150, 0);
-  CHECK(t.rate() == 85'000'000);  // four samples of + delta
+  CHECK(t.rate() == 87'000'000);  // four samples of + delta
   t.on_tick(100, 100, 150, 0);    // the fifth in a row: + 5 delta
-  CHECK(t.rate() == 91'250'000);
+  CHECK(t.rate() == 93'250'000);
 }
 
-TEST_CASE("TIMELY: a loss cuts by b / 2, a timeout drops to the floor, the rate never leaves its bounds") {
+TEST_CASE("TIMELY: the delay a delayed ACK adds at a slow paced rate is not taken for a queue") {
+  TimelyRate t(1448);
+  t.on_tick(300, 40, 300, 0);
+  t.on_timeout();  // at the floor: 1.25 MB/s, a segment every 1158 us
+  // The receiver held the ACK for the next segment: 1400 us, of which 1158 the pacing gap. Taken
+  // whole it is past T_high (a cut); less the gap, 242 us, shorter than the last: + delta.
+  t.on_tick(1400, 40, 1400, 0);
+  CHECK(t.rate() == uint64_t(TimelyRate::kMinRate + TimelyRate::kDelta));
+}
+
+TEST_CASE("TIMELY: a loss cuts by b / 8, a timeout drops to the floor, the rate never leaves its bounds") {
   TimelyRate t(1000);
   t.on_tick(100, 100, 100, 0);
-  t.on_tick(0, 100, 100, 1);  // no new sample, one loss: * 0.6
-  CHECK(t.rate() == 60'000'000);
+  t.on_tick(0, 100, 100, 1);  // no new sample, one loss: * 0.9
+  CHECK(t.rate() == 90'000'000);
+  t.on_tick(900, 100, 900, 0);  // +790 us after the gap: gradient 1.975, the cut stops at * (1 - b)
+  CHECK(double(t.rate()) == Approx(90e6 * 0.2));
   t.on_timeout();
-  CHECK(t.rate() == uint64_t(TimelyRate::kMinRate));
-  t.on_tick(900, 100, 900, 0);  // a huge gradient: the cut stops at * (1 - b)
   CHECK(t.rate() == uint64_t(TimelyRate::kMinRate));
   CHECK(t.cwnd() >= TimelyRate::kMinWindowSegments * 1000);
 }
