@@ -24,11 +24,12 @@ void Bottleneck::configure(const abi::FaultDirection& s) {
   rate_mbps_ = s.rate_mbps > 0 ? s.rate_mbps : 0;
   limit_bytes_ = uint64_t(std::max(s.queue_bytes, 0.0));
   mark_bytes_ = uint64_t(std::max(s.mark_bytes, 0.0));
+  delay_ns_ = uint64_t(std::max(s.delay_us, 0.0)) * 1000;
 }
 
 uint64_t Bottleneck::backlog_bytes(uint64_t now_us) const {
   uint64_t now_ns = now_us * 1000;
-  if (!active() || busy_until_ns_ <= now_ns) return 0;
+  if (rate_mbps_ <= 0 || busy_until_ns_ <= now_ns) return 0;
   return uint64_t(double(busy_until_ns_ - now_ns) * rate_mbps_ / 8000.0);  // Mbit/s = bytes/ns x 8000
 }
 
@@ -39,9 +40,12 @@ bool Bottleneck::offer(const Frame& frame, uint64_t now_us, abi::BottleneckCount
     return false;
   }
   if (mark_bytes_ != 0 && backlog > mark_bytes_ && mark_ce(frame)) ++c.ce_marked;
-  uint64_t start = std::max(busy_until_ns_, now_us * 1000);
-  busy_until_ns_ = start + uint64_t(double(frame.len) * 8000.0 / rate_mbps_);
-  ring_[(head_ + count_) % kCapacity] = {frame, busy_until_ns_};
+  uint64_t depart = now_us * 1000;  // no link rate: straight onto the wire
+  if (rate_mbps_ > 0) {
+    busy_until_ns_ = std::max(busy_until_ns_, depart) + uint64_t(double(frame.len) * 8000.0 / rate_mbps_);
+    depart = busy_until_ns_;
+  }
+  ring_[(head_ + count_) % kCapacity] = {frame, depart};
   ++count_;
   ++c.queued;
   c.backlog_bytes = backlog + frame.len;
@@ -52,7 +56,7 @@ bool Bottleneck::offer(const Frame& frame, uint64_t now_us, abi::BottleneckCount
 bool Bottleneck::take_due(uint64_t now_us, Frame& out) {
   if (count_ == 0) return false;
   const Slot& s = ring_[head_];
-  if (active() && s.depart_ns > now_us * 1000) return false;
+  if (active() && s.depart_ns + delay_ns_ > now_us * 1000) return false;
   out = s.frame;
   head_ = (head_ + 1) % kCapacity;
   --count_;

@@ -93,6 +93,39 @@ TEST_CASE("bottleneck: a link that was idle sends the next frame a frame time af
   CHECK(inner.sent.size() == 2);
 }
 
+TEST_CASE("bottleneck: a propagation delay after the link, in order, and a delay line without a rate") {
+  FakePort inner;
+  ManualClock clock;
+  abi::FaultSettings s = link(80, 1'000'000);
+  s.tx.delay_us = 5'000;
+  FaultPort port(inner, clock, s);
+  for (int i = 0; i < 3; ++i) send(port, ipv4_frame(1000, wire::kEcnNotEct));
+  clock.advance_us(5'099);  // the first leaves the link at 100 us, arrives at 5100
+  port.flush();
+  CHECK(inner.sent.empty());
+  clock.advance_us(1);
+  port.flush();
+  CHECK(inner.sent.size() == 1);
+  CHECK(port.tx_queue_counters().backlog_bytes == 3000);  // counted when queued: the link's queue
+  clock.advance_us(200);
+  port.flush();
+  CHECK(inner.sent.size() == 3);
+  // No rate: nothing queues (no drops, no marks), every frame is simply late by the delay.
+  abi::FaultSettings line = abi::kNoFaultSettings;
+  line.tx.delay_us = 2'000;
+  FakePort inner2;
+  FaultPort delayed(inner2, clock, line);
+  for (int i = 0; i < 50; ++i) send(delayed, ipv4_frame(1500, wire::kEcnEct0));
+  clock.advance_us(1'999);
+  delayed.flush();
+  CHECK(inner2.sent.empty());
+  clock.advance_us(1);
+  delayed.flush();
+  CHECK(inner2.sent.size() == 50);
+  CHECK(delayed.tx_queue_counters().dropped == 0);
+  CHECK(delayed.tx_queue_counters().ce_marked == 0);
+}
+
 TEST_CASE("bottleneck: frames beyond the byte limit are dropped at the tail and their buffers freed") {
   FakePort inner;
   ManualClock clock;

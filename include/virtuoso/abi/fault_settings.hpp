@@ -30,9 +30,12 @@ struct FaultDirection {
   double rate_mbps;
   double queue_bytes;
   double mark_bytes;
+  // Then the wire: each frame arrives delay_us after the link finished sending it (a path's
+  // one-way propagation delay; without rate_mbps, a delay line and nothing else).
+  double delay_us;
   bool operator==(const FaultDirection&) const = default;
 };
-static_assert(sizeof(FaultDirection) == 80 && std::is_trivially_copyable_v<FaultDirection>);
+static_assert(sizeof(FaultDirection) == 88 && std::is_trivially_copyable_v<FaultDirection>);
 
 struct FaultSettings {
   uint64_t seed;
@@ -40,21 +43,21 @@ struct FaultSettings {
   FaultDirection tx;
   bool operator==(const FaultSettings&) const = default;
 };
-static_assert(sizeof(FaultSettings) == 168 && std::is_trivially_copyable_v<FaultSettings>);
+static_assert(sizeof(FaultSettings) == 184 && std::is_trivially_copyable_v<FaultSettings>);
 
 inline constexpr double kDefaultBurstLen = 10;
 inline constexpr double kDefaultReorderDelayUs = 1000;
 inline constexpr double kDefaultQueueBytes = 1'000'000;  // 8 ms at 1 Gbit/s
 
 inline constexpr FaultDirection kNoFaults{0, 0, kDefaultBurstLen, 0, kDefaultReorderDelayUs, 0, 0,
-                                          0, kDefaultQueueBytes, 0};
+                                          0, kDefaultQueueBytes, 0, 0};
 inline constexpr FaultSettings kNoFaultSettings{1, kNoFaults, kNoFaults};
 
 // True when the direction loses, reorders, duplicates or corrupts anything.
 inline bool faults_active(const FaultDirection& d) {
   return d.loss > 0 || d.burst_start > 0 || d.reorder > 0 || d.duplicate > 0 || d.corrupt > 0;
 }
-inline bool bottleneck_active(const FaultDirection& d) { return d.rate_mbps > 0; }
+inline bool bottleneck_active(const FaultDirection& d) { return d.rate_mbps > 0 || d.delay_us > 0; }
 // True when the port needs the injector at all: faults or a bottleneck in either direction.
 inline bool faults_active(const FaultSettings& s) {
   return faults_active(s.rx) || faults_active(s.tx) || bottleneck_active(s.rx) || bottleneck_active(s.tx);
@@ -84,6 +87,8 @@ inline constexpr FaultField kFaultFields[] = {
      "write a whole number of bytes from 1514 to 1000000000, e.g. 1000000"},
     {"mark_bytes", &FaultDirection::mark_bytes, 0, 1e9, true,
      "write a whole number of bytes from 0 (no marking) to 1000000000, e.g. 100000"},
+    {"delay_us", &FaultDirection::delay_us, 0, 1e6, true,
+     "write whole microseconds of one-way delay from 0 to 1000000, e.g. 5000"},
 };
 
 inline const FaultField* find_fault_field(std::string_view name) {
@@ -138,7 +143,7 @@ inline std::string apply_fault_spec(std::string_view text, FaultSettings& s) {
     if (f == nullptr) {
       return std::string(key) +
              ": unknown fault setting; use seed or [rx.|tx.]loss, burst_start, burst_len, reorder, "
-             "reorder_delay_us, duplicate, corrupt, rate_mbps, queue_bytes, mark_bytes";
+             "reorder_delay_us, duplicate, corrupt, rate_mbps, queue_bytes, mark_bytes, delay_us";
     }
     double v = 0;
     auto [p, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
