@@ -73,7 +73,8 @@ def svg(path, title, sink, samples, t0, mark, queue_limit):
 
 def main():
     out, variants, commit, rate, queue, mark = sys.argv[1], sys.argv[2].split(), sys.argv[3], float(sys.argv[4]), int(sys.argv[5]), int(sys.argv[6])
-    summary = {"commit": commit, "rate_mbps": rate, "queue_bytes": queue, "mark_bytes": mark, "variants": {}}
+    rtt_ms = float(sys.argv[7]) if len(sys.argv) > 7 else 0.0
+    summary = {"commit": commit, "rate_mbps": rate, "queue_bytes": queue, "mark_bytes": mark, "added_rtt_ms": rtt_ms, "variants": {}}
     rows = []
     for v in variants:
         try:
@@ -116,7 +117,8 @@ def main():
         rows.append((v, r))
     with open(os.path.join(out, "summary.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    print(f"four flows through a {rate:g} Mbit/s bottleneck, queue {queue} B, marks above {mark} B, commit {commit}")
+    print(f"four flows through a {rate:g} Mbit/s bottleneck, queue {queue} B, marks above {mark} B, "
+          f"{rtt_ms:g} ms added to the round trip, commit {commit}")
     print("| variant | Jain | link Mbit/s | queue p50 / p95 KB (second half) | peak KB | drops | CE marks | cycles/tx seg | cycles/rx seg |")
     print("|---|---|---|---|---|---|---|---|---|")
     for v, r in rows:
