@@ -40,9 +40,11 @@ class TimelyRate {
 
   uint64_t rate() const { return uint64_t(rate_); }  // bytes a second; 0 before the first sample
   double gradient() const { return gradient_; }
-  // Bytes that may be in flight: the rate's bytes over two round trips.
+  // Bytes that may be in flight: the rate's bytes over two round trips; before the first sample,
+  // the initial window every algorithm starts with (RFC 6928).
   uint32_t cwnd() const {
-    uint64_t w = rate_ > 0 && srtt_us_ > 0 ? uint64_t(rate_ * 2 * srtt_us_ / 1e6) : 0;
+    if (rate_ == 0 || srtt_us_ == 0) return kInitialSegments * mss_;
+    uint64_t w = uint64_t(rate_ * 2 * srtt_us_ / 1e6);
     return uint32_t(std::clamp<uint64_t>(w, uint64_t{kMinWindowSegments} * mss_, kMaxWindow));
   }
   uint32_t ssthresh() const { return UINT32_MAX; }  // no slow start

@@ -15,6 +15,7 @@ using slowpath::TimelyRate;
 TEST_CASE("TIMELY: the first sample starts at the initial window per round trip") {
   TimelyRate t(1000);
   CHECK(t.rate() == 0);
+  CHECK(t.cwnd() == 10'000);  // RFC 6928's initial window until then
   t.on_tick(100, 100, 100, 0);
   CHECK(t.rate() == 100'000'000);  // 10 segments of 1000 bytes per 100 us
   CHECK(t.cwnd() == 20'000);       // two round trips of the rate
