@@ -72,7 +72,11 @@ uint32_t Datapath::poll_once() {
   meter_.resume(mark[0]);
   funded_work_ = 0;
   if (mark[0] >= next_refill_) refill_budgets(mark[0]);
-  if ((++stats_->loops & 1023) == 0) stats_->port_buffers_in_use = port_.counters().buffers_in_use;
+  if ((++stats_->loops & 1023) == 0) {
+    PortCounters pc = port_.counters();
+    stats_->port_buffers_in_use = pc.buffers_in_use;
+    stats_->drop_port_tx = pc.tx_dropped;
+  }
   now_us_ = clock_.now_us();
   uint32_t work = 0;
   work += rx_stage();

@@ -251,7 +251,7 @@ struct FpStats {
   uint64_t arp_ignored;       // ARP frames of no concern to us (requests for other hosts), not punted
   uint64_t arp_limited;       // ARP frames for us not punted: over the slow path's ARP rate
   uint64_t paced_waits;       // data segments that waited for their flow's pacing time
-  uint64_t reserved[1];
+  uint64_t drop_port_tx;      // frames the port's transmit ring refused after retries (sampled)
 };
 static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
