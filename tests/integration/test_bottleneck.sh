@@ -66,7 +66,9 @@ print(f"{algo}: second half {sink['second_half_s']} s: {shares} Mbit/s, Jain {si
       f"limit {limit}), {q['ce_marked']} marked, {q['dropped']} dropped of {q['queued']}")
 assert sink["second_half_s"] >= 2, "the flows overlapped too briefly to judge"
 assert sink["jain"] >= 0.95, f"unfair share: Jain's index {sink['jain']} < 0.95"
-assert sink["mbit_s"] >= 0.5 * rate, f"the link is idle: {sink['mbit_s']} of {rate} Mbit/s"
+# Not a speed figure (bench/bottleneck has those): the flows use the link at all, also on a
+# loaded machine, where a paced sender that misses its time loses some of its rate.
+assert sink["mbit_s"] >= 0.3 * rate, f"the link is idle: {sink['mbit_s']} of {rate} Mbit/s"
 assert q["ce_marked"] > 0, "nothing was marked: no ECN-capable data reached the queue"
 if algo == "dctcp":
     assert q["dropped"] == 0, f"DCTCP let the queue overflow: {q['dropped']} drops"
