@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Pacing, end to end with Linux kernel receivers: an app under the shim that sets
-# SO_MAX_PACING_RATE sends no faster than its cap (after its first MiB, while the cap has surely
-# reached the fast path), intact; TCP_INFO and the daemon's status report the cap as the flow's
+# SO_MAX_PACING_RATE sends no faster than its cap (it sends once TCP_INFO shows the cap applied;
+# the rate is judged after the first MiB), intact; TCP_INFO and the daemon's status report the cap as the flow's
 # pacing rate and count segments that waited for their time. A second flow without a cap runs
 # under congestion control and is paced at its window per round trip: a rate well above the cap.
 source "$(dirname "$0")/lib.sh"
@@ -22,7 +22,7 @@ vt_wait_line "$VT_TMP/recv1.out" listening 20 "$recv1"
 vt_wait_line "$VT_TMP/recv2.out" listening 20 "$recv2"
 
 vt_spawn_shim "$VT_TMP/send1.out" python3 "$VT_PEERS/oneway.py" send --host "$VT_PEER_IP" --port 7301 \
-  --bytes "$CAPPED_BYTES" --max-pacing-rate "$CAP" --timeout 60
+  --bytes "$CAPPED_BYTES" --max-pacing-rate "$CAP" --await-pacing --timeout 60
 send1=$VT_LAST_PID
 # While the capped flow moves (its receiver has its first MiB), the status of both flows.
 vt_wait_line "$VT_TMP/recv1.out" progress 30 "$recv1"

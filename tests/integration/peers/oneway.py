@@ -9,7 +9,8 @@ print one JSON line (bytes, sha256, seconds); a test compares the two digests. `
 also prints "progress N" each time another B bytes arrived, so a test can act mid-transfer.
 `send --rate-mib S` paces the sender (MiB/s) so a transfer lasts long enough to be interrupted.
 `send --max-pacing-rate B` sets SO_MAX_PACING_RATE (bytes a second) before connecting, and the
-sender's JSON carries TCP_INFO's pacing rates read before its FIN. `recv --mark B` adds the bytes
+sender's JSON carries TCP_INFO's pacing rates read before its FIN (`--await-pacing`: it sends only
+once TCP_INFO shows the cap as its pacing rate). `recv --mark B` adds the bytes
 and seconds after the first B bytes, to judge a steady rate apart from the start.
 Runs unchanged on Linux TCP or under the shim. Exits non-zero on any error or --timeout.
 """
@@ -76,6 +77,14 @@ def send(a):
         s.setsockopt(socket.SOL_SOCKET, SO_MAX_PACING_RATE, struct.pack("=Q", a.max_pacing_rate))
     s.settimeout(a.timeout)
     s.connect((a.host, a.port))
+    if a.await_pacing:
+        # The stack applies the cap at its next look at the flow (within a tick): before sending,
+        # wait until TCP_INFO shows it, so that every byte goes out paced.
+        deadline = time.monotonic() + a.timeout
+        while (pacing_info(s) or {}).get("pacing_rate") != a.max_pacing_rate:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"TCP_INFO never showed the pacing rate {a.max_pacing_rate}")
+            time.sleep(0.001)
     h = hashlib.sha256()
     block = os.urandom(1 << 22)  # 4 MiB of random bytes, sent at rotating offsets
     sent = 0
@@ -113,6 +122,7 @@ p.add_argument("--bytes", type=int, default=0)
 p.add_argument("--progress", type=int, default=0)
 p.add_argument("--rate-mib", type=float, default=0)
 p.add_argument("--max-pacing-rate", type=int, default=0, help="SO_MAX_PACING_RATE, bytes a second")
+p.add_argument("--await-pacing", action="store_true", help="send once TCP_INFO's pacing rate is the cap")
 p.add_argument("--mark", type=int, default=0, help="also report bytes and seconds after this many")
 p.add_argument("--timeout", type=float, default=120.0, help="seconds any one step may take")
 args = p.parse_args()
