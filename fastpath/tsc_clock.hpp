@@ -3,7 +3,8 @@
 // The loop reads the time every iteration; clock_gettime costs a vDSO call each time (measured at
 // 9% of a bulk transfer's fast-path cycles), a TSC read a few cycles. The slow path stamps its own
 // segments from CLOCK_MONOTONIC, so both must agree (TCP timestamps): the TSC is re-anchored to
-// CLOCK_MONOTONIC every 100 ms, which keeps the two within microseconds of each other.
+// CLOCK_MONOTONIC every 100 ms and its rate corrected by what each interval measured
+// (tsc_timeline.hpp), which keeps the two within microseconds of each other.
 #pragma once
 #include <rte_cycles.h>
 
@@ -11,25 +12,19 @@
 
 #include "clock.hpp"
 #include "cycle_counter.hpp"
+#include "tsc_timeline.hpp"
 
 namespace virtuoso::fastpath {
 
 class TscClock final : public Clock {
  public:
-  TscClock() : hz_(rte_get_tsc_hz()) {
+  TscClock() : hz_(rte_get_tsc_hz()), line_(hz_ >= 1'000'000 ? hz_ : 1'000'000, rte_rdtsc(), monotonic_us()) {
     if (hz_ < 1'000'000) hz_ = 0;  // no usable TSC rate: fall back to clock_gettime every time
-    resync(rte_rdtsc());
   }
 
   uint64_t now_us() const override {
     if (hz_ == 0) return monotonic_us();
-    uint64_t t = rte_rdtsc();
-    uint64_t d = t - anchor_tsc_;
-    if (d >= hz_ / 10) {
-      resync(t);
-      d = 0;
-    }
-    return anchor_us_ + d * 1'000'000 / hz_;
+    return line_.now_us(rte_rdtsc(), [] { return monotonic_us(); });
   }
 
  private:
@@ -38,14 +33,9 @@ class TscClock final : public Clock {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return uint64_t(ts.tv_sec) * 1'000'000 + uint64_t(ts.tv_nsec) / 1000;
   }
-  void resync(uint64_t tsc) const {
-    anchor_tsc_ = tsc;
-    anchor_us_ = monotonic_us();
-  }
 
   uint64_t hz_;
-  mutable uint64_t anchor_tsc_ = 0;
-  mutable uint64_t anchor_us_ = 0;
+  mutable TscTimeline line_;
 };
 
 // Plain TSC reads (rdtsc, no fence: a few dozen cycles) for the loop's phase accounting, with
