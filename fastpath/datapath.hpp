@@ -147,8 +147,13 @@ class Datapath {
   bool early_retransmit(uint32_t flow_id);
 
   // tcp_recovery.cpp: fast retransmit, SACK holes, retransmission timeout, window probes
-  void tcp_enter_recovery(uint32_t flow_id);
-  void tcp_recovery_ack(uint32_t flow_id, uint32_t ack);
+  // `delivered`: the bytes the ACK at hand newly acknowledged or SACKed (PRR's DeliveredData).
+  void tcp_enter_recovery(uint32_t flow_id, uint32_t delivered);
+  void tcp_recovery_ack(uint32_t flow_id, uint32_t ack, uint32_t delivered);
+  void tcp_recovery_dupack(uint32_t flow_id, uint32_t delivered);
+  void prr_ack(uint32_t flow_id, uint32_t delivered);
+  uint32_t recovery_pipe(uint32_t flow_id);  // RFC 6675's pipe: bytes believed in the network
+  uint32_t output_cwnd(uint32_t flow_id);    // the window new data may fill now (0: no limit)
   void tcp_send_holes(uint32_t flow_id);
   void tcp_retransmit_timeout(uint32_t flow_id);
   void tcp_window_probe(uint32_t flow_id);

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 
+#include "prr.hpp"
 #include "rtt_estimator.hpp"
 #include "seq_ranges.hpp"
 
@@ -39,6 +40,12 @@ struct FlowPriv {
   uint64_t rtx_round_us = 0;  // when the current pass over the holes began
   uint32_t rtx_round_sacked = 0;  // the highest SACKed byte then: above it, data delivered since
   SeqRanges<kMaxSackedRanges> sacked;
+  // PRR (RFC 6937) paces a SACK recovery's sending down to the window congestion control will cut
+  // to; after the recovery that window caps the flow until the slow path publishes its own cut
+  // (FlowEntry::cwnd no longer cwnd_at_loss).
+  Prr prr;
+  uint32_t cwnd_at_loss = 0;
+  uint32_t post_recovery_cap = 0;  // 0: none
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).
   RttEstimator rtt;

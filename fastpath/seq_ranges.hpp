@@ -80,6 +80,14 @@ class SeqRanges {
     return b;
   }
 
+  // Bytes held at or above `seq`.
+  uint32_t bytes_from(uint32_t seq) const {
+    uint32_t b = 0;
+    for (size_t i = 0; i < n_; ++i)
+      if (wire::seq_gt(r_[i].end, seq)) b += r_[i].end - wire::seq_max(r_[i].start, seq);
+    return b;
+  }
+
   uint32_t highest_end() const { return n_ ? r_[n_ - 1].end : 0; }
 
  private:

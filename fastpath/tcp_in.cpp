@@ -154,6 +154,9 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     e.snd_una = ack;
     if (seq_lt(e.snd_nxt, ack)) e.snd_nxt = ack;  // after a go-back-N the peer had more than we thought
     p.sacked.trim_below(ack);
+    // RFC 6937's DeliveredData: newly acknowledged, plus newly SACKed, less SACKed bytes the
+    // cumulative ACK now covers (they were delivered when SACKed).
+    int64_t delivered = int64_t(data_acked) + int64_t(p.sacked.bytes()) - int64_t(sacked_before);
     e.acked_bytes += data_acked;
     if (f.tcp.flags & wire::kTcpEce) e.ece_bytes += data_acked;
     if (seq_ge(ack, p.round_end)) {
@@ -169,7 +172,7 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
       e.fp_flags |= abi::kFlowFinAcked | abi::kFlowFinSent;
       emit_sp_event(abi::FpEventKind::kFinAcked, e.ctx, id, 0);
     }
-    if (p.in_recovery) tcp_recovery_ack(id, ack);
+    if (p.in_recovery) tcp_recovery_ack(id, ack, uint32_t(std::max<int64_t>(delivered, 0)));
     queue_tx(id);
     if (e.snd_una == p.snd_max) circuit_retry(id);  // a same-host flow left on frames may join now
     return true;
@@ -185,10 +188,12 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
   // A receiver's window moves with every ACK it sends, so during a recovery any ACK at snd_una
   // counts: each may release more holes (RFC 6675 5 (C)) or show a resend was lost.
   if (f.payload_len || (f.tcp.flags & wire::kTcpFin) || e.snd_nxt == e.snd_una) return true;
+  // A duplicate ACK delivers only what it newly SACKs.
+  uint32_t delivered = uint32_t(std::max<int64_t>(int64_t(p.sacked.bytes()) - int64_t(sacked_before), 0));
   if (p.in_recovery) {
-    tcp_send_holes(id);
+    tcp_recovery_dupack(id, delivered);
   } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * p.send_mss) || early_retransmit(id)) {
-    tcp_enter_recovery(id);
+    tcp_enter_recovery(id, delivered);
   }
   return true;
 }

@@ -164,7 +164,8 @@ uint32_t Datapath::segment_output(uint32_t id, uint32_t& unsent) {
   // In flight is bounded by the peer's window and by congestion control's (the slow path's).
   // SACKed bytes have left the network: they do not count against the congestion window (the
   // "pipe" of RFC 6675), so a hole at snd_una does not stop new data while it is repaired.
-  uint32_t cwnd = shm::load_relaxed(e.cwnd);
+  // During a SACK recovery PRR, not the window, says how much may go (checked per segment).
+  uint32_t cwnd = p.prr.active() ? 0 : output_cwnd(id);
   uint32_t pipe_room = cwnd ? cwnd + p.sacked.bytes() : UINT32_MAX;
   uint32_t wnd_end = e.snd_una + std::min(e.snd_wnd, pipe_room);
   bool cwnd_bound = pipe_room < e.snd_wnd;  // congestion control, not the peer, sets the edge
@@ -180,11 +181,16 @@ uint32_t Datapath::segment_output(uint32_t id, uint32_t& unsent) {
     // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited sliver waits for the window
     // to open while earlier segments are in flight, unless it is half the largest window seen.
     if (len < unsent && len < room && e.snd_nxt != e.snd_una && len < p.max_snd_wnd / 2) break;
+    if (!p.prr.may_send()) {
+      ++stats_->prr_waits;
+      break;  // the next ACK of the recovery releases more
+    }
     if (!pace_allows(id)) break;  // the pacing wheel brings the flow back when its time comes
     bool last = len == unsent;
     bool fin = last && (e.fp_flags & abi::kFlowFinQueued) && !(e.fp_flags & abi::kFlowFinAcked);
     uint8_t flags = wire::kTcpAck | (last ? wire::kTcpPsh : 0) | (fin ? wire::kTcpFin : 0);
     if (!send_segment(id, e.snd_nxt, len, flags)) break;
+    p.prr.sent(len);
     if (!p.rtt_timing && e.snd_nxt == p.snd_max) {  // new data, never sent before: time it
       p.rtt_timing = true;
       p.rtt_seq = e.snd_nxt + len;

@@ -1,5 +1,5 @@
-// TCP loss recovery: fast retransmit and SACK-driven hole filling (RFC 6675), NewReno partial
-// ACKs without SACK (RFC 6582), and what the slow path's retransmission timer asks for: a
+// TCP loss recovery: fast retransmit and SACK-driven hole filling (RFC 6675) at the pace of
+// Proportional Rate Reduction (RFC 6937), NewReno partial ACKs without SACK (RFC 6582), and what the slow path's retransmission timer asks for: a
 // go-back-N resend (RFC 6298 5.4) or a zero-window probe (RFC 9293 3.8.6.1).
 #include <algorithm>
 
@@ -38,7 +38,7 @@ void Datapath::publish_send_mss(uint32_t id) {
   if (abi::FlowSlot* s = slot_of(e)) shm::store_relaxed(s->snd_mss, uint32_t(p.send_mss) - opts);
 }
 
-void Datapath::tcp_enter_recovery(uint32_t id) {
+void Datapath::tcp_enter_recovery(uint32_t id, uint32_t delivered) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   // RFC 6582 3.2 (1): without SACK, duplicate ACKs for data sent before an RTO's go-back-N start
@@ -53,17 +53,73 @@ void Datapath::tcp_enter_recovery(uint32_t id) {
   p.rtt_timing = false;  // Karn: what is resent now cannot be timed
   ++stats_->fast_retransmits;
   ++e.recoveries;
+  // PRR aims at the window the slow path will cut to once it hears of this recovery: the same
+  // share (its algorithm's loss_beta) of what was in flight, as its cut takes (RFC 5681 (4)).
+  uint32_t cwnd = shm::load_relaxed(e.cwnd);
+  uint16_t beta = shm::load_relaxed(e.loss_beta);
+  p.prr.stop();
+  if (p.sack_ok && cwnd != 0 && beta != 0) {
+    uint32_t flight = data_end(p) - e.snd_una;
+    uint32_t ssthresh = uint32_t(uint64_t(std::min(flight, cwnd)) * beta / 1024);
+    p.prr.start(std::max<uint32_t>(ssthresh, 2u * p.send_mss), flight);
+    p.cwnd_at_loss = cwnd;
+    prr_ack(id, delivered);
+  }
   tcp_send_holes(id);
 }
 
-void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack) {
+void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack, uint32_t delivered) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   if (seq_ge(ack, p.recover)) {
     p.in_recovery = false;  // everything outstanding at the start is acknowledged
+    if (p.prr.active()) {
+      // The recovery ends at PRR's target; keep it there until the slow path's cut arrives, or a
+      // tick that has not yet heard of the loss would let the old window out in one burst.
+      if (shm::load_relaxed(e.cwnd) == p.cwnd_at_loss) p.post_recovery_cap = p.prr.ssthresh();
+      p.prr.stop();
+    }
     return;
   }
   if (!p.sack_ok) p.rtx_next = ack;  // RFC 6582 3.2 (5): a partial ACK resends the next segment at once
+  prr_ack(id, delivered);
   tcp_send_holes(id);
+}
+
+void Datapath::tcp_recovery_dupack(uint32_t id, uint32_t delivered) {
+  prr_ack(id, delivered);
+  tcp_send_holes(id);
+}
+
+void Datapath::prr_ack(uint32_t id, uint32_t delivered) {
+  FlowPriv& p = priv_[id];
+  if (p.prr.active()) p.prr.on_ack(delivered, recovery_pipe(id), p.send_mss);
+}
+
+// RFC 6675's pipe, from what the scoreboard knows: bytes outstanding, less those SACKed, less the
+// holes below the highest SACK not yet resent in this recovery (taken as lost); what was resent
+// counts as in the network again.
+uint32_t Datapath::recovery_pipe(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  uint32_t outstanding = data_end(p) - e.snd_una - p.sacked.bytes();
+  if (p.sacked.empty()) return outstanding;
+  uint32_t from = wire::seq_max(p.rtx_next, e.snd_una);
+  uint32_t to = p.sacked.highest_end();
+  uint32_t lost = seq_lt(from, to) ? (to - from) - p.sacked.bytes_from(from) : 0;
+  return outstanding - std::min(lost, outstanding);
+}
+
+uint32_t Datapath::output_cwnd(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  uint32_t cwnd = shm::load_relaxed(e.cwnd);
+  if (p.post_recovery_cap == 0) return cwnd;
+  if (cwnd != p.cwnd_at_loss) {
+    p.post_recovery_cap = 0;  // the slow path's own window now
+    return cwnd;
+  }
+  return std::min(cwnd, p.post_recovery_cap);
 }
 
 bool Datapath::resend_round_stale(uint32_t id, uint32_t seq, uint32_t limit) {
@@ -100,10 +156,15 @@ void Datapath::tcp_send_holes(uint32_t id) {
       seq = r->end;
       continue;
     }
+    if (!p.prr.may_send()) {
+      ++stats_->prr_waits;
+      break;
+    }
     uint32_t hole_end = limit;
     if (const SeqRange* r = p.sacked.next_after(seq); r && seq_lt(r->start, hole_end)) hole_end = r->start;
     uint32_t len = std::min(hole_end - seq, segment_room(id));
     if (len == 0 || !send_segment(id, seq, len, wire::kTcpAck)) break;
+    p.prr.sent(len);
     seq += len;
     ++sent;
     ++e.retransmits;
@@ -150,6 +211,8 @@ void Datapath::go_back_n(uint32_t id) {
   e.dupacks = 0;
   p.sacked.clear();
   p.in_recovery = false;
+  p.prr.stop();  // the timeout's own window (one segment) takes over
+  p.post_recovery_cap = 0;
   p.recover = p.snd_max;
   p.recover_valid = true;
   p.rtt_timing = false;

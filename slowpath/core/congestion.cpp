@@ -67,6 +67,7 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c, bool passive
   c.cc_last_tick = 0;
   // Still ours: kInstall is not pushed yet.
   e.cwnd = c.cc_on ? c.cc.cwnd() : 0;
+  e.loss_beta = c.cc_on ? c.cc.loss_beta() : 0;
   if (c.cc_on) fast_cc_flows_.push_back(flow);  // slow start: paced until a tick says otherwise
   if (abi::FlowSlot* fs = live_slot(c)) write_congestion_name(fs->congestion, algo);
   publish_congestion(c);

@@ -57,6 +57,18 @@ class CongestionWindow {
   uint32_t ssthresh() const {
     return std::visit([](const auto& w) { return w.ssthresh(); }, w_);
   }
+  // What a loss leaves of the window, in 1/1024: the ssthresh the fast path's PRR brings the
+  // flow down to during the recovery, before this window's own cut arrives. 0: rate-based, no PRR.
+  uint16_t loss_beta() const {
+    switch (algo()) {
+      case config::CongestionAlgo::kCubic:
+        return uint16_t(CubicWindow::kBeta * 1024);
+      case config::CongestionAlgo::kTimely:
+        return 0;
+      default:
+        return 512;  // Reno, and DCTCP on a loss (RFC 8257 3.5)
+    }
+  }
   // DCTCP's estimate of the fraction of bytes marked; -1 for the others.
   double dctcp_alpha() const {
     const auto* d = std::get_if<DctcpWindow>(&w_);

@@ -64,6 +64,7 @@ constexpr FpStatField kFpStatFields[] = {
     {"window_probes", &abi::FpStats::window_probes},
     {"delayed_acks", &abi::FpStats::delayed_acks},
     {"paced_waits", &abi::FpStats::paced_waits},
+    {"prr_waits", &abi::FpStats::prr_waits},
     {"drop_port_tx", &abi::FpStats::drop_port_tx},
     {"ce_received", &abi::FpStats::ce_received},
     {"busy_loops", &abi::FpStats::busy_loops},

@@ -170,6 +170,19 @@ TEST_CASE("ESTABLISHED: installed to a remote peer -> initial window of ten segm
   CHECK(h.flow(flow).cwnd == 10u * h.flow(flow).mss);
 }
 
+TEST_CASE("ESTABLISHED: installed -> the fast path's PRR aims at the algorithm's cut (loss_beta)") {
+  auto [algo, beta] = GENERATE(std::pair{config::CongestionAlgo::kReno, 512},
+                               std::pair{config::CongestionAlgo::kCubic, 716},
+                               std::pair{config::CongestionAlgo::kDctcp, 512},
+                               std::pair{config::CongestionAlgo::kTimely, 0},
+                               std::pair{config::CongestionAlgo::kNone, 0});
+  slowpath::Settings s = test_settings();
+  s.congestion_control = algo;
+  Harness h(s);
+  uint32_t flow = h.installed_flow();
+  CHECK(h.flow(flow).loss_beta == beta);
+}
+
 TEST_CASE("ESTABLISHED: ticks with bytes acknowledged -> the window grows") {
   Harness h;
   uint32_t flow = h.installed_flow();

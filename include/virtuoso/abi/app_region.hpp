@@ -18,7 +18,7 @@
 namespace virtuoso::abi {
 
 inline constexpr uint64_t kAppRegionMagic = 0x5649525455534f41ULL;  // "VIRTUSOA"
-inline constexpr uint32_t kAbiVersion = 9;
+inline constexpr uint32_t kAbiVersion = 10;
 
 // app -> fast path: "look at slot S again". Owner: written by the app, read by the fast path.
 enum class AppCmdKind : uint16_t {

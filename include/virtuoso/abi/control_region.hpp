@@ -133,7 +133,8 @@ struct alignas(64) FlowEntry {
   uint32_t cwnd;                    // slow path, also while installed: bytes allowed in flight; 0: no limit
   uint16_t path_mss;  // slow path, also while installed: the MSS path MTU discovery allows (RFC 1191),
                       //   0: no limit below mss; the fast path takes a lower one on kPathMtu
-  uint16_t reserved4;
+  uint16_t loss_beta;  // slow path, constant while installed: what a loss leaves of the window, in
+                       //   1/1024 (the ssthresh the fast path's PRR aims at); 0: no PRR
   uint32_t rounds;      // fast path: round trips completed (snd_una passed the snd_nxt of the round's start)
   uint32_t ece_rounds;  // fast path: of those, the rounds in which an ACK carried ECE
   uint32_t cwnd_limited;  // fast path: times output stopped at the congestion window with bytes to send
@@ -252,8 +253,9 @@ struct FpStats {
   uint64_t arp_limited;       // ARP frames for us not punted: over the slow path's ARP rate
   uint64_t paced_waits;       // data segments that waited for their flow's pacing time
   uint64_t drop_port_tx;      // frames the port's transmit ring refused after retries (sampled)
+  uint64_t prr_waits;         // segments a loss recovery held back for PRR's allowance (RFC 6937)
 };
-static_assert(sizeof(FpStats) == 576 && std::is_trivially_copyable_v<FpStats>);
+static_assert(sizeof(FpStats) == 584 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
               offsetof(FpStats, tx_pure_acks) == 416);
 
@@ -352,10 +354,10 @@ struct alignas(64) ControlHeader {
 };
 static_assert(std::is_trivially_copyable_v<ControlHeader>);
 static_assert(offsetof(ControlHeader, fp_mac) == 64 && offsetof(ControlHeader, sp_sleeping) == 128 &&
-              offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 768 &&
-              offsetof(ControlHeader, tenants) == 1088 && offsetof(ControlHeader, tenant_stats) == 3136 &&
-              offsetof(ControlHeader, budget_settings) == 19520 &&
-              offsetof(ControlHeader, budget_accounts) == 20608 && sizeof(ControlHeader) == 53376);
+              offsetof(ControlHeader, stats) == 192 && offsetof(ControlHeader, faults) == 832 &&
+              offsetof(ControlHeader, tenants) == 1152 && offsetof(ControlHeader, tenant_stats) == 3200 &&
+              offsetof(ControlHeader, budget_settings) == 19584 &&
+              offsetof(ControlHeader, budget_accounts) == 20672 && sizeof(ControlHeader) == 53440);
 
 struct ControlLayout {
   uint32_t max_flows;
