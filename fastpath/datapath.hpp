@@ -153,7 +153,6 @@ class Datapath {
   void tcp_recovery_dupack(uint32_t flow_id, uint32_t delivered);
   void prr_ack(uint32_t flow_id, uint32_t delivered);
   uint32_t recovery_pipe(uint32_t flow_id);  // RFC 6675's pipe: bytes believed in the network
-  uint32_t output_cwnd(uint32_t flow_id);    // the window new data may fill now (0: no limit)
   void tcp_send_holes(uint32_t flow_id);
   void tcp_retransmit_timeout(uint32_t flow_id);
   void tcp_window_probe(uint32_t flow_id);

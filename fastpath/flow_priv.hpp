@@ -40,12 +40,9 @@ struct FlowPriv {
   uint64_t rtx_round_us = 0;  // when the current pass over the holes began
   uint32_t rtx_round_sacked = 0;  // the highest SACKed byte then: above it, data delivered since
   SeqRanges<kMaxSackedRanges> sacked;
-  // PRR (RFC 6937) paces a SACK recovery's sending down to the window congestion control will cut
-  // to; after the recovery that window caps the flow until the slow path publishes its own cut
-  // (FlowEntry::cwnd no longer cwnd_at_loss).
+  // PRR (RFC 6937) paces a SACK recovery's sending down to the window congestion control will cut to.
   Prr prr;
-  uint32_t cwnd_at_loss = 0;
-  uint32_t post_recovery_cap = 0;  // 0: none
+  uint32_t cap_round = 0;
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).
   RttEstimator rtt;

@@ -15,12 +15,12 @@ class Prr {
   bool active() const { return active_; }
   uint32_t ssthresh() const { return ssthresh_; }
 
-  // A recovery begins with `flight` bytes outstanding (RecoverFS) and the window congestion
+  // A recovery begins from a window of `recover_fs` bytes (RecoverFS) towards the one congestion
   // control will cut to (ssthresh).
-  void start(uint32_t ssthresh, uint32_t flight) {
+  void start(uint32_t ssthresh, uint32_t recover_fs) {
     active_ = true;
     ssthresh_ = ssthresh;
-    recover_fs_ = std::max<uint32_t>(flight, 1);
+    recover_fs_ = std::max<uint32_t>(recover_fs, 1);
     delivered_ = 0;
     out_ = 0;
     allowance_ = 0;

@@ -165,7 +165,7 @@ uint32_t Datapath::segment_output(uint32_t id, uint32_t& unsent) {
   // SACKed bytes have left the network: they do not count against the congestion window (the
   // "pipe" of RFC 6675), so a hole at snd_una does not stop new data while it is repaired.
   // During a SACK recovery PRR, not the window, says how much may go (checked per segment).
-  uint32_t cwnd = p.prr.active() ? 0 : output_cwnd(id);
+  uint32_t cwnd = p.prr.active() ? 0 : shm::load_relaxed(e.cwnd);
   uint32_t pipe_room = cwnd ? cwnd + p.sacked.bytes() : UINT32_MAX;
   uint32_t wnd_end = e.snd_una + std::min(e.snd_wnd, pipe_room);
   bool cwnd_bound = pipe_room < e.snd_wnd;  // congestion control, not the peer, sets the edge

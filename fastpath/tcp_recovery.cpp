@@ -53,32 +53,29 @@ void Datapath::tcp_enter_recovery(uint32_t id, uint32_t delivered) {
   p.rtt_timing = false;  // Karn: what is resent now cannot be timed
   ++stats_->fast_retransmits;
   ++e.recoveries;
-  // PRR aims at the window the slow path will cut to once it hears of this recovery: the same
-  // share (its algorithm's loss_beta) of what was in flight, as its cut takes (RFC 5681 (4)).
+  // PRR aims at the window the slow path will cut to once it hears of this recovery: its
+  // algorithm's share (loss_beta) of the window at the loss (RFC 5681 (4)). That window is
+  // published for the slow path to cut from (by its tick PRR has shrunk the flight already:
+  // cutting that would cut twice) and is PRR's RecoverFS (Linux's prior_cwnd; the flight also
+  // counts SACKed bytes beyond the window). After the recovery the window is the slow path's again.
   uint32_t cwnd = shm::load_relaxed(e.cwnd);
   uint16_t beta = shm::load_relaxed(e.loss_beta);
+  uint32_t window = cwnd != 0 ? std::min(data_end(p) - e.snd_una, cwnd) : 0;
+  e.loss_window = window;
   p.prr.stop();
   if (p.sack_ok && cwnd != 0 && beta != 0) {
-    uint32_t flight = data_end(p) - e.snd_una;
-    uint32_t ssthresh = uint32_t(uint64_t(std::min(flight, cwnd)) * beta / 1024);
-    p.prr.start(std::max<uint32_t>(ssthresh, 2u * p.send_mss), flight);
-    p.cwnd_at_loss = cwnd;
+    uint32_t ssthresh = uint32_t(uint64_t(window) * beta / 1024);
+    p.prr.start(std::max<uint32_t>(ssthresh, 2u * p.send_mss), window);
     prr_ack(id, delivered);
   }
   tcp_send_holes(id);
 }
 
 void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack, uint32_t delivered) {
-  abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   if (seq_ge(ack, p.recover)) {
     p.in_recovery = false;  // everything outstanding at the start is acknowledged
-    if (p.prr.active()) {
-      // The recovery ends at PRR's target; keep it there until the slow path's cut arrives, or a
-      // tick that has not yet heard of the loss would let the old window out in one burst.
-      if (shm::load_relaxed(e.cwnd) == p.cwnd_at_loss) p.post_recovery_cap = p.prr.ssthresh();
-      p.prr.stop();
-    }
+    p.prr.stop();
     return;
   }
   if (!p.sack_ok) p.rtx_next = ack;  // RFC 6582 3.2 (5): a partial ACK resends the next segment at once
@@ -108,18 +105,6 @@ uint32_t Datapath::recovery_pipe(uint32_t id) {
   uint32_t to = p.sacked.highest_end();
   uint32_t lost = seq_lt(from, to) ? (to - from) - p.sacked.bytes_from(from) : 0;
   return outstanding - std::min(lost, outstanding);
-}
-
-uint32_t Datapath::output_cwnd(uint32_t id) {
-  abi::FlowEntry& e = *ctrl_.flow(id);
-  FlowPriv& p = priv_[id];
-  uint32_t cwnd = shm::load_relaxed(e.cwnd);
-  if (p.post_recovery_cap == 0) return cwnd;
-  if (cwnd != p.cwnd_at_loss) {
-    p.post_recovery_cap = 0;  // the slow path's own window now
-    return cwnd;
-  }
-  return std::min(cwnd, p.post_recovery_cap);
 }
 
 bool Datapath::resend_round_stale(uint32_t id, uint32_t seq, uint32_t limit) {
@@ -212,7 +197,6 @@ void Datapath::go_back_n(uint32_t id) {
   p.sacked.clear();
   p.in_recovery = false;
   p.prr.stop();  // the timeout's own window (one segment) takes over
-  p.post_recovery_cap = 0;
   p.recover = p.snd_max;
   p.recover_valid = true;
   p.rtt_timing = false;

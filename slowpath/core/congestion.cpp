@@ -141,6 +141,11 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   // RFC 7661 (as Linux's tcp_is_cwnd_limited): the window grows only if it limited the sender
   // since the last tick, or half of it is in flight now.
   t.limited = cwnd_limited != c.cc_cwnd_limited || uint64_t(t.flight) * 2 >= c.cc.cwnd();
+  // A loss is cut from the window the flow had when its recovery began (RFC 5681's FlightSize at
+  // the loss), not from what is in flight now: the fast path's PRR has brought that down already.
+  if (recoveries != c.cc_recoveries) {
+    if (uint32_t at_loss = load_relaxed(e.loss_window); at_loss != 0) t.flight = at_loss;
+  }
   t.now_us = now * 1000;
   uint32_t samples = load_relaxed(e.rtt_samples);
   if (samples != c.cc_rtt_samples) t.rtt_us = load_relaxed(e.rtt_last_us);

@@ -234,6 +234,20 @@ TEST_CASE("ESTABLISHED: recoveries reported -> one cut per round trip: Reno to h
   CHECK(reports[0].ssthresh == after_cut);
 }
 
+TEST_CASE("ESTABLISHED: a recovery the fast path's PRR already shrank -> cut from the window at the "
+          "loss, not from the flight now") {
+  bool reno = GENERATE(true, false);
+  Harness h(reno ? reno_settings() : test_settings());
+  uint32_t flow = h.installed_flow();
+  abi::FlowEntry& e = h.flow(flow);
+  e.snd_nxt = e.snd_una + 5000;  // by the tick, PRR has brought the flight down
+  e.loss_window = 12'000;        // the window when the recovery began (cwnd 14600, flight 12000)
+  e.srtt_us = 50'000;
+  e.recoveries = 1;
+  h.advance(10);
+  CHECK(e.cwnd == (reno ? 6000u : 8400u));
+}
+
 TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, not pinned at two "
           "segments") {
   bool reno = GENERATE(true, false);  // then CUBIC, the default

@@ -1,6 +1,5 @@
 // Proportional Rate Reduction (RFC 6937): the allowance per ACK against hand-computed traces, and
-// the fast path sending a SACK recovery at that pace, then holding the target until the slow path's
-// cut arrives.
+// the fast path sending a SACK recovery at that pace.
 #include <catch2/catch.hpp>
 
 #include "fastpath/prr.hpp"
@@ -131,23 +130,20 @@ TEST_CASE("ESTABLISHED with SACK under congestion control: one loss -> PRR halve
     per_ack.push_back(data_segments(h.take_sent()));
   }
   // The first two duplicate ACKs send a new segment each (limited transmit, RFC 3042); the third
-  // SACKed segment starts the recovery with 22 segments out (RecoverFS 11000) and sends the resend
-  // of 1000. From then on ACK k (delivered 500k) may send ceil(500k * 5000 / 11000) - prr_out:
-  // k = 1, 3, 5, 7, 9, 12, 14; at k = 16 the pipe is down to ssthresh (5000) and the slow-start
-  // bound lets out only what keeps it there (k = 17).
-  std::vector<size_t> want{1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1};
+  // SACKed segment starts the recovery from the window of 20 segments (RecoverFS 10000, as Linux's
+  // prior_cwnd) towards 10 (ssthresh 5000) and sends the resend of 1000. From then on ACK k
+  // (delivered 500k) may send ceil(500k * 5000 / 10000) - prr_out: k = 1, 3, ..., 15,
+  // which brings the pipe down to ssthresh by the last ACK (29 segments out, 19 SACKed: 10 left).
+  std::vector<size_t> want{1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 0};
   CHECK(per_ack == want);
   CHECK(h.dp->stats().fast_retransmits == 1);
   CHECK(h.dp->stats().prr_waits > 0);
-  // The ACK of everything sent before the recovery ends it at PRR's target; the slow path has not
-  // cut yet, so the flow keeps to the target (10 segments in flight), not to the old window of 20.
+  CHECK(h.flow().loss_window == 20 * kSeg);  // the slow path cuts from the window, not the flight
+  // The slow path's cut (a tick during the recovery) rules once the recovery is over.
+  h.flow().cwnd = 12 * kSeg;
   h.from_peer(5000, 1000 + 22 * kSeg, kTcpAck);
   h.app_send(std::string(12 * kSeg, 'e'));
   h.take_sent();
-  CHECK(h.flow().snd_nxt - h.flow().snd_una == 10 * kSeg);
-  // The slow path's own cut arrives (a different window): it rules from now on.
-  h.flow().cwnd = 12 * kSeg;
-  h.from_peer(5000, 1000 + 23 * kSeg, kTcpAck);
   CHECK(h.flow().snd_nxt - h.flow().snd_una == 12 * kSeg);
 }
 

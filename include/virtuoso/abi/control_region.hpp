@@ -145,7 +145,8 @@ struct alignas(64) FlowEntry {
   uint32_t rtt_last_us;  // fast path: the newest round-trip sample (TIMELY's input)
   uint32_t rtt_samples;  // fast path: samples taken so far (a new one since the last look?)
   uint32_t rtt_min_us;   // fast path: the lowest sample, 0 before the first
-  uint32_t reserved1[1];
+  uint32_t loss_window;  // fast path: the window when the latest recovery began (min of flight and
+                         //   cwnd): what the slow path's cut takes its share of
 
   // A tenant's flow inside its virtual network (VXLAN, RFC 7348). Written by the slow path while the
   // entry is not installed; constant while installed. vni 0: a plain flow, no encapsulation; else
