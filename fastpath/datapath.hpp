@@ -153,6 +153,10 @@ class Datapath {
   void tcp_recovery_dupack(uint32_t flow_id, uint32_t delivered);
   void prr_ack(uint32_t flow_id, uint32_t delivered);
   uint32_t recovery_pipe(uint32_t flow_id);  // RFC 6675's pipe: bytes believed in the network
+  // A D-SACK block [start, end) arrived: if it reports a resend of the latest recovery as a
+  // duplicate, one fewer to hear of; the last of them makes the recovery needless (try_undo).
+  void note_dsack(uint32_t flow_id, uint32_t start, uint32_t end);
+  void try_undo(uint32_t flow_id);
   void tcp_send_holes(uint32_t flow_id);
   void tcp_retransmit_timeout(uint32_t flow_id);
   void tcp_window_probe(uint32_t flow_id);

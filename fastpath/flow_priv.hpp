@@ -42,6 +42,13 @@ struct FlowPriv {
   SeqRanges<kMaxSackedRanges> sacked;
   // PRR (RFC 6937) paces a SACK recovery's sending down to the window congestion control will cut to.
   Prr prr;
+  // Undo (RFC 3708): resent bytes of the latest recovery not yet reported back as duplicates
+  // (D-SACK). All of them reported, and no resend lost, no timeout: the recovery was needless.
+  bool undo_possible = false;
+  uint32_t undo_start = 0;      // [undo_start, recover): the data it may have resent
+  uint32_t undo_resent = 0;     // bytes resent in it
+  uint32_t undo_pending = 0;    // of those, not yet D-SACKed
+  uint32_t undo_dsack_end = 0;  // the end of the highest D-SACK counted
   uint32_t cap_round = 0;
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).

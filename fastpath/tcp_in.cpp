@@ -88,6 +88,14 @@ void Datapath::tcp_update_scoreboard(uint32_t id, const wire::TcpFrame& f) {
   abi::FlowEntry& e = *ctrl_.flow(id);
   FlowPriv& p = priv_[id];
   const wire::TcpOptions& o = f.tcp.opts;
+  // RFC 2883 4: the first block reports a duplicate when it lies below the cumulative ACK or
+  // inside the second block. It adds nothing to the scoreboard, but may show a resend needless.
+  if (o.n_sack > 0 && seq_lt(o.sack[0].start, o.sack[0].end)) {
+    uint32_t start = o.sack[0].start, end = o.sack[0].end;
+    bool below_ack = wire::seq_le(end, f.tcp.ack);
+    bool inside_next = o.n_sack > 1 && wire::seq_ge(start, o.sack[1].start) && wire::seq_le(end, o.sack[1].end);
+    if (below_ack || inside_next) note_dsack(id, start, end);
+  }
   for (uint8_t i = 0; i < o.n_sack; ++i) {
     uint32_t start = o.sack[i].start, end = o.sack[i].end;
     // Ignore D-SACKs and blocks for data never sent (RFC 2883, RFC 6675 5.1).

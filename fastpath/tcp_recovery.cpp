@@ -53,6 +53,10 @@ void Datapath::tcp_enter_recovery(uint32_t id, uint32_t delivered) {
   p.rtt_timing = false;  // Karn: what is resent now cannot be timed
   ++stats_->fast_retransmits;
   ++e.recoveries;
+  p.undo_possible = true;
+  p.undo_start = e.snd_una;
+  p.undo_resent = p.undo_pending = 0;
+  p.undo_dsack_end = e.snd_una;
   // PRR aims at the window the slow path will cut to once it hears of this recovery: its
   // algorithm's share (loss_beta) of the window at the loss (RFC 5681 (4)). That window is
   // published for the slow path to cut from (by its tick PRR has shrunk the flight already:
@@ -76,6 +80,7 @@ void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack, uint32_t delivered) {
   if (seq_ge(ack, p.recover)) {
     p.in_recovery = false;  // everything outstanding at the start is acknowledged
     p.prr.stop();
+    try_undo(id);  // the D-SACK of the last resend may have come with this ACK
     return;
   }
   if (!p.sack_ok) p.rtx_next = ack;  // RFC 6582 3.2 (5): a partial ACK resends the next segment at once
@@ -86,6 +91,28 @@ void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack, uint32_t delivered) {
 void Datapath::tcp_recovery_dupack(uint32_t id, uint32_t delivered) {
   prr_ack(id, delivered);
   tcp_send_holes(id);
+}
+
+void Datapath::note_dsack(uint32_t id, uint32_t start, uint32_t end) {
+  FlowPriv& p = priv_[id];
+  if (!p.undo_possible || p.undo_pending == 0) return;
+  if (seq_lt(start, p.undo_start) || seq_gt(end, p.recover)) return;  // not what it resent
+  // Resends go out in sequence order and their duplicates come back so: a block below the last
+  // one counted is a repeat (or out of order: then no undo, the cautious side).
+  if (seq_lt(start, p.undo_dsack_end)) return;
+  p.undo_dsack_end = end;
+  p.undo_pending -= std::min(end - start, p.undo_pending);
+  ++stats_->dsacks_received;
+  try_undo(id);
+}
+
+void Datapath::try_undo(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  if (!p.undo_possible || p.in_recovery || p.undo_resent == 0 || p.undo_pending != 0) return;
+  p.undo_possible = false;  // once per recovery
+  shm::store_relaxed(e.spurious_recoveries, e.spurious_recoveries + 1);
+  ++stats_->spurious_recoveries;
 }
 
 void Datapath::prr_ack(uint32_t id, uint32_t delivered) {
@@ -135,6 +162,7 @@ void Datapath::tcp_send_holes(uint32_t id) {
     p.rtx_round_sacked = p.sacked.highest_end();
     ++stats_->lost_retransmits;
     ++e.recoveries;  // a second loss in this window: congestion control hears of it
+    p.undo_possible = false;  // a resend was lost: the loss was real
   }
   for (uint32_t sent = 0; sent < kHolesPerAck && seq_lt(seq, limit);) {
     if (const SeqRange* r = p.sacked.find(seq)) {
@@ -150,6 +178,8 @@ void Datapath::tcp_send_holes(uint32_t id) {
     uint32_t len = std::min(hole_end - seq, segment_room(id));
     if (len == 0 || !send_segment(id, seq, len, wire::kTcpAck)) break;
     p.prr.sent(len);
+    p.undo_resent += len;
+    p.undo_pending += len;
     seq += len;
     ++sent;
     ++e.retransmits;
@@ -197,6 +227,7 @@ void Datapath::go_back_n(uint32_t id) {
   p.sacked.clear();
   p.in_recovery = false;
   p.prr.stop();  // the timeout's own window (one segment) takes over
+  p.undo_possible = false;  // no undo of a timeout here (F-RTO is not implemented)
   p.recover = p.snd_max;
   p.recover_valid = true;
   p.rtt_timing = false;
@@ -217,6 +248,7 @@ void Datapath::tcp_tail_probe(uint32_t id) {
   bool fin = p.fin_seq_valid && !(e.fp_flags & abi::kFlowFinAcked) && e.snd_nxt == p.snd_max;
   uint8_t flags = wire::kTcpAck | (fin ? wire::kTcpFin : 0) | (len ? wire::kTcpPsh : 0);
   if (!send_segment(id, end - len, len, flags)) return;
+  p.undo_possible = false;  // its D-SACK would say nothing of the recovery's resends
   p.rtt_timing = false;
   ++e.retransmits;
   ++stats_->tail_probes;

@@ -64,6 +64,8 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c, bool passive
   c.cc_cwnd_limited = 0;
   c.cc_rtt_samples = 0;
   c.cc_last_cut = 0;
+  c.cc_spurious = 0;
+  c.cc_cut_undoable = false;
   c.cc_last_tick = 0;
   // Still ours: kInstall is not pushed yet.
   e.cwnd = c.cc_on ? c.cc.cwnd() : 0;
@@ -153,15 +155,30 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
   t.min_rtt_us = load_relaxed(e.rtt_min_us);
   t.srtt_us = load_relaxed(e.srtt_us);
   t.span_us = c.cc_last_tick != 0 ? (now - c.cc_last_tick) * 1000 : 0;  // 0: the first tick
+  // Recoveries the fast path found needless (RFC 3708) cancel as many of this tick's; any more
+  // were counted by an earlier tick, whose cut is taken back if it was one cut for them.
+  uint32_t new_recoveries = recoveries - c.cc_recoveries;
+  uint32_t spurious = load_relaxed(e.spurious_recoveries);
+  uint32_t needless = spurious - c.cc_spurious;
+  c.cc_spurious = spurious;
+  uint32_t cancelled = std::min(needless, new_recoveries);
+  new_recoveries -= cancelled;
+  bool undo = needless > cancelled && c.cc_cut_undoable;
   // Reno and CUBIC count a round with ECE as a loss; DCTCP has its own answer to those.
-  uint32_t signals = (recoveries - c.cc_recoveries) + (dctcp ? 0 : t.ece_rounds);
+  uint32_t signals = new_recoveries + (dctcp ? 0 : t.ece_rounds);
   t.events = congestion_events(c, signals, load_relaxed(e.srtt_us), t.span_us, now);
   c.cc_last_tick = now;
+  if (undo) {
+    c.cc.undo();
+    ++stats_.congestion_undos;
+  }
   c.cc.on_tick(t);
   if (t.events != 0 || (dctcp && t.ece_rounds != 0)) {
     c.cc_last_cut = now;
     stats_.congestion_cuts += t.events + (dctcp ? t.ece_rounds : 0);
   }
+  if (undo) c.cc_cut_undoable = false;
+  if (new_recoveries != 0) c.cc_cut_undoable = t.events == 1 && (dctcp || t.ece_rounds == 0);
   c.cc_recoveries = recoveries;
   c.cc_acked = acked;
   c.cc_ece_bytes = ece_bytes;

@@ -87,6 +87,12 @@ class CongestionWindow {
       std::get<RenoWindow>(w_).on_tick(grow, t.events, t.flight);
     }
   }
+  // The last loss's cut was needless (RFC 3708: every resend reported as a duplicate).
+  void undo() {
+    if (auto* c = std::get_if<CubicWindow>(&w_)) c->undo();
+    else if (auto* d = std::get_if<DctcpWindow>(&w_)) d->undo();
+    else if (auto* r = std::get_if<RenoWindow>(&w_)) r->undo();
+  }
   void on_timeout(uint32_t flight, uint64_t now_us) {
     if (auto* c = std::get_if<CubicWindow>(&w_)) {
       c->on_timeout(flight, now_us);

@@ -246,6 +246,8 @@ class ControlPlane {
     uint32_t cc_cwnd_limited = 0;
     uint32_t cc_rtt_samples = 0;
     TimeMs cc_last_cut = 0;
+    uint32_t cc_spurious = 0;      // FlowEntry::spurious_recoveries at the last tick
+    bool cc_cut_undoable = false;  // the last tick with recoveries cut once for them: undo() takes it back
     TimeMs cc_last_tick = 0;  // the tick that last read the flow's counters (0: none yet)
     uint32_t ts_offset = 0;  // our timestamp clock's offset for this connection
     HandshakeTimer hs;       // SYN-SENT

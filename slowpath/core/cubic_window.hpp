@@ -12,7 +12,21 @@
 
 namespace virtuoso::slowpath {
 
-class CubicWindow {
+// The curve's state: what a needless cut's undo restores.
+struct CubicState {
+  uint32_t mss_;
+  uint32_t cwnd_;
+  uint32_t ssthresh_;
+  bool epoch_started_ = false;
+  uint64_t epoch_us_ = 0;
+  double w_max_ = 0;  // bytes
+  double k_ = 0;      // seconds from the epoch's start to W_max
+  double w_est_ = 0;  // bytes: the Reno-friendly estimate
+};
+
+class CubicWindow : private CubicState {
+  using State = CubicState;
+
  public:
   static constexpr uint32_t kInitialSegments = 10;  // RFC 6928
   static constexpr double kC = 0.4;                 // RFC 9438 4.2, segments / s^3
@@ -23,7 +37,7 @@ class CubicWindow {
 
   CubicWindow() : CubicWindow(1460) {}
   explicit CubicWindow(uint32_t mss)
-      : mss_(std::max<uint32_t>(mss, 1)), cwnd_(kInitialSegments * mss_), ssthresh_(kUnlimited) {}
+      : State{std::max<uint32_t>(mss, 1), kInitialSegments * std::max<uint32_t>(mss, 1), kUnlimited} {}
 
   uint32_t cwnd() const { return cwnd_; }
   uint32_t ssthresh() const { return ssthresh_; }
@@ -58,6 +72,17 @@ class CubicWindow {
     cut(flight, now_us);
     cwnd_ = mss_;
     epoch_started_ = false;
+    has_prior_ = false;  // a timeout is never undone here
+  }
+
+  // The last loss's cut was needless (its resends were all reported as duplicates, RFC 3708):
+  // the curve as it was before it, the window that or what has grown since if more. Once per cut.
+  void undo() {
+    if (!has_prior_) return;
+    uint32_t now = cwnd_;
+    static_cast<State&>(*this) = prior_;
+    cwnd_ = std::max(cwnd_, now);
+    has_prior_ = false;
   }
 
  private:
@@ -65,6 +90,8 @@ class CubicWindow {
   static constexpr double kMaxCwnd = double(1u << 30);
 
   void cut(uint32_t flight, uint64_t at_us) {
+    prior_ = static_cast<const State&>(*this);
+    has_prior_ = true;
     double w = double(cwnd_);
     // RFC 9438 4.7 fast convergence: a loss below the last W_max means others joined; let go.
     w_max_ = (epoch_started_ && w < w_max_) ? w * (1 + kBeta) / 2 : w;
@@ -97,14 +124,8 @@ class CubicWindow {
     if (target > w) cwnd_ = uint32_t(std::min({target, w + double(acked), kMaxCwnd}));
   }
 
-  uint32_t mss_;
-  uint32_t cwnd_;
-  uint32_t ssthresh_;
-  bool epoch_started_ = false;
-  uint64_t epoch_us_ = 0;
-  double w_max_ = 0;  // bytes
-  double k_ = 0;      // seconds from the epoch's start to W_max
-  double w_est_ = 0;  // bytes: the Reno-friendly estimate
+  State prior_;  // before the last loss's cut, for undo()
+  bool has_prior_ = false;
 };
 
 }  // namespace virtuoso::slowpath

@@ -61,6 +61,7 @@ class DctcpWindow {
   }
 
   void on_timeout(uint32_t flight) { reno_.on_timeout(flight); }
+  void undo() { reno_.undo(); }  // a needless loss cut (ECE's are never undone)
 
  private:
   RenoWindow reno_;

@@ -42,6 +42,8 @@ class RenoWindow {
   // above holes leaves the pipe, RFC 6675), and halving them would raise the window: at most the
   // window is halved (as Linux's tcp_reno_ssthresh, which halves cwnd).
   void on_loss(uint32_t flight) {
+    prior_cwnd_ = cwnd_;
+    prior_ssthresh_ = ssthresh_;
     ssthresh_ = std::max(std::min(flight, cwnd_) / 2, 2 * mss_);
     cwnd_ = ssthresh_;
     acc_ = 0;
@@ -62,9 +64,19 @@ class RenoWindow {
     on_acked(acked - part * events);
   }
 
+  // The last loss's cut was needless (its resends were all reported as duplicates, RFC 3708):
+  // the window and threshold from before it, or what has grown since if more. Once per cut.
+  void undo() {
+    if (prior_cwnd_ == 0) return;
+    cwnd_ = std::max(cwnd_, prior_cwnd_);
+    ssthresh_ = std::max(ssthresh_, prior_ssthresh_);
+    prior_cwnd_ = 0;
+  }
+
   // A cut to `w` bytes (at least two segments) that ends slow start: ECN's answer to congestion
   // (RFC 3168 6.1.2 halves; DCTCP, RFC 8257 3.3, takes alpha / 2).
   void reduce(uint32_t w) {
+    prior_cwnd_ = 0;  // an ECN answer is never undone
     ssthresh_ = std::max(w, 2 * mss_);
     cwnd_ = ssthresh_;
     acc_ = 0;
@@ -72,6 +84,7 @@ class RenoWindow {
 
   // A retransmission timeout (RFC 5681 3.1, eq. 4): the loss window is one segment.
   void on_timeout(uint32_t flight) {
+    prior_cwnd_ = 0;
     ssthresh_ = std::max(std::min(flight, cwnd_) / 2, 2 * mss_);
     cwnd_ = mss_;
     acc_ = 0;
@@ -84,6 +97,8 @@ class RenoWindow {
   uint32_t cwnd_;
   uint32_t ssthresh_;
   uint64_t acc_ = 0;  // bytes acknowledged in congestion avoidance not yet turned into growth
+  uint32_t prior_cwnd_ = 0;  // before the last loss's cut, for undo(); 0: nothing to undo
+  uint32_t prior_ssthresh_ = 0;
 };
 
 }  // namespace virtuoso::slowpath

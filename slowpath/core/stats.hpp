@@ -45,6 +45,7 @@ struct SlowpathStats {
   uint64_t syn_retransmits = 0;
   uint64_t retransmit_timeouts = 0;
   uint64_t congestion_cuts = 0;      // congestion windows cut: a loss recovery, or a round trip with ECE echoes
+  uint64_t congestion_undos = 0;     // loss cuts undone: every resend of the recovery was a duplicate (D-SACK)
   uint64_t tail_probes = 0;          // kProbeTail sent: no ACK for two round trips with data in flight
   uint64_t window_probes = 0;
   uint64_t aborts_timeout = 0;
@@ -118,6 +119,7 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"syn_retransmits", &SlowpathStats::syn_retransmits},
     {"retransmit_timeouts", &SlowpathStats::retransmit_timeouts},
     {"congestion_cuts", &SlowpathStats::congestion_cuts},
+    {"congestion_undos", &SlowpathStats::congestion_undos},
     {"tail_probes", &SlowpathStats::tail_probes},
     {"window_probes", &SlowpathStats::window_probes},
     {"aborts_timeout", &SlowpathStats::aborts_timeout},

@@ -65,6 +65,8 @@ constexpr FpStatField kFpStatFields[] = {
     {"delayed_acks", &abi::FpStats::delayed_acks},
     {"paced_waits", &abi::FpStats::paced_waits},
     {"prr_waits", &abi::FpStats::prr_waits},
+    {"dsacks_received", &abi::FpStats::dsacks_received},
+    {"spurious_recoveries", &abi::FpStats::spurious_recoveries},
     {"drop_port_tx", &abi::FpStats::drop_port_tx},
     {"ce_received", &abi::FpStats::ce_received},
     {"busy_loops", &abi::FpStats::busy_loops},

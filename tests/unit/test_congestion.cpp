@@ -248,6 +248,62 @@ TEST_CASE("ESTABLISHED: a recovery the fast path's PRR already shrank -> cut fro
   CHECK(e.cwnd == (reno ? 6000u : 8400u));
 }
 
+TEST_CASE("ESTABLISHED: a recovery the fast path found needless (D-SACK) -> its cut undone, or never "
+          "made if it was not yet") {
+  bool reno = GENERATE(true, false);
+  bool cut_first = GENERATE(true, false);
+  Harness h(reno ? reno_settings() : test_settings());
+  uint32_t flow = h.installed_flow();
+  abi::FlowEntry& e = h.flow(flow);
+  e.snd_nxt = e.snd_una + 8000;
+  e.srtt_us = 5'000;
+  uint32_t before = e.cwnd;
+  e.recoveries = 1;
+  if (cut_first) {
+    h.advance(10);
+    CHECK(e.cwnd < before);
+  }
+  e.spurious_recoveries = 1;
+  h.advance(10);
+  CHECK(e.cwnd == before);
+  CHECK(h.cp.stats().congestion_undos == (cut_first ? 1u : 0u));
+  CHECK(h.cp.stats().congestion_cuts == (cut_first ? 1u : 0u));
+  // A later recovery that is real cuts as usual; its undo needs its own D-SACKs.
+  e.recoveries = 2;
+  h.advance(10);
+  uint32_t cut = e.cwnd;
+  CHECK(cut < before);
+  h.advance(10);
+  CHECK(e.cwnd == cut);
+}
+
+TEST_CASE("ESTABLISHED: needless recoveries reported after their tick -> the last cut taken back only "
+          "if it was for them alone, and once") {
+  bool shared_cut = GENERATE(true, false);
+  Harness h;
+  uint32_t flow = h.installed_flow();
+  abi::FlowEntry& e = h.flow(flow);
+  e.snd_nxt = e.snd_una + 8000;
+  e.srtt_us = 50'000;
+  uint32_t before = e.cwnd;
+  e.recoveries = 1;
+  h.advance(10);
+  uint32_t cut = e.cwnd;
+  REQUIRE(cut < before);
+  if (shared_cut) {
+    e.recoveries = 3;  // two more within the cut's round trip: the same congestion event
+    h.advance(10);
+    REQUIRE(e.cwnd == cut);
+  }
+  e.spurious_recoveries = 1;  // one was needless
+  h.advance(10);
+  CHECK(e.cwnd == (shared_cut ? cut : before));  // a cut for three is not undone for one of them
+  e.spurious_recoveries = 3;  // more reports: nothing more to take back
+  h.advance(10);
+  CHECK(e.cwnd == (shared_cut ? cut : before));
+  CHECK(h.cp.stats().congestion_undos == (shared_cut ? 0u : 1u));
+}
+
 TEST_CASE("ESTABLISHED: steady random loss on a short path -> the window holds, not pinned at two "
           "segments") {
   bool reno = GENERATE(true, false);  // then CUBIC, the default

@@ -222,3 +222,41 @@ TEST_CASE("ESTABLISHED: two segments in flight, nothing more to send, one duplic
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
   CHECK(h.dp->stats().fast_retransmits == 1);
 }
+
+TEST_CASE("ESTABLISHED with SACK: the resend of a recovery reported as a duplicate (D-SACK) -> the "
+          "recovery was needless, the slow path is told") {
+  bool same_ack = GENERATE(false, true);  // the D-SACK after the ACK that ends the recovery, or with it
+  FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish();
+  send_window(h, 6);  // 1000..7000; 1000 is only late (reordered)
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}}));
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
+  REQUIRE(h.flow().recoveries == 1);
+  if (!same_ack) {
+    h.from_peer(5000, 7000, kTcpAck);  // the original arrived
+    CHECK(h.flow().spurious_recoveries == 0);
+  }
+  h.from_peer(5000, 7000, kTcpAck, "", 65535, sack({{1000, 2000}}));  // and then the resend: a duplicate
+  CHECK(h.flow().spurious_recoveries == 1);
+  CHECK(h.dp->stats().dsacks_received == 1);
+  CHECK(h.dp->stats().spurious_recoveries == 1);
+}
+
+TEST_CASE("ESTABLISHED with SACK: a recovery with resends not all reported as duplicates, or a lost "
+          "one -> needed, nothing to undo") {
+  FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish();
+  send_window(h, 8);  // 1000..9000; 1000 and 4000 resent
+  h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 4000}, {5000, 7000}}));
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000, 4000});
+  h.from_peer(5000, 9000, kTcpAck, "", 65535, sack({{1000, 2000}}));  // only the first was a duplicate
+  CHECK(h.flow().spurious_recoveries == 0);
+  h.from_peer(5000, 9000, kTcpAck, "", 65535, sack({{1000, 2000}}));  // the same block again: a repeat
+  CHECK(h.flow().spurious_recoveries == 0);
+  CHECK(h.dp->stats().spurious_recoveries == 0);
+  // An old D-SACK for data below the recovery, or above what it could have resent, changes nothing.
+  h.from_peer(5000, 9000, kTcpAck, "", 65535, sack({{500, 1000}}));
+  CHECK(h.flow().spurious_recoveries == 0);
+}

@@ -163,7 +163,10 @@ struct alignas(64) FlowEntry {
                                  //   TenantStats the flow's traffic counts in; plain flows too
   uint32_t peer_vni;             // the VNI in the outer header of what we send: the peer's network
                                  //   (== vni through a remote VTEP; another tenant's on this host)
-  uint32_t reserved3[9];
+  // Fast path: recoveries whose every resend the peer reported as a duplicate (D-SACK, RFC 2883):
+  // the segments were reordered, not lost, so the slow path takes back their cuts (RFC 3708).
+  uint32_t spurious_recoveries;
+  uint32_t reserved3[8];
 };
 static_assert(sizeof(FlowEntry) == 256 && std::is_trivially_copyable_v<FlowEntry>);
 static_assert(offsetof(FlowEntry, snd_una) == 64 && offsetof(FlowEntry, recoveries) == 128 &&
@@ -255,8 +258,10 @@ struct FpStats {
   uint64_t paced_waits;       // data segments that waited for their flow's pacing time
   uint64_t drop_port_tx;      // frames the port's transmit ring refused after retries (sampled)
   uint64_t prr_waits;         // segments a loss recovery held back for PRR's allowance (RFC 6937)
+  uint64_t dsacks_received;   // D-SACK blocks reporting a resend of a recovery as a duplicate
+  uint64_t spurious_recoveries;  // recoveries all of whose resends were D-SACKed (reordering)
 };
-static_assert(sizeof(FpStats) == 584 && std::is_trivially_copyable_v<FpStats>);
+static_assert(sizeof(FpStats) == 600 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
               offsetof(FpStats, tx_pure_acks) == 416);
 
