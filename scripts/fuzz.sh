@@ -8,7 +8,7 @@
 #   scripts/fuzz.sh [--seconds N] [--build-dir DIR] [TARGET...]
 #     --seconds N   per target (default 20); for a long campaign e.g. --seconds 14400 fuzz-fastpath
 #     --build-dir   where the clang build goes (default build/fuzz)
-#     TARGET        fuzz-wire, fuzz-config, fuzz-fastpath, fuzz-slowpath (default: all four)
+#     TARGET        fuzz-wire, fuzz-config, fuzz-fastpath, fuzz-slowpath, fuzz-ctl (default: all five)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=20
@@ -22,7 +22,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz-wire fuzz-config fuzz-fastpath fuzz-slowpath)
+[ ${#targets[@]} -gt 0 ] || targets=(fuzz-wire fuzz-config fuzz-fastpath fuzz-slowpath fuzz-ctl)
 command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (scripts/install-deps.sh installs it)" >&2; exit 77; }
 
 mkdir -p "$build"

@@ -116,15 +116,11 @@ class Daemon final : public Outputs, public Doorbells {
   // A ctl.sock client, or with `http` a metrics scrape: one request, one answer, then closed.
   void add_ctl_conn(UniqueFd fd, bool http);
   void on_ctl_readable(uint32_t id);
-  std::string ctl_answer(std::string_view request);
-  std::string log_level_answer(std::string_view name);
+  std::string ctl_answer(std::string_view request);  // core/ctl_requests.hpp on this daemon's state
   // metrics_link.cpp: [metrics] listen, an HTTP GET /metrics per connection.
   void listen_metrics();
   void accept_metrics();
   std::string metrics_answer(std::string_view request_line);
-  std::string faults_answer(std::string_view args);
-  std::string switch_answer(std::string_view args);
-  std::string tenants_answer(std::string_view args);  // budget_requests.cpp
   void configure_gate();
   void handle_punted(uint32_t acct, const abi::PacketSlot& slot, TimeMs now);
   void tick(TimeMs now);
@@ -133,7 +129,6 @@ class Daemon final : public Outputs, public Doorbells {
   void charge_timer_work(uint64_t ns, const std::vector<uint32_t>& flows);
   void watch_budgets();
   void watch_drops();
-  abi::FaultSettings faults_in_effect() const;
 
   config::Config cfg_;
   Settings settings_;

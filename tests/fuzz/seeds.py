@@ -3,7 +3,8 @@
 fuzz-wire (TCP with every option, data with timestamps and SACK blocks, ARP, ICMP echo and
 fragmentation-needed, VXLAN around TCP), the shipped and test configurations for fuzz-config.
 fuzz-fastpath reads a script, not a frame: it starts from nothing; fuzz-slowpath starts from a
-listener and a handshake spelt out in its script format."""
+listener and a handshake spelt out in its script format; fuzz-ctl from every kind of ctl.sock
+request virtuosoctl sends."""
 import os
 import struct
 import sys
@@ -70,11 +71,20 @@ def slowpath_seeds():
     return [("listen-syn-ack", listen + syn + ack + tick + leave), ("listen-syn", listen + syn + tick)]
 
 
+def ctl_seeds():
+    yield "status", b"status\nstatus connections\n"
+    yield "faults", b"faults\nfaults set seed=7 rx.loss=0.01 tx.reorder=0.02 tx.reorder_delay_us=300\nfaults clear\n"
+    yield "bottleneck", b"faults set tx.rate_mbps=500 tx.queue_bytes=100000 tx.mark_bytes=30000 tx.delay_us=5000\n"
+    yield "switch", b"switch add a 10.200.1.0/24 192.0.2.7\nswitch remove a 10.200.1.0/24\n"
+    yield "tenants", b"tenants set a weight=300\ntenants set host weight=50\ntenants budgets enforce=on period_us=200 burst_periods=4 ecn=on\n"
+    yield "log_level", b"log-level debug\nlog-level warning\n"
+
+
 def main():
     target, out = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
     seeds = {"fuzz-wire": wire_seeds, "fuzz-wire-planted": wire_seeds, "fuzz-config": config_seeds,
-             "fuzz-slowpath": slowpath_seeds}.get(target)
+             "fuzz-slowpath": slowpath_seeds, "fuzz-ctl": ctl_seeds}.get(target)
     for name, data in (seeds() if seeds else []):
         with open(os.path.join(out, "seed-" + name), "wb") as f:
             f.write(data)
