@@ -66,6 +66,19 @@ rc=0
 "$VT_BIN/virtuosoctl" log-level loud >/dev/null 2>"$VT_TMP/level.err" || rc=$?
 [[ $rc == 1 ]] && grep -q "not a log level" "$VT_TMP/level.err" || vt_fail "log-level loud: exit $rc, $(cat "$VT_TMP/level.err")"
 "$VT_BIN/virtuosoctl" log-level info >/dev/null || vt_fail "log-level info refused"
+# A request in bytes that are not UTF-8 gets an error answer; the slow path carries on.
+python3 - "$VIRTUOSO_RUN_DIR/ctl.sock" <<'PY' || vt_fail "a request that is not UTF-8 was not answered with an error"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b"tenants set \xff\xfe weight=5\n")
+answer = b""
+while chunk := s.recv(4096):
+    answer += chunk
+assert "error" in json.loads(answer), answer
+PY
+"$VT_BIN/virtuosoctl" status >/dev/null || vt_fail "the slow path did not survive a request that is not UTF-8"
 
 # A second daemon on the same run directory is refused; the first one carries on.
 expect_refusal 1 "another virtuosod" --config "$good"
