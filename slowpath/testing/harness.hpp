@@ -107,6 +107,21 @@ inline Settings rto_settings() {
   return s;
 }
 
+// test_settings() with tenants of these names, VNIs 100, 200, ... and the address 10.200.0.1 each.
+inline Settings tenant_names_settings(std::initializer_list<const char*> names) {
+  Settings s = test_settings();
+  uint32_t vni = 100;
+  for (const char* name : names) {
+    config::TenantConfig t;
+    t.name = std::string(name);
+    t.vni = vni;
+    t.addresses = {{0x0ac80001, 32}};
+    s.tenants.push_back(std::move(t));
+    vni += 100;
+  }
+  return s;
+}
+
 struct PeerSeg {
   uint8_t flags = 0;
   uint32_t seq = 0;

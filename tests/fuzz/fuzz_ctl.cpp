@@ -18,24 +18,13 @@ using namespace virtuoso;
 using namespace virtuoso::slowpath;
 using namespace virtuoso::slowpath::testing;
 
-namespace {
-config::TenantConfig tenant(const char* name, uint32_t vni) {
-  config::TenantConfig t;
-  t.name = name;
-  t.vni = vni;
-  t.addresses = {{0x0ac80001, 32}};
-  return t;
-}
-}  // namespace
-
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
   spdlog::set_level(spdlog::level::off);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Settings settings = test_settings();
-  settings.tenants = {tenant("a", 100), tenant("b", 200)};
+  Settings settings = tenant_names_settings({"a", "b"});
   Harness h(settings);
   h.ctrl.header()->faults.fp_injector = 1;  // the fast path runs with the injector
   abi::FaultSettings config_faults = abi::kNoFaultSettings;

@@ -11,22 +11,8 @@ using namespace virtuoso::slowpath;
 using namespace virtuoso::slowpath::testing;
 
 namespace {
-config::TenantConfig tenant(const char* name, uint32_t vni) {
-  config::TenantConfig t;
-  t.name = name;
-  t.vni = vni;
-  t.addresses = {{0x0ac80001, 32}};
-  return t;
-}
-
-Settings ctl_settings() {
-  Settings s = test_settings();
-  s.tenants = {tenant("a", 100)};
-  return s;
-}
-
 struct CtlHarness {
-  Settings settings = ctl_settings();
+  Settings settings = tenant_names_settings({"a"});
   Harness h{settings};
   abi::FaultSettings config_faults = abi::kNoFaultSettings;
   int budget_changes = 0;
