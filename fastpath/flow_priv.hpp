@@ -49,7 +49,6 @@ struct FlowPriv {
   uint32_t undo_resent = 0;     // bytes resent in it
   uint32_t undo_pending = 0;    // of those, not yet D-SACKed
   uint32_t undo_dsack_end = 0;  // the end of the highest D-SACK counted
-  uint32_t cap_round = 0;
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).
   RttEstimator rtt;

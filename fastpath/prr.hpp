@@ -13,7 +13,6 @@ namespace virtuoso::fastpath {
 class Prr {
  public:
   bool active() const { return active_; }
-  uint32_t ssthresh() const { return ssthresh_; }
 
   // A recovery begins from a window of `recover_fs` bytes (RecoverFS) towards the one congestion
   // control will cut to (ssthresh).

@@ -1,5 +1,6 @@
 // TCP loss recovery: fast retransmit and SACK-driven hole filling (RFC 6675) at the pace of
-// Proportional Rate Reduction (RFC 6937), NewReno partial ACKs without SACK (RFC 6582), and what the slow path's retransmission timer asks for: a
+// Proportional Rate Reduction (RFC 6937), recoveries D-SACKs show needless (RFC 3708), NewReno
+// partial ACKs without SACK (RFC 6582), and what the slow path's retransmission timer asks for: a
 // go-back-N resend (RFC 6298 5.4) or a zero-window probe (RFC 9293 3.8.6.1).
 #include <algorithm>
 
