@@ -1,5 +1,5 @@
 // Fuzz target: every wire parser on arbitrary bytes (Ethernet, ARP, IPv4, TCP with options, UDP,
-// VXLAN, ICMP), with and without checksum checks. Properties: no read outside the input (ASan),
+// VXLAN, ICMP, IPv6 and ICMPv6 with neighbour discovery), with and without checksum checks. Properties: no read outside the input (ASan),
 // no undefined behaviour (UBSan), and what a parser accepts is consistent: the payload lies inside
 // the frame, lengths agree with the headers, at most the SACK blocks there is room for. Built
 // with VIRTUOSO_FUZZ_PLANTED_BUG it also crashes on a TCP timestamp of 0xdeadbeef, which proves
@@ -11,6 +11,8 @@
 #include "virtuoso/wire/arp.hpp"
 #include "virtuoso/wire/frame.hpp"
 #include "virtuoso/wire/icmp.hpp"
+#include "virtuoso/wire/icmpv6.hpp"
+#include "virtuoso/wire/ipv6.hpp"
 #include "virtuoso/wire/vxlan.hpp"
 
 using namespace virtuoso::wire;
@@ -42,12 +44,29 @@ void vxlan_frame(const uint8_t* data, size_t size, bool verify) {
   tcp_frame(v.f.inner, v.f.inner_len, verify);  // the inner frame goes through the same parser
 }
 
+// An Ethernet frame carrying IPv6: the header, and ICMPv6 messages of every kind it knows.
+void ipv6_frame(const uint8_t* data, size_t size, bool verify) {
+  if (size < kEthHeaderLen) return;
+  Ipv6Parse ip = parse_ipv6(data + kEthHeaderLen, size - kEthHeaderLen);
+  if (ip.error != Ipv6Error::kOk) return;
+  FUZZ_CHECK(kIpv6HeaderLen + ip.hdr.payload_len <= size - kEthHeaderLen);
+  if (ip.hdr.next_header != kIpProtoIcmpv6) return;
+  const uint8_t* l4 = data + kEthHeaderLen + kIpv6HeaderLen;
+  Icmpv6Parse m = parse_icmpv6(ip.hdr, l4, ip.hdr.payload_len, verify);
+  if (m.error != Icmpv6Error::kOk) return;
+  FUZZ_CHECK(inside(m.msg.body, m.msg.body_len, data, size));
+  if (auto e = echo_of(m.msg)) FUZZ_CHECK(inside(e->data, e->data_len, data, size));
+  if (auto n = neighbor_msg_of(m.msg, ip.hdr)) FUZZ_CHECK(!is_multicast(n->target));
+  (void)packet_too_big_of(m.msg);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (bool verify : {true, false}) {
     tcp_frame(data, size, verify);
     vxlan_frame(data, size, verify);
+    ipv6_frame(data, size, verify);
     if (size > kEthHeaderLen) {
       IcmpParse icmp = parse_icmp(data + kEthHeaderLen, size - kEthHeaderLen, verify);
       (void)icmp;

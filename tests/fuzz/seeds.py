@@ -36,6 +36,11 @@ def wire_seeds():
     echo = struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"ping" * 8
     echo = echo[:2] + struct.pack("!H", csum(echo)) + echo[4:]
     yield "icmp_echo", eth(MB, MA, 0x0800, ipv4(1, A, B, echo))
+    # An IPv6 neighbour solicitation as Linux sends it (tests/unit/frames/kernel_ipv6_frames.hpp).
+    yield "ipv6_ns", bytes.fromhex(
+        "3333ff000002020000000001" "86dd" "6000000000203aff" "fd000001000000000000000000000001"
+        "ff0200000000000000000001ff000002" "8700" "7d95" "00000000" "fd000001000000000000000000000002"
+        "0101020000000001")
     inner = ipv4(6, B, A, tcp(B, A, 7007, 40000, 5000, 1000, 0x10))[:28 + 20]
     frag = struct.pack("!BBHHH", 3, 4, 0, 0, 1400) + inner
     frag = frag[:2] + struct.pack("!H", csum(frag)) + frag[4:]
