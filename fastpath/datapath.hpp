@@ -190,6 +190,7 @@ class Datapath {
   uint32_t deliver_local();
 
   // pacing.cpp: spreading a paced flow's segments at its rate (FlowEntry::pacing_rate)
+  uint64_t pace_rate(uint32_t flow_id);  // the slow path's rate under the app's cap (0: not paced)
   bool pace_allows(uint32_t flow_id);               // may a data segment leave now (else: armed)
   void pace_sent(uint32_t flow_id, uint32_t bytes);  // a data segment of `bytes` left
   uint32_t run_pacing();                             // flows whose time came go to the tx queue

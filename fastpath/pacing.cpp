@@ -1,6 +1,7 @@
 // Pacing: a flow with a pacing rate (FlowEntry::pacing_rate, set by the slow path from the
-// flow's congestion window and round trip, and capped by the app's SO_MAX_PACING_RATE) sends its
-// new data no faster than that rate, in small bursts spread over time rather than a window at once.
+// flow's congestion window and round trip, capped by the app's SO_MAX_PACING_RATE, which is also
+// applied here from the flow's slot so that a cap holds from the next segment) sends its new data
+// no faster than that rate, in small bursts spread over time rather than a window at once.
 //
 // Every segment of new data moves the flow's next send time on by its payload at the rate.
 // Resends do not: they repair losses within the window and wait for nothing (as they would in
@@ -14,6 +15,7 @@
 
 #include "datapath.hpp"
 #include "virtuoso/shm/atomic.hpp"
+#include "virtuoso/util/pacing_cap.hpp"
 
 namespace virtuoso::fastpath {
 namespace {
@@ -24,9 +26,15 @@ constexpr uint64_t kNsPerS = 1'000'000'000;
 
 }  // namespace
 
+uint64_t Datapath::pace_rate(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  const abi::FlowSlot* s = slot_of(e);
+  return util::cap_pacing_rate(shm::load_relaxed(e.pacing_rate), s ? shm::load_relaxed(s->max_pacing_rate) : 0);
+}
+
 bool Datapath::pace_allows(uint32_t id) {
   abi::FlowEntry& e = *ctrl_.flow(id);
-  if (shm::load_relaxed(e.pacing_rate) == 0) return true;
+  if (pace_rate(id) == 0) return true;
   FlowPriv& p = priv_[id];
   if (p.pace_next_ns <= now_us_ * 1000) return true;
   if (!pacing_.armed(id)) {  // counted once per wait, not per look
@@ -38,7 +46,7 @@ bool Datapath::pace_allows(uint32_t id) {
 }
 
 void Datapath::pace_sent(uint32_t id, uint32_t bytes) {
-  uint64_t rate = shm::load_relaxed(ctrl_.flow(id)->pacing_rate);
+  uint64_t rate = pace_rate(id);
   if (rate == 0) return;
   FlowPriv& p = priv_[id];
   uint64_t quantum = std::max(std::min(rate >> kPaceShift, kPaceMaxQuantum), uint64_t{2} * p.send_mss);

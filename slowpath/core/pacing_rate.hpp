@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "virtuoso/util/pacing_cap.hpp"
+
 namespace virtuoso::slowpath {
 
 inline constexpr uint64_t kPacingSlowStartPercent = 200;  // Linux's tcp_pacing_ss_ratio
@@ -18,10 +20,6 @@ inline uint64_t pacing_rate(uint32_t cwnd, uint32_t ssthresh, uint32_t srtt_us) 
   return std::max<uint64_t>(uint64_t{cwnd} * 1'000'000 * percent / 100 / srtt_us, 1);
 }
 
-// The app's SO_MAX_PACING_RATE (0: none) applied to `rate` (0: not paced).
-inline uint64_t cap_pacing_rate(uint64_t rate, uint64_t app_cap) {
-  if (app_cap == 0) return rate;
-  return rate == 0 ? app_cap : std::min(rate, app_cap);
-}
+using util::cap_pacing_rate;  // the app's SO_MAX_PACING_RATE on top (virtuoso/util/pacing_cap.hpp)
 
 }  // namespace virtuoso::slowpath

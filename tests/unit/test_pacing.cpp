@@ -147,6 +147,25 @@ TEST_CASE("paced flow: segments leave at the rate after a burst of two, the whee
   CHECK(h.dp->stats().paced_waits == h.flow().paced_waits);
 }
 
+TEST_CASE("paced flow: the app's SO_MAX_PACING_RATE in its slot paces it from the next segment, "
+          "under the slow path's rate or without one") {
+  bool slow_path_rate = GENERATE(false, true);
+  test::FastpathHarness h;
+  h.establish();  // MSS 1000, window 65535
+  h.flow().pacing_rate = slow_path_rate ? 50'000'000 : 0;  // the slow path's rate, not yet capped
+  h.slot().max_pacing_rate = 1'000'000;  // the app's cap: a 1000-byte segment a millisecond
+  h.app_send(std::string(5'000, 'p'));
+  CHECK(data_segments(h) == 3);  // a burst of two segments' time, and the one now
+  h.advance_us(1000);
+  CHECK(data_segments(h) == 1);
+  h.slot().max_pacing_rate = 0;  // the cap lifted: the slow path's rate again, or none
+  h.advance_us(1000);
+  CHECK(data_segments(h) == 1);  // the segment whose time came under the cap
+  h.advance_us(1000);
+  h.app_send(std::string(10'000, 'q'));
+  CHECK(data_segments(h) == 10);  // then no longer held to the cap
+}
+
 TEST_CASE("paced flow: a time far beyond the wheel's horizon still comes, an unpaced flow sends its window") {
   test::FastpathHarness h;
   h.establish();
