@@ -181,7 +181,7 @@ uint32_t Datapath::segment_output(uint32_t id, uint32_t& unsent) {
     // Sender SWS avoidance (RFC 9293 3.8.6.2.1): a window-limited sliver waits for the window
     // to open while earlier segments are in flight, unless it is half the largest window seen.
     if (len < unsent && len < room && e.snd_nxt != e.snd_una && len < p.max_snd_wnd / 2) break;
-    if (!p.prr.may_send()) {
+    if (!p.prr.may_send(e.snd_nxt == e.snd_una)) {
       ++stats_->prr_waits;
       break;  // the next ACK of the recovery releases more
     }

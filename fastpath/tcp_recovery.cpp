@@ -170,7 +170,7 @@ void Datapath::tcp_send_holes(uint32_t id) {
       seq = r->end;
       continue;
     }
-    if (!p.prr.may_send()) {
+    if (!p.prr.may_send(e.snd_nxt == e.snd_una)) {
       ++stats_->prr_waits;
       break;
     }
