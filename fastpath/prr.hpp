@@ -51,7 +51,9 @@ class Prr {
   // counted in prr_out and taken from the next ACK's share.
   // With nothing in flight no ACK will come to release more: then one may always go (a recovery
   // entered after a timeout's go-back-N can ack everything resent below its recovery point).
-  bool may_send(bool nothing_in_flight = false) const { return !active_ || allowance_ > 0 || nothing_in_flight; }
+  bool may_send(bool nothing_in_flight = false) const {
+    return !active_ || allowance_ > 0 || nothing_in_flight;
+  }
   void sent(uint32_t bytes) {
     if (!active_) return;
     out_ += bytes;

@@ -17,10 +17,13 @@
 namespace virtuoso::slowpath {
 namespace {
 
-// Error messages quote the request, which may be any bytes: not valid UTF-8 is replaced, not thrown.
-std::string error_json(std::string_view message) {
-  return nlohmann::json{{"error", message}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// Every answer goes out through here: error messages quote the request, which may be any bytes,
+// and what is not valid UTF-8 is replaced rather than thrown out of the slow path's loop.
+std::string answer(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
+
+std::string error_json(std::string_view message) { return answer(nlohmann::json{{"error", message}}); }
 
 std::vector<std::string_view> split_words(std::string_view s) {
   std::vector<std::string_view> words;
@@ -41,7 +44,7 @@ std::string log_level_answer(std::string_view name) {
   spdlog::level::level_enum level = spdlog::level::from_str(std::string(name == "warning" ? "warn" : name));
   spdlog::info("log level {} from virtuosoctl", name);
   spdlog::set_level(level);
-  return nlohmann::json{{"ok", true}}.dump();
+  return answer(nlohmann::json{{"ok", true}});
 }
 
 // "add TENANT PREFIX VTEP" / "remove TENANT PREFIX": the virtual switch's remote entries.
@@ -56,7 +59,7 @@ std::string switch_answer(ControlPlane& cp, std::string_view args) {
     error = "unknown switch request; use: switch add TENANT PREFIX VTEP, switch remove TENANT PREFIX";
   }
   if (!error.empty()) return error_json(error);
-  return nlohmann::json{{"ok", true}}.dump();
+  return answer(nlohmann::json{{"ok", true}});
 }
 
 // "set PAIRS" changes the named settings and keeps the others; "clear" turns every fault off
@@ -86,10 +89,9 @@ std::string faults_answer(CtlTarget& t, std::string_view args) {
     shm::store_release(block.generation, gen + 2);
     spdlog::info("faults: generation {}: {}", gen + 2, abi::format_fault_spec(next));
   }
-  return nlohmann::json{{"ok", true},
-                        {"generation", block.generation},
-                        {"settings", abi::format_fault_spec(faults_in_effect(t.header, t.config_faults))}}
-      .dump();
+  return answer(nlohmann::json{{"ok", true},
+                               {"generation", block.generation},
+                               {"settings", abi::format_fault_spec(faults_in_effect(t.header, t.config_faults))}});
 }
 
 // "KEY=N" with N in [lo, hi]; an error message naming the key otherwise.
@@ -159,7 +161,7 @@ std::string tenants_answer(CtlTarget& t, std::string_view args) {
   shm::store_release(live.generation, gen);
   if (t.budgets_changed) t.budgets_changed();  // the slow path's own budgets follow at once
   spdlog::info("budgets: generation {}: {}", gen, args);
-  return nlohmann::json{{"ok", true}, {"generation", gen}}.dump();
+  return answer(nlohmann::json{{"ok", true}, {"generation", gen}});
 }
 
 }  // namespace
@@ -177,7 +179,7 @@ std::string answer_ctl_request(CtlTarget& t, std::string_view request) {
     if (request != "status") status["connections"] = connections_json(t.cp);
     auto level = spdlog::level::to_string_view(spdlog::get_level());
     status["log_level"] = std::string(level.data(), level.size());
-    return status.dump();
+    return answer(status);
   }
   if (request.substr(0, 10) == "log-level ") return log_level_answer(request.substr(10));
   if (request == "faults" || request.substr(0, 7) == "faults ") return faults_answer(t, request.substr(6));

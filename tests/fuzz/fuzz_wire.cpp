@@ -1,9 +1,10 @@
 // Fuzz target: every wire parser on arbitrary bytes (Ethernet, ARP, IPv4, TCP with options, UDP,
-// VXLAN, ICMP, IPv6 and ICMPv6 with neighbour discovery), with and without checksum checks. Properties: no read outside the input (ASan),
-// no undefined behaviour (UBSan), and what a parser accepts is consistent: the payload lies inside
-// the frame, lengths agree with the headers, at most the SACK blocks there is room for. Built
-// with VIRTUOSO_FUZZ_PLANTED_BUG it also crashes on a TCP timestamp of 0xdeadbeef, which proves
-// the fuzzer reaches parsed options and that a failing property fails the run.
+// VXLAN, ICMP, IPv6 and ICMPv6 with neighbour discovery), with and without checksum checks.
+// Properties: no read outside the input (ASan), no undefined behaviour (UBSan), and what a parser
+// accepts is consistent: the payload lies inside the frame, lengths agree with the headers, at most
+// the SACK blocks there is room for. Built with VIRTUOSO_FUZZ_PLANTED_BUG it also crashes on a TCP
+// timestamp of 0xdeadbeef, which proves the fuzzer reaches parsed options and that a failing
+// property fails the run.
 #include <cstddef>
 #include <cstdint>
 

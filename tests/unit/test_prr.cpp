@@ -93,6 +93,15 @@ TEST_CASE("PRR: a third duplicate ACK that delivered nothing -> the fast retrans
   CHECK(!prr.may_send());
 }
 
+TEST_CASE("PRR: allowance spent but nothing in flight -> a segment may go (no ACK would come)") {
+  Prr prr;
+  prr.start(10 * kMss, 20 * kMss);
+  prr.on_ack(0, 20 * kMss, kMss);
+  prr.sent(kMss);
+  CHECK_FALSE(prr.may_send());
+  CHECK(prr.may_send(true));
+}
+
 TEST_CASE("PRR: not in a recovery -> never holds anything back") {
   Prr prr;
   CHECK(prr.may_send());
@@ -156,4 +165,28 @@ TEST_CASE("ESTABLISHED with SACK, no congestion control (cwnd 0) -> recovery res
   for (uint32_t i = 1; i < 4; ++i) h.from_peer(5000, 1000, kTcpAck, "", 65535, sack_of(2000, 2000 + i * kMss));
   CHECK(data_segments(h.take_sent()) == 1);
   CHECK(h.dp->stats().prr_waits == 0);
+}
+
+TEST_CASE("ESTABLISHED with SACK: a recovery after a timeout's go-back-N with everything resent "
+          "acknowledged -> it sends on, not stalled waiting for an ACK that cannot come") {
+  FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish(1000, 5000, 65535);
+  h.flow().cwnd = 6 * kMss;
+  h.flow().loss_beta = 512;
+  h.app_send(std::string(10 * kMss, 'd'));  // 1000..7000 go, 4 segments wait
+  REQUIRE(data_segments(h.take_sent()) == 6);
+  h.flow().cwnd = kMss;  // the slow path's timeout: one segment, and the go-back-N resend
+  h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
+  REQUIRE(data_segments(h.take_sent()) == 1);  // 1000 again; snd_max stays at 7000
+  h.flow().cwnd = 4 * kMss;  // slow start after the timeout
+  for (int i = 0; i < 3; ++i) h.from_peer(5000, 1000, kTcpAck);  // duplicate ACKs: a recovery to 7000
+  h.take_sent();
+  REQUIRE(h.dp->stats().fast_retransmits == 1);
+  // Everything sent since the timeout is acknowledged, nothing is in flight, the recovery point
+  // is still ahead, and PRR's share of this ACK is spent: one segment goes all the same.
+  h.from_peer(5000, 2000, kTcpAck);
+  CHECK(h.flow().snd_una == 2000);
+  CHECK(data_segments(h.take_sent()) >= 1);
+  CHECK(h.flow().snd_nxt != h.flow().snd_una);
 }

@@ -133,33 +133,35 @@ inline std::optional<NeighborMsg> neighbor_msg_of(const Icmpv6& m, const Ipv6Hea
   return n;
 }
 
+namespace detail {
+// A solicitation or advertisement (`type`, `flags`) of `target` with one link-layer address
+// option (`opt`: source or target) carrying `mac`: 32 bytes at `out`, checksummed.
+inline size_t build_neighbor_msg(uint8_t* out, uint8_t type, uint8_t flags, uint8_t opt, const Ipv6Addr& src,
+                                 const Ipv6Addr& dst, const Ipv6Addr& target, const std::array<uint8_t, 6>& mac) {
+  std::memset(out, 0, kNdMessageLen);
+  out[0] = type;
+  out[4] = flags;
+  std::memcpy(out + 8, target.data(), 16);
+  out[24] = opt;
+  out[25] = 1;  // in units of 8 bytes
+  std::memcpy(out + 26, mac.data(), 6);
+  set_icmpv6_checksum(src, dst, out, kNdMessageLen + kNdLinkAddrOptLen);
+  return kNdMessageLen + kNdLinkAddrOptLen;
+}
+}  // namespace detail
+
 // A solicitation for `target` from `src` (link-layer address `mac`) to `dst` (the target's
 // solicited-node group, or the target itself to re-check it); `out` has room for 32 bytes.
 inline size_t build_neighbor_solicit(uint8_t* out, const Ipv6Addr& src, const Ipv6Addr& dst,
                                      const Ipv6Addr& target, const std::array<uint8_t, 6>& mac) {
-  std::memset(out, 0, kNdMessageLen);
-  out[0] = kIcmpv6NeighborSolicit;
-  std::memcpy(out + 8, target.data(), 16);
-  out[24] = kNdOptSourceLinkAddr;
-  out[25] = 1;
-  std::memcpy(out + 26, mac.data(), 6);
-  set_icmpv6_checksum(src, dst, out, kNdMessageLen + kNdLinkAddrOptLen);
-  return kNdMessageLen + kNdLinkAddrOptLen;
+  return detail::build_neighbor_msg(out, kIcmpv6NeighborSolicit, 0, kNdOptSourceLinkAddr, src, dst, target, mac);
 }
 
 // An advertisement of `target` at `mac` from `src` to `dst`, with `flags` (kNa*); `out` has room
 // for 32 bytes.
 inline size_t build_neighbor_advert(uint8_t* out, const Ipv6Addr& src, const Ipv6Addr& dst,
                                     const Ipv6Addr& target, const std::array<uint8_t, 6>& mac, uint8_t flags) {
-  std::memset(out, 0, kNdMessageLen);
-  out[0] = kIcmpv6NeighborAdvert;
-  out[4] = flags;
-  std::memcpy(out + 8, target.data(), 16);
-  out[24] = kNdOptTargetLinkAddr;
-  out[25] = 1;
-  std::memcpy(out + 26, mac.data(), 6);
-  set_icmpv6_checksum(src, dst, out, kNdMessageLen + kNdLinkAddrOptLen);
-  return kNdMessageLen + kNdLinkAddrOptLen;
+  return detail::build_neighbor_msg(out, kIcmpv6NeighborAdvert, flags, kNdOptTargetLinkAddr, src, dst, target, mac);
 }
 
 }  // namespace virtuoso::wire
