@@ -517,15 +517,18 @@ void Datapath::announce_sleep(bool sleeping) {
   for (uint16_t id : active_ctxs_) shm::store_seq_cst(ctxs_[id].view.header()->fp_sleeping, v);
 }
 
-bool Datapath::work_pending() const {
-  if (!ctrl_.cmd().looks_empty() || !ctrl_.inject().looks_empty()) return true;
-  if (!local_.empty() || !tx_queue_.empty() || !ack_queue_.empty() || !sp_backlog_.empty()) return true;
-  if (!delack_flows_.empty()) return true;  // a delayed ACK is due soon: no sleeping past it
-  if (!pacing_.empty()) return true;  // so is a paced flow's next segment
-  if (!backlog_.waiting().empty()) return true;  // parked frames are served as budget allows
+uint64_t Datapath::sleep_limit_us() const {
+  if (!ctrl_.cmd().looks_empty() || !ctrl_.inject().looks_empty()) return 0;
+  if (!local_.empty() || !tx_queue_.empty() || !ack_queue_.empty() || !sp_backlog_.empty()) return 0;
+  if (!backlog_.waiting().empty()) return 0;  // parked frames are served as budget allows
   for (uint16_t id : active_ctxs_)
-    if (ctxs_[id].active && !ctxs_[id].view.atx().looks_empty()) return true;
-  return false;
+    if (ctxs_[id].active && !ctxs_[id].view.atx().looks_empty()) return 0;
+  uint64_t due = pacing_.next_due_us();
+  for (uint32_t id : delack_flows_)
+    if (priv_[id].active && priv_[id].delack_armed) due = std::min(due, priv_[id].delack_deadline_us);
+  if (due == UINT64_MAX) return UINT64_MAX;
+  uint64_t now = clock_.now_us();
+  return due > now ? due - now : 0;
 }
 
 abi::FlowSlot* Datapath::slot_of(const abi::FlowEntry& e) {

@@ -78,10 +78,13 @@ class Datapath {
   // phases is charged its cycles in stats().cycles (an idle iteration all to `idle`).
   uint32_t poll_once();
 
-  // Idle back-off support: announce or withdraw sleep to everyone who may ring us, and
-  // check (after announcing) whether work arrived meanwhile.
+  // Idle back-off support: announce or withdraw sleep to everyone who may ring us, and ask
+  // (after announcing) how long the loop may sleep: 0 when work arrived meanwhile or is waiting,
+  // else until the first of the loop's own timers comes due (a paced flow's next segment, a
+  // delayed ACK), UINT64_MAX when none is set. Microseconds from the clock's time now.
   void announce_sleep(bool sleeping);
-  bool work_pending() const;
+  uint64_t sleep_limit_us() const;
+  void note_idle_sleep() { ++stats_->idle_sleeps; }  // the loop is about to sleep
 
   // Processes one frame as if received (tests, and the slow path's kPacketProcessAsRx).
   void receive_frame(const uint8_t* data, uint16_t len);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -43,7 +44,8 @@ int fail(const std::string& what) {
 }
 
 // Polls until stopped. With idle back-off, an idle loop sleeps on its doorbell for at most
-// `idle_us`, after announcing it so apps and the slow path ring it when they queue work.
+// `idle_us`, after announcing it so apps and the slow path ring it when they queue work, and no
+// longer than until its first timer (a paced flow's next segment, a delayed ACK) comes due.
 // With a fault injector, its settings follow the control region, and the loop does not sleep
 // while it holds delayed frames.
 void run_loop(virtuoso::fastpath::Datapath& dp, virtuoso::fastpath::SlowpathLink& link, unsigned idle_us,
@@ -73,9 +75,10 @@ void run_loop(virtuoso::fastpath::Datapath& dp, virtuoso::fastpath::SlowpathLink
     if (idle_since == 0) idle_since = now;
     if (now - idle_since < spin_before_sleep) continue;
     dp.announce_sleep(true);
-    if (!dp.work_pending()) {
+    if (uint64_t sleep_us = std::min<uint64_t>(idle_us, dp.sleep_limit_us()); sleep_us > 0) {
+      dp.note_idle_sleep();
       pollfd p{link.own_doorbell(), POLLIN, 0};
-      timespec ts{0, long(idle_us) * 1000};
+      timespec ts{long(sleep_us / 1'000'000), long(sleep_us % 1'000'000) * 1000};
       if (ppoll(&p, 1, &ts, nullptr) > 0) {
         uint64_t v;
         [[maybe_unused]] ssize_t r = read(link.own_doorbell(), &v, sizeof(v));

@@ -22,4 +22,11 @@ void PacingWheel::arm(uint32_t id, uint64_t due_us, uint64_t now_us) {
   ++count_;
 }
 
+uint64_t PacingWheel::next_due_us() const {
+  if (count_ == 0) return UINT64_MAX;
+  for (uint64_t tick = cursor_; tick < cursor_ + kSlots; ++tick)
+    if (head_[tick % kSlots] != kNone) return tick * kTickUs;
+  return cursor_ * kTickUs;  // not reached: count_ says a slot holds a flow
+}
+
 }  // namespace virtuoso::fastpath

@@ -23,6 +23,11 @@ class PacingWheel {
   uint32_t size() const { return count_; }
   bool armed(uint32_t id) const { return id < armed_.size() && armed_[id] != 0; }
 
+  // A time no later than the earliest armed flow's due time: the start of the first tick whose
+  // slot holds a flow (that flow may be a lap further out: waking then is early, never late).
+  // UINT64_MAX when none is armed. Looks at up to kSlots slots: for a loop about to sleep.
+  uint64_t next_due_us() const;
+
   // `id` is to come due at `due_us` (now_us: the time now). No effect if it is armed already.
   void arm(uint32_t id, uint64_t due_us, uint64_t now_us);
 

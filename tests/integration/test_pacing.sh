@@ -4,6 +4,8 @@
 # the rate is judged after the first MiB), intact; TCP_INFO and the daemon's status report the cap as the flow's
 # pacing rate and count segments that waited for their time. A second flow without a cap runs
 # under congestion control and is paced at its window per round trip: a rate well above the cap.
+# Then a capped flow alone: between its segments the fast path sleeps (idle back-off) until the
+# next one is due, instead of polling while the flow waits for its time.
 source "$(dirname "$0")/lib.sh"
 vt_init
 vt_start_daemon
@@ -71,4 +73,29 @@ if "7301" in conns:  # the capped flow was still there when status was read
     assert conns["7301"]["pacing_rate"] == cap and conns["7301"]["paced_waits"] > 0, conns["7301"]
 assert final["fastpath"]["paced_waits"] > 0, "no segment ever waited for its pacing time"
 PY
-vt_pass "a capped flow kept to SO_MAX_PACING_RATE, an uncapped one paced by its window, both intact"
+# A capped flow alone: 1 MiB at 1 MiB/s, a 1448-byte segment every 1.4 ms. The loop has nothing
+# else to do, so it sleeps in most of those gaps (idle_sleeps counts each sleep).
+SLOW_CAP=1048576
+read -r sleeps0 segs0 < <("$VT_BIN/virtuosoctl" status --json | python3 -c '
+import json, sys; f = json.load(sys.stdin)["fastpath"]; print(f["idle_sleeps"], f["tx_data_segments"])')
+vt_spawn_peer "$VT_TMP/recv3.out" python3 "$VT_PEERS/oneway.py" recv --port 7303 --timeout 60
+recv3=$VT_LAST_PID
+vt_wait_line "$VT_TMP/recv3.out" listening 20 "$recv3"
+vt_spawn_shim "$VT_TMP/send3.out" python3 "$VT_PEERS/oneway.py" send --host "$VT_PEER_IP" --port 7303 \
+  --bytes "$SLOW_CAP" --max-pacing-rate "$SLOW_CAP" --await-pacing --timeout 60
+send3=$VT_LAST_PID
+vt_wait_pid "$send3" 60 || vt_fail "the slow capped sender did not finish"
+vt_wait_pid "$recv3" 30 || vt_fail "the slow capped receiver did not finish"
+read -r sleeps1 segs1 < <("$VT_BIN/virtuosoctl" status --json | python3 -c '
+import json, sys; f = json.load(sys.stdin)["fastpath"]; print(f["idle_sleeps"], f["tx_data_segments"])')
+python3 - "$VT_TMP" "$((sleeps1 - sleeps0))" "$((segs1 - segs0))" <<'PY' || vt_fail "sleeping while paced"
+import json, sys
+tmp, sleeps, segs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+s = json.loads(open(f"{tmp}/send3.out").read().strip().splitlines()[-1])
+r = json.loads(open(f"{tmp}/recv3.out").read().strip().splitlines()[-1])
+assert s.get("ok") and r.get("ok") and s["sha256"] == r["sha256"] and r["bytes"] == 1048576, (s, r)
+print(f"capped flow alone: {segs} segments sent, the fast path slept {sleeps} times meanwhile")
+# Busy polling through every wait would give about none; a sleep per gap about one per segment.
+assert sleeps >= segs // 4, f"the fast path slept {sleeps} times for {segs} paced segments"
+PY
+vt_pass "a capped flow kept to SO_MAX_PACING_RATE, an uncapped one paced by its window, both intact; the fast path sleeps between a lone paced flow's segments"

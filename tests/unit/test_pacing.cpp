@@ -126,6 +126,51 @@ TEST_CASE("pacing wheel: a flow armed again from its own expiry goes to a later 
   CHECK(expire(w, t + 8) == std::vector<uint32_t>{0});
 }
 
+TEST_CASE("pacing wheel: the next due time is never later than the earliest flow's, none when empty") {
+  PacingWheel w(16);
+  uint64_t t0 = 1'000'000;
+  CHECK(w.next_due_us() == UINT64_MAX);
+  w.arm(4, t0 + 25, t0);
+  w.arm(2, t0 + 11, t0);
+  CHECK(w.next_due_us() == t0 + 10);  // the start of its 2 us tick
+  CHECK(expire(w, t0 + 11) == std::vector<uint32_t>{2});
+  CHECK(w.next_due_us() == t0 + 24);
+  w.arm(9, t0 + 100'000, t0 + 11);  // beyond the horizon: its lap's slot, earlier than its time
+  CHECK(expire(w, t0 + 25) == std::vector<uint32_t>{4});
+  uint64_t next = w.next_due_us();
+  CHECK(next > t0 + 25);
+  CHECK(next <= t0 + 100'000);
+  CHECK(expire(w, next).empty());  // woken early, the flow goes a lap further
+  CHECK(w.next_due_us() <= t0 + 100'000);
+  CHECK(expire(w, t0 + 100'000) == std::vector<uint32_t>{9});
+  CHECK(w.next_due_us() == UINT64_MAX);
+}
+
+TEST_CASE("idle loop: sleeps until a paced flow's next segment or a delayed ACK, not at all with "
+          "work waiting") {
+  test::FastpathHarness h;
+  h.establish();  // MSS 1000, window 65535
+  CHECK(h.dp->sleep_limit_us() == UINT64_MAX);  // nothing armed: the doorbell's wait alone
+  h.flow().pacing_rate = 1'000'000;  // a 1000-byte segment a millisecond
+  h.app_send(std::string(5'000, 'p'));
+  CHECK(data_segments(h) == 3);
+  uint64_t limit = h.dp->sleep_limit_us();
+  CHECK(limit > 0);
+  CHECK(limit <= 1000);  // the next segment's time is at most a millisecond away
+  h.advance_us(limit);
+  CHECK(data_segments(h) == 1);  // and waking then finds it due
+  h.view.atx().try_push({3, 7, uint16_t(abi::AppCmdKind::kTxBump), 0, 0});  // queued meanwhile
+  CHECK(h.dp->sleep_limit_us() == 0);
+  h.advance_us(0);
+  h.flow().pacing_rate = 0;
+  h.advance_us(2000);
+  data_segments(h);
+  h.from_peer(5000, 1000 + 5'000, wire::kTcpAck | wire::kTcpPsh, "hi");  // owes a delayed ACK
+  CHECK(h.dp->sleep_limit_us() == h.cfg.delayed_ack_us);
+  h.advance_us(h.cfg.delayed_ack_us);
+  CHECK(h.dp->sleep_limit_us() == UINT64_MAX);
+}
+
 TEST_CASE("paced flow: segments leave at the rate after a burst of two, the wheel brings the flow back") {
   test::FastpathHarness h;
   h.establish();  // MSS 1000, window 65535

@@ -215,7 +215,7 @@ struct FpStats {
   uint64_t local_delivered;   // frames delivered inside the daemon (never reached the port)
   uint64_t app_cmd_bad;       // app queue entries rejected (bad slot, generation, ring position)
   uint64_t loops;
-  uint64_t idle_sleeps;
+  uint64_t idle_sleeps;       // times an idle loop slept on its doorbell (idle back-off)
   uint64_t ooo_segments;      // out-of-order segments kept for later
   uint64_t ooo_dropped;       // out-of-order segments not kept (no interval left)
   uint64_t paws_dropped;      // RFC 7323 PAWS: segments with an old timestamp
