@@ -528,7 +528,7 @@ uint64_t Datapath::sleep_limit_us() const {
     if (priv_[id].active && priv_[id].delack_armed) due = std::min(due, priv_[id].delack_deadline_us);
   if (due == UINT64_MAX) return UINT64_MAX;
   uint64_t now = clock_.now_us();
-  return due > now ? due - now : 0;
+  return due >= now + kSleepBeforeTimerUs ? due - now - kSleepBeforeTimerUs : 0;
 }
 
 abi::FlowSlot* Datapath::slot_of(const abi::FlowEntry& e) {

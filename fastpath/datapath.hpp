@@ -80,8 +80,13 @@ class Datapath {
 
   // Idle back-off support: announce or withdraw sleep to everyone who may ring us, and ask
   // (after announcing) how long the loop may sleep: 0 when work arrived meanwhile or is waiting,
-  // else until the first of the loop's own timers comes due (a paced flow's next segment, a
-  // delayed ACK), UINT64_MAX when none is set. Microseconds from the clock's time now.
+  // UINT64_MAX when no timer of the loop's own is set (a paced flow's next segment, a delayed
+  // ACK), else until kSleepBeforeTimerUs before the first of them. Microseconds from now.
+  // A frame that arrives while the loop sleeps waits up to idle_backoff_us: a paced flow with a
+  // segment every few microseconds, or a delayed ACK due soon, would pay that in every round
+  // trip, so the loop polls through the last millisecond before a timer. A flow an app capped
+  // to a few bytes a second costs a millisecond of polling per segment, not its whole wait.
+  static constexpr uint64_t kSleepBeforeTimerUs = 1000;
   void announce_sleep(bool sleeping);
   uint64_t sleep_limit_us() const;
   void note_idle_sleep() { ++stats_->idle_sleeps; }  // the loop is about to sleep

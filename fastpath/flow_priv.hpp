@@ -87,6 +87,7 @@ struct FlowPriv {
   // snd_nxt of its start; round_ece says an ACK in it carried ECE.
   uint32_t round_end = 0;
   bool round_ece = false;
+  uint32_t round_rtt_min_us = 0;  // the lowest round-trip sample in this round, 0: none yet
 
   // Loop bookkeeping.
   bool active = false;

@@ -126,9 +126,9 @@ void Datapath::tcp_sample_rtt(uint32_t id, const wire::TcpFrame& f, uint32_t ack
     }
   }
   if (!sampled) return;
-  e.rtt_last_us = p.rtt.last_us();
-  ++e.rtt_samples;
-  if (e.rtt_min_us == 0 || e.rtt_last_us < e.rtt_min_us) e.rtt_min_us = std::max<uint32_t>(e.rtt_last_us, 1);
+  uint32_t sample = std::max<uint32_t>(p.rtt.last_us(), 1);
+  if (p.round_rtt_min_us == 0 || sample < p.round_rtt_min_us) p.round_rtt_min_us = sample;
+  if (e.rtt_min_us == 0 || sample < e.rtt_min_us) e.rtt_min_us = sample;
   e.rto_us = p.rtt.rto_us();
   e.srtt_us = p.rtt.srtt_us();
   if (abi::FlowSlot* s = slot_of(e)) {
@@ -172,6 +172,11 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
       if (p.round_ece) ++e.ece_rounds;
       p.round_ece = false;
       p.round_end = e.snd_nxt;
+      if (p.round_rtt_min_us != 0) {
+        e.rtt_round_us = p.round_rtt_min_us;
+        ++e.rtt_rounds;
+        p.round_rtt_min_us = 0;
+      }
     }
     e.dupacks = 0;
     e.snd_wnd = new_wnd;

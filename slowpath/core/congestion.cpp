@@ -62,7 +62,7 @@ void ControlPlane::start_congestion_control(uint32_t flow, Conn& c, bool passive
   c.cc_rounds = 0;
   c.cc_ece_rounds = 0;
   c.cc_cwnd_limited = 0;
-  c.cc_rtt_samples = 0;
+  c.cc_rtt_rounds = 0;
   c.cc_last_cut = 0;
   c.cc_spurious = 0;
   c.cc_cut_undoable = false;
@@ -149,9 +149,9 @@ void ControlPlane::tick_congestion(uint32_t flow, Conn& c, TimeMs now) {
     if (uint32_t at_loss = load_relaxed(e.loss_window); at_loss != 0) t.flight = at_loss;
   }
   t.now_us = now * 1000;
-  uint32_t samples = load_relaxed(e.rtt_samples);
-  if (samples != c.cc_rtt_samples) t.rtt_us = load_relaxed(e.rtt_last_us);
-  c.cc_rtt_samples = samples;
+  uint32_t rtt_rounds = load_relaxed(e.rtt_rounds);
+  if (rtt_rounds != c.cc_rtt_rounds) t.rtt_us = load_relaxed(e.rtt_round_us);
+  c.cc_rtt_rounds = rtt_rounds;
   t.min_rtt_us = load_relaxed(e.rtt_min_us);
   t.srtt_us = load_relaxed(e.srtt_us);
   t.span_us = c.cc_last_tick != 0 ? (now - c.cc_last_tick) * 1000 : 0;  // 0: the first tick

@@ -244,7 +244,7 @@ class ControlPlane {
     uint32_t cc_rounds = 0;
     uint32_t cc_ece_rounds = 0;
     uint32_t cc_cwnd_limited = 0;
-    uint32_t cc_rtt_samples = 0;
+    uint32_t cc_rtt_rounds = 0;
     TimeMs cc_last_cut = 0;
     uint32_t cc_spurious = 0;      // FlowEntry::spurious_recoveries at the last tick
     bool cc_cut_undoable = false;  // the last tick with recoveries cut once for them: undo() takes it back

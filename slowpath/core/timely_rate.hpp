@@ -1,14 +1,20 @@
 // TIMELY (Mittal et al., "TIMELY: RTT-based Congestion Control for the Datacenter", SIGCOMM 2015):
 // a sending rate from the round trip's gradient, enforced by the fast path's pacing.
 //
-// Each new round-trip sample (the fast path's latest, FlowEntry::rtt_last_us, taken once per
-// round trip by the slow path's pacing tick) updates the rate as the paper's Algorithm 1:
+// Each new round-trip sample (the lowest of the fast path's latest round trip,
+// FlowEntry::rtt_round_us, taken once per round trip by the slow path's pacing tick: a receiver's
+// delayed ACKs inflate some samples of a round, seldom all) updates the rate as the paper's
+// Algorithm 1:
 //   rtt_diff  <- (1 - a) rtt_diff + a (rtt - prev_rtt)         (kEwma)
 //   gradient  =  rtt_diff / min_rtt
 //   rtt < T_low:   rate += delta                               (the path is idle: grow)
 //   rtt > T_high:  rate *= 1 - b (1 - T_high / rtt)            (a queue: cut hard, whatever the gradient)
 //   gradient <= 0: rate += n delta, n = 5 after 5 such samples in a row (hyperactive increase)
 //   else:          rate *= 1 - b min(gradient, 1)              (the queue grows: cut in proportion)
+// The paper's thresholds are absolute (T_low 50 us, T_high 500 us-1 ms in one datacenter); here they
+// are queueing delay above the path's own lowest round trip (T_low = min_rtt + 50 us, T_high =
+// min_rtt + 1 ms), so the same controller serves a 20 us rack and a 10 ms path: with absolute ones
+// every sample of a path longer than T_high is a cut, and such a flow sits at the floor.
 // The paper samples per completion of 16-64 KB; here one sample a round trip, so a is larger than
 // its per-packet implementations use. TCP adds what RDMA did not have: a loss (a congestion event,
 // at most one a round trip) cuts the rate by b / 8 only, since a queue that overflows has already
@@ -28,8 +34,8 @@ class TimelyRate {
   static constexpr double kBeta = 0.8;          // b: multiplicative decrease
   static constexpr double kLossCut = kBeta / 8;  // a congestion event's cut
   static constexpr double kDelta = 1.25e6;      // delta: additive step, bytes a second (10 Mbit/s)
-  static constexpr uint32_t kTLowUs = 50;
-  static constexpr uint32_t kTHighUs = 1000;
+  static constexpr uint32_t kTLowUs = 50;     // queueing delay above min_rtt: T_low
+  static constexpr uint32_t kTHighUs = 1000;  // and T_high
   static constexpr uint32_t kHaiAfter = 5;       // samples with a gradient <= 0 before n = 5
   static constexpr double kMinRate = 1.25e6;     // 10 Mbit/s
   static constexpr double kMaxRate = 12.5e9;     // 100 Gbit/s
@@ -69,12 +75,13 @@ class TimelyRate {
     prev_rtt_us_ = rtt_us;
     rtt_diff_ = (1 - kEwma) * rtt_diff_ + kEwma * diff;
     gradient_ = rtt_diff_ / double(std::max(min_rtt_us, kTLowUs));
-    if (rtt_us < kTLowUs) {
+    uint32_t t_low = min_rtt_us + kTLowUs, t_high = min_rtt_us + kTHighUs;
+    if (rtt_us < t_low) {
       negative_run_ = 0;
       rate_ += kDelta;
-    } else if (rtt_us > kTHighUs) {
+    } else if (rtt_us > t_high) {
       negative_run_ = 0;
-      rate_ *= 1 - kBeta * (1 - double(kTHighUs) / double(rtt_us));
+      rate_ *= 1 - kBeta * (1 - double(t_high) / double(rtt_us));
     } else if (gradient_ <= 0) {
       ++negative_run_;
       rate_ += (negative_run_ >= kHaiAfter ? 5 : 1) * kDelta;

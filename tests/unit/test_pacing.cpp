@@ -146,29 +146,44 @@ TEST_CASE("pacing wheel: the next due time is never later than the earliest flow
   CHECK(w.next_due_us() == UINT64_MAX);
 }
 
-TEST_CASE("idle loop: sleeps until a paced flow's next segment or a delayed ACK, not at all with "
-          "work waiting") {
-  test::FastpathHarness h;
-  h.establish();  // MSS 1000, window 65535
-  CHECK(h.dp->sleep_limit_us() == UINT64_MAX);  // nothing armed: the doorbell's wait alone
-  h.flow().pacing_rate = 1'000'000;  // a 1000-byte segment a millisecond
-  h.app_send(std::string(5'000, 'p'));
-  CHECK(data_segments(h) == 3);
-  uint64_t limit = h.dp->sleep_limit_us();
-  CHECK(limit > 0);
-  CHECK(limit <= 1000);  // the next segment's time is at most a millisecond away
-  h.advance_us(limit);
-  CHECK(data_segments(h) == 1);  // and waking then finds it due
-  h.view.atx().try_push({3, 7, uint16_t(abi::AppCmdKind::kTxBump), 0, 0});  // queued meanwhile
-  CHECK(h.dp->sleep_limit_us() == 0);
-  h.advance_us(0);
-  h.flow().pacing_rate = 0;
-  h.advance_us(2000);
-  data_segments(h);
-  h.from_peer(5000, 1000 + 5'000, wire::kTcpAck | wire::kTcpPsh, "hi");  // owes a delayed ACK
-  CHECK(h.dp->sleep_limit_us() == h.cfg.delayed_ack_us);
-  h.advance_us(h.cfg.delayed_ack_us);
-  CHECK(h.dp->sleep_limit_us() == UINT64_MAX);
+TEST_CASE("idle loop: sleeps until a millisecond before a paced flow's next segment, polls through "
+          "shorter waits and delayed ACKs, not at all with work waiting") {
+  constexpr uint64_t kMargin = fastpath::Datapath::kSleepBeforeTimerUs;
+  SECTION("a flow capped far below the link") {
+    test::FastpathHarness h;
+    h.establish();  // MSS 1000, window 65535
+    CHECK(h.dp->sleep_limit_us() == UINT64_MAX);  // nothing armed: the doorbell's wait alone
+    h.flow().pacing_rate = 200'000;  // a 1000-byte segment every 5 ms
+    h.app_send(std::string(5'000, 'p'));
+    CHECK(data_segments(h) == 3);
+    uint64_t limit = h.dp->sleep_limit_us();
+    CHECK(limit > 0);
+    CHECK(limit <= 5'000 - kMargin);
+    h.advance_us(limit);
+    CHECK(data_segments(h) == 0);
+    CHECK(h.dp->sleep_limit_us() == 0);  // the last millisecond: polled
+    h.advance_us(kMargin + fastpath::PacingWheel::kTickUs);
+    CHECK(data_segments(h) == 1);  // and the segment leaves on time, to the wheel's tick
+    h.view.atx().try_push({3, 7, uint16_t(abi::AppCmdKind::kTxBump), 0, 0});  // queued meanwhile
+    CHECK(h.dp->sleep_limit_us() == 0);
+  }
+  SECTION("a segment every millisecond") {
+    test::FastpathHarness h;
+    h.establish();
+    h.flow().pacing_rate = 1'000'000;
+    h.app_send(std::string(10'000, 'q'));
+    CHECK(data_segments(h) == 3);
+    CHECK(h.dp->sleep_limit_us() == 0);  // never slept through
+  }
+  SECTION("a delayed ACK") {
+    test::FastpathHarness h;
+    h.establish();
+    h.from_peer(5000, 1000, wire::kTcpAck | wire::kTcpPsh, "hi");
+    CHECK(h.dp->sleep_limit_us() == 0);
+    h.advance_us(h.cfg.delayed_ack_us);
+    CHECK(h.take_sent().size() == 1);
+    CHECK(h.dp->sleep_limit_us() == UINT64_MAX);
+  }
 }
 
 TEST_CASE("paced flow: segments leave at the rate after a burst of two, the wheel brings the flow back") {
@@ -314,4 +329,34 @@ TEST_CASE("round trip: a 1 ms timestamp difference does not count for a flow who
   ack_with_echo(5000, 0);
   ack_with_echo(6000, 3);  // 3 ms: a real delay, whatever the clock's ticks
   CHECK(h.flow().srtt_us > srtt);
+}
+
+TEST_CASE("round trip: each round publishes its lowest sample, which a delayed ACK does not inflate") {
+  test::FastpathHarness h;
+  h.tcp_opts = abi::kFlowOptTimestamps;
+  h.establish();  // MSS 1000
+  auto ack_with_echo = [&](uint32_t ack, uint32_t ms_ago) {
+    wire::TcpOptionsOut o;
+    o.timestamps = true;
+    o.ts_val = 1;
+    o.ts_ecr = uint32_t(h.clock.now_us() / 1000) + h.ts_offset - ms_ago;
+    h.from_peer(5000, ack, wire::kTcpAck, "", 65535, o);
+  };
+  uint32_t rounds = h.flow().rtt_rounds;
+  h.app_send(std::string(4000, 'a'));  // four segments, the first timed
+  h.take_sent();
+  h.clock.advance_us(10'000);
+  ack_with_echo(2000, 10);  // 10 ms, and past the end of the round the handshake began
+  CHECK(h.flow().rtt_rounds == rounds + 1);
+  CHECK(h.flow().rtt_round_us == 10'000);
+  // The next round ends when 5000 is acknowledged: its samples are 14, 12 and 11 ms (a receiver
+  // holding ACKs), and it publishes the lowest only at its end.
+  ack_with_echo(3000, 14);
+  ack_with_echo(4000, 12);
+  CHECK(h.flow().rtt_rounds == rounds + 1);
+  CHECK(h.flow().rtt_round_us == 10'000);
+  ack_with_echo(5000, 11);
+  CHECK(h.flow().rtt_rounds == rounds + 2);
+  CHECK(h.flow().rtt_round_us == 11'000);
+  CHECK(h.flow().rtt_min_us == 10'000);
 }

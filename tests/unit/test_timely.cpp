@@ -21,36 +21,52 @@ TEST_CASE("TIMELY: the first sample starts at the initial window per round trip"
   CHECK(t.cwnd() == 20'000);       // two round trips of the rate
 }
 
-TEST_CASE("TIMELY: below T_low each sample adds delta, above T_high the rate is cut by b (1 - T_high / rtt)") {
+TEST_CASE("TIMELY: below T_low each sample adds delta, above T_high the rate is cut by b (1 - T_high / rtt), "
+          "both thresholds are queueing delay above the lowest round trip") {
   TimelyRate t(1000);
   t.on_tick(100, 40, 100, 0);  // 100 MB/s
-  t.on_tick(40, 40, 100, 0);   // 40 us < T_low = 50
+  t.on_tick(80, 40, 100, 0);   // 80 us < T_low = 40 + 50
   CHECK(t.rate() == 101'250'000);
   // 2 ms, less the pacing gap of a segment (1000 B at 101.25 MB/s: 9.9 us, the receiver's delayed
-  // ACK): 1990 us > T_high = 1 ms: * (1 - 0.8 (1 - 1000 / 1990))
+  // ACK): 1990 us > T_high = 40 + 1000 us: * (1 - 0.8 (1 - 1040 / 1990))
   t.on_tick(2000, 40, 100, 0);
-  CHECK(double(t.rate()) == Approx(101.25e6 * (1 - 0.8 * (1 - 1000.0 / 1990))).epsilon(1e-6));
+  CHECK(double(t.rate()) == Approx(101.25e6 * (1 - 0.8 * (1 - 1040.0 / 1990))).epsilon(1e-6));
+}
+
+TEST_CASE("TIMELY: a 10 ms path grows below min_rtt + T_low and is cut only above min_rtt + T_high") {
+  TimelyRate t(1000);
+  t.on_tick(10'000, 10'000, 10'000, 0);  // 1 MB/s, the floor: 1.25 MB/s
+  CHECK(t.rate() == uint64_t(TimelyRate::kMinRate));
+  // Each sample 10,030 us after the 800 us pacing gap is clamped to the lowest round trip: the
+  // path is idle, + delta each time (absolute thresholds would have cut every one: > 1 ms).
+  for (int i = 0; i < 8; ++i) t.on_tick(10'030, 10'000, 10'000, 0);
+  CHECK(t.rate() == uint64_t(TimelyRate::kMinRate + 8 * TimelyRate::kDelta));
+  // 12,000 us less the gap (1000 B at 11.25 MB/s: 88.9 us): 11,911 > T_high = 11,000.
+  double before = double(t.rate());
+  t.on_tick(12'000, 10'000, 10'500, 0);
+  CHECK(double(t.rate()) == Approx(before * (1 - 0.8 * (1 - 11'000.0 / 11'911))).epsilon(1e-6));
 }
 
 TEST_CASE("TIMELY: a rising round trip cuts by b times the normalised gradient, a falling one adds "
           "delta, five times delta after five in a row") {
   TimelyRate t(1000);
   t.on_tick(100, 100, 100, 0);  // 100 MB/s, prev 100
-  // 200 us less a 10 us pacing gap: +90 us, rtt_diff = 0.25 * 90 = 22.5, gradient 22.5 / 100:
-  // * (1 - 0.8 * 0.225) = 0.82
-  t.on_tick(200, 100, 150, 0);
-  CHECK(t.gradient() == Approx(0.225));
-  CHECK(t.rate() == 82'000'000);
-  // 100 us (less the gap, but never below the lowest sample): -90 us, rtt_diff = 0.75 * 22.5 -
-  // 22.5 = -5.625: gradient < 0, + delta
-  t.on_tick(100, 100, 150, 0);
-  CHECK(t.gradient() == Approx(-0.05625));
-  CHECK(t.rate() == 83'250'000);
-  // Flat at 100 us: rtt_diff decays towards 0 from below, gradient stays <= 0.
-  for (int i = 2; i <= 4; ++i) t.on_tick(100, 100, 150, 0);
-  CHECK(t.rate() == 87'000'000);  // four samples of + delta
-  t.on_tick(100, 100, 150, 0);    // the fifth in a row: + 5 delta
-  CHECK(t.rate() == 93'250'000);
+  // 610 us less a 10 us pacing gap: +500 us, rtt_diff = 0.25 * 500 = 125, gradient 125 / 100 =
+  // 1.25: the cut stops at * (1 - 0.8)
+  t.on_tick(610, 100, 300, 0);
+  CHECK(t.gradient() == Approx(1.25));
+  CHECK(double(t.rate()) == Approx(20'000'000).epsilon(1e-6));
+  // 250 us less the 50 us gap: 200 (>= T_low = 150), -400 us: rtt_diff = 0.75 * 125 - 100 =
+  // -6.25, gradient -0.0625 <= 0: + delta
+  t.on_tick(250, 100, 300, 0);
+  CHECK(t.gradient() == Approx(-0.0625));
+  CHECK(double(t.rate()) == Approx(21'250'000).epsilon(1e-6));
+  // Near 200 us after each gap (199, 200, 200): rtt_diff decays towards 0 from below, + delta.
+  for (uint32_t rtt : {247u, 245u, 243u}) t.on_tick(rtt, 100, 300, 0);
+  CHECK(t.gradient() < 0);
+  CHECK(double(t.rate()) == Approx(25'000'000).epsilon(1e-6));
+  t.on_tick(241, 100, 300, 0);  // 201 us, still a gradient <= 0: the fifth in a row, + 5 delta
+  CHECK(double(t.rate()) == Approx(31'250'000).epsilon(1e-6));
 }
 
 TEST_CASE("TIMELY: the delay a delayed ACK adds at a slow paced rate is not taken for a queue") {
@@ -68,7 +84,7 @@ TEST_CASE("TIMELY: a loss cuts by b / 8, a timeout drops to the floor, the rate 
   t.on_tick(100, 100, 100, 0);
   t.on_tick(0, 100, 100, 1);  // no new sample, one loss: * 0.9
   CHECK(t.rate() == 90'000'000);
-  t.on_tick(900, 100, 900, 0);  // +790 us after the gap: gradient 1.975, the cut stops at * (1 - b)
+  t.on_tick(900, 100, 900, 0);  // +788 us after the gap: gradient 1.97, the cut stops at * (1 - b)
   CHECK(double(t.rate()) == Approx(90e6 * 0.2));
   t.on_timeout();
   CHECK(t.rate() == uint64_t(TimelyRate::kMinRate));
@@ -86,16 +102,16 @@ TEST_CASE("slow path: a TIMELY flow is paced at its rate from the fast path's sa
   abi::FlowEntry& e = h.flow(flow);
   CHECK(e.pacing_rate == 0);
   shm::store_relaxed(e.srtt_us, 200u);
-  shm::store_relaxed(e.rtt_last_us, 200u);
+  shm::store_relaxed(e.rtt_round_us, 200u);
   shm::store_relaxed(e.rtt_min_us, 200u);
-  shm::store_relaxed(e.rtt_samples, 1u);
+  shm::store_relaxed(e.rtt_rounds, 1u);
   h.now += 1;
   h.cp.pace_congestion(h.now);
   uint64_t first = uint64_t(10) * e.mss * 1'000'000 / 200;
   CHECK(e.pacing_rate == first);
   CHECK(e.cwnd == uint32_t(first * 2 * 200 / 1'000'000));
-  shm::store_relaxed(e.rtt_last_us, 40u);  // under T_low
-  shm::store_relaxed(e.rtt_samples, 2u);
+  shm::store_relaxed(e.rtt_round_us, 40u);  // under T_low
+  shm::store_relaxed(e.rtt_rounds, 2u);
   h.now += 1;
   h.cp.pace_congestion(h.now);
   CHECK(e.pacing_rate == first + uint64_t(TimelyRate::kDelta));

@@ -142,8 +142,11 @@ struct alignas(64) FlowEntry {
   uint64_t pacing_rate;  // slow path, also while installed: payload bytes a second the fast path
                          //   spreads new segments at (pacing.cpp); 0: not paced
   uint64_t paced_waits;  // fast path: times a segment waited for its pacing time
-  uint32_t rtt_last_us;  // fast path: the newest round-trip sample (TIMELY's input)
-  uint32_t rtt_samples;  // fast path: samples taken so far (a new one since the last look?)
+  uint32_t rtt_round_us;  // fast path: the lowest sample of the latest round trip that had one
+                         //   (TIMELY's input: a receiver's delayed ACKs inflate some samples of a
+                         //   round, seldom all)
+  uint32_t rtt_rounds;    // fast path: round trips that published rtt_round_us (a new one since
+                          //   the last look?)
   uint32_t rtt_min_us;   // fast path: the lowest sample, 0 before the first
   uint32_t loss_window;  // fast path: the window when the latest recovery began (min of flight and
                          //   cwnd): what the slow path's cut takes its share of
