@@ -197,6 +197,25 @@ class Datapath {
   void emit_frame(Frame& frame, uint32_t dst_ip);
   uint32_t deliver_local();
 
+  // rack.cpp: RACK's reordering window (RFC 8985 6.2)
+  uint32_t rack_reo_wnd_us(uint32_t flow_id);  // 0 until the flow has seen reordering
+  void rack_saw_reordering(uint32_t flow_id);
+  // May the hole just below `above` (a scoreboard range) be resent? If not yet, the reordering
+  // timer is armed for when it may.
+  bool rack_hole_lost(uint32_t flow_id, const SeqRange& above);
+  bool rack_first_hole_lost(uint32_t flow_id);  // the lowest hole, or true without a scoreboard
+  void rack_note_dsack(uint32_t flow_id);       // a D-SACK arrived
+  void rack_recovery_done(uint32_t flow_id);
+  struct LateWatch {
+    bool on = false;
+    uint32_t from = 0, fack = 0, delivered = 0;
+  };
+  LateWatch rack_watch_late(uint32_t flow_id);  // before an ACK is applied
+  void rack_check_late(uint32_t flow_id, const LateWatch& w, uint32_t ack);  // after
+  uint32_t run_rack_timers();  // flows whose reordering window ran out resend their holes
+  // The duplicate-ACK test of a loss (3 duplicates, 3 segments SACKed, or RFC 5827's early one).
+  bool loss_suspected(uint32_t flow_id);
+
   // pacing.cpp: spreading a paced flow's segments at its rate (FlowEntry::pacing_rate)
   uint64_t pace_rate(uint32_t flow_id);  // the slow path's rate under the app's cap (0: not paced)
   bool pace_allows(uint32_t flow_id);               // may a data segment leave now (else: armed)
@@ -265,6 +284,7 @@ class Datapath {
   std::vector<uint32_t> event_flows_;  // flows with app_events owed
   std::vector<uint32_t> delack_flows_;  // flows with a delayed ACK armed (or lately armed)
   PacingWheel pacing_;                  // paced flows waiting for their time to send
+  PacingWheel rack_timer_;              // flows whose holes wait out RACK's reordering window
   std::vector<abi::FpEvent> sp_backlog_;  // events the evt queue had no room for
   std::vector<Frame> local_;         // frames for our own address, delivered next iteration
   std::vector<Frame> local_next_;

@@ -49,6 +49,13 @@ struct FlowPriv {
   uint32_t undo_resent = 0;     // bytes resent in it
   uint32_t undo_pending = 0;    // of those, not yet D-SACKed
   uint32_t undo_dsack_end = 0;  // the end of the highest D-SACK counted
+  // RACK's reordering window (RFC 8985 6.2, rack.cpp): once the flow has seen reordering, a hole
+  // below SACKed data is lost only when the window has passed since that data was SACKed.
+  bool rack_reordering_seen = false;
+  bool rack_dsack_round_valid = false;
+  uint8_t rack_reo_wnd_mult = 1;     // the window in quarters of the lowest round trip
+  uint8_t rack_reo_wnd_persist = 0;  // recoveries left before the multiplier falls back to 1
+  uint32_t rack_dsack_round = 0;     // a D-SACK raises the multiplier once per round trip (snd_nxt)
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).
   RttEstimator rtt;

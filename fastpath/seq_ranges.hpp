@@ -15,6 +15,10 @@ namespace virtuoso::fastpath {
 struct SeqRange {
   uint32_t start = 0;
   uint32_t end = 0;  // one past the last byte
+  // The sender's scoreboard: when data at or above this range was first SACKed while the bytes
+  // just below it were missing (microseconds, wrapping), so when the hole below it opened. Kept
+  // by add(); the receiver leaves it 0.
+  uint32_t stamp = 0;
 };
 
 template <size_t N>
@@ -26,8 +30,10 @@ class SeqRanges {
   void clear() { n_ = 0; }
 
   // Adds [start, end), merging with every range it overlaps or touches. False when it would
-  // need a new range and all N are taken (nothing changes then).
-  bool add(uint32_t start, uint32_t end) {
+  // need a new range and all N are taken (nothing changes then). `stamp` (the time now) goes to
+  // a range above every other; one added or merged below a range takes that range's stamp, the
+  // hole below it being part of the older hole (stamps rise with sequence numbers).
+  bool add(uint32_t start, uint32_t end, uint32_t stamp = 0) {
     using wire::seq_gt;
     using wire::seq_lt;
     if (!seq_lt(start, end)) return true;
@@ -37,12 +43,13 @@ class SeqRanges {
     while (j < n_ && !seq_gt(r_[j].start, end)) ++j;  // ranges overlapping or touching
     if (i == j) {
       if (n_ == N) return false;
+      uint32_t s = i < n_ ? r_[i].stamp : stamp;
       for (size_t k = n_; k > i; --k) r_[k] = r_[k - 1];
-      r_[i] = {start, end};
+      r_[i] = {start, end, s};
       ++n_;
       return true;
     }
-    SeqRange m{wire::seq_min(start, r_[i].start), wire::seq_max(end, r_[j - 1].end)};
+    SeqRange m{wire::seq_min(start, r_[i].start), wire::seq_max(end, r_[j - 1].end), r_[i].stamp};
     r_[i] = m;
     size_t removed = j - i - 1;
     for (size_t k = i + 1; k + removed < n_; ++k) r_[k] = r_[k + removed];

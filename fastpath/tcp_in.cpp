@@ -100,7 +100,7 @@ void Datapath::tcp_update_scoreboard(uint32_t id, const wire::TcpFrame& f) {
     uint32_t start = o.sack[i].start, end = o.sack[i].end;
     // Ignore D-SACKs and blocks for data never sent (RFC 2883, RFC 6675 5.1).
     if (!seq_lt(start, end) || !seq_gt(end, e.snd_una) || seq_gt(end, p.snd_max)) continue;
-    p.sacked.add(wire::seq_max(start, e.snd_una), end);
+    p.sacked.add(wire::seq_max(start, e.snd_una), end, uint32_t(now_us_));
   }
 }
 
@@ -152,6 +152,7 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
   uint32_t new_wnd = uint32_t(f.tcp.window) << e.snd_wscale;
   p.max_snd_wnd = std::max(p.max_snd_wnd, new_wnd);
   size_t sacked_before = p.sacked.bytes();
+  LateWatch late = rack_watch_late(id);
   if (p.sack_ok && f.tcp.opts.n_sack) tcp_update_scoreboard(id, f);
   if (seq_gt(ack, e.snd_una)) {
     uint32_t acked = ack - e.snd_una;
@@ -162,6 +163,7 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     e.snd_una = ack;
     if (seq_lt(e.snd_nxt, ack)) e.snd_nxt = ack;  // after a go-back-N the peer had more than we thought
     p.sacked.trim_below(ack);
+    rack_check_late(id, late, ack);
     // RFC 6937's DeliveredData: newly acknowledged, plus newly SACKed, less SACKed bytes the
     // cumulative ACK now covers (they were delivered when SACKed).
     int64_t delivered = int64_t(data_acked) + int64_t(p.sacked.bytes()) - int64_t(sacked_before);
@@ -191,6 +193,7 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
     return true;
   }
   if (ack != e.snd_una) return true;  // an old ACK: nothing to learn from it
+  rack_check_late(id, late, ack);
   bool window_opened = new_wnd > e.snd_wnd;
   bool new_sack = p.sacked.bytes() != sacked_before;
   bool is_dup = f.payload_len == 0 && !(f.tcp.flags & wire::kTcpFin) && e.snd_nxt != e.snd_una &&
@@ -205,10 +208,16 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
   uint32_t delivered = uint32_t(std::max<int64_t>(int64_t(p.sacked.bytes()) - int64_t(sacked_before), 0));
   if (p.in_recovery) {
     tcp_recovery_dupack(id, delivered);
-  } else if (e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * p.send_mss) || early_retransmit(id)) {
+  } else if (loss_suspected(id) && rack_first_hole_lost(id)) {
     tcp_enter_recovery(id, delivered);
   }
   return true;
+}
+
+bool Datapath::loss_suspected(uint32_t id) {
+  abi::FlowEntry& e = *ctrl_.flow(id);
+  FlowPriv& p = priv_[id];
+  return e.dupacks >= 3 || (p.sack_ok && p.sacked.bytes() >= 3u * p.send_mss) || early_retransmit(id);
 }
 
 // RFC 5827: with fewer than four segments in flight and nothing more to send, three duplicate

@@ -1,4 +1,5 @@
-// TCP loss recovery: fast retransmit and SACK-driven hole filling (RFC 6675) at the pace of
+// TCP loss recovery: fast retransmit and SACK-driven hole filling (RFC 6675; once the flow has seen
+// reordering, a hole waits RACK's reordering window first, rack.cpp) at the pace of
 // Proportional Rate Reduction (RFC 6937), recoveries D-SACKs show needless (RFC 3708), NewReno
 // partial ACKs without SACK (RFC 6582), and what the slow path's retransmission timer asks for: a
 // go-back-N resend (RFC 6298 5.4) or a zero-window probe (RFC 9293 3.8.6.1).
@@ -81,6 +82,7 @@ void Datapath::tcp_recovery_ack(uint32_t id, uint32_t ack, uint32_t delivered) {
   if (seq_ge(ack, p.recover)) {
     p.in_recovery = false;  // everything outstanding at the start is acknowledged
     p.prr.stop();
+    rack_recovery_done(id);
     try_undo(id);  // the D-SACK of the last resend may have come with this ACK
     return;
   }
@@ -96,6 +98,7 @@ void Datapath::tcp_recovery_dupack(uint32_t id, uint32_t delivered) {
 
 void Datapath::note_dsack(uint32_t id, uint32_t start, uint32_t end) {
   FlowPriv& p = priv_[id];
+  rack_note_dsack(id);  // a needless resend, or a segment the network duplicated
   if (!p.undo_possible || p.undo_pending == 0) return;
   if (seq_lt(start, p.undo_start) || seq_gt(end, p.recover)) return;  // not what it resent
   // Resends go out in sequence order and their duplicates come back so: a block below the last
@@ -175,7 +178,9 @@ void Datapath::tcp_send_holes(uint32_t id) {
       break;
     }
     uint32_t hole_end = limit;
-    if (const SeqRange* r = p.sacked.next_after(seq); r && seq_lt(r->start, hole_end)) hole_end = r->start;
+    const SeqRange* above = p.sacked.next_after(seq);
+    if (above && seq_lt(above->start, hole_end)) hole_end = above->start;
+    if (above && !rack_hole_lost(id, *above)) break;  // it may yet arrive: the timer comes back
     uint32_t len = std::min(hole_end - seq, segment_room(id));
     if (len == 0 || !send_segment(id, seq, len, wire::kTcpAck)) break;
     p.prr.sent(len);

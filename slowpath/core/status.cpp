@@ -67,6 +67,8 @@ constexpr FpStatField kFpStatFields[] = {
     {"prr_waits", &abi::FpStats::prr_waits},
     {"dsacks_received", &abi::FpStats::dsacks_received},
     {"spurious_recoveries", &abi::FpStats::spurious_recoveries},
+    {"rack_waits", &abi::FpStats::rack_waits},
+    {"reordering_seen", &abi::FpStats::reordering_seen},
     {"drop_port_tx", &abi::FpStats::drop_port_tx},
     {"ce_received", &abi::FpStats::ce_received},
     {"busy_loops", &abi::FpStats::busy_loops},

@@ -2,9 +2,11 @@
 # Reordering without loss, the stack sending to Linux kernel TCP (peer namespace): segments held back
 # on the stack's tx look lost to duplicate ACKs, so recoveries start and resend them; the Linux
 # receiver then reports each resent range as a duplicate (D-SACK, RFC 2883), which shows those
-# recoveries needless, and the slow path makes no cut for them or takes it back (RFC 3708). Checked:
-# every byte arrives (SHA-256 of both ends), recoveries happened, most were found needless and
-# left the window alone.
+# recoveries needless, and the slow path makes no cut for them or takes it back (RFC 3708). The
+# D-SACKs also show the flow reordering, so RACK's reordering window (RFC 8985 6.2) holds later
+# holes back a while before resending them. Checked: every byte arrives (SHA-256 of both ends),
+# recoveries happened, most were found needless and left the window alone, and the reordering
+# window engaged.
 source "$(dirname "$0")/lib.sh"
 vt_init
 
@@ -42,7 +44,8 @@ j = json.load(open(sys.argv[1]))
 fp, sp, tx = j["fastpath"], j["slowpath"], j["faults"]["tx"]
 print(f"reordered {tx['reordered']} lost {tx['lost']}, recoveries {fp['fast_retransmits']}, "
       f"D-SACKs {fp['dsacks_received']}, needless {fp['spurious_recoveries']}, "
-      f"cuts {sp['congestion_cuts']}, undone {sp['congestion_undos']}")
+      f"cuts {sp['congestion_cuts']}, undone {sp['congestion_undos']}, "
+      f"reordering seen {fp['reordering_seen']}, holes that waited RACK's window {fp['rack_waits']}")
 assert tx["reordered"] > 0 and tx["lost"] == 0, tx
 assert fp["fast_retransmits"] > 0, "no recovery: the reordering never looked like loss"
 assert fp["dsacks_received"] > 0, "the Linux receiver's D-SACKs were not recognised"
@@ -51,6 +54,7 @@ assert 0 < fp["spurious_recoveries"] <= fp["fast_retransmits"], fp
 assert sp["congestion_undos"] <= fp["spurious_recoveries"], (sp, fp)
 assert sp["congestion_cuts"] - sp["congestion_undos"] < fp["fast_retransmits"] / 2, \
     "most recoveries were needless, yet most of them still cost the window a cut"
+assert fp["reordering_seen"] == 1 and fp["rack_waits"] > 0, "RACK's reordering window never engaged"
 
 PY
-vt_pass "reordering: needless recoveries found by D-SACK cost no cut, $BYTES bytes intact"
+vt_pass "reordering: needless recoveries found by D-SACK cost no cut, RACK's window engaged, $BYTES bytes intact"

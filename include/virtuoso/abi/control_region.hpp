@@ -263,8 +263,11 @@ struct FpStats {
   uint64_t prr_waits;         // segments a loss recovery held back for PRR's allowance (RFC 6937)
   uint64_t dsacks_received;   // D-SACK blocks reporting a resend of a recovery as a duplicate
   uint64_t spurious_recoveries;  // recoveries all of whose resends were D-SACKed (reordering)
+  uint64_t rack_waits;        // times a hole's resend (or a recovery) waited for RACK's reordering
+                              //   window (RFC 8985 6.2) on a flow that has seen reordering
+  uint64_t reordering_seen;   // flows that began to see reordering (a D-SACK, a hole filled unresent)
 };
-static_assert(sizeof(FpStats) == 600 && std::is_trivially_copyable_v<FpStats>);
+static_assert(sizeof(FpStats) == 616 && std::is_trivially_copyable_v<FpStats>);
 static_assert(offsetof(FpStats, fault_rx) == 248 && offsetof(FpStats, cycles) == 328 &&
               offsetof(FpStats, tx_pure_acks) == 416);
 

@@ -1,0 +1,141 @@
+// RACK's reordering window in the fast path (RFC 8985 6.2): until a flow has seen reordering a
+// hole is resent at once; after a D-SACK, or a hole filled by its original transmission, a hole
+// waits a quarter of the lowest round trip (times a multiplier D-SACKs raise, at most the smoothed
+// round trip) from when data above it was SACKed, and is resent only if it has not arrived by then.
+#include <catch2/catch.hpp>
+
+#include "support/fake_fastpath.hpp"
+
+using namespace virtuoso;
+using test::FastpathHarness;
+using wire::kTcpAck;
+
+namespace {
+wire::TcpOptionsOut sack(std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
+  wire::TcpOptionsOut o;
+  for (auto [s, e] : blocks) o.sack[o.n_sack++] = {s, e};
+  return o;
+}
+std::vector<uint32_t> seqs(const std::vector<test::ParsedOut>& out) {
+  std::vector<uint32_t> v;
+  for (auto& o : out)
+    if (!o.payload.empty()) v.push_back(o.f.tcp.seq);
+  return v;
+}
+// A SACK flow whose round trip is 400 us (lowest and smoothed): one segment 1000..2000 timed.
+void establish_400us(FastpathHarness& h) {
+  h.tcp_opts = abi::kFlowOptSack;
+  h.establish();
+  h.app_send(std::string(1000, 'r'));
+  h.take_sent();
+  h.clock.advance_us(400);
+  h.from_peer(5000, 2000, kTcpAck);
+  REQUIRE(h.flow().rtt_min_us == 400);
+  REQUIRE(h.flow().srtt_us == 400);
+}
+// The peer reports segment 1000..2000 twice (a D-SACK): the flow has seen reordering, and the
+// multiplier is 2: a window of 2 * 400 / 4 = 200 us.
+void dsack_once(FastpathHarness& h) {
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{1000, 2000}}));
+  REQUIRE(h.dp->stats().reordering_seen == 1);
+}
+// n segments of 1000 bytes from snd_nxt, frames forgotten.
+void send_segments(FastpathHarness& h, int n) {
+  h.app_send(std::string(size_t(n) * 1000, 'd'));
+  REQUIRE(h.take_sent().size() == size_t(n));
+}
+}  // namespace
+
+TEST_CASE("RACK: no reordering seen -> a hole below three SACKed segments is resent at once") {
+  FastpathHarness h;
+  establish_400us(h);
+  send_segments(h, 5);  // 2000..7000
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{2000});
+  CHECK(h.dp->stats().rack_waits == 0);
+  CHECK(h.dp->stats().reordering_seen == 0);
+}
+
+TEST_CASE("RACK: after a D-SACK a hole waits the reordering window -> not resent if it arrives, "
+          "resent when the window runs out") {
+  FastpathHarness h;
+  establish_400us(h);
+  dsack_once(h);
+  send_segments(h, 5);  // 2000..7000
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
+  CHECK(seqs(h.take_sent()).empty());
+  CHECK(h.dp->stats().rack_waits == 1);
+  CHECK(h.flow().recoveries == 0);
+  h.advance_us(150);
+  CHECK(seqs(h.take_sent()).empty());
+  SECTION("the late segment arrives within the window") {
+    h.from_peer(5000, 6000, kTcpAck);
+    h.advance_us(500);
+    CHECK(seqs(h.take_sent()).empty());
+    CHECK(h.flow().recoveries == 0);
+    CHECK(h.dp->stats().fast_retransmits == 0);
+  }
+  SECTION("it does not: the reordering timer starts the recovery") {
+    h.advance_us(50);
+    CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{2000});
+    CHECK(h.flow().recoveries == 1);
+    CHECK(h.dp->stats().fast_retransmits == 1);
+  }
+}
+
+TEST_CASE("RACK: holes opened at different times are resent each when its own window runs out") {
+  FastpathHarness h;
+  establish_400us(h);
+  dsack_once(h);  // window 200 us
+  send_segments(h, 8);  // 2000..10000
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));  // hole 2000 opens at t
+  h.advance_us(150);
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{7000, 9000}, {3000, 6000}}));  // hole 6000 at t + 150
+  CHECK(seqs(h.take_sent()).empty());
+  h.advance_us(50);  // t + 200: the first hole is lost, the second has waited 50 us
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{2000});
+  h.advance_us(100);
+  CHECK(seqs(h.take_sent()).empty());
+  h.advance_us(50);  // t + 350
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{6000});
+  CHECK(h.flow().recoveries == 1);
+}
+
+TEST_CASE("RACK: a hole filled by its original transmission shows reordering too") {
+  FastpathHarness h;
+  establish_400us(h);
+  send_segments(h, 4);  // 2000..6000
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 4000}}));  // one segment: no loss yet
+  CHECK(h.dp->stats().reordering_seen == 0);
+  h.from_peer(5000, 4000, kTcpAck);  // 2000..3000 arrived, never resent
+  CHECK(h.dp->stats().reordering_seen == 1);
+  CHECK(seqs(h.take_sent()).empty());
+  SECTION("a hole filled by its resend does not") {
+    FastpathHarness g;
+    establish_400us(g);
+    send_segments(g, 5);
+    g.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
+    CHECK(seqs(g.take_sent()) == std::vector<uint32_t>{2000});
+    g.from_peer(5000, 7000, kTcpAck);
+    CHECK(g.dp->stats().reordering_seen == 0);
+  }
+}
+
+TEST_CASE("RACK: D-SACKs in later round trips widen the window up to the smoothed round trip") {
+  FastpathHarness h;
+  establish_400us(h);
+  dsack_once(h);  // x2: 200 us
+  // Three more round trips of 400 us, each with a D-SACK of the segment it sent.
+  for (uint32_t seq : {2000u, 3000u, 4000u}) {
+    send_segments(h, 1);
+    h.clock.advance_us(400);
+    h.from_peer(5000, seq + 1000, kTcpAck, "", 65535, sack({{seq, seq + 1000}}));  // x3, x4, x5
+  }
+  REQUIRE(h.flow().srtt_us == 400);
+  send_segments(h, 5);  // 5000..10000
+  h.from_peer(5000, 5000, kTcpAck, "", 65535, sack({{6000, 9000}}));
+  h.advance_us(399);
+  CHECK(seqs(h.take_sent()).empty());
+  h.advance_us(1 + fastpath::PacingWheel::kTickUs);
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});
+}
