@@ -8,20 +8,11 @@
 
 using namespace virtuoso;
 using test::FastpathHarness;
+using test::sack;
+constexpr auto seqs = test::data_seqs;
 using wire::kTcpAck;
 
 namespace {
-wire::TcpOptionsOut sack(std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
-  wire::TcpOptionsOut o;
-  for (auto [s, e] : blocks) o.sack[o.n_sack++] = {s, e};
-  return o;
-}
-std::vector<uint32_t> seqs(const std::vector<test::ParsedOut>& out) {
-  std::vector<uint32_t> v;
-  for (auto& o : out)
-    if (!o.payload.empty()) v.push_back(o.f.tcp.seq);
-  return v;
-}
 // A SACK flow whose round trip is 400 us (lowest and smoothed): one segment 1000..2000 timed.
 void establish_400us(FastpathHarness& h) {
   h.tcp_opts = abi::kFlowOptSack;
@@ -39,17 +30,12 @@ void dsack_once(FastpathHarness& h) {
   h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{1000, 2000}}));
   REQUIRE(h.dp->stats().reordering_seen == 1);
 }
-// n segments of 1000 bytes from snd_nxt, frames forgotten.
-void send_segments(FastpathHarness& h, int n) {
-  h.app_send(std::string(size_t(n) * 1000, 'd'));
-  REQUIRE(h.take_sent().size() == size_t(n));
-}
 }  // namespace
 
 TEST_CASE("RACK: no reordering seen -> a hole below three SACKed segments is resent at once") {
   FastpathHarness h;
   establish_400us(h);
-  send_segments(h, 5);  // 2000..7000
+  REQUIRE(h.app_send_segments(5) == 5);  // 2000..7000
   h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{2000});
   CHECK(h.dp->stats().rack_waits == 0);
@@ -61,7 +47,7 @@ TEST_CASE("RACK: after a D-SACK a hole waits the reordering window -> not resent
   FastpathHarness h;
   establish_400us(h);
   dsack_once(h);
-  send_segments(h, 5);  // 2000..7000
+  REQUIRE(h.app_send_segments(5) == 5);  // 2000..7000
   h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
   CHECK(seqs(h.take_sent()).empty());
   CHECK(h.dp->stats().rack_waits == 1);
@@ -87,7 +73,7 @@ TEST_CASE("RACK: holes opened at different times are resent each when its own wi
   FastpathHarness h;
   establish_400us(h);
   dsack_once(h);  // window 200 us
-  send_segments(h, 8);  // 2000..10000
+  REQUIRE(h.app_send_segments(8) == 8);  // 2000..10000
   h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));  // hole 2000 opens at t
   h.advance_us(150);
   h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{7000, 9000}, {3000, 6000}}));  // hole 6000 at t + 150
@@ -104,7 +90,7 @@ TEST_CASE("RACK: holes opened at different times are resent each when its own wi
 TEST_CASE("RACK: a hole filled by its original transmission shows reordering too") {
   FastpathHarness h;
   establish_400us(h);
-  send_segments(h, 4);  // 2000..6000
+  REQUIRE(h.app_send_segments(4) == 4);  // 2000..6000
   h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 4000}}));  // one segment: no loss yet
   CHECK(h.dp->stats().reordering_seen == 0);
   h.from_peer(5000, 4000, kTcpAck);  // 2000..3000 arrived, never resent
@@ -113,7 +99,7 @@ TEST_CASE("RACK: a hole filled by its original transmission shows reordering too
   SECTION("a hole filled by its resend does not") {
     FastpathHarness g;
     establish_400us(g);
-    send_segments(g, 5);
+    REQUIRE(g.app_send_segments(5) == 5);
     g.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
     CHECK(seqs(g.take_sent()) == std::vector<uint32_t>{2000});
     g.from_peer(5000, 7000, kTcpAck);
@@ -127,12 +113,12 @@ TEST_CASE("RACK: D-SACKs in later round trips widen the window up to the smoothe
   dsack_once(h);  // x2: 200 us
   // Three more round trips of 400 us, each with a D-SACK of the segment it sent.
   for (uint32_t seq : {2000u, 3000u, 4000u}) {
-    send_segments(h, 1);
+    REQUIRE(h.app_send_segments(1) == 1);
     h.clock.advance_us(400);
     h.from_peer(5000, seq + 1000, kTcpAck, "", 65535, sack({{seq, seq + 1000}}));  // x3, x4, x5
   }
   REQUIRE(h.flow().srtt_us == 400);
-  send_segments(h, 5);  // 5000..10000
+  REQUIRE(h.app_send_segments(5) == 5);  // 5000..10000
   h.from_peer(5000, 5000, kTcpAck, "", 65535, sack({{6000, 9000}}));
   h.advance_us(399);
   CHECK(seqs(h.take_sent()).empty());

@@ -6,31 +6,14 @@
 
 using namespace virtuoso;
 using test::FastpathHarness;
+using test::sack;
+constexpr auto seqs = test::data_seqs;
 using wire::kTcpAck;
-
-namespace {
-// Sends `segs` full segments of 1000 bytes from seq 1000 and forgets the frames.
-void send_window(FastpathHarness& h, int segs) {
-  h.app_send(std::string(size_t(segs) * 1000, 'd'));
-  REQUIRE(h.take_sent().size() == size_t(segs));
-}
-wire::TcpOptionsOut sack(std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
-  wire::TcpOptionsOut o;
-  for (auto [s, e] : blocks) o.sack[o.n_sack++] = {s, e};
-  return o;
-}
-std::vector<uint32_t> seqs(const std::vector<test::ParsedOut>& out) {
-  std::vector<uint32_t> v;
-  for (auto& o : out)
-    if (!o.payload.empty()) v.push_back(o.f.tcp.seq);
-  return v;
-}
-}  // namespace
 
 TEST_CASE("ESTABLISHED without SACK: partial ACK during recovery -> the next hole resent at once (NewReno)") {
   FastpathHarness h;
   h.establish();
-  send_window(h, 6);  // 1000..7000; segments at 1000 and 3000 are lost
+  REQUIRE(h.app_send_segments(6) == 6);  // 1000..7000; segments at 1000 and 3000 are lost
   for (int i = 0; i < 3; ++i) h.from_peer(5000, 1000, kTcpAck);
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
   h.from_peer(5000, 3000, kTcpAck);  // partial: covers the first hole only
@@ -44,7 +27,7 @@ TEST_CASE("ESTABLISHED with SACK: several holes in one window -> each resent onc
   FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;
   h.establish();
-  send_window(h, 8);  // 1000..9000; 1000, 4000 and 6000 lost
+  REQUIRE(h.app_send_segments(8) == 8);  // 1000..9000; 1000, 4000 and 6000 lost
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 4000}}));
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{5000, 6000}, {2000, 4000}}));
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{7000, 9000}, {2000, 4000}, {5000, 6000}}));
@@ -60,7 +43,7 @@ TEST_CASE("ESTABLISHED with SACK: SACKed bytes of three segments -> recovery bef
   FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;
   h.establish();
-  send_window(h, 5);
+  REQUIRE(h.app_send_segments(5) == 5);
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}}));
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
 }
@@ -68,11 +51,11 @@ TEST_CASE("ESTABLISHED with SACK: SACKed bytes of three segments -> recovery bef
 TEST_CASE("ESTABLISHED: ACK at or beyond the recovery point -> recovery over, later losses start a new one") {
   FastpathHarness h;
   h.establish();
-  send_window(h, 4);
+  REQUIRE(h.app_send_segments(4) == 4);
   for (int i = 0; i < 3; ++i) h.from_peer(5000, 1000, kTcpAck);
   h.from_peer(5000, 5000, kTcpAck);
   h.take_sent();
-  send_window(h, 4);  // 5000..9000
+  REQUIRE(h.app_send_segments(4) == 4);  // 5000..9000
   for (int i = 0; i < 3; ++i) h.from_peer(5000, 5000, kTcpAck);
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});
   CHECK(h.dp->stats().fast_retransmits == 2);
@@ -82,7 +65,7 @@ TEST_CASE("ESTABLISHED: retransmission timeout -> go-back-N from snd_una, SACK s
   FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;
   h.establish();
-  send_window(h, 3);
+  REQUIRE(h.app_send_segments(3) == 3);
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 3000}}));
   h.take_sent();
   h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
@@ -94,7 +77,7 @@ TEST_CASE("ESTABLISHED: retransmission timeout -> go-back-N from snd_una, SACK s
 TEST_CASE("ESTABLISHED without SACK: duplicate ACKs for data sent before a timeout -> no fast retransmit (RFC 6582)") {
   FastpathHarness h;
   h.establish();
-  send_window(h, 4);
+  REQUIRE(h.app_send_segments(4) == 4);
   h.command({uint16_t(abi::FpCommandKind::kRetransmit), 0, 0, {}, 0, 0});
   h.take_sent();
   for (int i = 0; i < 3; ++i) h.from_peer(5000, 1000, kTcpAck);
@@ -166,7 +149,7 @@ TEST_CASE("ESTABLISHED with SACK: resent hole lost too -> resent again after two
   FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;
   h.establish();
-  send_window(h, 5);
+  REQUIRE(h.app_send_segments(5) == 5);
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}}));
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 6000}}));
@@ -182,7 +165,7 @@ TEST_CASE("ESTABLISHED with SACK: resent hole at snd_una lost while new holes ke
   FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;
   h.establish();
-  send_window(h, 10);  // 1000..11000
+  REQUIRE(h.app_send_segments(10) == 10);  // 1000..11000
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}}));
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}, {6000, 8000}}));
@@ -205,7 +188,7 @@ TEST_CASE("ESTABLISHED with SACK: resent hole at snd_una lost while new holes ke
 TEST_CASE("ESTABLISHED: tail probe command -> the last segment sent goes out again") {
   FastpathHarness h;
   h.establish();
-  send_window(h, 3);
+  REQUIRE(h.app_send_segments(3) == 3);
   h.command({uint16_t(abi::FpCommandKind::kProbeTail), 0, 0, {}, 0, 0});
   auto out = h.take_sent();
   REQUIRE(out.size() == 1);
@@ -217,7 +200,7 @@ TEST_CASE("ESTABLISHED: tail probe command -> the last segment sent goes out aga
 TEST_CASE("ESTABLISHED: two segments in flight, nothing more to send, one duplicate ACK -> early retransmit") {
   FastpathHarness h;
   h.establish();
-  send_window(h, 2);
+  REQUIRE(h.app_send_segments(2) == 2);
   h.from_peer(5000, 1000, kTcpAck);
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
   CHECK(h.dp->stats().fast_retransmits == 1);
@@ -229,7 +212,7 @@ TEST_CASE("ESTABLISHED with SACK: the resend of a recovery reported as a duplica
   FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;
   h.establish();
-  send_window(h, 6);  // 1000..7000; 1000 is only late (reordered)
+  REQUIRE(h.app_send_segments(6) == 6);  // 1000..7000; 1000 is only late (reordered)
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 5000}}));
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000});
   REQUIRE(h.flow().recoveries == 1);
@@ -248,7 +231,7 @@ TEST_CASE("ESTABLISHED with SACK: a recovery with resends not all reported as du
   FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;
   h.establish();
-  send_window(h, 8);  // 1000..9000; 1000 and 4000 resent
+  REQUIRE(h.app_send_segments(8) == 8);  // 1000..9000; 1000 and 4000 resent
   h.from_peer(5000, 1000, kTcpAck, "", 65535, sack({{2000, 4000}, {5000, 7000}}));
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{1000, 4000});
   h.from_peer(5000, 9000, kTcpAck, "", 65535, sack({{1000, 2000}}));  // only the first was a duplicate

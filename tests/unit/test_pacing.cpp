@@ -40,6 +40,15 @@ abi::FlowSlot& flow_slot(slowpath::testing::Harness& h, uint32_t flow) {
   throw;
 }
 
+// An ACK of `ack` from the peer echoing the timestamp we sent `ms_ago` milliseconds ago.
+void ack_with_echo(test::FastpathHarness& h, uint32_t ack, uint32_t ms_ago) {
+  wire::TcpOptionsOut o;
+  o.timestamps = true;
+  o.ts_val = 1;
+  o.ts_ecr = uint32_t(h.clock.now_us() / 1000) + h.ts_offset - ms_ago;
+  h.from_peer(5000, ack, wire::kTcpAck, "", 65535, o);
+}
+
 }  // namespace
 
 TEST_CASE("pacing wheel: flows come due at their time, not before, each once") {
@@ -305,29 +314,22 @@ TEST_CASE("round trip: a 1 ms timestamp difference does not count for a flow who
   test::FastpathHarness h;
   h.tcp_opts = abi::kFlowOptTimestamps;
   h.establish();
-  auto ack_with_echo = [&](uint32_t ack, uint32_t ms_ago) {
-    wire::TcpOptionsOut o;
-    o.timestamps = true;
-    o.ts_val = 1;
-    o.ts_ecr = uint32_t(h.clock.now_us() / 1000) + h.ts_offset - ms_ago;
-    h.from_peer(5000, ack, wire::kTcpAck, "", 65535, o);
-  };
   h.app_send(std::string(1000, 'a'));  // timed
   h.take_sent();
   h.clock.advance_us(100);
-  ack_with_echo(2000, 0);
+  ack_with_echo(h, 2000, 0);
   REQUIRE(h.flow().srtt_us == 100);
   h.app_send(std::string(1000, 'b'));  // timed again: its ACK below is the timed sample's
   h.app_send(std::string(1000, 'c'));
   h.clock.advance_us(100);
-  ack_with_echo(3000, 0);
+  ack_with_echo(h, 3000, 0);
   uint32_t srtt = h.flow().srtt_us;
-  ack_with_echo(4000, 1);  // not timed: the echo says "1 ms", which a 100 us flow cannot use
+  ack_with_echo(h, 4000, 1);  // not timed: the echo says "1 ms", which a 100 us flow cannot use
   CHECK(h.flow().srtt_us == srtt);
   h.app_send(std::string(1000, 'd'));
   h.app_send(std::string(1000, 'e'));
-  ack_with_echo(5000, 0);
-  ack_with_echo(6000, 3);  // 3 ms: a real delay, whatever the clock's ticks
+  ack_with_echo(h, 5000, 0);
+  ack_with_echo(h, 6000, 3);  // 3 ms: a real delay, whatever the clock's ticks
   CHECK(h.flow().srtt_us > srtt);
 }
 
@@ -335,27 +337,20 @@ TEST_CASE("round trip: each round publishes its lowest sample, which a delayed A
   test::FastpathHarness h;
   h.tcp_opts = abi::kFlowOptTimestamps;
   h.establish();  // MSS 1000
-  auto ack_with_echo = [&](uint32_t ack, uint32_t ms_ago) {
-    wire::TcpOptionsOut o;
-    o.timestamps = true;
-    o.ts_val = 1;
-    o.ts_ecr = uint32_t(h.clock.now_us() / 1000) + h.ts_offset - ms_ago;
-    h.from_peer(5000, ack, wire::kTcpAck, "", 65535, o);
-  };
   uint32_t rounds = h.flow().rtt_rounds;
   h.app_send(std::string(4000, 'a'));  // four segments, the first timed
   h.take_sent();
   h.clock.advance_us(10'000);
-  ack_with_echo(2000, 10);  // 10 ms, and past the end of the round the handshake began
+  ack_with_echo(h, 2000, 10);  // 10 ms, and past the end of the round the handshake began
   CHECK(h.flow().rtt_rounds == rounds + 1);
   CHECK(h.flow().rtt_round_us == 10'000);
   // The next round ends when 5000 is acknowledged: its samples are 14, 12 and 11 ms (a receiver
   // holding ACKs), and it publishes the lowest only at its end.
-  ack_with_echo(3000, 14);
-  ack_with_echo(4000, 12);
+  ack_with_echo(h, 3000, 14);
+  ack_with_echo(h, 4000, 12);
   CHECK(h.flow().rtt_rounds == rounds + 1);
   CHECK(h.flow().rtt_round_us == 10'000);
-  ack_with_echo(5000, 11);
+  ack_with_echo(h, 5000, 11);
   CHECK(h.flow().rtt_rounds == rounds + 2);
   CHECK(h.flow().rtt_round_us == 11'000);
   CHECK(h.flow().rtt_min_us == 10'000);

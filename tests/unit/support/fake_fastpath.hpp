@@ -3,7 +3,9 @@
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "datapath.hpp"
@@ -89,6 +91,20 @@ struct ParsedOut {
   wire::TcpFrame f;
   std::vector<uint8_t> payload;
 };
+
+// SACK blocks for a segment from the peer: {{start, end}, ...}, the first block first.
+inline wire::TcpOptionsOut sack(std::initializer_list<std::pair<uint32_t, uint32_t>> blocks) {
+  wire::TcpOptionsOut o;
+  for (auto [s, e] : blocks) o.sack[o.n_sack++] = {s, e};
+  return o;
+}
+// The sequence numbers of the data segments among `out`, in order.
+inline std::vector<uint32_t> data_seqs(const std::vector<ParsedOut>& out) {
+  std::vector<uint32_t> v;
+  for (auto& o : out)
+    if (!o.payload.empty()) v.push_back(o.f.tcp.seq);
+  return v;
+}
 
 // One datapath with one app context (ctx 0) and, after establish(), one installed flow (id 0).
 class FastpathHarness {
@@ -232,6 +248,11 @@ class FastpathHarness {
     shm::ring_write(view.tx_buf(3), alayout.tx_size, s.tx_head, bytes.data(), bytes.size());
     s.tx_head += uint32_t(bytes.size());
     app_cmd(abi::AppCmdKind::kTxBump);
+  }
+  // The app sends n segments of 1000 bytes (establish()'s MSS): how many frames left, forgotten.
+  size_t app_send_segments(int n) {
+    app_send(std::string(size_t(n) * 1000, 'd'));
+    return take_sent().size();
   }
   void app_cmd(abi::AppCmdKind kind, uint32_t slot_no = 3, uint32_t gen = 7) {
     view.atx().try_push({slot_no, gen, uint16_t(kind), 0, 0});
