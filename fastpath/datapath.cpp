@@ -40,6 +40,7 @@ Datapath::Datapath(const DatapathConfig& cfg, abi::ControlRegionView ctrl, Packe
       ctxs_(cfg.max_contexts),
       pacing_(ctrl.layout.max_flows),
       rack_timer_(ctrl.layout.max_flows),
+      tlp_timer_(ctrl.layout.max_flows),
       budget_accounts_(ctrl.header()->budget_accounts),
       backlog_(Budgets::kAccounts, ctrl.header()->budget_settings.backlog_frames) {
   // Every container the loop uses is sized here, so nothing allocates per packet.
@@ -92,6 +93,7 @@ uint32_t Datapath::poll_once() {
   if (!delack_flows_.empty()) work += run_delayed_acks();
   if (!pacing_.empty()) work += run_pacing();
   if (!rack_timer_.empty()) work += run_rack_timers();
+  if (!tlp_timer_.empty()) work += run_tlp_timers();
   work += run_tx_queue();  // data segments carry the ACKs owed...
   work += run_ack_queue();  // ...the rest go out as pure ACKs
   port_.flush();
@@ -525,7 +527,7 @@ uint64_t Datapath::sleep_limit_us() const {
   if (!backlog_.waiting().empty()) return 0;  // parked frames are served as budget allows
   for (uint16_t id : active_ctxs_)
     if (ctxs_[id].active && !ctxs_[id].view.atx().looks_empty()) return 0;
-  uint64_t due = std::min(pacing_.next_due_us(), rack_timer_.next_due_us());
+  uint64_t due = std::min({pacing_.next_due_us(), rack_timer_.next_due_us(), tlp_timer_.next_due_us()});
   for (uint32_t id : delack_flows_)
     if (priv_[id].active && priv_[id].delack_armed) due = std::min(due, priv_[id].delack_deadline_us);
   if (due == UINT64_MAX) return UINT64_MAX;

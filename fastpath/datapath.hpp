@@ -213,6 +213,9 @@ class Datapath {
   LateWatch rack_watch_late(uint32_t flow_id);  // before an ACK is applied
   void rack_check_late(uint32_t flow_id, const LateWatch& w, uint32_t ack);  // after
   uint32_t run_rack_timers();  // flows whose reordering window ran out resend their holes
+  // tlp.cpp: tail loss probes (RFC 8985 7)
+  void tlp_schedule(uint32_t flow_id);  // (re)starts the probe timeout if the flow may have one
+  uint32_t run_tlp_timers();            // flows silent for their PTO resend their last segment
   // The duplicate-ACK test of a loss (3 duplicates, 3 segments SACKed, or RFC 5827's early one).
   bool loss_suspected(uint32_t flow_id);
 
@@ -285,6 +288,7 @@ class Datapath {
   std::vector<uint32_t> delack_flows_;  // flows with a delayed ACK armed (or lately armed)
   PacingWheel pacing_;                  // paced flows waiting for their time to send
   PacingWheel rack_timer_;              // flows whose holes wait out RACK's reordering window
+  PacingWheel tlp_timer_;               // flows with a tail loss probe timeout running
   std::vector<abi::FpEvent> sp_backlog_;  // events the evt queue had no room for
   std::vector<Frame> local_;         // frames for our own address, delivered next iteration
   std::vector<Frame> local_next_;

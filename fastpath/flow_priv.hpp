@@ -56,6 +56,10 @@ struct FlowPriv {
   uint8_t rack_reo_wnd_mult = 1;     // the window in quarters of the lowest round trip
   uint8_t rack_reo_wnd_persist = 0;  // recoveries left before the multiplier falls back to 1
   uint32_t rack_dsack_round = 0;     // a D-SACK raises the multiplier once per round trip (snd_nxt)
+  // Tail loss probe (RFC 8985 7, tlp.cpp): when the probe is due (0: none), and whether this
+  // episode of silence has had its probe (or a timeout) already.
+  uint64_t tlp_due_us = 0;
+  bool tlp_done = false;
 
   // Round-trip time (RFC 6298): one timed segment at a time, never a retransmitted one (Karn).
   RttEstimator rtt;

@@ -188,6 +188,8 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
       emit_sp_event(abi::FpEventKind::kFinAcked, e.ctx, id, 0);
     }
     if (p.in_recovery) tcp_recovery_ack(id, ack, uint32_t(std::max<int64_t>(delivered, 0)));
+    p.tlp_done = false;  // progress: a new episode, its probe timeout from now
+    tlp_schedule(id);
     queue_tx(id);
     if (e.snd_una == p.snd_max) circuit_retry(id);  // a same-host flow left on frames may join now
     return true;

@@ -152,6 +152,7 @@ uint32_t Datapath::tcp_output(uint32_t id) {
     ++segs;
   }
   if (wire::seq_gt(e.snd_nxt, p.snd_max)) p.snd_max = e.snd_nxt;
+  if (segs != 0) tlp_schedule(id);  // new data left: the probe timeout starts again
   return segs;
 }
 

@@ -234,6 +234,7 @@ void Datapath::go_back_n(uint32_t id) {
   p.in_recovery = false;
   p.prr.stop();  // the timeout's own window (one segment) takes over
   p.undo_possible = false;  // no undo of a timeout here (F-RTO is not implemented)
+  p.tlp_done = true;        // no tail probe until progress: the timeout's own recovery
   p.recover = p.snd_max;
   p.recover_valid = true;
   p.rtt_timing = false;

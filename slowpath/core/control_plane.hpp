@@ -259,7 +259,6 @@ class ControlPlane {
     uint64_t last_segs_in = 0;
     TimeMs rto_deadline = 0;    // 0: not armed
     TimeMs progress_at = 0;     // when acked_bytes last moved (or the timer was armed)
-    bool tail_probed = false;   // a tail loss probe was sent since then
     TimeMs state_deadline = 0;  // orphaned FIN_WAIT_2 give-up; 0: none
     TimeMs installed_at = 0;
     // Keepalive (keepalive.cpp): idle means segs_in has not moved since keep_heard.
@@ -541,7 +540,6 @@ class ControlPlane {
   // timers.cpp
   void tick_conn(uint32_t flow, Conn& c, TimeMs now);
   void tick_retransmit(uint32_t flow, Conn& c, TimeMs now);
-  void maybe_probe_tail(uint32_t flow, Conn& c, TimeMs now);
   uint32_t handshake_rto(const HandshakeTimer& hs, TimeMs now) const;
   bool has_unsent(const Conn& c, const abi::FlowEntry& e) const;
   void tick_arp(TimeMs now);

@@ -46,7 +46,6 @@ struct SlowpathStats {
   uint64_t retransmit_timeouts = 0;
   uint64_t congestion_cuts = 0;      // congestion windows cut: a loss recovery, or a round trip with ECE echoes
   uint64_t congestion_undos = 0;     // loss cuts undone: every resend of the recovery was a duplicate (D-SACK)
-  uint64_t tail_probes = 0;          // kProbeTail sent: no ACK for two round trips with data in flight
   uint64_t window_probes = 0;
   uint64_t aborts_timeout = 0;
   uint64_t aborts_app = 0;           // kAbort, or flows with unread data of an app that went away
@@ -120,7 +119,6 @@ inline constexpr StatField kSlowpathStatFields[] = {
     {"retransmit_timeouts", &SlowpathStats::retransmit_timeouts},
     {"congestion_cuts", &SlowpathStats::congestion_cuts},
     {"congestion_undos", &SlowpathStats::congestion_undos},
-    {"tail_probes", &SlowpathStats::tail_probes},
     {"window_probes", &SlowpathStats::window_probes},
     {"aborts_timeout", &SlowpathStats::aborts_timeout},
     {"aborts_app", &SlowpathStats::aborts_app},

@@ -54,7 +54,6 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
     c.rto = c.base_rto;
     c.retries = 0;
     c.progress_at = now;
-    c.tail_probed = false;
     if (c.rto_deadline) c.rto_deadline = now + c.rto;
   }
   bool outstanding = load_relaxed(e.snd_una) != load_relaxed(e.snd_nxt);
@@ -69,10 +68,7 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
     c.last_segs_in = load_relaxed(e.segs_in);
     return;
   }
-  if (now < c.rto_deadline) {
-    if (outstanding && c.retries == 0) maybe_probe_tail(flow, c, now);
-    return;
-  }
+  if (now < c.rto_deadline) return;  // tail loss probes before it are the fast path's (tlp.cpp)
   if (probing) {
     uint64_t segs = load_relaxed(e.segs_in);
     // The peer answered the last probe. Not for an orphan (like Linux's tcp_orphan_retries): a
@@ -89,10 +85,10 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
   ++(probing ? stats_.window_probes : stats_.retransmit_timeouts);
   if (!probing) {
     spdlog::debug("flow {}: retransmission timeout {} after {} ms without progress: una {} nxt {} wnd {} "
-                  "cwnd {} recoveries {} srtt {} us, tail probed {}",
+                  "cwnd {} recoveries {} srtt {} us",
                   flow, c.retries, now - c.progress_at, load_relaxed(e.snd_una), load_relaxed(e.snd_nxt),
                   load_relaxed(e.snd_wnd), load_relaxed(e.cwnd), load_relaxed(e.recoveries),
-                  load_relaxed(e.srtt_us), c.tail_probed);
+                  load_relaxed(e.srtt_us));
     congestion_timeout(flow, c, now);
   }
   abi::FpCommand cmd{};
@@ -102,21 +98,6 @@ void ControlPlane::tick_retransmit(uint32_t flow, Conn& c, TimeMs now) {
   out_.command(cmd);
   c.rto = std::min<uint32_t>(c.rto * 2, s_.max_rto_ms);
   c.rto_deadline = now + c.rto;
-}
-
-// RFC 8985 7: a tail loss probe once per episode of silence, two round trips (at least one tick)
-// after the last progress, long before the RTO.
-void ControlPlane::maybe_probe_tail(uint32_t flow, Conn& c, TimeMs now) {
-  if (c.tail_probed) return;
-  uint32_t pto = std::max<uint32_t>(2 * ((load_relaxed(ctrl_.flow(flow)->srtt_us) + 999) / 1000), 10);
-  if (now - c.progress_at < pto) return;
-  c.tail_probed = true;
-  ++stats_.tail_probes;
-  abi::FpCommand cmd{};
-  cmd.kind = uint16_t(abi::FpCommandKind::kProbeTail);
-  cmd.ctx = c.ctx;
-  cmd.flow = flow;
-  out_.command(cmd);
 }
 
 // RFC 6298 2.2 from the handshake's round trip (SRTT = R, RTTVAR = R/2, RTO = R + max(G, 4*RTTVAR)

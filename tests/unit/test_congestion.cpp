@@ -364,20 +364,6 @@ TEST_CASE("ESTABLISHED: the peer's window, not the congestion window, stops the 
   CHECK(h.flow().cwnd_limited == 0);
 }
 
-TEST_CASE("ESTABLISHED: data in flight and no ACK for two round trips -> one tail probe before the RTO") {
-  Harness h;
-  uint32_t flow = h.installed_flow();
-  abi::FlowEntry& e = h.flow(flow);
-  e.snd_nxt = e.snd_una + 3000;
-  e.srtt_us = 5000;
-  h.advance(30);
-  CHECK(h.cp.stats().tail_probes == 1);
-  REQUIRE(h.last_command(abi::FpCommandKind::kProbeTail));
-  h.advance(100);
-  CHECK(h.cp.stats().tail_probes == 1);  // once per silence
-  CHECK_FALSE(h.last_command(abi::FpCommandKind::kRetransmit));
-}
-
 TEST_CASE("ESTABLISHED with SACK: SACKed bytes above a hole -> not counted against the congestion window") {
   test::FastpathHarness h;
   h.tcp_opts = abi::kFlowOptSack;

@@ -1,7 +1,9 @@
-// RACK's reordering window in the fast path (RFC 8985 6.2): until a flow has seen reordering a
-// hole is resent at once; after a D-SACK, or a hole filled by its original transmission, a hole
-// waits a quarter of the lowest round trip (times a multiplier D-SACKs raise, at most the smoothed
-// round trip) from when data above it was SACKed, and is resent only if it has not arrived by then.
+// RACK-TLP in the fast path (RFC 8985). The reordering window (6.2): until a flow has seen
+// reordering a hole is resent at once; after a D-SACK, or a hole filled by its original
+// transmission, a hole waits a quarter of the lowest round trip (times a multiplier D-SACKs raise,
+// at most the smoothed round trip) from when data above it was SACKed, and is resent only if it
+// has not arrived by then. Tail loss probes (7): 2 SRTT + 2 ms of silence with data in flight
+// resend the last segment, once per silence.
 #include <catch2/catch.hpp>
 
 #include "support/fake_fastpath.hpp"
@@ -13,9 +15,10 @@ constexpr auto seqs = test::data_seqs;
 using wire::kTcpAck;
 
 namespace {
-// A SACK flow whose round trip is 400 us (lowest and smoothed): one segment 1000..2000 timed.
-void establish_400us(FastpathHarness& h) {
-  h.tcp_opts = abi::kFlowOptSack;
+// A flow (with SACK unless told) whose round trip is 400 us (lowest and smoothed): one segment
+// 1000..2000 timed.
+void establish_400us(FastpathHarness& h, bool sack_ok = true) {
+  h.tcp_opts = sack_ok ? abi::kFlowOptSack : 0;
   h.establish();
   h.app_send(std::string(1000, 'r'));
   h.take_sent();
@@ -124,4 +127,72 @@ TEST_CASE("RACK: D-SACKs in later round trips widen the window up to the smoothe
   CHECK(seqs(h.take_sent()).empty());
   h.advance_us(1 + fastpath::PacingWheel::kTickUs);
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});
+}
+
+// The probe timeout of a flow whose smoothed round trip is `srtt_us`.
+constexpr uint64_t pto_us(uint64_t srtt_us) { return 2 * srtt_us + 2000; }
+
+TEST_CASE("TLP: data in flight and silence for 2 SRTT + 2 ms -> the last segment goes again, once") {
+  FastpathHarness h;
+  establish_400us(h);
+  REQUIRE(h.app_send_segments(4) == 4);  // 2000..6000
+  h.advance_us(pto_us(400) - 1);
+  CHECK(seqs(h.take_sent()).empty());
+  h.advance_us(1 + fastpath::PacingWheel::kTickUs);
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});
+  CHECK(h.dp->stats().tail_probes == 1);
+  h.advance_us(8000);
+  CHECK(seqs(h.take_sent()).empty());  // one probe per silence; the RTO is the slow path's
+  SECTION("its SACK shows the earlier segments lost: a recovery resends them") {
+    h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{5000, 6000}}));
+    h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{5000, 6000}}));
+    h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{5000, 6000}}));
+    CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{2000, 3000, 4000});
+    CHECK(h.flow().recoveries == 1);
+  }
+  SECTION("progress starts a new episode with its own probe") {
+    h.from_peer(5000, 3000, kTcpAck);
+    h.take_sent();
+    uint64_t pto = pto_us(h.flow().srtt_us);
+    h.advance_us(pto - 1);
+    CHECK(seqs(h.take_sent()).empty());
+    h.advance_us(1 + fastpath::PacingWheel::kTickUs);
+    CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});
+    CHECK(h.dp->stats().tail_probes == 2);
+  }
+}
+
+TEST_CASE("TLP: an ACK of progress moves the probe timeout on") {
+  FastpathHarness h;
+  establish_400us(h);
+  REQUIRE(h.app_send_segments(4) == 4);  // 2000..6000, the first timed
+  h.advance_us(2000);
+  h.from_peer(5000, 3000, kTcpAck);  // progress at 2 ms: a 2000 us sample
+  uint64_t pto = pto_us(h.flow().srtt_us);
+  REQUIRE(pto > 1000);
+  h.advance_us(1000 + fastpath::PacingWheel::kTickUs);  // past the first deadline (2.8 ms)
+  CHECK(seqs(h.take_sent()).empty());
+  h.advance_us(pto - 1000);
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});
+}
+
+TEST_CASE("TLP: none without SACK, none for a lone segment in flight, none during a recovery") {
+  FastpathHarness h;
+  SECTION("without SACK") {
+    establish_400us(h, false);
+    REQUIRE(h.app_send_segments(4) == 4);
+  }
+  SECTION("one segment in flight: its probe would wait for a delayed ACK as long as the RTO") {
+    establish_400us(h);
+    REQUIRE(h.app_send_segments(1) == 1);
+  }
+  SECTION("in a recovery") {
+    establish_400us(h);
+    REQUIRE(h.app_send_segments(5) == 5);  // 2000..7000
+    h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
+    REQUIRE(seqs(h.take_sent()) == std::vector<uint32_t>{2000});
+  }
+  h.advance_us(9000);
+  CHECK(seqs(h.take_sent()).empty());
+  CHECK(h.dp->stats().tail_probes == 0);
 }
