@@ -202,6 +202,7 @@ bool Datapath::tcp_process_ack(uint32_t id, const wire::TcpFrame& f) {
                 (new_wnd == e.snd_wnd || new_sack);
   e.snd_wnd = new_wnd;
   if (window_opened || new_sack) queue_tx(id);  // SACKed bytes left the pipe: room for more
+  if (new_sack) tlp_schedule(id);  // data was delivered: the probe timeout starts again
   if (is_dup) ++e.dupacks;
   // A receiver's window moves with every ACK it sends, so during a recovery any ACK at snd_una
   // counts: each may release more holes (RFC 6675 5 (C)) or show a resend was lost.

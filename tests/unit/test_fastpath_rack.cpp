@@ -176,7 +176,7 @@ TEST_CASE("TLP: an ACK of progress moves the probe timeout on") {
   CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{5000});
 }
 
-TEST_CASE("TLP: none without SACK, none for a lone segment in flight, none during a recovery") {
+TEST_CASE("TLP: none without SACK, none for a lone segment in flight") {
   FastpathHarness h;
   SECTION("without SACK") {
     establish_400us(h, false);
@@ -186,13 +186,25 @@ TEST_CASE("TLP: none without SACK, none for a lone segment in flight, none durin
     establish_400us(h);
     REQUIRE(h.app_send_segments(1) == 1);
   }
-  SECTION("in a recovery") {
-    establish_400us(h);
-    REQUIRE(h.app_send_segments(5) == 5);  // 2000..7000
-    h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
-    REQUIRE(seqs(h.take_sent()) == std::vector<uint32_t>{2000});
-  }
   h.advance_us(9000);
   CHECK(seqs(h.take_sent()).empty());
   CHECK(h.dp->stats().tail_probes == 0);
+}
+
+TEST_CASE("TLP: a recovery that hears nothing more probes once, a SACK restarts the timeout") {
+  FastpathHarness h;
+  establish_400us(h);
+  REQUIRE(h.app_send_segments(6) == 6);  // 2000..8000
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 6000}}));
+  REQUIRE(seqs(h.take_sent()) == std::vector<uint32_t>{2000});
+  h.advance_us(pto_us(400) - 500);
+  h.from_peer(5000, 2000, kTcpAck, "", 65535, sack({{3000, 7000}}));  // delivered: timeout restarts
+  h.take_sent();
+  h.advance_us(pto_us(400) - 1);
+  CHECK(seqs(h.take_sent()).empty());
+  h.advance_us(1 + fastpath::PacingWheel::kTickUs);
+  CHECK(seqs(h.take_sent()) == std::vector<uint32_t>{7000});  // the resend and the tail were lost
+  CHECK(h.dp->stats().tail_probes == 1);
+  h.advance_us(9000);
+  CHECK(seqs(h.take_sent()).empty());
 }
