@@ -279,9 +279,6 @@ void Datapath::handle_command(const abi::FpCommand& cmd) {
     case FpCommandKind::kRetransmit:
       if (cmd.flow < priv_.size() && priv_[cmd.flow].active) tcp_retransmit_timeout(cmd.flow);
       break;
-    case FpCommandKind::kProbeTail:
-      if (cmd.flow < priv_.size() && priv_[cmd.flow].active) tcp_tail_probe(cmd.flow);
-      break;
     case FpCommandKind::kRehome:
       rehome_flow(cmd);
       break;

@@ -185,18 +185,6 @@ TEST_CASE("ESTABLISHED with SACK: resent hole at snd_una lost while new holes ke
   }
 }
 
-TEST_CASE("ESTABLISHED: tail probe command -> the last segment sent goes out again") {
-  FastpathHarness h;
-  h.establish();
-  REQUIRE(h.app_send_segments(3) == 3);
-  h.command({uint16_t(abi::FpCommandKind::kProbeTail), 0, 0, {}, 0, 0});
-  auto out = h.take_sent();
-  REQUIRE(out.size() == 1);
-  CHECK(out[0].f.tcp.seq == 3000);
-  CHECK(out[0].payload.size() == 1000);
-  CHECK(h.dp->stats().tail_probes == 1);
-}
-
 TEST_CASE("ESTABLISHED: two segments in flight, nothing more to send, one duplicate ACK -> early retransmit") {
   FastpathHarness h;
   h.establish();

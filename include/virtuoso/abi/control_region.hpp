@@ -36,8 +36,7 @@ enum class FpCommandKind : uint16_t {
   kRetransmit = 3,  // retransmission timeout: resend from snd_una (go-back-N)
   kAttachCtx = 4,   // the region of ctx `ctx` was sent on the fast path's Unix socket: receive and map it
   kDetachCtx = 5,   // unmap ctx `ctx` (its flows were removed before); the fast path answers kCtxDetached
-  kProbeTail = 6,   // no ACK for two round trips with data in flight: resend the last segment, so
-                    //   the peer's answer shows what was lost without a timeout (RFC 8985 7)
+  // 6 was kProbeTail, the slow path's tail loss probe; the fast path times its own (tlp.cpp).
   kRehome = 7,      // move `flow` to slot `slot` (generation `gen`) of ctx `ctx`: copy both rings and
                     //   every FlowSlot field, repoint the entry; answered by kRehomed. The flow's
                     //   old app let go of it, so nobody writes the old slot meanwhile.
@@ -230,7 +229,7 @@ struct FpStats {
   uint64_t delayed_acks;      // ACKs sent when the delayed-ACK timer fired
   uint64_t ce_received;       // segments with the CE mark (RFC 3168)
   uint64_t lost_retransmits;  // holes resent again in a recovery: the first resend was lost
-  uint64_t tail_probes;       // last segments resent on kProbeTail
+  uint64_t tail_probes;       // last segments resent by a tail loss probe (tlp.cpp)
   uint64_t port_buffers_in_use;  // a gauge: packet buffers out of the port's pool (sampled)
   FaultCounters fault_rx;     // the fault injector on frames from the wire
   FaultCounters fault_tx;     // the fault injector on frames we send
